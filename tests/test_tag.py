@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from topicprofile.errors import ConfigError
+from topicprofile.tag import InterestTagger
+
+
+def test_tag_customer_topics_weighted_by_length_and_channel() -> None:
+    doc_topics = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    tagger = InterestTagger(channel_weights={"reviews": 1.0, "browsing": 0.5})
+    out = tagger.customer_topics(
+        doc_topics, customer_ids=["a", "a", "b"], channels=["reviews", "browsing"] * 1 + ["reviews"], n_tokens=[4, 4, 0]
+    )
+    assert list(out.customer_ids) == ["a", "b"]
+    # a: 4 tokens x1.0 on topic 0, 4 tokens x0.5 on topic 1 -> 2/3, 1/3
+    assert np.allclose(out.shares[0], [2 / 3, 1 / 3])
+    assert np.allclose(out.shares[1], [0.5, 0.5])  # no tokens: uniform, never NaN
+    assert list(out.n_documents) == [2, 1] and list(out.n_tokens) == [8, 0]
+
+
+def test_tag_threshold_max_tags_and_order() -> None:
+    tagger = InterestTagger(threshold=0.2, max_tags=2)
+    tags = tagger.tags(np.array([[0.25, 0.5, 0.05, 0.2]]), np.array([10]), ["a", "b", "c", "d"])
+    assert tags == [[("b", 0.5), ("a", 0.25)]]
+
+
+def test_tag_thin_text_gets_no_tag() -> None:
+    tagger = InterestTagger(min_tokens=3)
+    assert tagger.tags(np.array([[0.9, 0.1]]), np.array([2]), ["a", "b"]) == [[]]
+
+
+def test_tag_negative_channel_weight_is_config_error() -> None:
+    with pytest.raises(ConfigError, match="channel weights"):
+        InterestTagger(channel_weights={"reviews": -1}).customer_topics(
+            np.ones((1, 2)) / 2, customer_ids=["a"], channels=["reviews"], n_tokens=[3]
+        )

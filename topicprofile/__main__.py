@@ -1,0 +1,5 @@
+"""``python -m topicprofile`` runs the command line."""
+
+from topicprofile.cli import main
+
+main()

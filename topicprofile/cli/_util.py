@@ -1,0 +1,120 @@
+"""What every command shares: the typer app, option types, error -> exit code, progress, output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from topicprofile.errors import TopicProfileError
+
+app = typer.Typer(
+    name="topicprofile",
+    help="Turn customers' reviews, browsing and orders into interest profiles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+# -- shared options -----------------------------------------------------------------------------
+ModelDirOpt = Annotated[
+    Path,
+    typer.Option(
+        "--model-dir", "-m", help="Model directory.", envvar="TOPICPROFILE_MODEL_DIR", show_default=False
+    ),
+]
+ReviewsOpt = Annotated[
+    Path | None, typer.Option("--reviews", "-r", help="Reviews file (CSV, TSV, JSONL, Parquet; .gz ok).")
+]
+BrowsingOpt = Annotated[
+    Path | None, typer.Option("--browsing", "-b", help="Browsing events file (same formats).")
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns", help="Map reviews columns: standard=yours, e.g. 'text=review_body,customer_id=user_id'."
+    ),
+]
+BrowsingColumnsOpt = Annotated[
+    str | None, typer.Option("--browsing-columns", help="Map browsing columns, e.g. 'url=page_url'.")
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Input encoding (default: detect UTF-8, UTF-8 BOM, GB18030/GBK)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
+
+
+# -- errors -------------------------------------------------------------------------------------
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a library error into one red line on stderr and exit code 1 (no traceback)."""
+    try:
+        yield
+    except TopicProfileError as e:
+        stderr.print(f"[red]error:[/red] {e}", highlight=False, markup=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        stderr.print("[red]interrupted[/red]")
+        raise typer.Exit(130) from None
+
+
+# -- progress -----------------------------------------------------------------------------------
+@contextmanager
+def progress_bar(*, quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A ``progress(step, done, total)`` callback drawing rich bars on stderr.
+
+    Silent under ``--quiet`` or when stderr is not a terminal (cron, pipes, CI).
+    """
+    if quiet or not stderr.is_terminal:
+        yield lambda step, done, total: None
+        return
+    bars = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(step: str, done: int, total: int | None) -> None:
+        if step not in tasks:
+            for other in tasks.values():  # a new step means the earlier ones are finished
+                task = bars.tasks[other]
+                bars.update(other, completed=task.total or 1, total=task.total or 1)
+            tasks[step] = bars.add_task(step, total=total)
+        bars.update(tasks[step], completed=done, total=total)
+
+    with bars:
+        yield update
+
+
+# -- output -------------------------------------------------------------------------------------
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as JSON on stdout (no colour, no wrapping)."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def column_map(spec: str | None, *, option: str) -> dict[str, str]:
+    """Parse a ``--columns`` value; a malformed one is a bad argument (exit 2)."""
+    from topicprofile.loaders import parse_column_map
+
+    try:
+        return parse_column_map(spec)
+    except TopicProfileError as e:
+        raise typer.BadParameter(str(e), param_hint=option) from None

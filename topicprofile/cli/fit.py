@@ -1,0 +1,96 @@
+"""``topicprofile fit``: learn topics from a shop's exports and save the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from topicprofile.cli._util import (
+    BrowsingColumnsOpt,
+    BrowsingOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    JsonOpt,
+    ModelDirOpt,
+    QuietOpt,
+    ReviewsOpt,
+    app,
+    column_map,
+    print_json,
+    progress_bar,
+    user_errors,
+)
+from topicprofile.cli.show import print_fit_summary
+from topicprofile.config import read_labels_file, read_word_list
+from topicprofile.profiler import TopicProfiler
+from topicprofile.workflows import fit_files
+
+
+@app.command("fit")
+def fit_cli(
+    model_dir: ModelDirOpt,
+    reviews: ReviewsOpt = None,
+    browsing: BrowsingOpt = None,
+    topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 12,
+    lang: Annotated[str, typer.Option("--lang", help="Text language: en, zh, ...")] = "en",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same input + seed = same model).")] = 0,
+    columns: ColumnsOpt = None,
+    browsing_columns: BrowsingColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    spacy_model: Annotated[
+        str | None, typer.Option("--spacy-model", help="Installed trained spaCy pipeline to use.")
+    ] = None,
+    stop_words: Annotated[
+        Path | None, typer.Option("--stop-words", help="File of extra stop words, one per line.")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="Topic names file (TOML/JSON/CSV: topic id -> name).")
+    ] = None,
+    passes: Annotated[int | None, typer.Option("--passes", help="LDA passes (default: tuned).")] = None,
+    iterations: Annotated[int | None, typer.Option("--iterations", help="LDA iterations per document.")] = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="Minimum topic share for a tag.")] = 0.2,
+    max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fit topics on reviews and/or browsing and save the model.
+
+    Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
+    """
+    reviews_map = column_map(columns, option="--columns")
+    browsing_map = column_map(browsing_columns, option="--browsing-columns")
+    with user_errors():
+        from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
+
+        extra = None
+        if stop_words is not None:
+            extra = sorted(DEFAULT_DOMAIN_STOP_WORDS.get(lang, frozenset()) | set(read_word_list(stop_words)))
+        profiler = TopicProfiler(
+            n_topics=topics,
+            lang=lang,
+            random_state=seed,
+            spacy_model=spacy_model,
+            stop_words=extra,
+            passes=passes,
+            iterations=iterations,
+            tag_threshold=threshold,
+            max_tags=max_tags,
+            topic_labels=read_labels_file(labels) if labels else None,
+        )
+        with progress_bar(quiet=quiet or json_out) as progress:
+            summary = fit_files(
+                model_dir,
+                profiler=profiler,
+                progress=progress,
+                reviews=reviews,
+                browsing=browsing,
+                reviews_columns=reviews_map,
+                browsing_columns=browsing_map,
+                encoding=encoding,
+            )
+    if json_out:
+        print_json(summary)
+    elif not quiet:
+        print_fit_summary(summary)

@@ -1,0 +1,62 @@
+"""``topicprofile tag``: profile customers in new exports with a saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from topicprofile.cli._util import (
+    BrowsingColumnsOpt,
+    BrowsingOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    JsonOpt,
+    ModelDirOpt,
+    QuietOpt,
+    ReviewsOpt,
+    app,
+    column_map,
+    print_json,
+    progress_bar,
+    user_errors,
+)
+from topicprofile.cli.show import print_tag_summary
+from topicprofile.workflows import tag_files
+
+
+@app.command("tag")
+def tag_cli(
+    model_dir: ModelDirOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    reviews: ReviewsOpt = None,
+    browsing: BrowsingOpt = None,
+    columns: ColumnsOpt = None,
+    browsing_columns: BrowsingColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Tag every customer in the given files; one row per customer.
+
+    Example: topicprofile tag --model-dir models/shop --reviews new_reviews.csv --out profiles.csv
+    """
+    reviews_map = column_map(columns, option="--columns")
+    browsing_map = column_map(browsing_columns, option="--browsing-columns")
+    with user_errors():
+        with progress_bar(quiet=quiet or json_out) as progress:
+            summary = tag_files(
+                model_dir,
+                out,
+                progress=progress,
+                reviews=reviews,
+                browsing=browsing,
+                reviews_columns=reviews_map,
+                browsing_columns=browsing_map,
+                encoding=encoding,
+            )
+    if json_out:
+        print_json(summary)
+    elif not quiet:
+        print_tag_summary(summary)

@@ -1,0 +1,56 @@
+"""``topicprofile tag-text``: interest tags of free text with a saved model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from topicprofile.cli._util import JsonOpt, ModelDirOpt, app, print_json, user_errors
+from topicprofile.cli.show import print_text_tags
+from topicprofile.errors import DataValidationError
+
+
+def _read_texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
+    items = list(texts or [])
+    if input_file is not None:
+        if str(input_file) == "-":
+            items.extend(line.rstrip("\n") for line in sys.stdin)
+        else:
+            try:
+                items.extend(input_file.read_text(encoding="utf-8-sig").splitlines())
+            except FileNotFoundError:
+                raise DataValidationError(f"{input_file}: file not found") from None
+            except UnicodeDecodeError as e:
+                raise DataValidationError(f"{input_file}: not UTF-8 text ({e})") from None
+    items = [t for t in items if t.strip()]
+    if not items:
+        raise DataValidationError("no text given: pass TEXT arguments or --input FILE (one text per line)")
+    return items
+
+
+@app.command("tag-text")
+def tag_text_cli(
+    model_dir: ModelDirOpt,
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to tag.", show_default=False)] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", "-i", help="File with one text per line ('-' for stdin).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Tag free text with a saved model.
+
+    Example: topicprofile tag-text --model-dir models/shop "Love these trail shoes, great grip on wet rocks"
+    """
+    with user_errors():
+        from topicprofile.profiler import TopicProfiler
+
+        items = _read_texts(texts, input_file)
+        profiler = TopicProfiler.load(str(model_dir))
+        results = profiler.tag_text(items)
+    if json_out:
+        print_json([{"text": t, **r} for t, r in zip(items, results, strict=True)])
+    else:
+        print_text_tags(items, results)

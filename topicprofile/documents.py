@@ -1,0 +1,71 @@
+"""Cleaned reviews and browsing events -> one table of text documents per customer and channel."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import pandas as pd
+
+from topicprofile import schema
+from topicprofile.errors import DataValidationError
+from topicprofile.loaders import LoadResult, clean_browsing, clean_reviews
+from topicprofile.tokenizer import url_to_words
+
+__all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
+
+#: What the API accepts for an input: a user's DataFrame (cleaned here) or a loader's result.
+Input = pd.DataFrame | LoadResult | None
+
+DOC_COLUMNS = [schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT, schema.SOURCE, schema.ROW]
+
+
+def as_loaded(
+    data: Input, cleaner: Callable[..., LoadResult], *, name: str
+) -> LoadResult | None:
+    """Clean a user's DataFrame with ``cleaner``; pass a :class:`LoadResult` through unchanged."""
+    if data is None or isinstance(data, LoadResult):
+        return data
+    if not isinstance(data, pd.DataFrame):
+        raise DataValidationError(f"{name} must be a pandas DataFrame, got {type(data).__name__}")
+    return cleaner(data, source=f"<{name} DataFrame>")
+
+
+def build_documents(reviews: Input = None, browsing: Input = None) -> pd.DataFrame:
+    """One row per text document.
+
+    Parameters
+    ----------
+    reviews, browsing : DataFrame, LoadResult or None
+        Raw user tables (standard column names) or loader results; at least one is needed.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``customer_id, channel, text, source, row``; reviews first, then browsing, each in
+        input order. Browsing text is its text/title/query plus the words of its URL.
+    """
+    loaded_reviews = as_loaded(reviews, clean_reviews, name="reviews")
+    loaded_browsing = as_loaded(browsing, clean_browsing, name="browsing")
+    if loaded_reviews is None and loaded_browsing is None:
+        raise DataValidationError("no input: give reviews and/or browsing")
+    parts = []
+    if loaded_reviews is not None:
+        parts.append(loaded_reviews.data.assign(**{schema.CHANNEL: schema.REVIEWS}))
+    if loaded_browsing is not None:
+        events = loaded_browsing.data
+        url_words = events[schema.URL].map(url_to_words)
+        text = (events[schema.TEXT] + " " + url_words).str.strip()
+        parts.append(events.assign(**{schema.TEXT: text, schema.CHANNEL: schema.BROWSING}))
+    docs = pd.concat([p[DOC_COLUMNS] for p in parts], ignore_index=True)
+    docs[schema.CUSTOMER_ID] = docs[schema.CUSTOMER_ID].astype(str)
+    return docs
+
+
+def fingerprint(docs: pd.DataFrame) -> str:
+    """SHA-256 of the documents' customer, channel and text, in order (identifies a model's input)."""
+    digest = hashlib.sha256()
+    for row in docs[[schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT]].itertuples(index=False):
+        digest.update("\x1f".join(row).encode("utf-8"))
+        digest.update(b"\x1e")
+    return digest.hexdigest()

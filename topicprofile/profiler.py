@@ -1,0 +1,394 @@
+"""TopicProfiler: the one object that knows the order of the stages.
+
+``documents -> tokenizer -> phrases -> vectorize -> topics -> tag``; saving and loading live in
+:mod:`topicprofile.store`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
+from sklearn.utils.validation import check_is_fitted
+
+from topicprofile import schema
+from topicprofile.documents import Input, build_documents, fingerprint
+from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
+from topicprofile.phrases import PhraseDetector
+from topicprofile.tag import InterestTagger
+from topicprofile.tokenizer import SpacyTokenizer
+from topicprofile.topics import (
+    LdaTopics,
+    apply_label_overrides,
+    coherence_scores,
+    make_labels,
+    relevant_terms,
+    topic_diversity,
+)
+from topicprofile.vectorize import TfidfKeywords, build_dictionary, to_bows
+
+__all__ = ["TopicProfiler", "ProgressCallback"]
+
+logger = logging.getLogger(__name__)
+
+#: ``progress(step, done, total)``: called as long steps advance; ``total`` is None when unknown.
+ProgressCallback = Callable[[str, int, "int | None"], None]
+
+_TOKENIZE_CHUNK = 5000  # texts per progress update while tokenizing
+
+
+def _no_progress(step: str, done: int, total: int | None) -> None:
+    return None
+
+
+class TopicProfiler(BaseEstimator):  # type: ignore[misc]
+    """Fit topics on customers' reviews and browsing, then tag customers and new text with interests.
+
+    Parameters
+    ----------
+    n_topics : int, default 12
+        Number of LDA topics.
+    lang : str, default "en"
+        Language of the text ("en", "zh", or another spaCy language code).
+    random_state : int, default 0
+        Seed for everything random; same input and seed give the same topics and tags.
+    spacy_model : str or None
+        An installed trained spaCy pipeline to use instead of the blank one (keeps content words by POS).
+    stop_words : sequence of str or None
+        Domain stop words added to spaCy's; ``None`` uses the built-in shop list.
+    phrases : bool, default True
+        Join frequent word pairs into phrases (``hiking_boots``).
+    no_below, no_above, keep_n
+        Vocabulary filter (gensim ``filter_extremes``).
+    passes, iterations, update_every, alpha, eta
+        LDA training settings; ``None`` uses the tuned defaults (docs/lda_defaults.md).
+    tag_threshold, max_tags, min_tokens, channel_weights
+        Interest tagging, see :class:`~topicprofile.tag.InterestTagger`.
+    n_keywords : int, default 5
+        TF-IDF keywords per customer.
+    topic_labels : mapping of int to str, or None
+        Names replacing the automatic labels of some topics.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> reviews = pd.read_csv("corpora/reviews.csv", dtype=str)  # doctest: +SKIP
+    >>> tp = TopicProfiler(n_topics=8).fit(reviews=reviews)      # doctest: +SKIP
+    >>> tp.tag_text(["Love these trail shoes, great grip on wet rocks"])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        n_topics: int = 12,
+        lang: str = "en",
+        random_state: int = 0,
+        spacy_model: str | None = None,
+        stop_words: Sequence[str] | None = None,
+        phrases: bool = True,
+        no_below: int = 3,
+        no_above: float = 0.5,
+        keep_n: int = 50_000,
+        passes: int | None = None,
+        iterations: int | None = None,
+        update_every: int | None = None,
+        alpha: Any = None,
+        eta: Any = None,
+        tag_threshold: float = 0.2,
+        max_tags: int = 3,
+        min_tokens: int = 3,
+        channel_weights: Mapping[str, float] | None = None,
+        n_keywords: int = 5,
+        topic_labels: Mapping[int, str] | None = None,
+    ) -> None:
+        self.n_topics = n_topics
+        self.lang = lang
+        self.random_state = random_state
+        self.spacy_model = spacy_model
+        self.stop_words = stop_words
+        self.phrases = phrases
+        self.no_below = no_below
+        self.no_above = no_above
+        self.keep_n = keep_n
+        self.passes = passes
+        self.iterations = iterations
+        self.update_every = update_every
+        self.alpha = alpha
+        self.eta = eta
+        self.tag_threshold = tag_threshold
+        self.max_tags = max_tags
+        self.min_tokens = min_tokens
+        self.channel_weights = channel_weights
+        self.n_keywords = n_keywords
+        self.topic_labels = topic_labels
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(
+        self,
+        reviews: Input = None,
+        browsing: Input = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> TopicProfiler:
+        """Learn phrases, vocabulary, TF-IDF and topics from customers' texts.
+
+        Parameters
+        ----------
+        reviews : DataFrame or LoadResult, optional
+            Columns ``customer_id, text`` (+ optional ``timestamp, rating, product``).
+        browsing : DataFrame or LoadResult, optional
+            Columns ``customer_id`` and any of ``text, title, query, url``.
+        progress : callable, optional
+            Receives ``(step, done, total)`` as long steps advance.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        report = progress or _no_progress
+        docs = build_documents(reviews, browsing)
+        self.tokenizer_ = self._make_tokenizer()
+        tokens = self._tokenize(docs[schema.TEXT].tolist(), report)
+        if self.phrases:
+            report("phrases", 0, None)
+            self.phrases_: PhraseDetector | None = PhraseDetector().fit(tokens)
+            tokens = self.phrases_.transform(tokens)
+        else:
+            self.phrases_ = None
+        report("vocabulary", 0, None)
+        self.dictionary_ = build_dictionary(
+            tokens, no_below=self.no_below, no_above=self.no_above, keep_n=self.keep_n
+        )
+        bows = to_bows(self.dictionary_, tokens)
+        n_nonempty = sum(1 for b in bows if b)
+        if n_nonempty < self.n_topics:
+            raise DataValidationError(
+                f"only {n_nonempty} documents have words in the vocabulary, fewer than "
+                f"--topics {self.n_topics}; add text or ask for fewer topics"
+            )
+        self.keywords_ = TfidfKeywords().fit(bows, self.dictionary_)
+        report("topics", 0, None)
+        self.topics_ = self._make_lda().fit(bows, self.dictionary_)
+        doc_topics = self.topics_.transform(bows)
+        report("quality", 0, None)
+        self._describe_topics(tokens, doc_topics, bows)
+        self.n_documents_ = len(docs)
+        self.input_fingerprint_ = fingerprint(docs)
+        report("profiles", 0, None)
+        self.profiles_ = self._profiles(docs, bows, doc_topics)
+        return self
+
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self, "topics_")
+        except _SklearnNotFitted as e:
+            raise NotFittedError(
+                "this TopicProfiler is not fitted yet: call fit() or TopicProfiler.load() first"
+            ) from e
+
+    def _validate_params(self) -> None:
+        if not isinstance(self.n_topics, int) or self.n_topics < 2:
+            raise ConfigError(f"n_topics must be an integer >= 2, got {self.n_topics!r}")
+        if not 0.0 <= self.tag_threshold <= 1.0:
+            raise ConfigError(f"tag_threshold must be within [0, 1], got {self.tag_threshold!r}")
+        if self.max_tags < 1:
+            raise ConfigError(f"max_tags must be >= 1, got {self.max_tags!r}")
+
+    def _make_tokenizer(self) -> SpacyTokenizer:
+        return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words)
+
+    def _make_lda(self) -> LdaTopics:
+        return LdaTopics(
+            self.n_topics,
+            passes=self.passes,
+            iterations=self.iterations,
+            update_every=self.update_every,
+            alpha=self.alpha,
+            eta=self.eta,
+            random_state=self.random_state,
+        )
+
+    def _make_tagger(self) -> InterestTagger:
+        return InterestTagger(
+            threshold=self.tag_threshold,
+            max_tags=self.max_tags,
+            min_tokens=self.min_tokens,
+            channel_weights=self.channel_weights,
+        )
+
+    def _tokenize(self, texts: Sequence[str], report: ProgressCallback) -> list[list[str]]:
+        tokens: list[list[str]] = []
+        total = len(texts)
+        report("tokenize", 0, total)
+        for start in range(0, total, _TOKENIZE_CHUNK):
+            tokens.extend(self.tokenizer_.iter_tokens(texts[start : start + _TOKENIZE_CHUNK]))
+            report("tokenize", len(tokens), total)
+        return tokens
+
+    def _describe_topics(
+        self, tokens: list[list[str]], doc_topics: np.ndarray, bows: list[list[tuple[int, int]]]
+    ) -> None:
+        dictionary = self.dictionary_
+        topic_word = self.topics_.topic_word_
+        term_freq = np.array([dictionary.cfs.get(i, 0) for i in range(len(dictionary))], dtype=float)
+        relevant = relevant_terms(topic_word, term_freq, dictionary, n=10)
+        probable = [[dictionary[int(i)] for i in np.argsort(-row, kind="stable")[:10]] for row in topic_word]
+        self.auto_labels_ = make_labels(relevant)
+        scores = coherence_scores(probable, tokens, dictionary)
+        lengths = np.array([sum(c for _, c in b) for b in bows], dtype=float)
+        prevalence = (doc_topics * lengths[:, None]).sum(axis=0) / max(lengths.sum(), 1.0)
+        self.coherence_ = {name: s["mean"] for name, s in scores.items()}
+        self.coherence_["diversity"] = topic_diversity(
+            [[dictionary[int(i)] for i in np.argsort(-row, kind="stable")[:25]] for row in topic_word]
+        )
+        self.topic_info_ = pd.DataFrame(
+            {
+                "topic": np.arange(self.n_topics),
+                "auto_label": self.auto_labels_,
+                "relevant_terms": relevant,
+                "top_terms": probable,
+                "prevalence": prevalence,
+                "c_npmi": scores["c_npmi"]["per_topic"],
+                "c_v": scores["c_v"]["per_topic"],
+            }
+        )
+        self.set_topic_labels(self.topic_labels or {})
+
+    def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:
+        """Rename topics (``{topic_id: name}``); other topics keep their automatic labels."""
+        self._check_fitted()
+        bad = [k for k in labels if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_topics)]
+        if bad:
+            raise ConfigError(f"topic ids must be within 0..{self.n_topics - 1}, got {bad}")
+        clean = {int(k): str(v).strip() for k, v in labels.items()}
+        if any(not v or ";" in v for v in clean.values()):
+            raise ConfigError("topic labels must be non-empty and must not contain ';'")
+        self.topic_labels_ = apply_label_overrides(self.auto_labels_, clean)
+        if len(set(self.topic_labels_)) != len(self.topic_labels_):
+            raise ConfigError(f"topic labels must be unique, got {self.topic_labels_}")
+        self.topic_info_["label"] = self.topic_labels_
+        if hasattr(self, "profiles_"):
+            self.profiles_ = self._relabel(self.profiles_)
+        return self
+
+    # -- applying --------------------------------------------------------------------------
+    def _encode(self, texts: Sequence[str]) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
+        """Exactly the fit-time preprocessing: tokens -> phrases -> bags of words (+ token counts)."""
+        tokens = self.tokenizer_.tokenize(texts)
+        if self.phrases_ is not None:
+            tokens = self.phrases_.transform(tokens)
+        bows = to_bows(self.dictionary_, tokens)
+        return bows, np.array([sum(c for _, c in b) for b in bows], dtype=np.int64)
+
+    def tag_text(self, texts: str | Iterable[str]) -> list[dict[str, Any]]:
+        """Interest tags of each text, with scores and the topic distribution.
+
+        Returns
+        -------
+        list of dict
+            Per text: ``tags`` (list of ``{"label", "topic", "score"}``, strongest first; empty when
+            the text is too thin), ``topics`` (topic shares, summing to 1) and ``n_tokens``.
+        """
+        self._check_fitted()
+        items = [texts] if isinstance(texts, str) else list(texts)
+        bows, n_tokens = self._encode(items)
+        doc_topics = self.topics_.transform(bows)
+        tags = self._make_tagger().topic_tags(doc_topics, n_tokens)
+        labels = self.topic_labels_
+        return [
+            {
+                "tags": [{"label": labels[k], "topic": int(k), "score": s} for k, s in doc_tags],
+                "topics": [round(float(p), 6) for p in row],
+                "n_tokens": int(n),
+            }
+            for doc_tags, row, n in zip(tags, doc_topics, n_tokens, strict=True)
+        ]
+
+    def profile(
+        self, reviews: Input = None, browsing: Input = None, *, progress: ProgressCallback | None = None
+    ) -> pd.DataFrame:
+        """One row per customer: interest tags, scores, documents and keywords (see README's output contract)."""
+        self._check_fitted()
+        report = progress or _no_progress
+        docs = build_documents(reviews, browsing)
+        report("tag", 0, len(docs))
+        bows, _ = self._encode(docs[schema.TEXT].tolist())
+        doc_topics = self.topics_.transform(bows)
+        report("tag", len(docs), len(docs))
+        return self._profiles(docs, bows, doc_topics)
+
+    def _profiles(
+        self, docs: pd.DataFrame, bows: list[list[tuple[int, int]]], doc_topics: np.ndarray
+    ) -> pd.DataFrame:
+        n_tokens = np.array([sum(c for _, c in b) for b in bows], dtype=np.int64)
+        tagger = self._make_tagger()
+        customers = tagger.customer_topics(
+            doc_topics,
+            customer_ids=docs[schema.CUSTOMER_ID].tolist(),
+            channels=docs[schema.CHANNEL].tolist(),
+            n_tokens=n_tokens,
+        )
+        topic_tags = tagger.topic_tags(customers.shares, customers.n_tokens)
+        codes = pd.Categorical(docs[schema.CUSTOMER_ID], categories=customers.customer_ids).codes
+        bows_by_customer: list[list[list[tuple[int, int]]]] = [[] for _ in customers.customer_ids]
+        for code, bow in zip(codes, bows, strict=True):
+            bows_by_customer[code].append(bow)
+        keywords = [
+            ";".join(self.keywords_.keywords(b, n=self.n_keywords)).replace("_", " ")
+            for b in bows_by_customer
+        ]
+        table = pd.DataFrame(
+            {
+                schema.CUSTOMER_ID: customers.customer_ids,
+                "interest_topics": [";".join(str(k) for k, _ in t) for t in topic_tags],
+                schema.N_DOCUMENTS: customers.n_documents,
+                "n_tokens": customers.n_tokens,
+                schema.KEYWORDS: keywords,
+            }
+        )
+        for k in range(self.n_topics):
+            table[f"topic_{k}"] = customers.shares[:, k]
+        return self._relabel(table)
+
+    def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
+        """(Re)write the label columns from ``interest_topics``, the shares and the current labels."""
+        labels = self.topic_labels_
+        shares = table[[f"topic_{k}" for k in range(self.n_topics)]].to_numpy()
+        named = [
+            [(labels[int(k)], round(float(shares[i, int(k)]), 3)) for k in ids.split(";") if k]
+            for i, ids in enumerate(table["interest_topics"])
+        ]
+        table = table.copy()
+        table[schema.TOP_INTEREST] = [t[0][0] if t else "" for t in named]
+        table[schema.INTEREST_TAGS] = [";".join(label for label, _ in t) for t in named]
+        table[schema.INTEREST_SCORES] = [json.dumps(dict(t), ensure_ascii=False) for t in named]
+        front = list(schema.PROFILE_COLUMNS)
+        rest = [c for c in table.columns if c not in front]
+        return table[front + rest]
+
+    def topics(self) -> pd.DataFrame:
+        """One row per topic: id, label, automatic label, terms, prevalence and coherence."""
+        self._check_fitted()
+        return self.topic_info_.copy()
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """Write the fitted model to directory ``path`` atomically (see :mod:`topicprofile.store`)."""
+        from topicprofile.store import save_model
+
+        self._check_fitted()
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> TopicProfiler:
+        """Read a model written by :meth:`save`; raises ModelError if missing, corrupt or incompatible."""
+        from topicprofile.store import load_model
+
+        return load_model(path)

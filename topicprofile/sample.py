@@ -1,0 +1,58 @@
+"""The bundled sample shop (``corpora/``) and how well a model recovers its planted interests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from topicprofile.errors import DataValidationError
+
+__all__ = ["sample_dir", "planted_recovery"]
+
+
+def sample_dir() -> Path:
+    """The ``corpora/`` folder of a source checkout (the sample is not shipped inside wheels)."""
+    folder = Path(__file__).resolve().parents[1] / "corpora"
+    if not (folder / "reviews.csv").is_file():
+        raise DataValidationError(
+            f"{folder}: sample shop not found; run from a clone of the topicprofile repository "
+            "(pip install -e .) or regenerate it with scripts/make_sample_shop.py"
+        )
+    return folder
+
+
+def planted_recovery(profiles: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Share of customers whose top interest matches their planted interest.
+
+    Each topic label is mapped to the planted interest most common among the customers whose
+    top interest it is (majority vote, so several topics may map to one interest). Customers
+    without a tag count as misses.
+
+    Parameters
+    ----------
+    profiles : DataFrame
+        Output of ``tag`` / :meth:`TopicProfiler.profile` (``customer_id``, ``top_interest``).
+    truth : DataFrame
+        ``customer_id``, ``interest`` (and optionally ``thin``: customers planted with too little text).
+
+    Returns
+    -------
+    dict
+        ``accuracy`` over all non-thin customers, ``coverage`` (share tagged) and ``n_customers``.
+    """
+    merged = profiles[["customer_id", "top_interest"]].merge(
+        truth.astype({"customer_id": str}), on="customer_id", how="inner"
+    )
+    if "thin" in merged:
+        merged = merged[~merged["thin"].astype(str).str.lower().isin({"true", "1", "yes"})]
+    if merged.empty:
+        raise DataValidationError("no customer of the profiles is in the truth table")
+    tagged = merged[merged["top_interest"] != ""]
+    mapping = tagged.groupby("top_interest")["interest"].agg(lambda s: s.value_counts().index[0])
+    predicted = merged["top_interest"].map(mapping)
+    return {
+        "accuracy": float((predicted == merged["interest"]).mean()),
+        "coverage": float(len(tagged) / len(merged)),
+        "n_customers": int(len(merged)),
+    }

@@ -1,0 +1,43 @@
+"""Column names of the standardized tables, defined once.
+
+Loaders rename the user's columns to these; every later stage reads only these names.
+"""
+
+from __future__ import annotations
+
+# Shared by every input
+CUSTOMER_ID = "customer_id"
+TEXT = "text"
+TIMESTAMP = "timestamp"
+ROW = "row"  # 1-based data row number in the source file (header excluded)
+SOURCE = "source"  # file name (or "<DataFrame>") the row came from
+
+# Reviews
+RATING = "rating"
+PRODUCT = "product"
+
+# Browsing
+URL = "url"
+TITLE = "title"
+QUERY = "query"
+
+# Orders
+ORDER_ID = "order_id"
+AMOUNT = "amount"
+STATUS = "status"
+
+# Document channels (a customer's text comes from reviews and/or browsing)
+CHANNEL = "channel"
+REVIEWS = "reviews"
+BROWSING = "browsing"
+
+# Rejects file
+REJECT_COLUMNS = ("source", "row", "column", "reason", "value")
+
+# Output contract of `tag` / `TopicProfiler.profile` (issue #2; more columns may follow)
+TOP_INTEREST = "top_interest"
+INTEREST_TAGS = "interest_tags"
+INTEREST_SCORES = "interest_scores"
+N_DOCUMENTS = "n_documents"
+KEYWORDS = "keywords"
+PROFILE_COLUMNS = (CUSTOMER_ID, TOP_INTEREST, INTEREST_TAGS, INTEREST_SCORES, N_DOCUMENTS, KEYWORDS)

@@ -1,0 +1,261 @@
+"""spaCy tokenization: text -> lists of content-word lemmas.
+
+The default pipeline is ``spacy.blank(lang)`` plus a lookup lemmatizer whose tables come from the
+``spacy-lookups-data`` package, so nothing is downloaded at run time. Chinese uses spaCy's jieba
+segmenter instead of the per-character default. A trained pipeline (``spacy_model="en_core_web_sm"``)
+is used when named; then only content words (by part of speech) are kept.
+
+Stop words (spaCy's list plus a domain list), numbers, punctuation, URLs and e-mail addresses are
+removed. Browsing URLs are turned into words by :func:`url_to_words` before tokenization.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
+
+from topicprofile.errors import ConfigError
+
+__all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "CONTENT_POS"]
+
+logger = logging.getLogger(__name__)
+
+#: Words every shop's reviews are full of and that say nothing about a customer's interests.
+#: Extend or replace with ``stop_words=`` / ``--stop-words``.
+DEFAULT_DOMAIN_STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """
+        product products item items order ordered buy bought purchase purchased seller shop store
+        star stars review reviews recommend recommended highly definitely really pretty quite
+        just thing things lot bit way time times day days week weeks month months year years
+        get got use used using work works worked good great nice love like awesome amazing
+        excellent fine ok okay bad terrible happy glad overall perfect best better
+        """.split()
+    ),
+    "zh": frozenset(
+        """
+        好评 差评 中评 五星 四星 三星 一星 物流 快递 发货 包装 卖家 客服 商家 宝贝 东西 产品
+        购买 收到 下单 满意 不错 很好 非常 推荐 值得 喜欢 感觉 真的 还是 一般 可以 还行 以后
+        """.split()
+    ),
+}
+
+#: Parts of speech kept when a trained pipeline provides them.
+CONTENT_POS = frozenset({"NOUN", "PROPN", "ADJ", "VERB"})
+
+# Path and query pieces of shop URLs that carry no interest.
+_URL_STOP = frozenset(
+    "www com net org html htm php aspx jsp index c p cat category categories product products "
+    "item items search s q shop store collections collection pages page en us".split()
+)
+_SEARCH_PARAMS = frozenset({"q", "query", "search", "s", "k", "keyword", "keywords", "term", "wd", "text"})
+_SPLIT_SLUG = re.compile(r"[-_/.+~,;:=]+")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+def url_to_words(url: str) -> str:
+    """Turn a browsing URL into words: path slugs and search-query values.
+
+    Parameters
+    ----------
+    url : str
+        An absolute or relative URL, e.g. ``https://shop.example.com/c/outdoor/hiking-boots?q=tent``.
+
+    Returns
+    -------
+    str
+        Space-separated words, e.g. ``"outdoor hiking boots tent"``; ``""`` for an empty URL.
+
+    Examples
+    --------
+    >>> url_to_words("https://shop.example.com/search?q=trail+running+shoes&ref=nav")
+    'trail running shoes'
+    """
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    words: list[str] = []
+    for piece in _SPLIT_SLUG.split(unquote_plus(parts.path)):
+        if piece and piece.lower() not in _URL_STOP:
+            words.append(piece)
+    for key, value in parse_qsl(parts.query, keep_blank_values=False):
+        if key.lower() in _SEARCH_PARAMS:
+            words.extend(w for w in _SPLIT_SLUG.split(value.replace("+", " ")) if w)
+    return " ".join(words)
+
+
+class SpacyTokenizer:
+    """Turn texts into token lists with spaCy, offline.
+
+    Parameters
+    ----------
+    lang : str, default "en"
+        spaCy language code of a blank pipeline ("en", "zh", ...).
+    spacy_model : str or None
+        Name of an installed trained pipeline; when given, tokens are filtered by part of speech.
+    stop_words : iterable of str or None
+        Domain stop words added to spaCy's list; ``None`` uses :data:`DEFAULT_DOMAIN_STOP_WORDS`.
+    min_token_len : int, default 2
+        Shorter tokens are dropped (counted in characters).
+    batch_size : int, default 1000
+        Texts per ``nlp.pipe`` batch.
+
+    Examples
+    --------
+    >>> SpacyTokenizer("en").tokenize(["Love these trail shoes, great grip on wet rocks!"])
+    [['trail', 'shoe', 'grip', 'wet', 'rock']]
+    """
+
+    def __init__(
+        self,
+        lang: str = "en",
+        *,
+        spacy_model: str | None = None,
+        stop_words: Iterable[str] | None = None,
+        min_token_len: int = 2,
+        batch_size: int = 1000,
+    ) -> None:
+        self.lang = lang
+        self.spacy_model = spacy_model
+        self.stop_words = None if stop_words is None else tuple(sorted(set(stop_words)))
+        self.min_token_len = min_token_len
+        self.batch_size = batch_size
+        self._nlp: Any = None
+        self._stops: frozenset[str] | None = None
+
+    # -- configuration ---------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Settings that reproduce this tokenizer (saved with the model)."""
+        return {
+            "lang": self.lang,
+            "spacy_model": self.spacy_model,
+            "stop_words": list(self.stop_words) if self.stop_words is not None else None,
+            "min_token_len": self.min_token_len,
+            "batch_size": self.batch_size,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SpacyTokenizer:
+        """Rebuild a tokenizer from :meth:`get_config` output."""
+        return cls(
+            config["lang"],
+            spacy_model=config.get("spacy_model"),
+            stop_words=config.get("stop_words"),
+            min_token_len=config.get("min_token_len", 2),
+            batch_size=config.get("batch_size", 1000),
+        )
+
+    # -- pipeline --------------------------------------------------------------------------
+    @property
+    def nlp(self) -> Any:
+        """The spaCy ``Language`` object, built on first use."""
+        if self._nlp is None:
+            self._nlp = self._build_nlp()
+            domain = DEFAULT_DOMAIN_STOP_WORDS.get(self.lang, frozenset())
+            extra = domain if self.stop_words is None else frozenset(self.stop_words)
+            self._stops = frozenset(w.lower() for w in self._nlp.Defaults.stop_words) | {
+                w.lower() for w in extra
+            }
+        return self._nlp
+
+    def _build_nlp(self) -> Any:
+        import spacy
+
+        if self.spacy_model:
+            try:
+                return spacy.load(self.spacy_model, exclude=["parser", "ner", "textcat"])
+            except OSError as e:
+                raise ConfigError(
+                    f"spaCy pipeline '{self.spacy_model}' is not installed; install its package "
+                    "with pip, or leave out --spacy-model to use the built-in blank pipeline"
+                ) from e
+        try:
+            if self.lang == "zh":
+                _quiet_jieba()
+                nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+            else:
+                nlp = spacy.blank(self.lang)
+        except (ImportError, KeyError) as e:
+            raise ConfigError(f"language '{self.lang}' is not supported by spaCy: {e}") from e
+        self._add_lookup_lemmatizer(nlp)
+        return nlp
+
+    def _add_lookup_lemmatizer(self, nlp: Any) -> None:
+        if self.lang == "zh":  # Chinese has no inflection to undo
+            return
+        try:
+            nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+            nlp.initialize()
+        except (ValueError, OSError, ImportError) as e:
+            # Some languages have no lookup table in spacy-lookups-data: tokens stay unlemmatized.
+            if "lemmatizer" in nlp.pipe_names:
+                nlp.remove_pipe("lemmatizer")
+            logger.info("no lookup lemmatizer for '%s' (%s); using surface forms", self.lang, e)
+
+    # -- tokenization ----------------------------------------------------------------------
+    def iter_tokens(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        """Yield one token list per text, streaming through ``nlp.pipe`` in batches."""
+        nlp = self.nlp
+        trained = bool(self.spacy_model)
+        prepared = (_as_text(t, lower=not trained) for t in texts)
+        for doc in nlp.pipe(prepared, batch_size=self.batch_size):
+            yield self._doc_tokens(doc, trained)
+
+    def tokenize(self, texts: Iterable[str]) -> list[list[str]]:
+        """Tokenize many texts; see :meth:`iter_tokens`."""
+        return list(self.iter_tokens(texts))
+
+    def _doc_tokens(self, doc: Any, trained: bool) -> list[str]:
+        stops = self._stops
+        assert stops is not None  # set together with the pipeline
+        min_len = self.min_token_len
+        out: list[str] = []
+        for token in doc:
+            if (
+                token.is_punct
+                or token.is_space
+                or token.like_num
+                or token.like_url
+                or token.like_email
+                or token.is_stop
+            ):
+                continue
+            if trained and token.pos_ not in CONTENT_POS:
+                continue
+            lemma = (token.lemma_ or token.text).lower()
+            if len(lemma) < min_len or lemma in stops or token.lower_ in stops:
+                continue
+            if not _HAS_LETTER.search(lemma):
+                continue
+            out.append(lemma)
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The spaCy pipeline is rebuilt from settings in each process instead of being pickled.
+        state = self.__dict__.copy()
+        state["_nlp"] = None
+        state["_stops"] = None
+        return state
+
+    def __repr__(self) -> str:
+        return f"SpacyTokenizer(lang={self.lang!r}, spacy_model={self.spacy_model!r})"
+
+
+def _as_text(value: object, *, lower: bool) -> str:
+    """Missing values (None, NaN) become empty text instead of failing inside spaCy."""
+    if not isinstance(value, str):
+        return ""
+    return value.lower() if lower else value
+
+
+def _quiet_jieba() -> None:
+    """jieba logs its dictionary build to stderr at INFO; keep the library silent."""
+    try:
+        import jieba
+    except ImportError as e:
+        raise ConfigError("Chinese needs the 'jieba' package: pip install jieba") from e
+    jieba.setLogLevel(logging.WARNING)
+

@@ -1,0 +1,201 @@
+"""gensim LDA behind an estimator: fit on bags of words, transform to a dense doc-topic matrix.
+
+gensim's ``LdaModel`` trains in its constructor, defaults to ``random_state=None`` and starts each
+document's inference from random values drawn from one shared generator, so a document's topics
+depend on which batch it sits in. :class:`LdaTopics` always seeds training, and infers document
+topics with its own batched variational E-step (the same update as gensim's ``inference``) whose
+starting point is seeded per document from the document's own words. A document's topics are
+therefore the same whatever the batch size, chunking or order of the other documents, and the
+documents seen at fit time get exactly the topics that :meth:`LdaTopics.transform` gives later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.special import psi
+
+from topicprofile.vectorize import bows_to_csr
+
+__all__ = ["LdaTopics", "DEFAULT_LDA_PARAMS"]
+
+#: Defaults tuned for short reviews; the evidence is in docs/lda_defaults.md.
+DEFAULT_LDA_PARAMS: dict[str, Any] = {
+    "passes": 20,
+    "iterations": 200,
+    "update_every": 0,
+    "chunksize": 4000,
+    "alpha": "symmetric",
+    "eta": None,
+}
+
+_INFER_BATCH = 2048  # documents per vectorized E-step batch (bounds memory, not results)
+
+
+class LdaTopics:
+    """Latent Dirichlet allocation topics (gensim ``LdaModel``), reproducible and batch-invariant.
+
+    Parameters
+    ----------
+    n_topics : int
+        Number of topics.
+    passes, iterations, update_every, chunksize, alpha, eta
+        Passed to :class:`gensim.models.LdaModel`; ``None`` takes :data:`DEFAULT_LDA_PARAMS`.
+    infer_iterations : int, default 100
+        Cap on E-step iterations per document at :meth:`transform`.
+    gamma_threshold : float, default 1e-3
+        A document's E-step stops when its mean topic-weight change falls below this.
+    random_state : int, default 0
+        Seeds training and, mixed with each document's words, its inference.
+    """
+
+    def __init__(
+        self,
+        n_topics: int = 12,
+        *,
+        passes: int | None = None,
+        iterations: int | None = None,
+        update_every: int | None = None,
+        chunksize: int | None = None,
+        alpha: Any = None,
+        eta: Any = None,
+        infer_iterations: int = 100,
+        gamma_threshold: float = 1e-3,
+        random_state: int = 0,
+    ) -> None:
+        self.n_topics = n_topics
+        self.passes = passes
+        self.iterations = iterations
+        self.update_every = update_every
+        self.chunksize = chunksize
+        self.alpha = alpha
+        self.eta = eta
+        self.infer_iterations = infer_iterations
+        self.gamma_threshold = gamma_threshold
+        self.random_state = random_state
+
+    def resolved_params(self) -> dict[str, Any]:
+        """The gensim training parameters actually used (``None`` replaced by defaults)."""
+        given = {
+            "passes": self.passes,
+            "iterations": self.iterations,
+            "update_every": self.update_every,
+            "chunksize": self.chunksize,
+            "alpha": self.alpha,
+            "eta": self.eta,
+        }
+        return {k: (DEFAULT_LDA_PARAMS[k] if v is None else v) for k, v in given.items()}
+
+    def fit(self, bows: Sequence[Sequence[tuple[int, int]]], dictionary: Any) -> LdaTopics:
+        """Train on bags of words; returns ``self``.
+
+        Sets ``lda_`` (the gensim model), ``topic_word_`` (``n_topics × n_terms``, rows sum to 1),
+        ``alpha_`` and ``exp_elog_beta_``.
+        """
+        from gensim.models import LdaModel
+
+        params = self.resolved_params()
+        corpus = [bow for bow in bows if bow]
+        self.lda_: Any = LdaModel(
+            corpus=corpus,
+            id2word=dictionary,
+            num_topics=self.n_topics,
+            random_state=self.random_state,
+            eval_every=None,
+            dtype=np.float64,
+            **params,
+        )
+        self._set_fitted_arrays()
+        return self
+
+    def _set_fitted_arrays(self) -> None:
+        self.topic_word_ = self.lda_.get_topics()
+        self.alpha_ = np.asarray(self.lda_.alpha, dtype=np.float64)
+        self.exp_elog_beta_ = np.asarray(self.lda_.expElogbeta, dtype=np.float64)
+
+    @classmethod
+    def from_gensim(cls, lda: Any, **params: Any) -> LdaTopics:
+        """Wrap an already trained ``LdaModel`` (used when loading a saved model)."""
+        topics = cls(n_topics=lda.num_topics, **params)
+        topics.lda_ = lda
+        topics._set_fitted_arrays()
+        return topics
+
+    # -- inference -----------------------------------------------------------------------
+    def transform(self, bows: Sequence[Sequence[tuple[int, float]]]) -> np.ndarray:
+        """Topic distribution of each document: an ``n_docs × n_topics`` array, rows sum to 1.
+
+        An empty document gets the prior mean (``alpha`` normalized).
+        """
+        n_terms = self.exp_elog_beta_.shape[1]
+        out = np.empty((len(bows), self.n_topics), dtype=np.float64)
+        for start in range(0, len(bows), _INFER_BATCH):
+            chunk = bows[start : start + _INFER_BATCH]
+            counts = bows_to_csr(chunk, n_terms)
+            gamma = self._infer_gamma(counts, _doc_seeds(counts, self.random_state))
+            out[start : start + len(chunk)] = gamma / gamma.sum(axis=1, keepdims=True)
+        return out
+
+    def _infer_gamma(self, counts: sparse.csr_matrix, seeds: np.ndarray) -> np.ndarray:
+        """Variational E-step (Hoffman et al. 2010, as gensim's ``LdaModel.inference``), batched.
+
+        Every document is iterated on its own until it converges, so its result does not depend
+        on the other rows of ``counts``.
+        """
+        alpha = self.alpha_
+        beta_t = np.ascontiguousarray(self.exp_elog_beta_.T)  # n_terms × n_topics
+        gamma = _seeded_gamma(seeds, self.n_topics)
+        active = np.flatnonzero(np.diff(counts.indptr) > 0)
+        empty = np.setdiff1d(np.arange(counts.shape[0]), active)
+        gamma[empty] = alpha
+        for _ in range(self.infer_iterations):
+            if active.size == 0:
+                break
+            sub = counts[active]
+            g = gamma[active]
+            exp_elog_theta = np.exp(psi(g) - psi(g.sum(axis=1, keepdims=True)))
+            rows = np.repeat(np.arange(active.size), np.diff(sub.indptr))
+            phinorm = np.einsum("ij,ij->i", exp_elog_theta[rows], beta_t[sub.indices]) + 1e-100
+            scaled = sparse.csr_matrix((sub.data / phinorm, sub.indices, sub.indptr), shape=sub.shape)
+            new_g = alpha + exp_elog_theta * (scaled @ beta_t)
+            mean_change = np.abs(new_g - g).mean(axis=1)
+            gamma[active] = new_g
+            active = active[mean_change >= self.gamma_threshold]
+        return gamma
+
+
+def _doc_seeds(counts: sparse.csr_matrix, random_state: int) -> np.ndarray:
+    """One 64-bit seed per document from its own term ids and counts (and the model's seed)."""
+    base = _splitmix64(np.uint64(random_state & 0xFFFFFFFFFFFFFFFF))
+    seeds = np.full(counts.shape[0], base, dtype=np.uint64)
+    lengths = np.diff(counts.indptr)
+    nonempty = np.flatnonzero(lengths > 0)
+    if nonempty.size:
+        with np.errstate(over="ignore"):
+            mix = _splitmix64(
+                counts.indices.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+                ^ counts.data.astype(np.uint64)
+            )
+        per_doc = np.bitwise_xor.reduceat(mix, counts.indptr[nonempty])
+        seeds[nonempty] = _splitmix64(per_doc ^ base)
+    return seeds
+
+
+def _splitmix64(x: np.ndarray | np.uint64) -> Any:
+    """SplitMix64 finalizer: a fast, well-mixed 64-bit hash (vectorized)."""
+    with np.errstate(over="ignore"):
+        x = np.uint64(0x9E3779B97F4A7C15) + np.asarray(x, dtype=np.uint64)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _seeded_gamma(seeds: np.ndarray, n_topics: int) -> np.ndarray:
+    """Starting topic weights near 1 (as gensim's Gamma(100, 1/100) draw), one stream per seed."""
+    k = np.arange(1, n_topics + 1, dtype=np.uint64)
+    h = _splitmix64(seeds[:, None] ^ _splitmix64(k)[None, :])
+    uniform = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return 0.9 + 0.2 * uniform  # mean 1, spread like Gamma(100, 0.01) (sd 0.1)

@@ -1,0 +1,136 @@
+"""File-level jobs shared by the CLI, the demo and ``scripts/``: read files, fit or tag, write outputs.
+
+Each function reads the user's files with the loaders (keeping their rejects), calls the
+:class:`~topicprofile.TopicProfiler`, writes outputs atomically and returns a summary dict that the
+CLI prints as a table or as JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from topicprofile.errors import DataValidationError
+from topicprofile.loaders import LoadResult, load_browsing, load_reviews, rejects_path_for, write_rejects
+from topicprofile.profiler import ProgressCallback, TopicProfiler
+
+__all__ = ["load_inputs", "fit_files", "tag_files", "write_table"]
+
+
+def load_inputs(
+    *,
+    reviews: str | os.PathLike[str] | None = None,
+    browsing: str | os.PathLike[str] | None = None,
+    reviews_columns: Mapping[str, str] | None = None,
+    browsing_columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> dict[str, LoadResult]:
+    """Read and clean the given input files; keys are ``"reviews"`` / ``"browsing"``."""
+    if reviews is None and browsing is None:
+        raise DataValidationError("no input: give --reviews and/or --browsing")
+    loaded: dict[str, LoadResult] = {}
+    if reviews is not None:
+        loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding)
+    if browsing is not None:
+        loaded["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding)
+    return loaded
+
+
+def _input_summary(loaded: Mapping[str, LoadResult]) -> dict[str, Any]:
+    return {
+        name: {"file": r.source, "rows": r.n_read, "used": len(r.data), "rejected": r.n_rejected}
+        for name, r in loaded.items()
+    }
+
+
+def _write_all_rejects(loaded: Mapping[str, LoadResult], output: Path) -> str | None:
+    frames = [r.rejects for r in loaded.values() if r.n_rejected]
+    if not frames:
+        return None
+    path = rejects_path_for(output)
+    write_rejects(pd.concat(frames, ignore_index=True), path)
+    return str(path)
+
+
+def fit_files(
+    model_dir: str | os.PathLike[str],
+    *,
+    profiler: TopicProfiler,
+    progress: ProgressCallback | None = None,
+    **inputs: Any,
+) -> dict[str, Any]:
+    """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
+
+    ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``).
+    """
+    start = time.perf_counter()
+    loaded = load_inputs(**inputs)
+    profiler.fit(loaded.get("reviews"), loaded.get("browsing"), progress=progress)
+    profiler.save(str(model_dir))
+    rejects = _write_all_rejects(loaded, Path(model_dir))
+    topics = profiler.topics()
+    return {
+        "model_dir": str(model_dir),
+        "inputs": _input_summary(loaded),
+        "rejects_file": rejects,
+        "n_documents": profiler.n_documents_,
+        "n_customers": len(profiler.profiles_),
+        "n_tagged": int((profiler.profiles_["top_interest"] != "").sum()),
+        "n_terms": len(profiler.dictionary_),
+        "coherence": profiler.coherence_,
+        "topics": topics[["topic", "label", "prevalence", "c_npmi"]].to_dict(orient="records"),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def tag_files(
+    model_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+    **inputs: Any,
+) -> dict[str, Any]:
+    """Tag the customers in the input files with a saved model and write one row per customer to ``out``."""
+    start = time.perf_counter()
+    profiler = TopicProfiler.load(str(model_dir))
+    loaded = load_inputs(**inputs)
+    profiles = profiler.profile(loaded.get("reviews"), loaded.get("browsing"), progress=progress)
+    write_table(profiles, out)
+    rejects = _write_all_rejects(loaded, Path(out))
+    return {
+        "out": str(out),
+        "inputs": _input_summary(loaded),
+        "rejects_file": rejects,
+        "n_customers": len(profiles),
+        "n_tagged": int((profiles["top_interest"] != "").sum()),
+        "top_interests": profiles.loc[profiles["top_interest"] != "", "top_interest"]
+        .value_counts()
+        .to_dict(),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write CSV (UTF-8) or Parquet, by extension, atomically (temporary file + ``os.replace``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet", ".pq"}:
+        raise DataValidationError(f"{path}: output must end in .csv or .parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False, encoding="utf-8")
+        else:
+            table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
