@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,8 +13,8 @@ from typer.testing import CliRunner
 from topicprofile.cli import app
 from topicprofile.sample import planted_recovery
 
-from .conftest import CORPORA
 
+CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 runner = CliRunner()
 COMMANDS = ["fit", "tag", "tag-text", "topics", "label", "demo"]
 
@@ -97,8 +99,6 @@ def test_cli_topics_and_label(shop_model, tmp_path) -> None:
     labels = tmp_path / "labels.toml"
     labels.write_text('[labels]\n0 = "First interest"\n')
     copy = tmp_path / "copy"
-    import shutil
-
     shutil.copytree(model_dir, copy)
     assert invoke("label", "-m", str(copy), str(labels)).exit_code == 0
     topics = json.loads(invoke("topics", "-m", str(copy), "--json").stdout)["topics"]

@@ -1,0 +1,566 @@
+"""Ingest stage: read, validate and clean reviews, browsing events and orders.
+
+Each ``clean_*`` function maps the user's columns to the standard names of
+`topicprofile.schema`, cleans the values and returns a `LoadResult`: the standardized table
+plus one rejects row for every input row it could not use (nothing is dropped silently).
+``load_*`` = `read_table` + ``clean_*``. Orders are only standardized here: line items are
+not aggregated and cancelled orders are kept (the RFM stage decides).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.readers import (
+    clean_text,
+    parse_amounts,
+    parse_ratings,
+    parse_timestamps,
+    read_table,
+    to_text,
+)
+from topicprofile.schema import (
+    AMOUNT, CUSTOMER_ID, ORDER_ID, PRODUCT, QUERY, RATING, REJECT_COLUMNS, ROW, SOURCE,
+    STATUS, TEXT, TIMESTAMP, TITLE, URL,
+)  # fmt: skip
+
+__all__ = [
+    "LoadResult",
+    "read_table",
+    "parse_column_map",
+    "clean_reviews",
+    "clean_browsing",
+    "clean_orders",
+    "load_reviews",
+    "load_browsing",
+    "load_orders",
+    "write_rejects",
+    "rejects_path_for",
+    "STANDARD_COLUMNS",
+]
+
+logger = logging.getLogger(__name__)
+
+IN_MEMORY_SOURCE = "<DataFrame>"
+MAX_REJECT_VALUE_CHARS = 200
+_REJECT_COLUMN, _REASON, _VALUE = REJECT_COLUMNS[2], REJECT_COLUMNS[3], REJECT_COLUMNS[4]
+_BROWSING_CONTENT = (TEXT, TITLE, QUERY, URL)
+_MAX_FOUND_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class _TableSpec:
+    kind: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    one_of: tuple[str, ...] = ()  # at least one of these must be present
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+_REVIEWS = _TableSpec("reviews", (CUSTOMER_ID, TEXT), (TIMESTAMP, RATING, PRODUCT))
+_BROWSING = _TableSpec("browsing", (CUSTOMER_ID,), (TIMESTAMP, *_BROWSING_CONTENT), _BROWSING_CONTENT)
+_ORDERS = _TableSpec("orders", (CUSTOMER_ID, ORDER_ID, TIMESTAMP, AMOUNT), (STATUS,))
+
+#: Standard names a column map may use (keys of ``columns`` / ``--columns``).
+STANDARD_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(_REVIEWS.names + _BROWSING.names + _ORDERS.names)
+)
+
+
+@dataclass(frozen=True, eq=False)
+class LoadResult:
+    """The outcome of loading one input.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Standardized, cleaned table (columns depend on the input kind), original row
+        order, index reset.
+    rejects : pandas.DataFrame
+        One row per unusable input row, columns exactly `schema.REJECT_COLUMNS`.
+    n_read : int
+        Rows read from the input.
+    source : str
+        File name, or ``"<DataFrame>"`` for in-memory input.
+    """
+
+    data: pd.DataFrame
+    rejects: pd.DataFrame
+    n_read: int
+    source: str
+
+    @property
+    def n_rejected(self) -> int:
+        """Number of rejected input rows."""
+        return len(self.rejects)
+
+    def __repr__(self) -> str:
+        return (
+            f"LoadResult(source={self.source!r}, n_read={self.n_read}, "
+            f"n_rows={len(self.data)}, n_rejected={self.n_rejected})"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Column mapping
+
+
+def parse_column_map(spec: str | Mapping[str, str] | None) -> dict[str, str]:
+    """Parse a column map: standard name -> the user's column name.
+
+    Parameters
+    ----------
+    spec : str, Mapping or None
+        ``"text=review_body,customer_id=user_id"``, an equivalent mapping, or None.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"text": "review_body", "customer_id": "user_id"}``; empty for None or ``""``.
+
+    Raises
+    ------
+    ConfigError
+        Bad syntax, an empty name, or a key that is not a standard column name.
+    """
+    if spec is None:
+        return {}
+    pairs = list(spec.items()) if isinstance(spec, Mapping) else _split_spec(spec)
+    mapping: dict[str, str] = {}
+    for standard, user in pairs:
+        standard, user = str(standard).strip(), str(user).strip()
+        if standard not in STANDARD_COLUMNS:
+            raise ConfigError(
+                f"unknown standard column {standard!r} in the column map. "
+                f"Accepted names: {', '.join(STANDARD_COLUMNS)}."
+            )
+        if not user:
+            raise ConfigError(
+                f"column map: no column given for {standard!r} (use {standard}=<your column>)."
+            )
+        mapping[standard] = user
+    return mapping
+
+
+def _split_spec(spec: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        standard, sep, user = item.partition("=")
+        if not sep:
+            raise ConfigError(
+                f"column map: {item!r} is not of the form standard=column "
+                "(e.g. text=review_body,customer_id=user_id)."
+            )
+        pairs.append((standard, user))
+    return pairs
+
+
+def _resolve_columns(
+    df: pd.DataFrame, spec: _TableSpec, columns: str | Mapping[str, str] | None, source: str
+) -> dict[str, object]:
+    """Standard name -> the df column holding it; raises for missing required columns."""
+    mapping = {k: v for k, v in parse_column_map(columns).items() if k in spec.names}
+    resolved: dict[str, object] = {}
+    for standard, user in mapping.items():
+        found = _find_column(df.columns, user, source)
+        if found is None:
+            raise DataValidationError(
+                f"{source}: column {user!r} (mapped to {standard!r}) does not exist "
+                f"(found: {_shown_columns(df)})."
+            )
+        resolved[standard] = found
+    taken = set(resolved.values())
+    for standard in spec.names:
+        if standard not in resolved:
+            found = _find_column([c for c in df.columns if c not in taken], standard, source)
+            if found is not None:
+                resolved[standard] = found
+    _check_required(df, spec, resolved, source)
+    return {standard: resolved[standard] for standard in spec.names if standard in resolved}
+
+
+def _find_column(candidates: object, wanted: str, source: str) -> object | None:
+    """Exact name first, else the unique case-insensitive match ignoring outer spaces."""
+    names = list(candidates)  # type: ignore[call-overload]
+    if wanted in names:
+        return wanted
+    key = wanted.strip().casefold()
+    matches = [c for c in names if str(c).strip().casefold() == key]
+    if len(matches) > 1:
+        raise DataValidationError(
+            f"{source}: several columns match {wanted!r} ({', '.join(map(str, matches))}). "
+            f"Rename one or map it with --columns {wanted}=<your column>."
+        )
+    return matches[0] if matches else None
+
+
+def _check_required(
+    df: pd.DataFrame, spec: _TableSpec, resolved: Mapping[str, object], source: str
+) -> None:
+    missing = [name for name in spec.required if name not in resolved]
+    if missing:
+        quoted = ", ".join(f"'{name}'" for name in missing)
+        noun, verb, it = ("column", "is", "it") if len(missing) == 1 else ("columns", "are", "them")
+        hint = ",".join(f"{name}=<your column>" for name in missing)
+        raise DataValidationError(
+            f"{source}: required {noun} {quoted} {verb} missing (found: {_shown_columns(df)}). "
+            f"Map {it} with --columns {hint}."
+        )
+    if spec.one_of and not any(name in resolved for name in spec.one_of):
+        quoted = ", ".join(f"'{name}'" for name in spec.one_of)
+        raise DataValidationError(
+            f"{source}: needs at least one of the columns {quoted} (found: {_shown_columns(df)}). "
+            f"Map one with --columns {spec.one_of[0]}=<your column>."
+        )
+
+
+def _shown_columns(df: pd.DataFrame) -> str:
+    names = [str(c) for c in df.columns]
+    more = f", ... ({len(names)} in all)" if len(names) > _MAX_FOUND_SHOWN else ""
+    return (", ".join(names[:_MAX_FOUND_SHOWN]) or "no columns") + more
+
+
+# ---------------------------------------------------------------------------------------
+# Rejects
+
+
+@dataclass
+class _Rejector:
+    """Collects rejects; a row keeps only its first reason."""
+
+    source: str
+    n_rows: int
+    ok: np.ndarray = field(init=False)
+    parts: list[pd.DataFrame] = field(default_factory=list, init=False)
+    counts: dict[str, int] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.ok = np.ones(self.n_rows, dtype=bool)
+
+    def flag(
+        self, mask: pd.Series, column: str, reason: str | pd.Series, raw: pd.Series, kind: str = ""
+    ) -> None:
+        """Reject the rows in `mask` not rejected yet; `column` and `raw` are the user's."""
+        hit = np.asarray(mask, dtype=bool) & self.ok
+        if not hit.any():
+            return
+        self.ok &= ~hit
+        kind = kind or str(reason)
+        self.counts[kind] = self.counts.get(kind, 0) + int(hit.sum())
+        reasons = reason[hit].to_numpy() if isinstance(reason, pd.Series) else reason
+        self.parts.append(pd.DataFrame({
+            ROW: np.flatnonzero(hit) + 1, _REJECT_COLUMN: column, _REASON: reasons,
+            _VALUE: to_text(raw[hit]).str.slice(0, MAX_REJECT_VALUE_CHARS).to_numpy(),
+        }))  # fmt: skip
+
+    def flag_duplicates(self, key: pd.DataFrame, column: str, raw: pd.Series) -> None:
+        """Reject later copies of a key among the rows still accepted: 'duplicate of row N'."""
+        live = key[self.ok]
+        copies = live[live.duplicated(keep=False)]
+        if copies.empty:
+            return
+        rows = pd.Series(copies.index + 1, index=copies.index)
+        first = rows.groupby([copies[c] for c in copies.columns], sort=False, dropna=False).transform("first")
+        later = pd.Series(False, index=key.index)
+        later[copies.index] = rows != first
+        reasons = pd.Series("", index=key.index, dtype=object)
+        reasons[copies.index] = "duplicate of row " + first.astype(str)
+        self.flag(later, column, reasons, raw, kind="duplicate")
+
+    def table(self) -> pd.DataFrame:
+        empty = pd.DataFrame({ROW: np.array([], dtype="int64"), _REJECT_COLUMN: [], _REASON: [], _VALUE: []})
+        rejects = pd.concat(self.parts or [empty], ignore_index=True)
+        rejects = rejects.sort_values(ROW, kind="stable", ignore_index=True)
+        rejects.insert(0, SOURCE, self.source)
+        rejects = rejects.astype({ROW: "int64"} | {c: "str" for c in REJECT_COLUMNS if c != ROW})
+        return rejects.loc[:, list(REJECT_COLUMNS)]
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {kind}" for kind, n in self.counts.items())
+
+
+# ---------------------------------------------------------------------------------------
+# Cleaning
+
+
+class _Input:
+    """The user's table with standard names resolved; raw Series by standard name."""
+
+    def __init__(
+        self, df: pd.DataFrame, spec: _TableSpec, columns: str | Mapping[str, str] | None, source: str
+    ) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        if len(df) == 0:
+            raise DataValidationError(f"{source}: no data rows.")
+        self.spec, self.source, self.n_rows = spec, source, len(df)
+        self.names = _resolve_columns(df, spec, columns, source)
+        self.frame = df.reset_index(drop=True)
+        self.rejector = _Rejector(source, self.n_rows)
+        ignored = set(parse_column_map(columns)) - set(spec.names)
+        if ignored:
+            logger.debug("%s: column map keys not used for %s: %s", source, spec.kind, sorted(ignored))
+
+    def label(self, standard: str) -> str:
+        """The user's name of a standard column, for the rejects table."""
+        return str(self.names.get(standard, standard))
+
+    def reject(self, mask: pd.Series, standard: str, reason: str) -> None:
+        self.rejector.flag(mask, self.label(standard), reason, self.raw(standard))
+
+    def reject_duplicates(self, key: pd.DataFrame, standard: str) -> None:
+        self.rejector.flag_duplicates(key, self.label(standard), self.raw(standard))
+
+    def raw(self, standard: str) -> pd.Series:
+        if standard in self.names:
+            return self.frame[self.names[standard]]
+        return pd.Series("", index=self.frame.index, dtype="str")
+
+    def text(self, standard: str) -> pd.Series:
+        return to_text(self.raw(standard)).str.strip()
+
+    def extras(self) -> pd.DataFrame:
+        used = set(self.names.values())
+        return self.frame[[c for c in self.frame.columns if c not in used]]
+
+    def timestamps(self, reject_empty: bool = False) -> pd.Series:
+        timestamps, bad = parse_timestamps(self.raw(TIMESTAMP))
+        if reject_empty:
+            self.reject(timestamps.isna() & ~bad, TIMESTAMP, "missing timestamp")
+        self.reject(bad, TIMESTAMP, "unparseable timestamp")
+        return timestamps
+
+    def finish(self, data: pd.DataFrame, notes: list[str] | None = None) -> LoadResult:
+        data[ROW] = np.arange(1, self.n_rows + 1, dtype="int64")
+        data[SOURCE] = pd.Series(self.source, index=data.index, dtype="str")
+        rej = self.rejector
+        kept = data[rej.ok].reset_index(drop=True)
+        if kept.empty:
+            raise DataValidationError(
+                f"{self.source}: all {self.n_rows} rows were rejected ({rej.summary()})."
+            )
+        n_rejected = self.n_rows - len(kept)
+        summary = f"{n_rejected} of {self.n_rows} rows rejected ({rej.summary()}); see the rejects file"
+        issues = ([summary] if n_rejected else []) + (notes or [])
+        if issues:
+            logger.warning("%s: %s", self.source, "; ".join(issues))
+        logger.info("%s: kept %d of %d %s rows", self.source, len(kept), self.n_rows, self.spec.kind)
+        return LoadResult(data=kept, rejects=rej.table(), n_read=self.n_rows, source=self.source)
+
+
+def clean_reviews(
+    df: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, source: str = IN_MEMORY_SOURCE
+) -> LoadResult:
+    """Standardize and clean a reviews table.
+
+    Input: one row per review with at least a customer id and a text column (optional
+    timestamp, rating, product). Output `LoadResult.data` columns: ``customer_id`` (str),
+    ``text`` (str, cleaned), ``timestamp`` (datetime64[ns], NaT allowed), ``rating``
+    (float, NaN allowed), ``product`` (str), ``row`` (int, 1-based), ``source`` (str).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The user's table, e.g. from `read_table`.
+    columns : str or Mapping, optional
+        Column map, see `parse_column_map`. Keys for other input kinds are ignored.
+    source : str
+        Name used in messages and the rejects table.
+
+    Returns
+    -------
+    LoadResult
+        Rejects reasons: missing customer id, empty text, unparseable timestamp,
+        duplicate of row N (same customer and same cleaned text).
+
+    Raises
+    ------
+    DataValidationError
+        A required column is missing, the table is empty, or every row is rejected.
+
+    Examples
+    --------
+    >>> result = clean_reviews(pd.DataFrame({"customer_id": ["007"], "text": ["Great &amp; cheap"]}))
+    >>> result.data.loc[0, "text"]
+    'Great & cheap'
+    """
+    inp = _Input(df, _REVIEWS, columns, source)
+    customer_ids, text = inp.text(CUSTOMER_ID), clean_text(inp.raw(TEXT))
+    inp.reject(customer_ids == "", CUSTOMER_ID, "missing customer id")
+    inp.reject(text == "", TEXT, "empty text")
+    timestamps = inp.timestamps()
+    ratings, bad_ratings = parse_ratings(inp.raw(RATING))
+    data = pd.DataFrame({
+        CUSTOMER_ID: customer_ids, TEXT: text, TIMESTAMP: timestamps, RATING: ratings,
+        PRODUCT: clean_text(inp.raw(PRODUCT)),
+    })  # fmt: skip
+    inp.reject_duplicates(data[[CUSTOMER_ID, TEXT]], TEXT)
+    n_bad = int((bad_ratings.to_numpy() & inp.rejector.ok).sum())  # kept rows only
+    note = f"{n_bad} non-numeric rating{'s' if n_bad != 1 else ''} set to NaN"
+    return inp.finish(data, [note] if n_bad else None)
+
+
+def clean_browsing(
+    df: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, source: str = IN_MEMORY_SOURCE
+) -> LoadResult:
+    """Standardize and clean a browsing-events table.
+
+    Input: one row per event with a customer id and at least one of text, title, query,
+    url (optional timestamp). Output columns: ``customer_id``, ``timestamp``
+    (datetime64[ns], NaT allowed), ``text`` (the non-empty cleaned text, title and query
+    joined by spaces), ``title``, ``query``, ``url`` (kept as is, not split into words),
+    ``row``, ``source``.
+
+    Parameters and errors are as for `clean_reviews`. Reject reasons: missing customer id,
+    no text, title, query or url, unparseable timestamp, duplicate of row N (same customer,
+    timestamp, text and url: repeated visits at other times are kept).
+    """
+    inp = _Input(df, _BROWSING, columns, source)
+    customer_ids = inp.text(CUSTOMER_ID)
+    body, title, query = (clean_text(inp.raw(name)) for name in (TEXT, TITLE, QUERY))
+    url = inp.text(URL)
+    text = (body + " " + title + " " + query).str.replace(" +", " ", regex=True).str.strip()
+    content = [name for name in _BROWSING_CONTENT if name in inp.names]
+    inp.reject(customer_ids == "", CUSTOMER_ID, "missing customer id")
+    inp.rejector.flag(
+        (text == "") & (url == ""), "|".join(map(inp.label, content)), "no text, title, query or url",
+        inp.raw(content[0]),
+    )  # fmt: skip
+    timestamps = inp.timestamps()
+    data = pd.DataFrame({
+        CUSTOMER_ID: customer_ids, TIMESTAMP: timestamps, TEXT: text, TITLE: title, QUERY: query, URL: url,
+    })  # fmt: skip
+    inp.reject_duplicates(data[[CUSTOMER_ID, TIMESTAMP, TEXT, URL]], CUSTOMER_ID)
+    return inp.finish(data)
+
+
+def clean_orders(
+    df: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, source: str = IN_MEMORY_SOURCE
+) -> LoadResult:
+    """Standardize an orders table (one row per order or per line item).
+
+    Output columns: ``customer_id``, ``order_id`` (str), ``timestamp`` (datetime64[ns],
+    never NaT), ``amount`` (float, >= 0; currency symbols and thousands separators
+    removed), ``status`` (str, lowercased, ``""`` when absent), ``row``, ``source``. Line
+    items are not aggregated and cancelled orders are kept.
+
+    Parameters and errors are as for `clean_reviews`. Reject reasons: missing customer id,
+    missing order id, missing timestamp, unparseable timestamp, non-numeric amount (also
+    empty), negative amount, duplicate of row N (the whole row identical, extra columns
+    such as product or quantity included).
+    """
+    inp = _Input(df, _ORDERS, columns, source)
+    customer_ids, order_ids = inp.text(CUSTOMER_ID), inp.text(ORDER_ID)
+    inp.reject(customer_ids == "", CUSTOMER_ID, "missing customer id")
+    inp.reject(order_ids == "", ORDER_ID, "missing order id")
+    timestamps = inp.timestamps(reject_empty=True)
+    amounts = parse_amounts(inp.raw(AMOUNT))
+    inp.reject(amounts.isna(), AMOUNT, "non-numeric amount")
+    inp.reject(amounts < 0, AMOUNT, "negative amount")
+    data = pd.DataFrame({
+        CUSTOMER_ID: customer_ids, ORDER_ID: order_ids, TIMESTAMP: timestamps, AMOUNT: amounts,
+        STATUS: inp.text(STATUS).str.lower(),
+    })  # fmt: skip
+    extras = inp.extras().apply(to_text).add_prefix("extra:")
+    inp.reject_duplicates(pd.concat([data, extras], axis=1), ORDER_ID)
+    return inp.finish(data)
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+
+
+def load_reviews(
+    path: str | os.PathLike[str],
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> LoadResult:
+    """`read_table` + `clean_reviews`; ``source`` is the file name."""
+    parse_column_map(columns)  # fail on a bad map before reading a large file
+    return clean_reviews(read_table(path, encoding=encoding), columns=columns, source=Path(path).name)
+
+
+def load_browsing(
+    path: str | os.PathLike[str],
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> LoadResult:
+    """`read_table` + `clean_browsing`; ``source`` is the file name."""
+    parse_column_map(columns)
+    return clean_browsing(read_table(path, encoding=encoding), columns=columns, source=Path(path).name)
+
+
+def load_orders(
+    path: str | os.PathLike[str],
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> LoadResult:
+    """`read_table` + `clean_orders`; ``source`` is the file name."""
+    parse_column_map(columns)
+    return clean_orders(read_table(path, encoding=encoding), columns=columns, source=Path(path).name)
+
+
+def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a rejects table as UTF-8 CSV, atomically (temporary file + `os.replace`).
+
+    Parameters
+    ----------
+    rejects : pandas.DataFrame
+        Columns `schema.REJECT_COLUMNS` (e.g. `LoadResult.rejects`, or several concatenated).
+    path : str or os.PathLike
+        Target file; its directory is created if needed.
+
+    Raises
+    ------
+    DataValidationError
+        `rejects` lacks one of the reject columns.
+    OSError
+        The file cannot be written.
+    """
+    missing = [c for c in REJECT_COLUMNS if c not in rejects.columns]
+    if missing:
+        raise DataValidationError(f"rejects table lacks the columns {', '.join(missing)}.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as f:
+            rejects.loc[:, list(REJECT_COLUMNS)].to_csv(f, index=False, lineterminator="\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def rejects_path_for(output_path: str | os.PathLike[str]) -> Path:
+    """Where the rejects of a run go, next to its output.
+
+    ``out/profiles.csv`` -> ``out/profiles.rejects.csv`` (also for ``.parquet`` or
+    ``.csv.gz``); a directory (existing, ending in a separator, or a path without suffix
+    such as a model directory ``models/shop``) -> ``models/shop/rejects.csv``.
+    """
+    text = os.fspath(output_path)
+    path = Path(text)
+    if path.is_dir() or text.endswith(("/", os.sep)) or (not path.exists() and not path.suffix):
+        return path / "rejects.csv"
+    name = path.name
+    if path.suffix.lower() in (".gz", ".bz2"):
+        name = name[: -len(path.suffix)]
+    stem = Path(name).stem
+    return path.with_name(f"{stem or name}.rejects.csv")
