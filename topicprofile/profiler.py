@@ -31,7 +31,7 @@ from topicprofile.topics import (
     relevant_terms,
     topic_diversity,
 )
-from topicprofile.vectorize import TfidfKeywords, build_dictionary, to_bows
+from topicprofile.vectorize import TfidfKeywords, build_dictionary, pool_bows, to_bows
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -64,6 +64,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         Domain stop words added to spaCy's; ``None`` uses the built-in shop list.
     phrases : bool, default True
         Join frequent word pairs into phrases (``hiking_boots``).
+    pooling : {"customer", "document"}, default "customer"
+        Train LDA on each customer's texts pooled into one document (robust on short reviews and
+        page titles), or on the individual documents. Tags are always inferred per document.
     no_below, no_above, keep_n
         Vocabulary filter (gensim ``filter_extremes``).
     passes, iterations, update_every, alpha, eta
@@ -92,6 +95,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         spacy_model: str | None = None,
         stop_words: Sequence[str] | None = None,
         phrases: bool = True,
+        pooling: str = "customer",
         no_below: int = 3,
         no_above: float = 0.5,
         keep_n: int = 50_000,
@@ -113,6 +117,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.spacy_model = spacy_model
         self.stop_words = stop_words
         self.phrases = phrases
+        self.pooling = pooling
         self.no_below = no_below
         self.no_above = no_above
         self.keep_n = keep_n
@@ -175,7 +180,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             )
         self.keywords_ = TfidfKeywords().fit(bows, self.dictionary_)
         report("topics", 0, None)
-        self.topics_ = self._make_lda().fit(bows, self.dictionary_)
+        training = bows
+        if self.pooling == "customer":
+            training = pool_bows(bows, docs[schema.CUSTOMER_ID].tolist())
+        self.topics_ = self._make_lda().fit(training, self.dictionary_)
         doc_topics = self.topics_.transform(bows)
         report("quality", 0, None)
         self._describe_topics(tokens, doc_topics, bows)
@@ -198,6 +206,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"n_topics must be an integer >= 2, got {self.n_topics!r}")
         if not 0.0 <= self.tag_threshold <= 1.0:
             raise ConfigError(f"tag_threshold must be within [0, 1], got {self.tag_threshold!r}")
+        if self.pooling not in {"customer", "document"}:
+            raise ConfigError(f"pooling must be 'customer' or 'document', got {self.pooling!r}")
         if self.max_tags < 1:
             raise ConfigError(f"max_tags must be >= 1, got {self.max_tags!r}")
 

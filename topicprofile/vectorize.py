@@ -10,7 +10,7 @@ from scipy import sparse
 
 from topicprofile.errors import DataValidationError
 
-__all__ = ["build_dictionary", "to_bows", "bows_to_csr", "TfidfKeywords"]
+__all__ = ["build_dictionary", "to_bows", "pool_bows", "bows_to_csr", "TfidfKeywords"]
 
 
 def build_dictionary(
@@ -63,6 +63,23 @@ def build_dictionary(
 def to_bows(dictionary: Any, token_lists: Iterable[Sequence[str]]) -> list[list[tuple[int, int]]]:
     """Bag of words per document; words outside the vocabulary are ignored."""
     return [dictionary.doc2bow(tokens) for tokens in token_lists]
+
+
+def pool_bows(
+    bows: Sequence[Sequence[tuple[int, int]]], groups: Sequence[str]
+) -> list[list[tuple[int, int]]]:
+    """Add up the bags of words of each group (e.g. customer): one pooled bag per group, groups sorted.
+
+    Short texts are too sparse for LDA's word co-occurrence statistics; pooling each customer's
+    reviews and browsing into one document is the standard remedy (Hong & Davison 2010;
+    Mehrotra et al. 2013).
+    """
+    pooled: dict[str, dict[int, int]] = {}
+    for group, bow in zip(groups, bows, strict=True):
+        counts = pooled.setdefault(group, {})
+        for term_id, count in bow:
+            counts[term_id] = counts.get(term_id, 0) + count
+    return [sorted(pooled[g].items()) for g in sorted(pooled)]
 
 
 def bows_to_csr(bows: Sequence[Sequence[tuple[int, float]]], n_terms: int) -> sparse.csr_matrix:

@@ -77,5 +77,6 @@ def print_profiles(profiles: Any, *, n: int = 8, title: str = "Customers") -> No
     for col in ("customer_id", "top_interest", "interest_tags", "keywords"):
         table.add_column(col, overflow="fold")
     for row in profiles.head(n).itertuples(index=False):
-        table.add_row(row.customer_id, row.top_interest or "—", row.interest_tags or "—", row.keywords)
+        tags = row.interest_tags.replace(";", "; ")
+        table.add_row(row.customer_id, row.top_interest or "—", tags or "—", row.keywords.replace(";", "; "))
     stdout.print(table)
