@@ -10,16 +10,21 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from sklearn.metrics import adjusted_rand_score
+
 from topicprofile.cli import app
+from topicprofile.schema import BEHAVIOR_PROFILE_COLUMNS, PROFILE_COLUMNS
 from topicprofile.sample import planted_recovery
 
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 runner = CliRunner()
-COMMANDS = ["fit", "tag", "tag-text", "topics", "label", "demo"]
+COMMANDS = ["fit", "tag", "tag-text", "topics", "label", "demo", "segments", "evaluate"]
 
 # Measured on corpora/ with the defaults (see the README): 0.89 with --topics 8. Assert just below.
 RECOVERY_FLOOR = 0.8
+# Segments vs planted value groups (adjusted Rand index), measured 0.79 with automatic k.
+VALUE_GROUP_ARI_FLOOR = 0.7
 
 
 def invoke(*args: str):
@@ -39,6 +44,7 @@ def shop_model(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("shop")
     result = invoke(
         "fit", "--reviews", str(CORPORA / "reviews.csv"), "--browsing", str(CORPORA / "browsing.jsonl"),
+        "--orders", str(CORPORA / "orders.csv"), "--orders-columns", "timestamp=order_date",
         "--model-dir", str(tmp / "model"), "--topics", "8", "--json",
     )
     assert result.exit_code == 0, result.output
@@ -60,16 +66,31 @@ def test_cli_end_to_end_tag_recovers_planted_interests(shop_model, tmp_path) -> 
     out = tmp_path / "profiles.csv"
     result = invoke(
         "tag", "--model-dir", str(model_dir), "--reviews", str(CORPORA / "reviews.csv"),
-        "--browsing", str(CORPORA / "browsing.jsonl"), "--out", str(out), "--json",
+        "--browsing", str(CORPORA / "browsing.jsonl"), "--orders", str(CORPORA / "orders.csv"),
+        "--orders-columns", "timestamp=order_date", "--out", str(out), "--json",
     )
     assert result.exit_code == 0, result.output
     profiles = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert {"customer_id", "top_interest", "interest_tags", "interest_scores", "n_documents", "keywords"} <= set(
-        profiles.columns
+    assert list(profiles.columns[: len(PROFILE_COLUMNS + BEHAVIOR_PROFILE_COLUMNS)]) == list(
+        PROFILE_COLUMNS + BEHAVIOR_PROFILE_COLUMNS
     )
     truth = pd.read_csv(CORPORA / "truth.csv", dtype=str)
+    assert set(profiles["customer_id"]) == set(truth["customer_id"])  # text-only and order-only customers too
+    assert (profiles[list(BEHAVIOR_PROFILE_COLUMNS)] != "").all().all()
     recovery = planted_recovery(profiles, truth)
     assert recovery["accuracy"] >= RECOVERY_FLOOR, recovery
+    value_groups = profiles.merge(truth, on="customer_id")
+    ari = adjusted_rand_score(value_groups["value_group"], value_groups["segment_id"])
+    assert ari >= VALUE_GROUP_ARI_FLOOR, ari
+
+
+def test_cli_segments(shop_model) -> None:
+    model_dir, summary = shop_model
+    result = invoke("segments", "-m", str(model_dir), "--json")
+    assert result.exit_code == 0
+    cards = json.loads(result.stdout)["segments"]
+    assert len(cards) == len(summary["segments"]) >= 4
+    assert {"name", "size", "rfm_medians", "rfm_segment_mix", "top_interests", "examples"} <= set(cards[0])
 
 
 def test_cli_tag_parquet_output(shop_model, tmp_path) -> None:
@@ -81,7 +102,7 @@ def test_cli_tag_parquet_output(shop_model, tmp_path) -> None:
 
 def test_cli_tag_text_json_and_file(shop_model, tmp_path) -> None:
     model_dir, _ = shop_model
-    result = invoke("tag-text", "-m", str(model_dir), "Love these trail shoes, great grip on wet rocks", "--json")
+    result = invoke("tag-text", "-m", str(model_dir), "Waterproof hiking boots, great on the trail and comfy in the tent", "--json")
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
     assert payload[0]["tags"] and abs(sum(payload[0]["topics"]) - 1) < 1e-4

@@ -4,7 +4,11 @@ Two jobs, both over the *union* of customers who wrote something and customers w
 
 * :class:`FeatureFuser` builds the numeric vector the segments are clustered on::
 
-      [topic shares × text_weight]  ⊕  [standardized log1p(R, F, M, AOV) × behavior_weight]
+      [topic shares × text_weight]  ⊕  [standardized log1p(recency, frequency, monetary) × behavior_weight]
+
+  Average order value is left out of the vector (it stays in the profile): log AOV ≈ log M − log F, so
+  it would count the frequency/monetary contrast twice. On the sample shop, R, F, M alone gave
+  segments that match the planted value groups far better (ARI 0.92 vs 0.51 at k=6).
 
 * :func:`join_behavior` puts the RFM columns of the output contract (``recency_days`` … ``rfm_segment``)
   next to the text profile columns, one row per customer.
@@ -18,7 +22,7 @@ two jobs, because one feeds a distance-based clustering and the other is read by
 customer               fused vector (:class:`FeatureFuser`)    profile row (:func:`join_behavior`)
 =====================  ======================================  ========================================
 text, no orders        behavior part = "never bought":         ``frequency 0``, ``monetary 0``,
-                       frequency 0, monetary 0, AOV 0,         ``avg_order_value 0``, ``recency_days
+                       frequency 0, monetary 0,                ``avg_order_value 0``, ``recency_days
                        recency = the largest recency seen      -1``, ``r/f/m_score 0``,
                        at fit; ``has_orders = 0``              ``rfm_segment "No orders"``
 orders, no text        topic part = the base's mean topic      text columns empty, ``n_documents 0``,
@@ -33,7 +37,7 @@ Why these choices:
   base), keeps the row a distribution, and lets their purchase behaviour alone decide their segment.
   A zero vector instead would put them where no real customer is (every share vector sums to 1), at
   the same distance from every interest, and KMeans would tend to give them a segment of their own.
-* *Never bought* = frequency, monetary and AOV 0 (true) and recency as large as the largest observed
+* *Never bought* = frequency and monetary 0 (true) and recency as large as the largest observed
   one: "as lapsed as anybody we know". A finite value keeps the standardization meaningful (infinite
   or invented huge recencies would dominate the distance); learning it at fit time keeps
   :meth:`FeatureFuser.transform` row-wise, so a new customer's vector never depends on the batch.
@@ -125,8 +129,10 @@ class FeatureFuser(BaseEstimator):  # type: ignore[misc]
     deviation) are learned at fit over the customers *with* orders. Customers present on one side
     only get the fill values described in the module docstring; the output is never NaN.
 
-    With the defaults, one changed interest (shares ``[1, 0]`` → ``[0, 1]``) moves a customer by
-    √2 ≈ 1.4, about as far as a half standard deviation change in all four RFM features (√(4·0.5²) = 1).
+    Scale of the blocks: the behaviour block has total variance 3 × ``behavior_weight²`` (three
+    standardized features); the topic block's is the spread of the shares, about 0.3 × ``text_weight²``
+    on the sample shop (8 topics). So with the default weights segments follow purchase behaviour
+    first and interests second; ``text_weight=3`` makes both blocks weigh about the same.
 
     Parameters
     ----------
@@ -190,7 +196,9 @@ class FeatureFuser(BaseEstimator):  # type: ignore[misc]
         shares = _checked_shares(topic_shares)
         behavior = _checked_rfm(rfm)
         if shares is None and behavior is None:
-            raise DataValidationError("nothing to fuse: give topic shares (text) and/or an RFM table (orders).")
+            raise DataValidationError(
+                "nothing to fuse: give topic shares (text) and/or an RFM table (orders)."
+            )
         self.topic_columns_ = [] if shares is None else list(shares.columns)
         self.topic_mean_ = pd.Series(dtype="float64") if shares is None else shares.mean(axis=0)
         if behavior is None:
@@ -217,8 +225,8 @@ class FeatureFuser(BaseEstimator):  # type: ignore[misc]
         -------
         pandas.DataFrame
             Index ``customer_id``: the sorted union of both inputs' customers. Columns: the topic
-            columns (× ``text_weight``), ``log_recency_days``, ``log_frequency``, ``log_monetary``,
-            ``log_avg_order_value`` (standardized, × ``behavior_weight``), then the 0/1 indicators
+            columns (× ``text_weight``), ``log_recency_days``, ``log_frequency``, ``log_monetary``
+            (standardized, × ``behavior_weight``), then the 0/1 indicators
             ``has_text`` and ``has_orders``. Cluster on :meth:`get_feature_names_out` (the fused
             columns without the indicators). No NaN.
         """
@@ -235,14 +243,18 @@ class FeatureFuser(BaseEstimator):  # type: ignore[misc]
         parts = []
         if self.topic_columns_:
             text = pd.DataFrame(
-                np.tile(self.topic_mean_.to_numpy(), (len(index), 1)), index=index, columns=self.topic_columns_
+                np.tile(self.topic_mean_.to_numpy(), (len(index), 1)),
+                index=index,
+                columns=self.topic_columns_,
             )
             if shares is not None:
                 text.loc[shares.index] = shares.to_numpy()
             parts.append(text * float(self.text_weight))
         if len(self.center_):
             raw = pd.DataFrame(
-                np.tile(self.never_bought_.to_numpy(), (len(index), 1)), index=index, columns=list(BEHAVIOR_FEATURES)
+                np.tile(self.never_bought_.to_numpy(), (len(index), 1)),
+                index=index,
+                columns=list(BEHAVIOR_FEATURES),
             )
             if behavior is not None:
                 raw.loc[behavior.index] = behavior.to_numpy()
@@ -276,15 +288,21 @@ class FeatureFuser(BaseEstimator):  # type: ignore[misc]
     def _check_weights(self) -> None:
         for name in ("text_weight", "behavior_weight"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-                np.isfinite(value) and value >= 0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.number))
+                or not (np.isfinite(value) and value >= 0)
             ):
                 raise ConfigError(f"{name} must be a number >= 0, got {value!r}.")
         if self.text_weight == 0 and self.behavior_weight == 0:
-            raise ConfigError("text_weight and behavior_weight are both 0: nothing left to compare customers on.")
+            raise ConfigError(
+                "text_weight and behavior_weight are both 0: nothing left to compare customers on."
+            )
 
 
-def join_behavior(profiles: pd.DataFrame | None, rfm: pd.DataFrame | None, *, n_topics: int | None = None) -> pd.DataFrame:
+def join_behavior(
+    profiles: pd.DataFrame | None, rfm: pd.DataFrame | None, *, n_topics: int | None = None
+) -> pd.DataFrame:
     """Profile rows and RFM columns side by side, one row per customer of either table.
 
     Input: ``profiles`` as from :meth:`TopicProfiler.profile` (one row per customer with text;
@@ -359,7 +377,11 @@ def join_behavior(profiles: pd.DataFrame | None, rfm: pd.DataFrame | None, *, n_
 
 # -- helpers -------------------------------------------------------------------------------------
 def _topic_columns(frame: pd.DataFrame) -> list[str]:
-    columns = [c for c in frame.columns if isinstance(c, str) and c.startswith(_TOPIC_PREFIX) and c[len(_TOPIC_PREFIX) :].isdigit()]
+    columns = [
+        c
+        for c in frame.columns
+        if isinstance(c, str) and c.startswith(_TOPIC_PREFIX) and c[len(_TOPIC_PREFIX) :].isdigit()
+    ]
     return sorted(columns, key=lambda c: int(c[len(_TOPIC_PREFIX) :]))
 
 
@@ -369,7 +391,9 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "no columns"
-        raise DataValidationError(f"{what}: required column {', '.join(map(repr, missing))} is missing (found: {found}).")
+        raise DataValidationError(
+            f"{what}: required column {', '.join(map(repr, missing))} is missing (found: {found})."
+        )
 
 
 def _checked_shares(shares: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -411,7 +435,9 @@ def _unique_index(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     frame = frame.set_axis(frame.index.astype(str))
     if frame.index.has_duplicates:
         dup = ", ".join(map(str, frame.index[frame.index.duplicated()][:5]))
-        raise DataValidationError(f"{what}: customer ids must be unique (repeated: {dup}); one row per customer.")
+        raise DataValidationError(
+            f"{what}: customer ids must be unique (repeated: {dup}); one row per customer."
+        )
     frame.index.name = schema.CUSTOMER_ID
     return frame
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -62,5 +63,13 @@ class PhraseDetector:
         from gensim.models.phrases import FrozenPhrases
 
         detector = cls(min_count=min_count, threshold=threshold)
-        detector.phrases_ = FrozenPhrases.load(path)
+        # gensim warns that a FrozenPhrases has no corpus_word_count: true, and irrelevant for
+        # applying it (only default scoring while *learning* uses it). Keep the library quiet.
+        phrases_logger = logging.getLogger("gensim.models.phrases")
+        level = phrases_logger.level
+        phrases_logger.setLevel(logging.ERROR)
+        try:
+            detector.phrases_ = FrozenPhrases.load(path)
+        finally:
+            phrases_logger.setLevel(level)
         return detector

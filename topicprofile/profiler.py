@@ -18,9 +18,13 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
-from topicprofile.documents import Input, build_documents, fingerprint
+from topicprofile.behavior import compute_rfm
+from topicprofile.documents import Input, as_loaded, build_documents, fingerprint
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
+from topicprofile.fuse import FeatureFuser
+from topicprofile.loaders import clean_orders
 from topicprofile.phrases import PhraseDetector
+from topicprofile.segment import CustomerSegmenter, fit_segments, rename_segments, segment_customers
 from topicprofile.tag import InterestTagger
 from topicprofile.tokenizer import SpacyTokenizer
 from topicprofile.topics import (
@@ -68,7 +72,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         Train LDA on each customer's texts pooled into one document (robust on short reviews and
         page titles), or on the individual documents. Tags are always inferred per document.
     no_below, no_above, keep_n
-        Vocabulary filter (gensim ``filter_extremes``).
+        Vocabulary filter (gensim ``filter_extremes``); ``no_below=None`` keeps words found in at
+        least 0.3% of the documents (and at least 3), see :func:`~topicprofile.vectorize.default_no_below`.
     passes, iterations, update_every, alpha, eta
         LDA training settings; ``None`` uses the tuned defaults (docs/lda_defaults.md).
     tag_threshold, max_tags, min_tokens, channel_weights
@@ -77,6 +82,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         TF-IDF keywords per customer.
     topic_labels : mapping of int to str, or None
         Names replacing the automatic labels of some topics.
+    text_weight, behavior_weight : float, default 1.0
+        Weights of the topic shares and of the standardized log1p(RFM) features in the fused
+        customer vector that segments are clustered on (when orders are given).
+    n_segments : int or None
+        Number of customer segments; ``None`` picks it by silhouette within ``segment_k_range``.
 
     Examples
     --------
@@ -96,7 +106,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         stop_words: Sequence[str] | None = None,
         phrases: bool = True,
         pooling: str = "customer",
-        no_below: int = 3,
+        no_below: int | None = None,
         no_above: float = 0.5,
         keep_n: int = 50_000,
         passes: int | None = None,
@@ -110,6 +120,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         channel_weights: Mapping[str, float] | None = None,
         n_keywords: int = 5,
         topic_labels: Mapping[int, str] | None = None,
+        text_weight: float = 1.0,
+        behavior_weight: float = 1.0,
+        n_segments: int | None = None,
+        segment_k_range: tuple[int, int] = (4, 8),
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -132,13 +146,19 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.channel_weights = channel_weights
         self.n_keywords = n_keywords
         self.topic_labels = topic_labels
+        self.text_weight = text_weight
+        self.behavior_weight = behavior_weight
+        self.n_segments = n_segments
+        self.segment_k_range = segment_k_range
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
         self,
         reviews: Input = None,
         browsing: Input = None,
+        orders: Input = None,
         *,
+        as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
     ) -> TopicProfiler:
         """Learn phrases, vocabulary, TF-IDF and topics from customers' texts.
@@ -149,6 +169,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             Columns ``customer_id, text`` (+ optional ``timestamp, rating, product``).
         browsing : DataFrame or LoadResult, optional
             Columns ``customer_id`` and any of ``text, title, query, url``.
+        orders : DataFrame or LoadResult, optional
+            Columns ``customer_id, order_id, timestamp, amount`` (+ ``status``): adds RFM value
+            features and customer segments (``segmenter_``, ``segment_cards_``).
+        as_of : date, optional
+            Reference date for recency; default the latest order date.
         progress : callable, optional
             Receives ``(step, done, total)`` as long steps advance.
 
@@ -191,7 +216,26 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.input_fingerprint_ = fingerprint(docs)
         report("profiles", 0, None)
         self.profiles_ = self._profiles(docs, bows, doc_topics)
+        self._fit_segments(orders, as_of=as_of, reviews=docs[docs[schema.CHANNEL] == schema.REVIEWS])
         return self
+
+    def _fit_segments(self, orders: Input, *, as_of: Any, reviews: pd.DataFrame) -> None:
+        """RFM from orders, fused with topic shares, clustered into named segments."""
+        loaded = as_loaded(orders, clean_orders, name="orders")
+        self.segmenter_: CustomerSegmenter | None = None
+        self.fuser_: FeatureFuser | None = None
+        self.segment_cards_: list[dict[str, Any]] = []
+        if loaded is None:
+            return
+        rfm = compute_rfm(loaded.data, as_of=as_of)
+        self.fuser_ = FeatureFuser(text_weight=self.text_weight, behavior_weight=self.behavior_weight)
+        self.segmenter_ = CustomerSegmenter(
+            n_segments=self.n_segments, k_range=self.segment_k_range, random_state=self.random_state
+        )
+        table, self.segment_cards_ = fit_segments(
+            self.profiles_, rfm, fuser=self.fuser_, segmenter=self.segmenter_, reviews=reviews
+        )
+        self.profiles_ = _order_columns(table)
 
     def _check_fitted(self) -> None:
         try:
@@ -286,6 +330,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.topic_info_["label"] = self.topic_labels_
         if hasattr(self, "profiles_"):
             self.profiles_ = self._relabel(self.profiles_)
+            if getattr(self, "segmenter_", None) is not None:
+                table, self.segment_cards_ = rename_segments(self.profiles_, self.segment_cards_)
+                self.profiles_ = _order_columns(table)
         return self
 
     # -- applying --------------------------------------------------------------------------
@@ -322,17 +369,39 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         ]
 
     def profile(
-        self, reviews: Input = None, browsing: Input = None, *, progress: ProgressCallback | None = None
+        self,
+        reviews: Input = None,
+        browsing: Input = None,
+        orders: Input = None,
+        *,
+        as_of: str | pd.Timestamp | None = None,
+        progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
-        """One row per customer: interest tags, scores, documents and keywords (see README's output contract)."""
+        """One row per customer: interest tags, scores, documents and keywords (see README's output contract).
+
+        With a model fitted on orders, customers (known or new) also get RFM columns and are
+        assigned to the fitted segments without refitting; ``orders`` may then come alone.
+        """
         self._check_fitted()
         report = progress or _no_progress
-        docs = build_documents(reviews, browsing)
-        report("tag", 0, len(docs))
-        bows, _ = self._encode(docs[schema.TEXT].tolist())
-        doc_topics = self.topics_.transform(bows)
-        report("tag", len(docs), len(docs))
-        return self._profiles(docs, bows, doc_topics)
+        profiles = None
+        if reviews is not None or browsing is not None or orders is None:
+            docs = build_documents(reviews, browsing)
+            report("tag", 0, len(docs))
+            bows, _ = self._encode(docs[schema.TEXT].tolist())
+            doc_topics = self.topics_.transform(bows)
+            report("tag", len(docs), len(docs))
+            profiles = self._profiles(docs, bows, doc_topics)
+        if self.segmenter_ is None:
+            if profiles is None:
+                raise DataValidationError("this model was fitted without orders; give reviews or browsing")
+            return profiles
+        loaded = as_loaded(orders, clean_orders, name="orders")
+        rfm = compute_rfm(loaded.data, as_of=as_of) if loaded is not None else None
+        table = segment_customers(
+            profiles, rfm, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_
+        )
+        return _order_columns(table)
 
     def _profiles(
         self, docs: pd.DataFrame, bows: list[list[tuple[int, int]]], doc_topics: np.ndarray
@@ -379,14 +448,17 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         table[schema.TOP_INTEREST] = [t[0][0] if t else "" for t in named]
         table[schema.INTEREST_TAGS] = [";".join(label for label, _ in t) for t in named]
         table[schema.INTEREST_SCORES] = [json.dumps(dict(t), ensure_ascii=False) for t in named]
-        front = list(schema.PROFILE_COLUMNS)
-        rest = [c for c in table.columns if c not in front]
-        return table[front + rest]
+        return _order_columns(table)
 
     def topics(self) -> pd.DataFrame:
         """One row per topic: id, label, automatic label, terms, prevalence and coherence."""
         self._check_fitted()
         return self.topic_info_.copy()
+
+    def segments(self) -> list[dict[str, Any]]:
+        """The segment cards (size, RFM medians, RFM-segment mix, top interests with lift, name, examples)."""
+        self._check_fitted()
+        return list(self.segment_cards_)
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str) -> None:
@@ -402,3 +474,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         from topicprofile.store import load_model
 
         return load_model(path)
+
+
+def _order_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The output contract's columns first (profile, then behavior when present), the rest after."""
+    front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in table.columns]
+    rest = [c for c in table.columns if c not in front]
+    return table[front + rest].reset_index(drop=True)

@@ -34,7 +34,8 @@ def planted_recovery(profiles: pd.DataFrame, truth: pd.DataFrame) -> dict[str, f
     profiles : DataFrame
         Output of ``tag`` / :meth:`TopicProfiler.profile` (``customer_id``, ``top_interest``).
     truth : DataFrame
-        ``customer_id``, ``interest`` (and optionally ``thin``: customers planted with too little text).
+        ``customer_id``, ``interest`` (and optionally ``thin`` / ``order_only``: customers planted
+        with too little or no text, left out).
 
     Returns
     -------
@@ -44,8 +45,9 @@ def planted_recovery(profiles: pd.DataFrame, truth: pd.DataFrame) -> dict[str, f
     merged = profiles[["customer_id", "top_interest"]].merge(
         truth.astype({"customer_id": str}), on="customer_id", how="inner"
     )
-    if "thin" in merged:
-        merged = merged[~merged["thin"].astype(str).str.lower().isin({"true", "1", "yes"})]
+    for flag in ("thin", "order_only"):  # planted with too little or no text: nothing to recover
+        if flag in merged:
+            merged = merged[~merged[flag].astype(str).str.lower().isin({"true", "1", "yes"})]
     if merged.empty:
         raise DataValidationError("no customer of the profiles is in the truth table")
     tagged = merged[merged["top_interest"] != ""]

@@ -41,3 +41,17 @@ INTEREST_SCORES = "interest_scores"
 N_DOCUMENTS = "n_documents"
 KEYWORDS = "keywords"
 PROFILE_COLUMNS = (CUSTOMER_ID, TOP_INTEREST, INTEREST_TAGS, INTEREST_SCORES, N_DOCUMENTS, KEYWORDS)
+
+# Added by orders (issue #3): RFM value and segment columns
+BEHAVIOR_PROFILE_COLUMNS = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "segment_id",
+    "segment_name",
+)

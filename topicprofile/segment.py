@@ -1,11 +1,12 @@
 """Customer segments: KMeans on fused vectors, a card and a short name per segment, saved as JSON.
 
-The stage in four calls (the profiler composes them)::
+The stage in five calls (the profiler composes them)::
 
     table, cards = fit_segments(profiles, rfm, fuser=FeatureFuser(), segmenter=CustomerSegmenter())
     table = segment_customers(new_profiles, new_rfm, fuser=fuser, segmenter=segmenter, cards=cards)
     write_segments(model_dir, fuser=fuser, segmenter=segmenter, cards=cards)
     fuser, segmenter, cards = load_segments(model_dir)
+    table, cards = rename_segments(relabelled_table, cards)      # after topics were renamed
 
 ``table`` is :func:`~topicprofile.fuse.join_behavior`'s table (profile columns + RFM columns, one
 row per customer with text and/or orders) plus ``segment_id`` and ``segment_name``.
@@ -38,6 +39,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.metrics import pairwise_distances_argmin, silhouette_score
 from sklearn.utils.validation import check_array, check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from topicprofile import schema
 from topicprofile.behavior import AVG_ORDER_VALUE, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SEGMENT
@@ -53,6 +55,7 @@ __all__ = [
     "load_segment_cards",
     "load_segments",
     "name_segment",
+    "rename_segments",
     "segment_cards",
     "segment_customers",
     "value_label",
@@ -146,7 +149,10 @@ class CustomerSegmenter(BaseEstimator):  # type: ignore[misc]
         fits: dict[int, KMeans] = {}
         scores: dict[int, float] = {}
         for k in usable:
-            fits[k] = KMeans(n_clusters=k, n_init=_N_INIT, random_state=self.random_state).fit(X)
+            # One thread: KMeans sums in a thread-count-dependent order, so this keeps "same input +
+            # seed = same segments" true across machines (and is faster on shop-sized data).
+            with threadpool_limits(limits=1):
+                fits[k] = KMeans(n_clusters=k, n_init=_N_INIT, random_state=self.random_state).fit(X)
             labels = fits[k].labels_
             valid = 2 <= len(np.unique(labels)) < len(X)
             scores[k] = (
@@ -177,7 +183,8 @@ class CustomerSegmenter(BaseEstimator):  # type: ignore[misc]
         X = _as_matrix(X)
         if X.shape[1] != self.n_features_in_:
             raise DataValidationError(
-                f"fused vectors have {X.shape[1]} features, the segments were fitted on {self.n_features_in_}; "
+                f"fused vectors have {X.shape[1]} features, the segments were fitted on "
+                f"{self.n_features_in_}; "
                 "use the same fuser (and topic model) as at fit."
             )
         return pairwise_distances_argmin(X, self.cluster_centers_).astype(np.int64)
@@ -195,7 +202,9 @@ class CustomerSegmenter(BaseEstimator):  # type: ignore[misc]
     def _candidate_ks(self) -> list[int]:
         if self.n_segments is not None:
             if not _is_int(self.n_segments) or self.n_segments < 2:
-                raise ConfigError(f"n_segments must be an integer >= 2 or None (choose), got {self.n_segments!r}.")
+                raise ConfigError(
+                    f"n_segments must be an integer >= 2 or None (choose), got {self.n_segments!r}."
+                )
             return [int(self.n_segments)]
         k_range = self.k_range
         if (
@@ -269,6 +278,24 @@ def segment_customers(
     return table
 
 
+def rename_segments(
+    table: pd.DataFrame, cards: Sequence[dict[str, Any]]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Cards and ``segment_name`` rebuilt after topics were renamed; segments and examples are kept.
+
+    Call it with the relabelled customer table (``interest_tags`` in the new names) after
+    :meth:`TopicProfiler.set_topic_labels`: names and interest lists follow the new labels, the
+    customers' segments do not change.
+    """
+    examples = {int(c[SEGMENT_ID]): c.get("examples", []) for c in cards}
+    renamed = segment_cards(table)
+    for card in renamed:
+        card["examples"] = examples.get(card[SEGMENT_ID], [])
+    table = table.copy()
+    table[SEGMENT_NAME] = table[SEGMENT_ID].map({c[SEGMENT_ID]: c["name"] for c in renamed})
+    return table, renamed
+
+
 def _joined(profiles: pd.DataFrame | None, rfm: pd.DataFrame | None, fuser: FeatureFuser) -> pd.DataFrame:
     if rfm is None:  # a text-only shop still gets the contract's RFM columns, all "no orders"
         rfm = pd.DataFrame(columns=list(BEHAVIOR_COLUMNS), index=pd.Index([], dtype=object))
@@ -284,6 +311,7 @@ def segment_cards(
     n_examples: int = 2,
     min_interest_share: float = 0.1,
     min_lift: float = 1.2,
+    max_p_value: float = 0.01,
     snippet_chars: int = 160,
 ) -> list[dict[str, Any]]:
     """One card per segment: size, RFM medians and mix, top interests with lift, name, examples.
@@ -293,13 +321,15 @@ def segment_cards(
     (as :func:`fit_segments` makes); ``interest_scores`` and ``n_documents`` are used when present.
 
     Card keys: ``segment_id``, ``name``, ``value`` (value part of the name, see :func:`value_label`),
-    ``interest`` (the naming interest: the top interest when its lift is at least ``min_lift``,
+    ``interest`` (the naming interest: the listed interest of highest lift that is *distinctive*,
+    lift >= ``min_lift`` and over-represented beyond chance, hypergeometric p-value <= ``max_p_value``;
     else None and the name says "mixed interests"; without any tags in the base the name is the value
     part alone), ``size``, ``share`` (of all customers), ``n_with_orders``,
     ``n_with_text``, ``rfm_medians`` (over the segment's customers with orders; None when it has
     none), ``rfm_segment_mix`` (``{rfm_segment: share}``, largest first), ``top_interests``
-    (``[{"interest", "share", "lift"}]``: share of the segment tagged with it and lift = that share /
-    the share in the whole base; interests tagged on at least ``min_interest_share`` of the segment,
+    (``[{"interest", "share", "lift", "p_value"}]``: share of the segment tagged with it, lift = that
+    share / the share in the whole base, and the chance of at least that many tagged customers in a
+    random group of the segment's size; interests tagged on at least ``min_interest_share`` of the segment,
     highest lift first) and ``examples`` (``[{"customer_id", "text"}]``: a review of the customers
     most strongly tagged with the naming interest, cut to ``snippet_chars``). JSON-ready.
 
@@ -313,8 +343,9 @@ def segment_cards(
         Interests and example snippets per card.
     min_interest_share : float
         Minimum share of the segment an interest needs to be listed (avoids a lift of 10 from one customer).
-    min_lift : float
-        Minimum lift of the top interest to name the segment after it.
+    min_lift, max_p_value : float
+        What makes an interest distinctive enough to name the segment after it. The p-value guard
+        keeps chance lifts of small segments (1.3 from a handful of customers) out of the names.
     snippet_chars : int
         Longest snippet.
 
@@ -323,12 +354,21 @@ def segment_cards(
     list of dict
         Cards ordered by segment id.
     """
-    columns = (schema.CUSTOMER_ID, SEGMENT_ID, schema.INTEREST_TAGS, RECENCY_DAYS, FREQUENCY, MONETARY, RFM_SEGMENT)
+    columns = (
+        schema.CUSTOMER_ID,
+        SEGMENT_ID,
+        schema.INTEREST_TAGS,
+        RECENCY_DAYS,
+        FREQUENCY,
+        MONETARY,
+        RFM_SEGMENT,
+    )
     _require(profiles, columns, "customer table")
     if profiles.empty:
         raise DataValidationError("customer table: no customers, so no segment cards.")
     profiles = profiles.reset_index(drop=True)
     tags = profiles[schema.INTEREST_TAGS].fillna("").astype(str).str.get_dummies(sep=";")
+    tags = tags.loc[:, [c for c in tags.columns if c.strip()]]
     base_share = tags.mean(axis=0)
     texts = _review_texts(reviews)
     cards = []
@@ -337,11 +377,18 @@ def segment_cards(
         listed = seg_share[seg_share >= min_interest_share]
         lift = listed / base_share[listed.index]
         ranked = sorted(listed.index, key=lambda label: (-lift[label], -listed[label], label))[:n_interests]
+        counts = tags.loc[members.index, ranked].sum(axis=0)
         top = [
-            {"interest": label, "share": round(float(listed[label]), 3), "lift": round(float(lift[label]), 2)}
+            {
+                "interest": label,
+                "share": round(float(listed[label]), 3),
+                "lift": round(float(lift[label]), 2),
+                "p_value": _over_representation(int(counts[label]), tags[label], len(members)),
+            }
             for label in ranked
         ]
-        interest = top[0]["interest"] if top and top[0]["lift"] >= min_lift else None
+        distinctive = [t for t in top if t["lift"] >= min_lift and t["p_value"] <= max_p_value]
+        interest = distinctive[0]["interest"] if distinctive else None
         value = value_label(members, profiles)
         buyers = members[members[RFM_SEGMENT] != NO_ORDERS_SEGMENT]
         mix = members[RFM_SEGMENT].value_counts(normalize=True)
@@ -391,11 +438,13 @@ def value_label(members: pd.DataFrame, base: pd.DataFrame) -> str:
 
     1. half or more of the segment has no orders: ``"No orders yet"``;
     2. recency ≥ 0.5 and frequency ≥ 0.7 and monetary ≥ 0.7: ``"High value"``;
-    3. recency < 0.4 and frequency ≥ 0.5: ``"At risk"`` (bought often, not lately);
+    3. recency < 0.4 and frequency > 0.5: ``"At risk"`` (bought often, not lately);
     4. recency < 0.4: ``"Lapsed"``;
-    5. frequency < 0.5 and recency ≥ 0.6: ``"New"``;
-    6. frequency ≥ 0.5: ``"Loyal"``;
+    5. frequency ≤ 0.5 and recency ≥ 0.6: ``"New"``;
+    6. frequency > 0.5: ``"Loyal"``;
     7. otherwise ``"Occasional"``.
+
+    (Frequency exactly 0.5 is the middle of the base, e.g. every customer ordered once: not loyal.)
     """
     buyers = members[members[RFM_SEGMENT] != NO_ORDERS_SEGMENT]
     base_buyers = base[base[RFM_SEGMENT] != NO_ORDERS_SEGMENT]
@@ -407,10 +456,10 @@ def value_label(members: pd.DataFrame, base: pd.DataFrame) -> str:
     if r >= 0.5 and f >= 0.7 and m >= 0.7:
         return "High value"
     if r < 0.4:
-        return "At risk" if f >= 0.5 else "Lapsed"
-    if f < 0.5 and r >= 0.6:
+        return "At risk" if f > 0.5 else "Lapsed"
+    if f <= 0.5 and r >= 0.6:
         return "New"
-    return "Loyal" if f >= 0.5 else "Occasional"
+    return "Loyal" if f > 0.5 else "Occasional"
 
 
 def _compose_name(value: str, interest: str | None) -> str:
@@ -419,16 +468,27 @@ def _compose_name(value: str, interest: str | None) -> str:
 
 
 def _deduplicate_names(cards: list[dict[str, Any]]) -> None:
-    """Names that repeat get their main RFM segment appended, then a number if still not unique."""
+    """Names that repeat get the segment's median orders and spend, then a number if still not unique."""
     counts = pd.Series([c["name"] for c in cards]).value_counts()
     for card in cards:
-        if counts[card["name"]] > 1 and card["rfm_segment_mix"]:
-            card["name"] = f"{card['name']} ({next(iter(card['rfm_segment_mix']))})"
+        medians = card["rfm_medians"]
+        if counts[card["name"]] > 1 and medians:
+            n = medians[FREQUENCY]
+            card["name"] = (
+                f"{card['name']} ({n:g} order{'' if n == 1 else 's'}, {medians[MONETARY]:,.0f} spent)"
+            )
     seen: dict[str, int] = {}
     for card in cards:
         n = seen[card["name"]] = seen.get(card["name"], 0) + 1
         if n > 1:
             card["name"] = f"{card['name']} #{n}"
+
+
+def _over_representation(count: int, tagged: pd.Series, n_members: int) -> float:
+    """P(at least ``count`` tagged customers in a random draw of ``n_members``): hypergeometric tail."""
+    from scipy.stats import hypergeom
+
+    return round(float(hypergeom.sf(count - 1, len(tagged), int(tagged.sum()), n_members)), 6)
 
 
 def _percentile(value: float, values: pd.Series) -> float:
@@ -562,7 +622,9 @@ def load_segment_cards(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return document
 
 
-def load_segments(model_dir: str | os.PathLike[str]) -> tuple[FeatureFuser, CustomerSegmenter, list[dict[str, Any]]]:
+def load_segments(
+    model_dir: str | os.PathLike[str],
+) -> tuple[FeatureFuser, CustomerSegmenter, list[dict[str, Any]]]:
     """The fitted fuser, segmenter and cards saved by :func:`write_segments`."""
     document = load_segment_cards(model_dir)
     try:
@@ -584,7 +646,9 @@ def load_segments(model_dir: str | os.PathLike[str]) -> tuple[FeatureFuser, Cust
         segmenter.silhouette_by_k_ = {int(k): float(v) for k, v in document["silhouette_by_k"].items()}
         segmenter.n_features_in_ = segmenter.cluster_centers_.shape[1]
     except (KeyError, TypeError, ValueError) as e:
-        raise ModelError(f"{model_dir}: corrupt {SEGMENTS_FILE} ({type(e).__name__}: {e}); refit the model.") from e
+        raise ModelError(
+            f"{model_dir}: corrupt {SEGMENTS_FILE} ({type(e).__name__}: {e}); refit the model."
+        ) from e
     return fuser, segmenter, list(document["segments"])
 
 
@@ -606,4 +670,6 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "no columns"
-        raise DataValidationError(f"{what}: required column {', '.join(map(repr, missing))} is missing (found: {found}).")
+        raise DataValidationError(
+            f"{what}: required column {', '.join(map(repr, missing))} is missing (found: {found})."
+        )

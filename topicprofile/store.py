@@ -9,6 +9,7 @@ Layout (format version 1)::
     phrases.gensim       gensim FrozenPhrases (absent when phrases are off)
     topics.json          per-topic labels, terms, prevalence, coherence
     profiles.parquet     the customers' profiles at fit time
+    segments.json        RFM/topic fusion, segment centres and cards (only when fitted with orders)
 
 The whole directory is first written next to the target and then renamed into place, so a crash
 never leaves a half-written model behind; an older model at the same path is replaced only once
@@ -76,6 +77,7 @@ def _manifest(profiler: Any) -> dict[str, Any]:
         "kind": "topicprofile.TopicProfiler",
         "versions": _package_versions(),
         "params": _json_safe(profiler.get_params()),
+        "n_segments": len(profiler.segment_cards_),
         "tokenizer": profiler.tokenizer_.get_config(),
         "lda": _json_safe(profiler.topics_.resolved_params()),
         "input": {"fingerprint": profiler.input_fingerprint_, "n_documents": profiler.n_documents_},
@@ -114,6 +116,10 @@ def _write_parts(profiler: Any, folder: Path) -> None:
         json.dumps(_json_safe(topics), ensure_ascii=False, indent=1), encoding="utf-8"
     )
     profiler.profiles_.to_parquet(folder / "profiles.parquet", index=False)
+    if getattr(profiler, "segmenter_", None) is not None:
+        from topicprofile.segment import write_segments
+
+        write_segments(folder, fuser=profiler.fuser_, segmenter=profiler.segmenter_, cards=profiler.segment_cards_)
     # The manifest goes last: a directory with a manifest is a complete model.
     (folder / MANIFEST).write_text(
         json.dumps(_manifest(profiler), ensure_ascii=False, indent=2), encoding="utf-8"
@@ -188,6 +194,8 @@ def _build_profiler(cls: Any, folder: Path, manifest: dict[str, Any]) -> Any:
     from topicprofile.vectorize import TfidfKeywords
 
     params = dict(manifest["params"])
+    if params.get("segment_k_range") is not None:
+        params["segment_k_range"] = tuple(params["segment_k_range"])
     if params.get("topic_labels"):
         params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
     profiler = cls(**params)
@@ -208,6 +216,12 @@ def _build_profiler(cls: Any, folder: Path, manifest: dict[str, Any]) -> Any:
     profiler.n_documents_ = manifest["input"]["n_documents"]
     profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
     profiler.profiles_ = pd.read_parquet(folder / "profiles.parquet")
-    labels = dict(enumerate(manifest["topic_labels"]))
-    profiler.set_topic_labels({k: v for k, v in labels.items() if v != profiler.auto_labels_[k]})
+    profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
+    if (folder / "segments.json").is_file():
+        from topicprofile.segment import load_segments
+
+        profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = load_segments(folder)
+    # profiles.parquet and segments.json were written with these labels: no relabelling needed
+    profiler.topic_labels_ = list(manifest["topic_labels"])
+    profiler.topic_info_["label"] = profiler.topic_labels_
     return profiler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,13 +11,13 @@ from scipy import sparse
 
 from topicprofile.errors import DataValidationError
 
-__all__ = ["build_dictionary", "to_bows", "pool_bows", "bows_to_csr", "TfidfKeywords"]
+__all__ = ["build_dictionary", "default_no_below", "to_bows", "pool_bows", "bows_to_csr", "TfidfKeywords"]
 
 
 def build_dictionary(
     token_lists: Iterable[Sequence[str]],
     *,
-    no_below: int = 3,
+    no_below: int | None = None,
     no_above: float = 0.5,
     keep_n: int = 50_000,
 ) -> Any:
@@ -29,9 +30,9 @@ def build_dictionary(
     ----------
     token_lists : iterable of list of str
         Tokenized documents, in a fixed order.
-    no_below : int
-        Keep words in at least this many documents. Lowered automatically for tiny corpora so
-        a handful of documents still has a vocabulary.
+    no_below : int or None
+        Keep words in at least this many documents; ``None`` uses :func:`default_no_below`.
+        Lowered automatically for tiny corpora so a handful of documents still has a vocabulary.
     no_above : float
         Keep words in at most this share of documents.
     keep_n : int
@@ -47,7 +48,8 @@ def build_dictionary(
     dictionary = Dictionary(prune_at=None)
     dictionary.add_documents(token_lists, prune_at=None)
     n_docs = dictionary.num_docs
-    effective_no_below = max(1, min(no_below, n_docs // 20 or 1))
+    wanted = default_no_below(n_docs) if no_below is None else no_below
+    effective_no_below = max(1, min(wanted, n_docs // 20 or 1))
     # In a tiny corpus every word is in a large share of documents; don't empty the vocabulary.
     effective_no_above = no_above if n_docs >= 20 else 1.0
     dictionary.filter_extremes(no_below=effective_no_below, no_above=effective_no_above, keep_n=keep_n)
@@ -58,6 +60,17 @@ def build_dictionary(
             f"no_above={effective_no_above}); add more text or lower --no-below"
         )
     return dictionary
+
+
+def default_no_below(n_docs: int) -> int:
+    """Minimum document frequency of a vocabulary word: 0.3% of the documents, at least 3.
+
+    Rare words (product code names, people's names, typos) make short-text topics incoherent:
+    they rank high in small topics yet never co-occur with the topic's other words. Measured on
+    the 13,905 Rotten Tomatoes texts (k=10, pooled by movie): mean c_npmi -0.067 with
+    ``no_below=3``, -0.047 with 20, +0.022 with 42 (this rule); docs/lda_defaults.md.
+    """
+    return max(3, math.ceil(0.003 * n_docs))
 
 
 def to_bows(dictionary: Any, token_lists: Iterable[Sequence[str]]) -> list[list[tuple[int, int]]]:

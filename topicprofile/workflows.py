@@ -17,7 +17,14 @@ from typing import Any
 import pandas as pd
 
 from topicprofile.errors import DataValidationError
-from topicprofile.loaders import LoadResult, load_browsing, load_reviews, rejects_path_for, write_rejects
+from topicprofile.loaders import (
+    LoadResult,
+    load_browsing,
+    load_orders,
+    load_reviews,
+    rejects_path_for,
+    write_rejects,
+)
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 
 __all__ = ["load_inputs", "fit_files", "tag_files", "write_table"]
@@ -27,18 +34,22 @@ def load_inputs(
     *,
     reviews: str | os.PathLike[str] | None = None,
     browsing: str | os.PathLike[str] | None = None,
+    orders: str | os.PathLike[str] | None = None,
     reviews_columns: Mapping[str, str] | None = None,
     browsing_columns: Mapping[str, str] | None = None,
+    orders_columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
 ) -> dict[str, LoadResult]:
-    """Read and clean the given input files; keys are ``"reviews"`` / ``"browsing"``."""
-    if reviews is None and browsing is None:
-        raise DataValidationError("no input: give --reviews and/or --browsing")
+    """Read and clean the given input files; keys are ``"reviews"``, ``"browsing"``, ``"orders"``."""
+    if reviews is None and browsing is None and orders is None:
+        raise DataValidationError("no input: give --reviews and/or --browsing (and --orders)")
     loaded: dict[str, LoadResult] = {}
     if reviews is not None:
         loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding)
     if browsing is not None:
         loaded["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding)
+    if orders is not None:
+        loaded["orders"] = load_orders(orders, columns=orders_columns, encoding=encoding)
     return loaded
 
 
@@ -62,6 +73,7 @@ def fit_files(
     model_dir: str | os.PathLike[str],
     *,
     profiler: TopicProfiler,
+    as_of: str | None = None,
     progress: ProgressCallback | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
@@ -71,7 +83,9 @@ def fit_files(
     """
     start = time.perf_counter()
     loaded = load_inputs(**inputs)
-    profiler.fit(loaded.get("reviews"), loaded.get("browsing"), progress=progress)
+    profiler.fit(
+        loaded.get("reviews"), loaded.get("browsing"), loaded.get("orders"), as_of=as_of, progress=progress
+    )
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir))
     topics = profiler.topics()
@@ -85,14 +99,20 @@ def fit_files(
         "n_terms": len(profiler.dictionary_),
         "coherence": profiler.coherence_,
         "topics": topics[["topic", "label", "prevalence", "c_npmi"]].to_dict(orient="records"),
+        "segments": [_segment_summary(card) for card in profiler.segment_cards_],
         "seconds": round(time.perf_counter() - start, 2),
     }
+
+
+def _segment_summary(card: Mapping[str, Any]) -> dict[str, Any]:
+    return {"segment_id": card["segment_id"], "name": card["name"], "size": card["size"]}
 
 
 def tag_files(
     model_dir: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
+    as_of: str | None = None,
     progress: ProgressCallback | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
@@ -100,7 +120,9 @@ def tag_files(
     start = time.perf_counter()
     profiler = TopicProfiler.load(str(model_dir))
     loaded = load_inputs(**inputs)
-    profiles = profiler.profile(loaded.get("reviews"), loaded.get("browsing"), progress=progress)
+    profiles = profiler.profile(
+        loaded.get("reviews"), loaded.get("browsing"), loaded.get("orders"), as_of=as_of, progress=progress
+    )
     write_table(profiles, out)
     rejects = _write_all_rejects(loaded, Path(out))
     return {
@@ -112,6 +134,7 @@ def tag_files(
         "top_interests": profiles.loc[profiles["top_interest"] != "", "top_interest"]
         .value_counts()
         .to_dict(),
+        "segments": profiles["segment_name"].value_counts().to_dict() if "segment_name" in profiles else {},
         "seconds": round(time.perf_counter() - start, 2),
     }
 

@@ -48,6 +48,16 @@ ColumnsOpt = Annotated[
 BrowsingColumnsOpt = Annotated[
     str | None, typer.Option("--browsing-columns", help="Map browsing columns, e.g. 'url=page_url'.")
 ]
+OrdersOpt = Annotated[
+    Path | None,
+    typer.Option("--orders", help="Orders file (customer_id, order_id, timestamp, amount[, status]): adds RFM + segments."),
+]
+OrdersColumnsOpt = Annotated[
+    str | None, typer.Option("--orders-columns", help="Map orders columns, e.g. 'timestamp=order_date'.")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Date recency is counted to (default: the latest order date).")
+]
 EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Input encoding (default: detect UTF-8, UTF-8 BOM, GB18030/GBK)."),

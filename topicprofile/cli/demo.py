@@ -9,7 +9,9 @@ import pandas as pd
 import typer
 
 from topicprofile.cli._util import JsonOpt, QuietOpt, app, print_json, progress_bar, stdout, user_errors
+from topicprofile.cli.segments import print_segment_cards
 from topicprofile.cli.show import print_fit_summary, print_profiles
+from topicprofile.segment import load_segment_cards
 
 
 @app.command("demo")
@@ -35,7 +37,12 @@ def demo_cli(
         from topicprofile.workflows import fit_files, tag_files
 
         corpora = sample_dir()
-        inputs = {"reviews": corpora / "reviews.csv", "browsing": corpora / "browsing.jsonl"}
+        inputs = {
+            "reviews": corpora / "reviews.csv",
+            "browsing": corpora / "browsing.jsonl",
+            "orders": corpora / "orders.csv",
+            "orders_columns": {"timestamp": "order_date"},
+        }
         with progress_bar(quiet=quiet or json_out) as progress:
             fitted = fit_files(
                 model_dir, profiler=TopicProfiler(n_topics=topics, random_state=seed), progress=progress, **inputs
@@ -50,6 +57,8 @@ def demo_cli(
         return
     print_fit_summary(fitted)
     print_profiles(profiles[profiles["top_interest"] != ""], title="A few customers")
+    document = load_segment_cards(model_dir)
+    print_segment_cards({**document, "model_dir": str(model_dir)})
     stdout.print(
         f"planted interest recovered for {recovery['accuracy']:.0%} of {recovery['n_customers']} sample "
         f"customers ({recovery['coverage']:.0%} tagged); profiles written to {out}"

@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from topicprofile.cli._util import (
+    AsOfOpt,
+    OrdersColumnsOpt,
+    OrdersOpt,
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
@@ -33,11 +36,14 @@ def fit_cli(
     model_dir: ModelDirOpt,
     reviews: ReviewsOpt = None,
     browsing: BrowsingOpt = None,
+    orders: OrdersOpt = None,
     topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 12,
     lang: Annotated[str, typer.Option("--lang", help="Text language: en, zh, ...")] = "en",
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same input + seed = same model).")] = 0,
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
+    orders_columns: OrdersColumnsOpt = None,
+    as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
     spacy_model: Annotated[
         str | None, typer.Option("--spacy-model", help="Installed trained spaCy pipeline to use.")
@@ -52,6 +58,13 @@ def fit_cli(
     iterations: Annotated[int | None, typer.Option("--iterations", help="LDA iterations per document.")] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Minimum topic share for a tag.")] = 0.2,
     max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
+    segments: Annotated[
+        int | None, typer.Option("--segments", min=2, help="Number of customer segments (default: by silhouette).")
+    ] = None,
+    text_weight: Annotated[float, typer.Option("--text-weight", min=0, help="Weight of topics in segments.")] = 1.0,
+    behavior_weight: Annotated[
+        float, typer.Option("--behavior-weight", min=0, help="Weight of RFM in segments.")
+    ] = 1.0,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -61,6 +74,7 @@ def fit_cli(
     """
     reviews_map = column_map(columns, option="--columns")
     browsing_map = column_map(browsing_columns, option="--browsing-columns")
+    orders_map = column_map(orders_columns, option="--orders-columns")
     with user_errors():
         from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
 
@@ -78,6 +92,9 @@ def fit_cli(
             tag_threshold=threshold,
             max_tags=max_tags,
             topic_labels=read_labels_file(labels) if labels else None,
+            n_segments=segments,
+            text_weight=text_weight,
+            behavior_weight=behavior_weight,
         )
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = fit_files(
@@ -86,8 +103,11 @@ def fit_cli(
                 progress=progress,
                 reviews=reviews,
                 browsing=browsing,
+                orders=orders,
+                as_of=as_of,
                 reviews_columns=reviews_map,
                 browsing_columns=browsing_map,
+                orders_columns=orders_map,
                 encoding=encoding,
             )
     if json_out:

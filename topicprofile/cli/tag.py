@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from topicprofile.cli._util import (
+    AsOfOpt,
+    OrdersColumnsOpt,
+    OrdersOpt,
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
@@ -32,8 +35,11 @@ def tag_cli(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
     reviews: ReviewsOpt = None,
     browsing: BrowsingOpt = None,
+    orders: OrdersOpt = None,
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
+    orders_columns: OrdersColumnsOpt = None,
+    as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -44,6 +50,7 @@ def tag_cli(
     """
     reviews_map = column_map(columns, option="--columns")
     browsing_map = column_map(browsing_columns, option="--browsing-columns")
+    orders_map = column_map(orders_columns, option="--orders-columns")
     with user_errors():
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(
@@ -52,8 +59,11 @@ def tag_cli(
                 progress=progress,
                 reviews=reviews,
                 browsing=browsing,
+                orders=orders,
+                as_of=as_of,
                 reviews_columns=reviews_map,
                 browsing_columns=browsing_map,
+                orders_columns=orders_map,
                 encoding=encoding,
             )
     if json_out:
