@@ -116,7 +116,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         eta: Any = None,
         tag_threshold: float = 0.2,
         max_tags: int = 3,
-        min_tokens: int = 3,
+        min_tokens: int = 2,
         channel_weights: Mapping[str, float] | None = None,
         n_keywords: int = 5,
         topic_labels: Mapping[int, str] | None = None,

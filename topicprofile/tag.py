@@ -51,7 +51,7 @@ class InterestTagger:
         Minimum topic share for a tag.
     max_tags : int, default 3
         At most this many tags per customer (or per text).
-    min_tokens : int, default 3
+    min_tokens : int, default 2
         Customers (or texts) with fewer content tokens get no tag.
     channel_weights : mapping or None
         Weight of each channel's tokens; ``None`` uses :data:`DEFAULT_CHANNEL_WEIGHTS`.
@@ -68,7 +68,7 @@ class InterestTagger:
         *,
         threshold: float = 0.2,
         max_tags: int = 3,
-        min_tokens: int = 3,
+        min_tokens: int = 2,
         channel_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.threshold = threshold
