@@ -109,7 +109,7 @@ def topic_shares(profiles: pd.DataFrame) -> pd.DataFrame:
     Input: the output of :meth:`TopicProfiler.profile` (one row per customer who has text).
     Output: n_customers × K floats, index ``customer_id`` (str, sorted), ready for :class:`FeatureFuser`.
     """
-    _require(profiles, (schema.CUSTOMER_ID,), "profiles")
+    require_columns(profiles, (schema.CUSTOMER_ID,), "profiles")
     columns = _topic_columns(profiles)
     if not columns:
         raise DataValidationError(
@@ -329,9 +329,9 @@ def join_behavior(
     if profiles is None and rfm is None:
         raise DataValidationError("nothing to join: give profiles (text) and/or an RFM table (orders).")
     if rfm is not None:
-        _require(rfm, BEHAVIOR_COLUMNS, "RFM table")
+        require_columns(rfm, BEHAVIOR_COLUMNS, "RFM table")
     if profiles is not None:
-        _require(profiles, (schema.CUSTOMER_ID,), "profiles")
+        require_columns(profiles, (schema.CUSTOMER_ID,), "profiles")
         text = profiles.set_index(profiles[schema.CUSTOMER_ID].astype(str)).drop(columns=schema.CUSTOMER_ID)
     else:
         columns = [*schema.PROFILE_COLUMNS[1:], "n_tokens", "interest_topics"]
@@ -385,7 +385,8 @@ def _topic_columns(frame: pd.DataFrame) -> list[str]:
     return sorted(columns, key=lambda c: int(c[len(_TOPIC_PREFIX) :]))
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """``frame`` must be a DataFrame holding ``columns``; else one DataValidationError naming what is missing."""
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}.")
     missing = [c for c in columns if c not in frame.columns]
@@ -417,7 +418,7 @@ def _checked_shares(shares: pd.DataFrame | None) -> pd.DataFrame | None:
 def _checked_rfm(rfm: pd.DataFrame | None) -> pd.DataFrame | None:
     if rfm is None:
         return None
-    _require(rfm, BEHAVIOR_FEATURES, "RFM table")
+    require_columns(rfm, BEHAVIOR_FEATURES, "RFM table")
     if rfm.empty:
         return None
     values = rfm.loc[:, list(BEHAVIOR_FEATURES)].apply(pd.to_numeric, errors="coerce").astype("float64")

@@ -45,6 +45,7 @@ from topicprofile import schema
 from topicprofile.behavior import AVG_ORDER_VALUE, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SEGMENT
 from topicprofile.errors import ConfigError, DataValidationError, ModelError, NotFittedError
 from topicprofile.fuse import BEHAVIOR_COLUMNS, NO_ORDERS_SEGMENT, FeatureFuser, join_behavior, topic_shares
+from topicprofile.fuse import require_columns as _require
 
 __all__ = [
     "SEGMENT_ID",
@@ -662,14 +663,3 @@ def _as_matrix(X: Any, *, min_samples: int = 1) -> np.ndarray:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise DataValidationError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        found = ", ".join(map(str, frame.columns)) or "no columns"
-        raise DataValidationError(
-            f"{what}: required column {', '.join(map(repr, missing))} is missing (found: {found})."
-        )

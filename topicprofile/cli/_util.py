@@ -128,3 +128,25 @@ def column_map(spec: str | None, *, option: str) -> dict[str, str]:
         return parse_column_map(spec)
     except TopicProfileError as e:
         raise typer.BadParameter(str(e), param_hint=option) from None
+
+
+def input_files(
+    *,
+    reviews: Path | None,
+    browsing: Path | None,
+    orders: Path | None,
+    columns: str | None,
+    browsing_columns: str | None,
+    orders_columns: str | None,
+    encoding: str | None,
+) -> dict[str, Any]:
+    """A command's file options as keywords of ``workflows.load_inputs`` (column maps parsed here)."""
+    return {
+        "reviews": reviews,
+        "browsing": browsing,
+        "orders": orders,
+        "reviews_columns": column_map(columns, option="--columns"),
+        "browsing_columns": column_map(browsing_columns, option="--browsing-columns"),
+        "orders_columns": column_map(orders_columns, option="--orders-columns"),
+        "encoding": encoding,
+    }

@@ -15,10 +15,11 @@ from topicprofile.cli._util import (
     ColumnsOpt,
     EncodingOpt,
     JsonOpt,
+    OrdersColumnsOpt,
     QuietOpt,
     ReviewsOpt,
     app,
-    column_map,
+    input_files,
     print_json,
     progress_bar,
     stdout,
@@ -38,9 +39,7 @@ def evaluate_cli(
     browsing: BrowsingOpt = None,
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
-    orders_columns: Annotated[
-        str | None, typer.Option("--orders-columns", help="Map orders columns, e.g. 'timestamp=order_date'.")
-    ] = None,
+    orders_columns: OrdersColumnsOpt = None,
     category_column: Annotated[
         str,
         typer.Option("--category-column", help="Orders column with a line's category (used when present)."),
@@ -61,22 +60,22 @@ def evaluate_cli(
 
     Example: topicprofile evaluate --reviews corpora/reviews.csv --orders corpora/orders.csv --orders-columns timestamp=order_date --cutoff 2025-01-01
     """
-    reviews_map = column_map(columns, option="--columns")
-    browsing_map = column_map(browsing_columns, option="--browsing-columns")
-    orders_map = column_map(orders_columns, option="--orders-columns")
+    inputs = input_files(
+        reviews=reviews,
+        browsing=browsing,
+        orders=orders,
+        columns=columns,
+        browsing_columns=browsing_columns,
+        orders_columns=orders_columns,
+        encoding=encoding,
+    )
     with user_errors():
         from topicprofile.evaluate import evaluate_files
 
         with progress_bar(quiet=quiet or json_out) as progress:
             result = evaluate_files(
-                orders=orders,
                 cutoff=cutoff,
-                reviews=reviews,
-                browsing=browsing,
-                reviews_columns=reviews_map,
-                browsing_columns=browsing_map,
-                orders_columns=orders_map,
-                encoding=encoding,
+                **inputs,
                 category_column=category_column,
                 horizon_days=horizon,
                 n_topics=topics,

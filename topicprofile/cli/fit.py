@@ -20,7 +20,7 @@ from topicprofile.cli._util import (
     QuietOpt,
     ReviewsOpt,
     app,
-    column_map,
+    input_files,
     print_json,
     progress_bar,
     user_errors,
@@ -72,9 +72,15 @@ def fit_cli(
 
     Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
     """
-    reviews_map = column_map(columns, option="--columns")
-    browsing_map = column_map(browsing_columns, option="--browsing-columns")
-    orders_map = column_map(orders_columns, option="--orders-columns")
+    inputs = input_files(
+        reviews=reviews,
+        browsing=browsing,
+        orders=orders,
+        columns=columns,
+        browsing_columns=browsing_columns,
+        orders_columns=orders_columns,
+        encoding=encoding,
+    )
     with user_errors():
         from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
 
@@ -101,14 +107,8 @@ def fit_cli(
                 model_dir,
                 profiler=profiler,
                 progress=progress,
-                reviews=reviews,
-                browsing=browsing,
-                orders=orders,
                 as_of=as_of,
-                reviews_columns=reviews_map,
-                browsing_columns=browsing_map,
-                orders_columns=orders_map,
-                encoding=encoding,
+                **inputs,
             )
     if json_out:
         print_json(summary)
