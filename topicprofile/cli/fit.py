@@ -54,6 +54,10 @@ def fit_cli(
     labels: Annotated[
         Path | None, typer.Option("--labels", help="Topic names file (TOML/JSON/CSV: topic id -> name).")
     ] = None,
+    no_below: Annotated[
+        int | None,
+        typer.Option("--no-below", min=1, help="Keep words in at least this many documents (default: 0.3%, >= 3)."),
+    ] = None,
     passes: Annotated[int | None, typer.Option("--passes", help="LDA passes (default: tuned).")] = None,
     iterations: Annotated[int | None, typer.Option("--iterations", help="LDA iterations per document.")] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Minimum topic share for a tag.")] = 0.2,
@@ -93,6 +97,7 @@ def fit_cli(
             random_state=seed,
             spacy_model=spacy_model,
             stop_words=extra,
+            no_below=no_below,
             passes=passes,
             iterations=iterations,
             tag_threshold=threshold,
