@@ -200,7 +200,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         n_nonempty = sum(1 for b in bows if b)
         if n_nonempty < self.n_topics:
             raise DataValidationError(
-                f"only {n_nonempty} documents have words in the vocabulary, fewer than "
+                f"only {n_nonempty} document(s) have words in the vocabulary, fewer than "
                 f"--topics {self.n_topics}; add text or ask for fewer topics"
             )
         self.keywords_ = TfidfKeywords().fit(bows, self.dictionary_)

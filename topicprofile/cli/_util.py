@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,10 +67,26 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
 
 
-# -- errors -------------------------------------------------------------------------------------
+# -- errors and warnings ------------------------------------------------------------------------
+class _WarningLine(logging.Handler):
+    """Library and gensim warnings as one yellow line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stderr.print(f"[yellow]warning:[/yellow] {record.getMessage()}", highlight=False)
+
+
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a library error into one red line on stderr and exit code 1 (no traceback)."""
+def user_errors(*, quiet: bool = False) -> Iterator[None]:
+    """Turn a library error into one red line on stderr and exit code 1 (no traceback).
+
+    Warnings logged meanwhile (rejected rows, unknown seed words...) print as one line each,
+    or not at all with ``quiet``.
+    """
+    handler: logging.Handler = logging.NullHandler() if quiet else _WarningLine(logging.WARNING)
+    loggers = [logging.getLogger("topicprofile"), logging.getLogger("gensim")]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
     try:
         yield
     except TopicProfileError as e:
@@ -78,6 +95,10 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         stderr.print("[red]interrupted[/red]")
         raise typer.Exit(130) from None
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+            logger.propagate = True
 
 
 # -- progress -----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def demo_cli(
 
     Example: topicprofile demo --model-dir models/demo --out out/demo_profiles.csv
     """
-    with user_errors():
+    with user_errors(quiet=quiet or json_out):
         from topicprofile.profiler import TopicProfiler
         from topicprofile.sample import planted_recovery, sample_dir
         from topicprofile.workflows import fit_files, tag_files

@@ -69,7 +69,7 @@ def evaluate_cli(
         orders_columns=orders_columns,
         encoding=encoding,
     )
-    with user_errors():
+    with user_errors(quiet=quiet or json_out):
         from topicprofile.evaluate import evaluate_files
 
         with progress_bar(quiet=quiet or json_out) as progress:

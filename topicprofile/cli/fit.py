@@ -85,7 +85,7 @@ def fit_cli(
         orders_columns=orders_columns,
         encoding=encoding,
     )
-    with user_errors():
+    with user_errors(quiet=quiet or json_out):
         from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
 
         extra = None

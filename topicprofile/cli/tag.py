@@ -57,7 +57,7 @@ def tag_cli(
         orders_columns=orders_columns,
         encoding=encoding,
     )
-    with user_errors():
+    with user_errors(quiet=quiet or json_out):
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(
                 model_dir,
