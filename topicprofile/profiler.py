@@ -184,6 +184,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._validate_params()
         report = progress or _no_progress
         docs = build_documents(reviews, browsing)
+        rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
         self.tokenizer_ = self._make_tokenizer()
         tokens = self._tokenize(docs[schema.TEXT].tolist(), report)
         if self.phrases:
@@ -216,18 +217,16 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.input_fingerprint_ = fingerprint(docs)
         report("profiles", 0, None)
         self.profiles_ = self._profiles(docs, bows, doc_topics)
-        self._fit_segments(orders, as_of=as_of, reviews=docs[docs[schema.CHANNEL] == schema.REVIEWS])
+        self._fit_segments(rfm, reviews=docs[docs[schema.CHANNEL] == schema.REVIEWS])
         return self
 
-    def _fit_segments(self, orders: Input, *, as_of: Any, reviews: pd.DataFrame) -> None:
-        """RFM from orders, fused with topic shares, clustered into named segments."""
-        loaded = as_loaded(orders, clean_orders, name="orders")
+    def _fit_segments(self, rfm: pd.DataFrame | None, *, reviews: pd.DataFrame) -> None:
+        """Fuse RFM with topic shares and cluster customers into named segments."""
         self.segmenter_: CustomerSegmenter | None = None
         self.fuser_: FeatureFuser | None = None
         self.segment_cards_: list[dict[str, Any]] = []
-        if loaded is None:
+        if rfm is None:
             return
-        rfm = compute_rfm(loaded.data, as_of=as_of)
         self.fuser_ = FeatureFuser(text_weight=self.text_weight, behavior_weight=self.behavior_weight)
         self.segmenter_ = CustomerSegmenter(
             n_segments=self.n_segments, k_range=self.segment_k_range, random_state=self.random_state
@@ -384,6 +383,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         report = progress or _no_progress
+        rfm = _rfm(orders, as_of=as_of)
+        if rfm is not None and self.segmenter_ is None:
+            logger.warning("this model was fitted without orders: the orders are ignored (refit with orders)")
         profiles = None
         if reviews is not None or browsing is not None or orders is None:
             docs = build_documents(reviews, browsing)
@@ -396,8 +398,6 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             if profiles is None:
                 raise DataValidationError("this model was fitted without orders; give reviews or browsing")
             return profiles
-        loaded = as_loaded(orders, clean_orders, name="orders")
-        rfm = compute_rfm(loaded.data, as_of=as_of) if loaded is not None else None
         table = segment_customers(
             profiles, rfm, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_
         )
@@ -474,6 +474,12 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         from topicprofile.store import load_model
 
         return load_model(path)
+
+
+def _rfm(orders: Input, *, as_of: Any) -> pd.DataFrame | None:
+    """Scored RFM table of the orders (cleaned first when a DataFrame), or None without orders."""
+    loaded = as_loaded(orders, clean_orders, name="orders")
+    return None if loaded is None else compute_rfm(loaded.data, as_of=as_of)
 
 
 def _order_columns(table: pd.DataFrame) -> pd.DataFrame:
