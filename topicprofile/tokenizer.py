@@ -13,34 +13,27 @@ from __future__ import annotations
 
 import logging
 import re
+from importlib import resources
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from topicprofile.errors import ConfigError
+from topicprofile.lang import AUTO, AUTO_LANGS, detect_scripts
 
 __all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "CONTENT_POS"]
 
 logger = logging.getLogger(__name__)
 
-#: Words every shop's reviews are full of and that say nothing about a customer's interests.
-#: Extend or replace with ``stop_words=`` / ``--stop-words``.
+def _read_word_file(name: str) -> frozenset[str]:
+    text = resources.files("topicprofile.data").joinpath(name).read_text(encoding="utf-8")
+    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+#: Words every shop's reviews are full of that say nothing about a customer's interests (shipped
+#: as ``topicprofile/data/shop_stop_words_<lang>.txt``). Replace with ``stop_words=`` / ``--stop-words``.
 DEFAULT_DOMAIN_STOP_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        """
-        product products item items order ordered buy bought purchase purchased seller shop store
-        star stars review reviews recommend recommended highly definitely really pretty quite
-        just thing things lot bit way time times day days week weeks month months year years
-        get got use used using work works worked good great nice love like awesome amazing
-        excellent fine ok okay bad terrible happy glad overall perfect best better
-        """.split()
-    ),
-    "zh": frozenset(
-        """
-        好评 差评 中评 五星 四星 三星 一星 物流 快递 发货 包装 卖家 客服 商家 宝贝 东西 产品
-        购买 收到 下单 满意 不错 很好 非常 推荐 值得 喜欢 感觉 真的 还是 一般 可以 还行 以后
-        """.split()
-    ),
+    lang: _read_word_file(f"shop_stop_words_{lang}.txt") for lang in ("en", "zh")
 }
 
 #: Parts of speech kept when a trained pipeline provides them.
@@ -93,7 +86,8 @@ class SpacyTokenizer:
     Parameters
     ----------
     lang : str, default "en"
-        spaCy language code of a blank pipeline ("en", "zh", ...).
+        spaCy language code of a blank pipeline ("en", "zh", ...), or ``"auto"``: each document
+        goes to the English or the Chinese pipeline by its script (:func:`topicprofile.lang.detect_script`).
     spacy_model : str or None
         Name of an installed trained pipeline; when given, tokens are filtered by part of speech.
     stop_words : iterable of str or None
@@ -151,17 +145,38 @@ class SpacyTokenizer:
     # -- pipeline --------------------------------------------------------------------------
     @property
     def nlp(self) -> Any:
-        """The spaCy ``Language`` object, built on first use."""
-        if self._nlp is None:
-            self._nlp = self._build_nlp()
-            domain = DEFAULT_DOMAIN_STOP_WORDS.get(self.lang, frozenset())
-            extra = domain if self.stop_words is None else frozenset(self.stop_words)
-            self._stops = frozenset(w.lower() for w in self._nlp.Defaults.stop_words) | {
-                w.lower() for w in extra
-            }
-        return self._nlp
+        """The spaCy ``Language`` object, built on first use (the English one for ``lang="auto"``)."""
+        return self._pipeline("en" if self.lang == AUTO else self.lang)
 
-    def _build_nlp(self) -> Any:
+    def _languages(self) -> tuple[str, ...]:
+        return AUTO_LANGS if self.lang == AUTO else (self.lang,)
+
+    def _pipeline(self, lang: str) -> Any:
+        if self._nlp is None:
+            self._nlp = {}
+        if lang not in self._nlp:
+            self._nlp[lang] = self._build_nlp(lang)
+        if self._stops is None:
+            self._stops = self._stop_words()
+        return self._nlp[lang]
+
+    def _stop_words(self) -> frozenset[str]:
+        """spaCy's stop words of every language in use, plus the domain list (shipped or given)."""
+        from spacy.util import get_lang_class
+
+        stops: set[str] = set()
+        for lang in self._languages():
+            try:
+                stops |= {w.lower() for w in get_lang_class(lang).Defaults.stop_words}
+            except ImportError as e:
+                raise ConfigError(f"language '{lang}' is not supported by spaCy: {e}") from e
+            if self.stop_words is None:
+                stops |= DEFAULT_DOMAIN_STOP_WORDS.get(lang, frozenset())
+        if self.stop_words is not None:
+            stops |= {w.lower() for w in self.stop_words}
+        return frozenset(stops)
+
+    def _build_nlp(self, lang: str) -> Any:
         import spacy
 
         if self.spacy_model:
@@ -173,18 +188,18 @@ class SpacyTokenizer:
                     "with pip, or leave out --spacy-model to use the built-in blank pipeline"
                 ) from e
         try:
-            if self.lang == "zh":
+            if lang == "zh":
                 _quiet_jieba()
                 nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
             else:
-                nlp = spacy.blank(self.lang)
+                nlp = spacy.blank(lang)
         except (ImportError, KeyError) as e:
-            raise ConfigError(f"language '{self.lang}' is not supported by spaCy: {e}") from e
-        self._add_lookup_lemmatizer(nlp)
+            raise ConfigError(f"language '{lang}' is not supported by spaCy: {e}") from e
+        self._add_lookup_lemmatizer(nlp, lang)
         return nlp
 
-    def _add_lookup_lemmatizer(self, nlp: Any) -> None:
-        if self.lang == "zh":  # Chinese has no inflection to undo
+    def _add_lookup_lemmatizer(self, nlp: Any, lang: str) -> None:
+        if lang == "zh":  # Chinese has no inflection to undo
             return
         try:
             nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
@@ -193,16 +208,42 @@ class SpacyTokenizer:
             # Some languages have no lookup table in spacy-lookups-data: tokens stay unlemmatized.
             if "lemmatizer" in nlp.pipe_names:
                 nlp.remove_pipe("lemmatizer")
-            logger.info("no lookup lemmatizer for '%s' (%s); using surface forms", self.lang, e)
+            logger.info("no lookup lemmatizer for '%s' (%s); using surface forms", lang, e)
 
     # -- tokenization ----------------------------------------------------------------------
     def iter_tokens(self, texts: Iterable[str]) -> Iterator[list[str]]:
-        """Yield one token list per text, streaming through ``nlp.pipe`` in batches."""
-        nlp = self.nlp
+        """Yield one token list per text, streaming through ``nlp.pipe`` in batches.
+
+        With ``lang="auto"`` each batch is split by detected script, each part goes through its
+        language's pipeline, and the results come back in input order.
+        """
         trained = bool(self.spacy_model)
         prepared = (_as_text(t, lower=not trained) for t in texts)
-        for doc in nlp.pipe(prepared, batch_size=self.batch_size):
-            yield self._doc_tokens(doc, trained)
+        if self.lang != AUTO:
+            nlp = self.nlp
+            for doc in nlp.pipe(prepared, batch_size=self.batch_size):
+                yield self._doc_tokens(doc, trained)
+            return
+        batch: list[str] = []
+        for text in prepared:
+            batch.append(text)
+            if len(batch) == self.batch_size:
+                yield from self._auto_batch(batch, trained)
+                batch = []
+        if batch:
+            yield from self._auto_batch(batch, trained)
+
+    def _auto_batch(self, texts: list[str], trained: bool) -> list[list[str]]:
+        langs = detect_scripts(texts)
+        out: list[list[str]] = [[] for _ in texts]
+        for lang in AUTO_LANGS:
+            idx = [i for i, detected in enumerate(langs) if detected == lang]
+            if not idx:
+                continue
+            docs = self._pipeline(lang).pipe((texts[i] for i in idx), batch_size=self.batch_size)
+            for i, doc in zip(idx, docs, strict=True):
+                out[i] = self._doc_tokens(doc, trained)
+        return out
 
     def tokenize(self, texts: Iterable[str]) -> list[list[str]]:
         """Tokenize many texts; see :meth:`iter_tokens`."""
