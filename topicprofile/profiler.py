@@ -26,6 +26,7 @@ from topicprofile.loaders import clean_orders
 from topicprofile.phrases import PhraseDetector
 from topicprofile.segment import CustomerSegmenter, fit_segments, rename_segments, segment_customers
 from topicprofile.tag import InterestTagger
+from topicprofile.taxonomy import EMERGING_PREFIX, convergence_warnings, seed_prior, validate_taxonomy
 from topicprofile.tokenizer import SpacyTokenizer
 from topicprofile.topics import (
     LdaTopics,
@@ -87,6 +88,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         customer vector that segments are clustered on (when orders are given).
     n_segments : int or None
         Number of customer segments; ``None`` picks it by silhouette within ``segment_k_range``.
+    taxonomy : mapping of str to list of str, or None
+        The shop's interests and their seed words (:func:`topicprofile.taxonomy.load_taxonomy`):
+        topic ``k`` is guided towards interest ``k`` and named after it; the other topics are
+        labelled as emerging interests.
 
     Examples
     --------
@@ -124,6 +129,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         behavior_weight: float = 1.0,
         n_segments: int | None = None,
         segment_k_range: tuple[int, int] = (4, 8),
+        taxonomy: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -150,6 +156,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.behavior_weight = behavior_weight
         self.n_segments = n_segments
         self.segment_k_range = segment_k_range
+        self.taxonomy = taxonomy
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -209,7 +216,13 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         training = bows
         if self.pooling == "customer":
             training = pool_bows(bows, docs[schema.CUSTOMER_ID].tolist())
-        self.topics_ = self._make_lda().fit(training, self.dictionary_)
+        eta = self._seed_prior(len(training))
+        self.topics_ = self._make_lda(eta).fit(training, self.dictionary_)
+        self.taxonomy_warnings_ = (
+            convergence_warnings(self.topics_.topic_word_, self.seed_ids_, list(self.taxonomy or {}))
+            if self.taxonomy
+            else []
+        )
         doc_topics = self.topics_.transform(bows)
         report("quality", 0, None)
         self._describe_topics(tokens, doc_topics, bows)
@@ -219,6 +232,22 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.profiles_ = self._profiles(docs, bows, doc_topics)
         self._fit_segments(rfm, reviews=docs[docs[schema.CHANNEL] == schema.REVIEWS])
         return self
+
+    def _seed_prior(self, n_training_docs: int) -> Any:
+        """The taxonomy's topic-word prior (``eta``), or the ``eta`` parameter without a taxonomy."""
+        self.seed_ids_: list[list[int]] = []
+        self.missing_seeds_: dict[str, list[str]] = {}
+        if not self.taxonomy:
+            return self.eta
+        prior = seed_prior(
+            validate_taxonomy(self.taxonomy),
+            n_topics=self.n_topics,
+            dictionary=self.dictionary_,
+            encode=self._tokens,
+            n_training_docs=n_training_docs,
+        )
+        self.seed_ids_, self.missing_seeds_ = prior.seed_ids, prior.missing
+        return prior.eta
 
     def _fit_segments(self, rfm: pd.DataFrame | None, *, reviews: pd.DataFrame) -> None:
         """Fuse RFM with topic shares and cluster customers into named segments."""
@@ -257,14 +286,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def _make_tokenizer(self) -> SpacyTokenizer:
         return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words)
 
-    def _make_lda(self) -> LdaTopics:
+    def _make_lda(self, eta: Any = None) -> LdaTopics:
         return LdaTopics(
             self.n_topics,
             passes=self.passes,
             iterations=self.iterations,
             update_every=self.update_every,
             alpha=self.alpha,
-            eta=self.eta,
+            eta=eta,
             random_state=self.random_state,
         )
 
@@ -294,6 +323,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         relevant = relevant_terms(topic_word, term_freq, dictionary, n=10)
         probable = [[dictionary[int(i)] for i in np.argsort(-row, kind="stable")[:10]] for row in topic_word]
         self.auto_labels_ = make_labels(relevant)
+        if self.taxonomy:  # seeded topics carry the taxonomy's names; the rest are emerging interests
+            names = list(self.taxonomy)
+            self.auto_labels_ = names + [EMERGING_PREFIX + label for label in self.auto_labels_[len(names) :]]
         scores = coherence_scores(probable, tokens, dictionary)
         lengths = np.array([sum(c for _, c in b) for b in bows], dtype=float)
         prevalence = (doc_topics * lengths[:, None]).sum(axis=0) / max(lengths.sum(), 1.0)
@@ -335,12 +367,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return self
 
     # -- applying --------------------------------------------------------------------------
-    def _encode(self, texts: Sequence[str]) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
-        """Exactly the fit-time preprocessing: tokens -> phrases -> bags of words (+ token counts)."""
+    def _tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """Exactly the fit-time preprocessing: tokens, then phrases."""
         tokens = self.tokenizer_.tokenize(texts)
-        if self.phrases_ is not None:
-            tokens = self.phrases_.transform(tokens)
-        bows = to_bows(self.dictionary_, tokens)
+        return self.phrases_.transform(tokens) if self.phrases_ is not None else tokens
+
+    def _encode(self, texts: Sequence[str]) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
+        """Bags of words (and in-vocabulary token counts) of texts, preprocessed as at fit."""
+        bows = to_bows(self.dictionary_, self._tokens(texts))
         return bows, np.array([sum(c for _, c in b) for b in bows], dtype=np.int64)
 
     def tag_text(self, texts: str | Iterable[str]) -> list[dict[str, Any]]:

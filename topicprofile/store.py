@@ -79,7 +79,9 @@ def _manifest(profiler: Any) -> dict[str, Any]:
         "params": _json_safe(profiler.get_params()),
         "n_segments": len(profiler.segment_cards_),
         "tokenizer": profiler.tokenizer_.get_config(),
-        "lda": _json_safe(profiler.topics_.resolved_params()),
+        "lda": _json_safe(
+            {k: ("seeded by the taxonomy" if hasattr(v, "shape") else v) for k, v in profiler.topics_.resolved_params().items()}
+        ),
         "input": {"fingerprint": profiler.input_fingerprint_, "n_documents": profiler.n_documents_},
         "n_customers": int(len(profiler.profiles_)),
         "n_terms": len(profiler.dictionary_),

@@ -28,6 +28,7 @@ from topicprofile.cli._util import (
 from topicprofile.cli.show import print_fit_summary
 from topicprofile.config import read_labels_file, read_word_list
 from topicprofile.profiler import TopicProfiler
+from topicprofile.taxonomy import load_taxonomy
 from topicprofile.workflows import fit_files
 
 
@@ -57,6 +58,10 @@ def fit_cli(
     no_below: Annotated[
         int | None,
         typer.Option("--no-below", min=1, help="Keep words in at least this many documents (default: 0.3%, >= 3)."),
+    ] = None,
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option("--taxonomy", help="Your interests and seed words (TOML/YAML [interests] table) to guide topics."),
     ] = None,
     passes: Annotated[int | None, typer.Option("--passes", help="LDA passes (default: tuned).")] = None,
     iterations: Annotated[int | None, typer.Option("--iterations", help="LDA iterations per document.")] = None,
@@ -103,6 +108,7 @@ def fit_cli(
             tag_threshold=threshold,
             max_tags=max_tags,
             topic_labels=read_labels_file(labels) if labels else None,
+            taxonomy=load_taxonomy(taxonomy) if taxonomy else None,
             n_segments=segments,
             text_weight=text_weight,
             behavior_weight=behavior_weight,

@@ -99,8 +99,9 @@ class LdaTopics:
 
         params = self.resolved_params()
         corpus = [bow for bow in bows if bow]
+        seeded = not isinstance(params["eta"], (str, type(None), float, int))
         self.lda_: Any = LdaModel(
-            corpus=corpus,
+            corpus=None if seeded else corpus,
             id2word=dictionary,
             num_topics=self.n_topics,
             random_state=self.random_state,
@@ -108,6 +109,12 @@ class LdaTopics:
             dtype=np.float64,
             **params,
         )
+        if seeded:
+            # Start from the prior itself, not from gensim's random topics: a seeded topic then
+            # begins as its seeds, and the first E-step already assigns documents by them.
+            self.lda_.state.sstats += np.asarray(params["eta"], dtype=np.float64)
+            self.lda_.sync_state()
+            self.lda_.update(corpus)
         self._set_fitted_arrays()
         return self
 
