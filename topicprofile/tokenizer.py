@@ -160,6 +160,12 @@ class SpacyTokenizer:
             self._stops = self._stop_words()
         return self._nlp[lang]
 
+    def stop_word_set(self) -> frozenset[str]:
+        """All stop words this tokenizer removes (spaCy's and the domain list)."""
+        if self._stops is None:
+            self._stops = self._stop_words()
+        return self._stops
+
     def _stop_words(self) -> frozenset[str]:
         """spaCy's stop words of every language in use, plus the domain list (shipped or given)."""
         from spacy.util import get_lang_class
