@@ -36,6 +36,7 @@ from topicprofile.topics import (
     relevant_terms,
     topic_diversity,
 )
+from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
 from topicprofile.vectorize import TfidfKeywords, build_dictionary, pool_bows, to_bows
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
@@ -57,8 +58,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    n_topics : int, default 12
-        Number of LDA topics.
+    n_topics : int or "auto", default 12
+        Number of LDA topics; ``"auto"`` fits each k of ``k_values`` with three seeds and keeps the
+        most stable one (:func:`topicprofile.topics.tuning.tune_k`; the table is ``tuning_``).
     lang : str, default "en"
         Language of the text ("en", "zh", or another spaCy language code).
     random_state : int, default 0
@@ -104,7 +106,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        n_topics: int = 12,
+        n_topics: int | str = 12,
         lang: str = "en",
         random_state: int = 0,
         spacy_model: str | None = None,
@@ -130,6 +132,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         n_segments: int | None = None,
         segment_k_range: tuple[int, int] = (4, 8),
         taxonomy: Mapping[str, Sequence[str]] | None = None,
+        k_values: Sequence[int] = DEFAULT_K_VALUES,
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -157,6 +160,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.n_segments = n_segments
         self.segment_k_range = segment_k_range
         self.taxonomy = taxonomy
+        self.k_values = k_values
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -206,16 +210,18 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         )
         bows = to_bows(self.dictionary_, tokens)
         n_nonempty = sum(1 for b in bows if b)
-        if n_nonempty < self.n_topics:
+        fewest = min(self._k_candidates()) if self.n_topics == "auto" else self.n_topics
+        if n_nonempty < fewest:
             raise DataValidationError(
                 f"only {n_nonempty} document(s) have words in the vocabulary, fewer than "
-                f"--topics {self.n_topics}; add text or ask for fewer topics"
+                f"--topics {fewest}; add text or ask for fewer topics"
             )
         self.keywords_ = TfidfKeywords().fit(bows, self.dictionary_)
         report("topics", 0, None)
         training = bows
         if self.pooling == "customer":
             training = pool_bows(bows, docs[schema.CUSTOMER_ID].tolist())
+        self._choose_n_topics(training, tokens, report)
         eta = self._seed_prior(len(training))
         self.topics_ = self._make_lda(eta).fit(training, self.dictionary_)
         self.taxonomy_warnings_ = (
@@ -233,6 +239,24 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._fit_segments(rfm, reviews=docs[docs[schema.CHANNEL] == schema.REVIEWS])
         return self
 
+    def _k_candidates(self) -> list[int]:
+        n_interests = len(self.taxonomy or {})
+        return [k for k in self.k_values if k >= max(2, n_interests)] or [max(2, n_interests)]
+
+    def _choose_n_topics(self, training: list[list[tuple[int, int]]], tokens: list[list[str]], report: Any) -> None:
+        """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`tune_k`."""
+        self.tuning_: pd.DataFrame | None = None
+        if self.n_topics != "auto":
+            self.n_topics_ = int(self.n_topics)
+            return
+        report("choose k", 0, None)
+        lda_params = {"passes": self.passes, "iterations": self.iterations, "update_every": self.update_every,
+                      "alpha": self.alpha}  # fmt: skip
+        result = tune_k(training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params)
+        self.tuning_ = result.table
+        self.n_topics_ = result.best_k
+        logger.info("chose %d topics (%s)", result.best_k, result.rule)
+
     def _seed_prior(self, n_training_docs: int) -> Any:
         """The taxonomy's topic-word prior (``eta``), or the ``eta`` parameter without a taxonomy."""
         self.seed_ids_: list[list[int]] = []
@@ -241,7 +265,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             return self.eta
         prior = seed_prior(
             validate_taxonomy(self.taxonomy),
-            n_topics=self.n_topics,
+            n_topics=self.n_topics_,
             dictionary=self.dictionary_,
             encode=self._tokens,
             n_training_docs=n_training_docs,
@@ -274,8 +298,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             ) from e
 
     def _validate_params(self) -> None:
-        if not isinstance(self.n_topics, int) or self.n_topics < 2:
-            raise ConfigError(f"n_topics must be an integer >= 2, got {self.n_topics!r}")
+        if self.n_topics != "auto" and (not isinstance(self.n_topics, (int, np.integer)) or self.n_topics < 2):
+            raise ConfigError(f"n_topics must be an integer >= 2 or 'auto', got {self.n_topics!r}")
         if not 0.0 <= self.tag_threshold <= 1.0:
             raise ConfigError(f"tag_threshold must be within [0, 1], got {self.tag_threshold!r}")
         if self.pooling not in {"customer", "document"}:
@@ -288,7 +312,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def _make_lda(self, eta: Any = None) -> LdaTopics:
         return LdaTopics(
-            self.n_topics,
+            self.n_topics_,
             passes=self.passes,
             iterations=self.iterations,
             update_every=self.update_every,
@@ -335,7 +359,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         )
         self.topic_info_ = pd.DataFrame(
             {
-                "topic": np.arange(self.n_topics),
+                "topic": np.arange(self.n_topics_),
                 "auto_label": self.auto_labels_,
                 "relevant_terms": relevant,
                 "top_terms": probable,
@@ -349,9 +373,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:
         """Rename topics (``{topic_id: name}``); other topics keep their automatic labels."""
         self._check_fitted()
-        bad = [k for k in labels if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_topics)]
+        bad = [k for k in labels if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_topics_)]
         if bad:
-            raise ConfigError(f"topic ids must be within 0..{self.n_topics - 1}, got {bad}")
+            raise ConfigError(f"topic ids must be within 0..{self.n_topics_ - 1}, got {bad}")
         clean = {int(k): str(v).strip() for k, v in labels.items()}
         if any(not v or ";" in v for v in clean.values()):
             raise ConfigError("topic labels must be non-empty and must not contain ';'")
@@ -466,14 +490,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
                 schema.KEYWORDS: keywords,
             }
         )
-        for k in range(self.n_topics):
+        for k in range(self.n_topics_):
             table[f"topic_{k}"] = customers.shares[:, k]
         return self._relabel(table)
 
     def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
         """(Re)write the label columns from ``interest_topics``, the shares and the current labels."""
         labels = self.topic_labels_
-        shares = table[[f"topic_{k}" for k in range(self.n_topics)]].to_numpy()
+        shares = table[[f"topic_{k}" for k in range(self.n_topics_)]].to_numpy()
         named = [
             [(labels[int(k)], round(float(shares[i, int(k)]), 3)) for k in ids.split(";") if k]
             for i, ids in enumerate(table["interest_topics"])

@@ -86,6 +86,8 @@ def _manifest(profiler: Any) -> dict[str, Any]:
         "n_customers": int(len(profiler.profiles_)),
         "n_terms": len(profiler.dictionary_),
         "coherence": profiler.coherence_,
+        "n_topics": profiler.n_topics_,
+        "tuning": None if profiler.tuning_ is None else _json_safe(profiler.tuning_.to_dict(orient="records")),
         "topic_labels": list(profiler.topic_labels_),
     }
 
@@ -196,6 +198,8 @@ def _build_profiler(cls: Any, folder: Path, manifest: dict[str, Any]) -> Any:
     from topicprofile.vectorize import TfidfKeywords
 
     params = dict(manifest["params"])
+    if params.get("k_values") is not None:
+        params["k_values"] = tuple(params["k_values"])
     if params.get("segment_k_range") is not None:
         params["segment_k_range"] = tuple(params["segment_k_range"])
     if params.get("topic_labels"):
@@ -209,6 +213,9 @@ def _build_profiler(cls: Any, folder: Path, manifest: dict[str, Any]) -> Any:
     profiler.keywords_ = keywords
     lda = LdaModel.load(str(folder / "lda" / "lda.gensim"))
     profiler.topics_ = LdaTopics.from_gensim(lda, random_state=profiler.random_state)
+    profiler.n_topics_ = lda.num_topics
+    tuning = manifest.get("tuning")
+    profiler.tuning_ = pd.DataFrame(tuning) if tuning else None
     phrases = folder / "phrases.gensim"
     profiler.phrases_ = PhraseDetector.load(str(phrases)) if phrases.is_file() else None
     topics = json.loads((folder / "topics.json").read_text(encoding="utf-8"))

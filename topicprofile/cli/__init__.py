@@ -9,6 +9,7 @@ from topicprofile.cli import (  # noqa: F401  (registers the commands)
     tag,
     tag_text,
     topics,
+    tune,
 )
 from topicprofile.cli._util import app
 

@@ -171,3 +171,22 @@ def input_files(
         "orders_columns": column_map(orders_columns, option="--orders-columns"),
         "encoding": encoding,
     }
+
+
+def topic_count(value: str) -> int | str:
+    """Parse ``--topics``: an integer >= 2 or ``auto`` (anything else is a bad argument, exit 2)."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected a number of topics or 'auto', got {value!r}") from None
+    if k < 2:
+        raise typer.BadParameter(f"need at least 2 topics, got {k}")
+    return k
+
+
+TopicsOpt = Annotated[
+    str,
+    typer.Option("--topics", "-k", help="Number of topics, or 'auto' to choose it (see `topicprofile tune`)."),
+]

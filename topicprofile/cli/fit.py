@@ -19,8 +19,10 @@ from topicprofile.cli._util import (
     ModelDirOpt,
     QuietOpt,
     ReviewsOpt,
+    TopicsOpt,
     app,
     input_files,
+    topic_count,
     print_json,
     progress_bar,
     user_errors,
@@ -38,7 +40,7 @@ def fit_cli(
     reviews: ReviewsOpt = None,
     browsing: BrowsingOpt = None,
     orders: OrdersOpt = None,
-    topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 12,
+    topics: TopicsOpt = "12",
     lang: Annotated[str, typer.Option("--lang", help="Text language: en, zh, ...")] = "en",
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same input + seed = same model).")] = 0,
     columns: ColumnsOpt = None,
@@ -81,6 +83,7 @@ def fit_cli(
 
     Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
     """
+    n_topics = topic_count(topics)
     inputs = input_files(
         reviews=reviews,
         browsing=browsing,
@@ -97,7 +100,7 @@ def fit_cli(
         if stop_words is not None:
             extra = sorted(DEFAULT_DOMAIN_STOP_WORDS.get(lang, frozenset()) | set(read_word_list(stop_words)))
         profiler = TopicProfiler(
-            n_topics=topics,
+            n_topics=n_topics,
             lang=lang,
             random_state=seed,
             spacy_model=spacy_model,
