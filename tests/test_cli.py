@@ -19,7 +19,7 @@ from topicprofile.sample import planted_recovery
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 runner = CliRunner()
-COMMANDS = ["fit", "tag", "tag-text", "topics", "label", "demo", "segments", "evaluate", "quality", "tune"]
+COMMANDS = ["fit", "tag", "tag-text", "topics", "label", "demo", "segments", "evaluate", "quality", "tune", "explain"]
 
 # Measured on corpora/ with the defaults (README, docs/pooling_and_vocabulary.md): 0.92 with --topics 8, seed 0.
 RECOVERY_FLOOR = 0.8
@@ -110,6 +110,26 @@ def test_cli_tag_text_json_and_file(shop_model, tmp_path) -> None:
     texts.write_text("espresso beans and a burr grinder\nthe dog loves this chew toy\n")
     result = invoke("tag-text", "-m", str(model_dir), "--input", str(texts), "--json")
     assert result.exit_code == 0 and len(json.loads(result.stdout)) == 2
+
+
+def test_cli_explain_shows_evidence_for_a_sample_customer(shop_model, tmp_path) -> None:
+    model_dir, _ = shop_model
+    truth = pd.read_csv(CORPORA / "truth.csv", dtype=str).set_index("customer_id")
+    customer = "C00001"  # planted interest: beauty
+    result = invoke("explain", "-m", str(model_dir), "--customer", customer, "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    top = payload["tags"][0]
+    assert payload["top_interest"] == top["label"] and top["score"] > 0
+    assert truth.loc[customer, "interest"] in top["label"] + " " + " ".join(w["word"] for w in top["words"])
+    assert top["words"] and top["snippets"]
+    text = invoke("explain", "-m", str(model_dir), "--customer", customer)
+    assert "score" in text.output and "words:" in text.output and top["snippets"][0]["text"][:30] in text.output
+    # a customer the model never saw: from files, or a one-line error without them
+    new = tmp_path / "new.csv"
+    new.write_text("customer_id,text\nZ1,Loved the espresso beans and the burr grinder for my morning latte\n")
+    assert json.loads(invoke("explain", "-m", str(model_dir), "-c", "Z1", "-r", str(new), "--json").stdout)["tags"]
+    _one_line_error(invoke("explain", "-m", str(model_dir), "-c", "Z1"), "Z1", "not in")
 
 
 def test_cli_topics_and_label(shop_model, tmp_path) -> None:

@@ -543,7 +543,7 @@ def test_loaders_orders_duplicates_are_whole_identical_rows() -> None:
 def test_loaders_orders_missing_required_column() -> None:
     expected = (
         "orders.csv: required column 'amount' is missing (found: customer_id, order_id, timestamp, total). "
-        "Map it with --columns amount=<your column>."
+        "Map it with --orders-columns amount=<your column>."
     )
     with pytest.raises(DataValidationError, match=re.escape(expected)):
         clean_orders(orders_frame(["1"]).rename(columns={"amount": "total"}), source="orders.csv")

@@ -63,6 +63,7 @@ class _TableSpec:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     one_of: tuple[str, ...] = ()  # at least one of these must be present
+    option: str = "--columns"  # the CLI option that maps this table's columns
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -70,8 +71,10 @@ class _TableSpec:
 
 
 _REVIEWS = _TableSpec("reviews", (CUSTOMER_ID, TEXT), (TIMESTAMP, RATING, PRODUCT))
-_BROWSING = _TableSpec("browsing", (CUSTOMER_ID,), (TIMESTAMP, *_BROWSING_CONTENT), _BROWSING_CONTENT)
-_ORDERS = _TableSpec("orders", (CUSTOMER_ID, ORDER_ID, TIMESTAMP, AMOUNT), (STATUS,))
+_BROWSING = _TableSpec(
+    "browsing", (CUSTOMER_ID,), (TIMESTAMP, *_BROWSING_CONTENT), _BROWSING_CONTENT, "--browsing-columns"
+)
+_ORDERS = _TableSpec("orders", (CUSTOMER_ID, ORDER_ID, TIMESTAMP, AMOUNT), (STATUS,), (), "--orders-columns")
 
 #: Standard names a column map may use (keys of ``columns`` / ``--columns``).
 STANDARD_COLUMNS: tuple[str, ...] = tuple(
@@ -174,7 +177,7 @@ def _resolve_columns(
     mapping = {k: v for k, v in parse_column_map(columns).items() if k in spec.names}
     resolved: dict[str, object] = {}
     for standard, user in mapping.items():
-        found = _find_column(df.columns, user, source)
+        found = _find_column(df.columns, user, source, spec.option)
         if found is None:
             raise DataValidationError(
                 f"{source}: column {user!r} (mapped to {standard!r}) does not exist "
@@ -184,14 +187,14 @@ def _resolve_columns(
     taken = set(resolved.values())
     for standard in spec.names:
         if standard not in resolved:
-            found = _find_column([c for c in df.columns if c not in taken], standard, source)
+            found = _find_column([c for c in df.columns if c not in taken], standard, source, spec.option)
             if found is not None:
                 resolved[standard] = found
     _check_required(df, spec, resolved, source)
     return {standard: resolved[standard] for standard in spec.names if standard in resolved}
 
 
-def _find_column(candidates: object, wanted: str, source: str) -> object | None:
+def _find_column(candidates: object, wanted: str, source: str, option: str) -> object | None:
     """Exact name first, else the unique case-insensitive match ignoring outer spaces."""
     names = list(candidates)  # type: ignore[call-overload]
     if wanted in names:
@@ -201,7 +204,7 @@ def _find_column(candidates: object, wanted: str, source: str) -> object | None:
     if len(matches) > 1:
         raise DataValidationError(
             f"{source}: several columns match {wanted!r} ({', '.join(map(str, matches))}). "
-            f"Rename one or map it with --columns {wanted}=<your column>."
+            f"Rename one or map it with {option} {wanted}=<your column>."
         )
     return matches[0] if matches else None
 
@@ -216,13 +219,13 @@ def _check_required(
         hint = ",".join(f"{name}=<your column>" for name in missing)
         raise DataValidationError(
             f"{source}: required {noun} {quoted} {verb} missing (found: {_shown_columns(df)}). "
-            f"Map {it} with --columns {hint}."
+            f"Map {it} with {spec.option} {hint}."
         )
     if spec.one_of and not any(name in resolved for name in spec.one_of):
         quoted = ", ".join(f"'{name}'" for name in spec.one_of)
         raise DataValidationError(
             f"{source}: needs at least one of the columns {quoted} (found: {_shown_columns(df)}). "
-            f"Map one with --columns {spec.one_of[0]}=<your column>."
+            f"Map one with {spec.option} {spec.one_of[0]}=<your column>."
         )
 
 

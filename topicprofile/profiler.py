@@ -21,11 +21,12 @@ from topicprofile import schema
 from topicprofile.behavior import compute_rfm
 from topicprofile.documents import Input, as_loaded, build_documents, fingerprint
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
+from topicprofile.explain import explain_tags
 from topicprofile.fuse import FeatureFuser
 from topicprofile.loaders import clean_orders
 from topicprofile.phrases import PhraseDetector
 from topicprofile.segment import CustomerSegmenter, fit_segments, rename_segments, segment_customers
-from topicprofile.tag import InterestTagger
+from topicprofile.tag import InterestTagger, anchor_matrix
 from topicprofile.taxonomy import EMERGING_PREFIX, convergence_warnings, seed_prior, validate_taxonomy
 from topicprofile.tokenizer import SpacyTokenizer
 from topicprofile.topics import (
@@ -37,7 +38,7 @@ from topicprofile.topics import (
     topic_diversity,
 )
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
-from topicprofile.vectorize import TfidfKeywords, build_dictionary, pool_bows, to_bows
+from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, pool_bows, to_bows
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -81,6 +82,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         LDA training settings; ``None`` uses the tuned defaults (docs/lda_defaults.md).
     tag_threshold, max_tags, min_tokens, channel_weights
         Interest tagging, see :class:`~topicprofile.tag.InterestTagger`.
+    anchor_threshold : float, default 0.5
+        A topic becomes a tag only if the text holds a word with ``p(topic | word)`` at least this
+        (an anchor word, :func:`~topicprofile.tag.anchor_matrix`): generic short reviews ("love it,
+        great value") abstain instead of getting an arbitrary tag. 0 turns the rule off.
     n_keywords : int, default 5
         TF-IDF keywords per customer.
     topic_labels : mapping of int to str, or None
@@ -124,6 +129,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         tag_threshold: float = 0.2,
         max_tags: int = 3,
         min_tokens: int = 2,
+        anchor_threshold: float = 0.5,
         channel_weights: Mapping[str, float] | None = None,
         n_keywords: int = 5,
         topic_labels: Mapping[int, str] | None = None,
@@ -152,6 +158,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.tag_threshold = tag_threshold
         self.max_tags = max_tags
         self.min_tokens = min_tokens
+        self.anchor_threshold = anchor_threshold
         self.channel_weights = channel_weights
         self.n_keywords = n_keywords
         self.topic_labels = topic_labels
@@ -234,6 +241,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._describe_topics(tokens, doc_topics, bows)
         self.n_documents_ = len(docs)
         self.input_fingerprint_ = fingerprint(docs)
+        self.documents_: pd.DataFrame | None = docs[[schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT]].copy()
         report("profiles", 0, None)
         self.profiles_ = self._profiles(docs, bows, doc_topics)
         self._fit_segments(rfm, reviews=docs[docs[schema.CHANNEL] == schema.REVIEWS])
@@ -300,6 +308,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def _validate_params(self) -> None:
         if self.n_topics != "auto" and (not isinstance(self.n_topics, (int, np.integer)) or self.n_topics < 2):
             raise ConfigError(f"n_topics must be an integer >= 2 or 'auto', got {self.n_topics!r}")
+        if not 0.0 <= self.anchor_threshold <= 1.0:
+            raise ConfigError(f"anchor_threshold must be within [0, 1], got {self.anchor_threshold!r}")
         if not 0.0 <= self.tag_threshold <= 1.0:
             raise ConfigError(f"tag_threshold must be within [0, 1], got {self.tag_threshold!r}")
         if self.pooling not in {"customer", "document"}:
@@ -414,7 +424,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         items = [texts] if isinstance(texts, str) else list(texts)
         bows, n_tokens = self._encode(items)
         doc_topics = self.topics_.transform(bows)
-        tags = self._make_tagger().topic_tags(doc_topics, n_tokens)
+        tags = self._make_tagger().topic_tags(doc_topics, n_tokens, self._anchor_counts(bows))
         labels = self.topic_labels_
         return [
             {
@@ -471,8 +481,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             customer_ids=docs[schema.CUSTOMER_ID].tolist(),
             channels=docs[schema.CHANNEL].tolist(),
             n_tokens=n_tokens,
+            anchors=self._anchor_counts(bows),
         )
-        topic_tags = tagger.topic_tags(customers.shares, customers.n_tokens)
+        topic_tags = tagger.topic_tags(customers.shares, customers.n_tokens, customers.anchors)
         codes = pd.Categorical(docs[schema.CUSTOMER_ID], categories=customers.customer_ids).codes
         bows_by_customer: list[list[list[tuple[int, int]]]] = [[] for _ in customers.customer_ids]
         for code, bow in zip(codes, bows, strict=True):
@@ -494,6 +505,15 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             table[f"topic_{k}"] = customers.shares[:, k]
         return self._relabel(table)
 
+    def _anchor_counts(self, bows: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray | None:
+        """Per document and topic, how many of its tokens are anchor words of the topic (:mod:`topicprofile.tag`)."""
+        if self.anchor_threshold <= 0:
+            return None
+        anchors = anchor_matrix(
+            self.topics_.topic_word_, self.topic_info_["prevalence"].to_numpy(), self.anchor_threshold
+        )
+        return np.asarray(bows_to_csr(bows, len(self.dictionary_)) @ anchors)
+
     def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
         """(Re)write the label columns from ``interest_topics``, the shares and the current labels."""
         labels = self.topic_labels_
@@ -507,6 +527,73 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         table[schema.INTEREST_TAGS] = [";".join(label for label, _ in t) for t in named]
         table[schema.INTEREST_SCORES] = [json.dumps(dict(t), ensure_ascii=False) for t in named]
         return _order_columns(table)
+
+    def explain(
+        self,
+        customer_id: str,
+        reviews: Input = None,
+        browsing: Input = None,
+        *,
+        n_words: int = 8,
+        n_snippets: int = 3,
+    ) -> dict[str, Any]:
+        """Evidence for one customer's interest tags (:mod:`topicprofile.explain`).
+
+        Parameters
+        ----------
+        customer_id : str
+        reviews, browsing : DataFrame or LoadResult, optional
+            Needed only for customers the model was not fitted on; when given, the customer's
+            documents are taken from them instead of from the model.
+        n_words, n_snippets : int
+            Words and snippets per tag.
+
+        Returns
+        -------
+        dict
+            ``customer_id, source ("model" or "input"), n_documents, n_tokens, top_interest`` and
+            ``tags``: per tag its ``label, topic, score``, the ``words`` that carried it and the
+            ``snippets`` of the customer's texts that support it most.
+        """
+        self._check_fitted()
+        customer_id = str(customer_id)
+        if reviews is not None or browsing is not None:
+            docs, source = build_documents(reviews, browsing), "input"
+            where = "the given files"
+        elif self.documents_ is not None:
+            docs, source = self.documents_, "model"
+            where = "the data this model was fitted on; give the files with their reviews/browsing"
+        else:
+            raise DataValidationError(
+                "this model was saved without its documents; give the customer's reviews/browsing files"
+            )
+        mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
+        if mine.empty:
+            raise DataValidationError(f"customer {customer_id!r} is not in {where}")
+        bows, _ = self._encode(mine[schema.TEXT].tolist())
+        doc_topics = self.topics_.transform(bows)
+        row = self._profiles(mine, bows, doc_topics).iloc[0]
+        tags = [(int(k), float(row[f"topic_{k}"])) for k in row["interest_topics"].split(";") if k]
+        return {
+            schema.CUSTOMER_ID: customer_id,
+            "source": source,
+            schema.N_DOCUMENTS: int(row[schema.N_DOCUMENTS]),
+            "n_tokens": int(row["n_tokens"]),
+            schema.TOP_INTEREST: row[schema.TOP_INTEREST],
+            "tags": explain_tags(
+                tags,
+                labels=self.topic_labels_,
+                bows=bows,
+                doc_topics=doc_topics,
+                topic_word=self.topics_.topic_word_,
+                dictionary=self.dictionary_,
+                texts=mine[schema.TEXT].tolist(),
+                channels=mine[schema.CHANNEL].tolist(),
+                channel_weights=self._make_tagger().weights(),
+                n_words=n_words,
+                n_snippets=n_snippets,
+            ),
+        }
 
     def topics(self) -> pd.DataFrame:
         """One row per topic: id, label, automatic label, terms, prevalence and coherence."""

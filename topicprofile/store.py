@@ -9,6 +9,8 @@ Layout (format version 1)::
     phrases.gensim       gensim FrozenPhrases (absent when phrases are off)
     topics.json          per-topic labels, terms, prevalence, coherence
     profiles.parquet     the customers' profiles at fit time
+    documents.parquet    the cleaned texts the model was fitted on (customer, channel, text), for
+                         ``explain`` without the input files (absent if the profiler has none)
     segments.json        RFM/topic fusion, segment centres and cards (only when fitted with orders)
 
 The whole directory is first written next to the target and then renamed into place, so a crash
@@ -120,6 +122,8 @@ def _write_parts(profiler: Any, folder: Path) -> None:
         json.dumps(_json_safe(topics), ensure_ascii=False, indent=1), encoding="utf-8"
     )
     profiler.profiles_.to_parquet(folder / "profiles.parquet", index=False)
+    if getattr(profiler, "documents_", None) is not None:
+        profiler.documents_.to_parquet(folder / "documents.parquet", index=False)
     if getattr(profiler, "segmenter_", None) is not None:
         from topicprofile.segment import write_segments
 
@@ -225,6 +229,8 @@ def _build_profiler(cls: Any, folder: Path, manifest: dict[str, Any]) -> Any:
     profiler.n_documents_ = manifest["input"]["n_documents"]
     profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
     profiler.profiles_ = pd.read_parquet(folder / "profiles.parquet")
+    documents = folder / "documents.parquet"
+    profiler.documents_ = pd.read_parquet(documents) if documents.is_file() else None
     profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
     if (folder / "segments.json").is_file():
         from topicprofile.segment import load_segments

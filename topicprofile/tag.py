@@ -4,6 +4,14 @@ A customer's topic vector is the weighted mean of their documents' topic distrib
 document weighted by its number of tokens times its channel's weight (reviews, browsing). Topics
 whose share passes ``threshold`` become tags, strongest first, at most ``max_tags``. A customer with
 fewer than ``min_tokens`` tokens in all gets no tag rather than a forced one.
+
+Short texts need one more guard. "Love it, excellent value" has two content words, and LDA's
+posterior still concentrates on *some* topic, because VB inference with a small prior always does.
+So a topic becomes a tag only when the text holds at least one of its **anchor words**: words that
+point to the topic, ``p(topic | word) >= anchor_threshold`` (Bayes from the topic-word matrix and
+the topics' prevalence; :func:`anchor_matrix`). Generic shop words ("value", "size", "package")
+have ``p(topic | word)`` near the base rate and anchor nothing; "espresso" or "tent" anchor one
+topic. Measured on the sample shop: docs/pooling_and_vocabulary.md.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import pandas as pd
 from topicprofile import schema
 from topicprofile.errors import ConfigError
 
-__all__ = ["InterestTagger", "CustomerTopics", "DEFAULT_CHANNEL_WEIGHTS"]
+__all__ = ["InterestTagger", "CustomerTopics", "DEFAULT_CHANNEL_WEIGHTS", "anchor_matrix"]
 
 #: Reviews are deliberate statements; a page view is a weaker signal.
 DEFAULT_CHANNEL_WEIGHTS: Mapping[str, float] = {schema.REVIEWS: 1.0, schema.BROWSING: 0.5}
@@ -34,12 +42,28 @@ class CustomerTopics:
     shares : array, shape (n_customers, n_topics)
         Topic shares; rows sum to 1 (the uniform row for customers without tokens).
     n_documents, n_tokens : array of int, shape (n_customers,)
+    anchors : array, shape (n_customers, n_topics), or None
+        Anchor-word counts per topic (summed over the customer's documents), when given.
     """
 
     customer_ids: np.ndarray
     shares: np.ndarray
     n_documents: np.ndarray
     n_tokens: np.ndarray
+    anchors: np.ndarray | None = None
+
+
+def anchor_matrix(topic_word: np.ndarray, prevalence: np.ndarray, threshold: float) -> np.ndarray:
+    """``n_terms × n_topics`` 0/1 matrix: 1 where ``p(topic | word) >= threshold``.
+
+    ``p(topic | word)`` is proportional to ``p(word | topic) * p(topic)`` (``topic_word`` rows and
+    the topics' ``prevalence``). Multiply a documents × terms count matrix by it to count each
+    document's anchor words per topic.
+    """
+    joint = topic_word * np.asarray(prevalence, dtype=np.float64)[:, None]
+    total = joint.sum(axis=0, keepdims=True)
+    posterior = np.divide(joint, total, out=np.zeros_like(joint), where=total > 0)
+    return (posterior.T >= threshold).astype(np.float64)
 
 
 class InterestTagger:
@@ -76,7 +100,8 @@ class InterestTagger:
         self.min_tokens = min_tokens
         self.channel_weights = channel_weights
 
-    def _weights(self) -> Mapping[str, float]:
+    def weights(self) -> Mapping[str, float]:
+        """Channel -> weight of its tokens (validated)."""
         weights = DEFAULT_CHANNEL_WEIGHTS if self.channel_weights is None else self.channel_weights
         bad = {k: v for k, v in weights.items() if not (isinstance(v, (int, float)) and v >= 0)}
         if bad:
@@ -90,6 +115,7 @@ class InterestTagger:
         customer_ids: Sequence[str],
         channels: Sequence[str],
         n_tokens: Sequence[int],
+        anchors: np.ndarray | None = None,
     ) -> CustomerTopics:
         """Length- and channel-weighted mean topic distribution of each customer's documents.
 
@@ -97,8 +123,10 @@ class InterestTagger:
         ----------
         doc_topics : array, shape (n_docs, n_topics)
         customer_ids, channels, n_tokens : sequences of length n_docs
+        anchors : array, shape (n_docs, n_topics), optional
+            Anchor-word counts per document and topic; summed per customer.
         """
-        weights = self._weights()
+        weights = self.weights()
         tokens = np.asarray(n_tokens, dtype=np.float64)
         channel_w = np.array([weights.get(c, 1.0) for c in channels], dtype=np.float64)
         w = tokens * channel_w
@@ -108,26 +136,47 @@ class InterestTagger:
         np.add.at(sums, codes, doc_topics * w[:, None])
         total = sums.sum(axis=1, keepdims=True)
         shares = np.divide(sums, total, out=np.full_like(sums, 1.0 / n_topics), where=total > 0)
+        customer_anchors = None
+        if anchors is not None:
+            customer_anchors = np.zeros((n_customers, n_topics))
+            np.add.at(customer_anchors, codes, anchors)
         return CustomerTopics(
             customer_ids=np.asarray(uniques, dtype=object),
             shares=shares,
             n_documents=np.bincount(codes, minlength=n_customers),
             n_tokens=np.bincount(codes, weights=tokens, minlength=n_customers).astype(np.int64),
+            anchors=customer_anchors,
         )
 
     def tags(
-        self, shares: np.ndarray, n_tokens: np.ndarray, labels: Sequence[str]
+        self,
+        shares: np.ndarray,
+        n_tokens: np.ndarray,
+        labels: Sequence[str],
+        anchors: np.ndarray | None = None,
     ) -> list[list[tuple[str, float]]]:
-        """Tags per row of ``shares``: ``[(label, score), ...]`` strongest first, scores rounded to 3 places."""
+        """Tags per row of ``shares``: ``[(label, score), ...]`` strongest first, scores rounded to 3 places.
+
+        With ``anchors`` (anchor-word counts, same shape as ``shares``), a topic needs at least one
+        anchor word in the row's text to become a tag.
+        """
         out: list[list[tuple[str, float]]] = []
-        for row, n in zip(shares, n_tokens, strict=True):
+        for i, (row, n) in enumerate(zip(shares, n_tokens, strict=True)):
             if n < self.min_tokens:
                 out.append([])
                 continue
             order = np.argsort(-row, kind="stable")[: self.max_tags]
-            out.append([(labels[k], round(float(row[k]), 3)) for k in order if row[k] >= self.threshold])
+            out.append(
+                [
+                    (labels[k], round(float(row[k]), 3))
+                    for k in order
+                    if row[k] >= self.threshold and (anchors is None or anchors[i, k] >= 1)
+                ]
+            )
         return out
 
-    def topic_tags(self, shares: np.ndarray, n_tokens: np.ndarray) -> list[list[tuple[int, float]]]:
+    def topic_tags(
+        self, shares: np.ndarray, n_tokens: np.ndarray, anchors: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
         """Like :meth:`tags` but with topic ids instead of labels."""
-        return self.tags(shares, n_tokens, list(range(shares.shape[1])))  # type: ignore[arg-type]
+        return self.tags(shares, n_tokens, list(range(shares.shape[1])), anchors)  # type: ignore[arg-type]

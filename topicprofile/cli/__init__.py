@@ -3,6 +3,7 @@
 from topicprofile.cli import (  # noqa: F401  (registers the commands)
     demo,
     evaluate,
+    explain,
     fit,
     quality,
     segments,

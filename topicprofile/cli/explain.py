@@ -1,0 +1,73 @@
+"""``topicprofile explain``: the evidence behind one customer's interest tags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from topicprofile.cli._util import (
+    BrowsingColumnsOpt,
+    BrowsingOpt,
+    ColumnsOpt,
+    EncodingOpt,
+    JsonOpt,
+    ModelDirOpt,
+    ReviewsOpt,
+    app,
+    input_files,
+    print_json,
+    stdout,
+    user_errors,
+)
+
+
+@app.command("explain")
+def explain_cli(
+    model_dir: ModelDirOpt,
+    customer: Annotated[str, typer.Option("--customer", "-c", help="The customer id to explain.")],
+    reviews: ReviewsOpt = None,
+    browsing: BrowsingOpt = None,
+    columns: ColumnsOpt = None,
+    browsing_columns: BrowsingColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    words: Annotated[int, typer.Option("--words", min=1, help="Words shown per tag.")] = 8,
+    snippets: Annotated[int, typer.Option("--snippets", min=0, help="Text snippets shown per tag.")] = 3,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show each of a customer's tags with its score, the words that carried it and the texts behind it.
+
+    The files are needed only for customers the model was not fitted on.
+
+    Example: topicprofile explain --model-dir models/shop --customer C0042
+    """
+    inputs = input_files(reviews=reviews, browsing=browsing, orders=None, columns=columns,
+                         browsing_columns=browsing_columns, orders_columns=None, encoding=encoding)  # fmt: skip
+    with user_errors(quiet=json_out):
+        from topicprofile.store import load_model
+        from topicprofile.workflows import load_inputs
+
+        profiler = load_model(model_dir)
+        loaded: dict[str, Any] = {}
+        if reviews is not None or browsing is not None:
+            loaded = load_inputs(**inputs)
+        result = profiler.explain(
+            customer, loaded.get("reviews"), loaded.get("browsing"), n_words=words, n_snippets=snippets
+        )
+    if json_out:
+        print_json(result)
+        return
+    stdout.print(
+        f"[bold]{result['customer_id']}[/bold]: {result['n_documents']} texts, {result['n_tokens']} words "
+        f"in the vocabulary (from {'the model' if result['source'] == 'model' else 'the given files'})",
+        highlight=False,
+    )
+    if not result["tags"]:
+        stdout.print("no interest tag: the text is too thin or no topic passes the threshold")
+    for tag in result["tags"]:
+        carried = ", ".join(f"{w['word']} {w['share']:.0%}" for w in tag["words"])
+        stdout.print(f"\n[bold]{tag['label']}[/bold]  score {tag['score']:.2f}", highlight=False)
+        stdout.print(f"  words: {carried}", highlight=False, markup=False)
+        for s in tag["snippets"]:
+            stdout.print(f"  “{s['text']}”  ({s['channel']}, {s['topic_share']:.0%} this topic)",
+                         highlight=False, markup=False)  # fmt: skip

@@ -1,0 +1,115 @@
+"""Why a customer carries a tag: the words that carried it and the texts that support it most.
+
+A customer's score for topic ``k`` is the weighted mean of their documents' topic shares
+(:class:`~topicprofile.tag.InterestTagger`). Each document's share of ``k`` comes from its words:
+LDA's E-step gives every occurrence of word ``v`` in document ``d`` a responsibility for ``k``,
+
+    r(d, v, k) = theta(d, k) * phi(k, v) / sum_j theta(d, j) * phi(j, v),
+
+and ``theta(d, k)`` is (up to the prior) the count-weighted mean of those responsibilities. So the
+words that *carried* a tag are the customer's words ranked by their summed responsibility for it,
+``sum_d w(d) * n(d, v) * r(d, v, k)`` with the same channel weights ``w`` as the score, shown as a
+share of the tag's total. The texts that *support* a tag most are the customer's documents ranked
+by the mass they give it, ``w(d) * n_tokens(d) * theta(d, k)``: a long review mostly about the
+topic outranks a one-word query that is all about it, as it does in the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["explain_tags", "SNIPPET_CHARS"]
+
+#: Snippets longer than this are cut at a word boundary and end with "…".
+SNIPPET_CHARS = 200
+
+
+def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def explain_tags(
+    tags: Sequence[tuple[int, float]],
+    *,
+    labels: Sequence[str],
+    bows: Sequence[Sequence[tuple[int, int]]],
+    doc_topics: np.ndarray,
+    topic_word: np.ndarray,
+    dictionary: Mapping[int, str],
+    texts: Sequence[str],
+    channels: Sequence[str],
+    channel_weights: Mapping[str, float],
+    n_words: int = 8,
+    n_snippets: int = 3,
+) -> list[dict[str, Any]]:
+    """Evidence for each of one customer's tags.
+
+    Parameters
+    ----------
+    tags : list of (topic, score)
+        The customer's tags, strongest first (as in the profile).
+    labels : list of str
+        Topic labels.
+    bows, doc_topics, texts, channels
+        The customer's documents: bags of words, topic distributions (``n_docs × n_topics``), the
+        cleaned texts and their channels.
+    topic_word : ndarray
+        ``n_topics × n_terms`` topic-word probabilities (rows sum to 1).
+    dictionary : mapping
+        Term id -> word.
+    channel_weights : mapping
+        Channel -> weight, as used for the score.
+    n_words, n_snippets : int
+        How many words and snippets to return per tag.
+
+    Returns
+    -------
+    list of dict
+        Per tag: ``label, topic, score, words`` (list of ``{"word", "share"}``, share of the tag's
+        word mass in this customer's text) and ``snippets`` (list of ``{"text", "channel",
+        "topic_share"}``, the documents that give the tag the most mass).
+    """
+    weights = np.array([float(channel_weights.get(c, 1.0)) for c in channels], dtype=np.float64)
+    lengths = np.array([sum(c for _, c in b) for b in bows], dtype=np.float64)
+    explained = []
+    for topic, score in tags:
+        word_mass: dict[int, float] = {}
+        for d, bow in enumerate(bows):
+            if not bow:
+                continue
+            ids = np.fromiter((i for i, _ in bow), dtype=np.int64, count=len(bow))
+            counts = np.fromiter((c for _, c in bow), dtype=np.float64, count=len(bow))
+            joint = doc_topics[d][:, None] * topic_word[:, ids]  # n_topics × n_words_in_doc
+            resp = joint[topic] / np.maximum(joint.sum(axis=0), 1e-300)
+            for i, mass in zip(ids.tolist(), (weights[d] * counts * resp).tolist(), strict=True):
+                word_mass[i] = word_mass.get(i, 0.0) + mass
+        total = sum(word_mass.values()) or 1.0
+        top_words = sorted(word_mass.items(), key=lambda item: (-item[1], dictionary[item[0]]))[:n_words]
+        support = weights * lengths * doc_topics[:, topic]
+        order = sorted((d for d in range(len(texts)) if support[d] > 0), key=lambda d: (-support[d], d))
+        explained.append(
+            {
+                "label": labels[topic],
+                "topic": int(topic),
+                "score": float(score),
+                "words": [
+                    {"word": dictionary[i].replace("_", " "), "share": round(m / total, 3)} for i, m in top_words
+                ],
+                "snippets": [
+                    {
+                        "text": _snippet(texts[d]),
+                        "channel": channels[d],
+                        "topic_share": round(float(doc_topics[d, topic]), 3),
+                    }
+                    for d in order[:n_snippets]
+                ],
+            }
+        )
+    return explained
