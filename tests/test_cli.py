@@ -19,7 +19,7 @@ from topicprofile.sample import planted_recovery
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 runner = CliRunner()
-COMMANDS = ["fit", "tag", "tag-text", "topics", "label", "demo", "segments", "evaluate", "quality", "tune", "explain"]
+COMMANDS = ["fit", "tag", "tag-text", "topics", "label", "demo", "segments", "evaluate", "quality", "tune", "explain", "batch"]
 
 # Measured on corpora/ with the defaults (README, docs/pooling_and_vocabulary.md): 0.92 with --topics 8, seed 0.
 RECOVERY_FLOOR = 0.8

@@ -36,3 +36,21 @@ def test_tag_negative_channel_weight_is_config_error() -> None:
         InterestTagger(channel_weights={"reviews": -1}).customer_topics(
             np.ones((1, 2)) / 2, customer_ids=["a"], channels=["reviews"], n_tokens=[3]
         )
+
+
+def test_tag_short_rows_need_an_anchor_word_long_rows_do_not() -> None:
+    tagger = InterestTagger(threshold=0.3, anchor_below=10)
+    shares = np.array([[0.8, 0.2], [0.8, 0.2], [0.8, 0.2]])
+    n_tokens = np.array([3, 3, 12])
+    anchors = np.array([[0, 0], [1, 0], [0, 0]])
+    assert tagger.topic_tags(shares, n_tokens, anchors) == [[], [(0, 0.8)], [(0, 0.8)]]
+    assert tagger.topic_tags(shares, n_tokens) == [[(0, 0.8)]] * 3  # no anchors given: no rule
+
+
+def test_anchor_matrix_is_bayes_over_topics() -> None:
+    from topicprofile.tag import anchor_matrix
+
+    topic_word = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]])
+    a = anchor_matrix(topic_word, np.array([0.5, 0.5]), 0.6)
+    # word 0 points to topic 0 (p = 0.875), word 2 to topic 1, word 1 to neither (0.5 each)
+    assert a.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]

@@ -83,8 +83,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     tag_threshold, max_tags, min_tokens, channel_weights
         Interest tagging, see :class:`~topicprofile.tag.InterestTagger`.
     anchor_threshold : float, default 0.5
-        A topic becomes a tag only if the text holds a word with ``p(topic | word)`` at least this
-        (an anchor word, :func:`~topicprofile.tag.anchor_matrix`): generic short reviews ("love it,
+        For short texts and customers (fewer than ``anchor_below`` vocabulary words, default 10), a
+        topic becomes a tag only if the text holds a word with ``p(topic | word)`` at least this (an
+        anchor word, :func:`~topicprofile.tag.anchor_matrix`): generic short reviews ("love it,
         great value") abstain instead of getting an arbitrary tag. 0 turns the rule off.
     n_keywords : int, default 5
         TF-IDF keywords per customer.
@@ -130,6 +131,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         max_tags: int = 3,
         min_tokens: int = 2,
         anchor_threshold: float = 0.5,
+        anchor_below: int = 10,
         channel_weights: Mapping[str, float] | None = None,
         n_keywords: int = 5,
         topic_labels: Mapping[int, str] | None = None,
@@ -159,6 +161,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.max_tags = max_tags
         self.min_tokens = min_tokens
         self.anchor_threshold = anchor_threshold
+        self.anchor_below = anchor_below
         self.channel_weights = channel_weights
         self.n_keywords = n_keywords
         self.topic_labels = topic_labels
@@ -336,6 +339,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             threshold=self.tag_threshold,
             max_tags=self.max_tags,
             min_tokens=self.min_tokens,
+            anchor_below=self.anchor_below,
             channel_weights=self.channel_weights,
         )
 

@@ -7,11 +7,13 @@ fewer than ``min_tokens`` tokens in all gets no tag rather than a forced one.
 
 Short texts need one more guard. "Love it, excellent value" has two content words, and LDA's
 posterior still concentrates on *some* topic, because VB inference with a small prior always does.
-So a topic becomes a tag only when the text holds at least one of its **anchor words**: words that
-point to the topic, ``p(topic | word) >= anchor_threshold`` (Bayes from the topic-word matrix and
-the topics' prevalence; :func:`anchor_matrix`). Generic shop words ("value", "size", "package")
-have ``p(topic | word)`` near the base rate and anchor nothing; "espresso" or "tent" anchor one
-topic. Measured on the sample shop: docs/pooling_and_vocabulary.md.
+So for a short text (fewer than ``anchor_below`` vocabulary words, texts and customers alike) a
+topic becomes a tag only when the text holds at least one of its **anchor words**: words that point
+to the topic, ``p(topic | word) >= anchor_threshold`` (Bayes from the topic-word matrix and the
+topics' prevalence; :func:`anchor_matrix`). Generic shop words ("value", "size", "package") have
+``p(topic | word)`` near the base rate and anchor nothing; "espresso" or "tent" anchor one topic.
+Longer texts are left to the posterior, which many words make reliable (broad topics, such as
+film genres, have few anchor words). Measured: docs/pooling_and_vocabulary.md.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ class InterestTagger:
         At most this many tags per customer (or per text).
     min_tokens : int, default 2
         Customers (or texts) with fewer content tokens get no tag.
+    anchor_below : int, default 10
+        Customers (or texts) with fewer content tokens need an anchor word of a topic (see
+        :meth:`tags`) for it to become a tag.
     channel_weights : mapping or None
         Weight of each channel's tokens; ``None`` uses :data:`DEFAULT_CHANNEL_WEIGHTS`.
 
@@ -93,11 +98,13 @@ class InterestTagger:
         threshold: float = 0.2,
         max_tags: int = 3,
         min_tokens: int = 2,
+        anchor_below: int = 10,
         channel_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.threshold = threshold
         self.max_tags = max_tags
         self.min_tokens = min_tokens
+        self.anchor_below = anchor_below
         self.channel_weights = channel_weights
 
     def weights(self) -> Mapping[str, float]:
@@ -157,8 +164,8 @@ class InterestTagger:
     ) -> list[list[tuple[str, float]]]:
         """Tags per row of ``shares``: ``[(label, score), ...]`` strongest first, scores rounded to 3 places.
 
-        With ``anchors`` (anchor-word counts, same shape as ``shares``), a topic needs at least one
-        anchor word in the row's text to become a tag.
+        With ``anchors`` (anchor-word counts, same shape as ``shares``), a topic of a row with fewer
+        than ``anchor_below`` tokens needs at least one anchor word in it to become a tag.
         """
         out: list[list[tuple[str, float]]] = []
         for i, (row, n) in enumerate(zip(shares, n_tokens, strict=True)):
@@ -170,7 +177,8 @@ class InterestTagger:
                 [
                     (labels[k], round(float(row[k]), 3))
                     for k in order
-                    if row[k] >= self.threshold and (anchors is None or anchors[i, k] >= 1)
+                    if row[k] >= self.threshold
+                    and (anchors is None or n >= self.anchor_below or anchors[i, k] >= 1)
                 ]
             )
         return out

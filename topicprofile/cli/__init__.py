@@ -1,6 +1,7 @@
 """The ``topicprofile`` command line: one module per command, all on one typer app."""
 
 from topicprofile.cli import (  # noqa: F401  (registers the commands)
+    batch,
     demo,
     evaluate,
     explain,

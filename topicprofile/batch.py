@@ -1,0 +1,438 @@
+"""Batch tagging: tag every new or changed review export in a folder once, safely from cron.
+
+A shop drops an export a day into a folder; :func:`tag_folder` tags each file it has not seen
+with a saved model and keeps everything in one output folder::
+
+    out/
+      profiles.csv                        every processed file's profiles: ``source`` (the input
+                                          file), then the columns of ``topicprofile tag``
+      rejects.csv                         every processed file's rejected rows, with reasons
+      ledger.json                         one entry per processed file (see below)
+      parts/<file>.<sha12>.csv            one input file's profiles, as ``tag`` writes them
+      parts/<file>.<sha12>.rejects.csv    its rejected rows (only when there are some)
+      batch.lock                          held by the running batch (``flock``)
+
+A ledger entry records the file's name (relative to the input folder), size, sha256, mtime,
+rows read, used and rejected, customers written, its part and rejects files and when it was
+finished. A file whose name and sha256 are in the ledger is skipped; a file whose content changed
+is tagged again and its new part replaces the old one; a file that fails (missing column, all rows
+rejected...) is reported, left out of the ledger and tried again on the next run. Files that
+disappear from the input folder keep their profiles: the output is a history, not a mirror.
+
+Crash safety. The ledger is the commit point, and every step before it is idempotent:
+
+1. hash the file (before reading it, so a file still being written is seen as changed next time);
+2. tag it and write its part and rejects part, each atomically (temporary file, ``fsync``,
+   ``os.replace``), under a name fixed by the file's name and content hash;
+3. replace ``ledger.json`` atomically with the new entry;
+
+and after all files, rebuild ``profiles.csv`` / ``rejects.csv`` from the parts the ledger names,
+then delete parts the ledger does not name. A crash before step 3 leaves at most a part nobody
+reads; the next run tags the file again and writes the same bytes under the same name (or, if
+the file changed meanwhile, the end-of-run sweep deletes the stray part). A crash
+after step 3 but before the views are rebuilt is repaired by the next run, which rebuilds views
+older than the ledger. So a run after a crash gives exactly the output of a run without one.
+
+Two runs on one output folder never work at once: the second finds ``batch.lock`` locked and
+raises :class:`~topicprofile.errors.TopicProfileError` without touching anything. The lock is an
+``flock`` on an open file, so the system releases it when a run dies; there is no stale lock file
+to delete. All parts of one folder come from one model and one format; the ledger records both
+and a run with another model (refitted or relabelled) asks for a new output folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
+from topicprofile.loaders import load_reviews, rejects_path_for, write_rejects
+from topicprofile.profiler import ProgressCallback, TopicProfiler
+from topicprofile.schema import SOURCE
+from topicprofile.store import MANIFEST, atomic_write_text, read_manifest
+from topicprofile.workflows import write_table
+
+__all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
+
+logger = logging.getLogger(__name__)
+
+LEDGER = "ledger.json"
+LOCK = "batch.lock"
+PARTS = "parts"
+LEDGER_FORMAT_VERSION = 1
+FORMATS = ("csv", "parquet")
+#: File types picked up without ``pattern``; the text formats may also end in .gz or .bz2.
+DEFAULT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
+_COMPRESSED = (".gz", ".bz2")
+_HASH_CHUNK = 1 << 20
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+FileCallback = Callable[[dict[str, Any]], None]
+
+
+# -- discovery ----------------------------------------------------------------------------------
+def find_inputs(
+    input_dir: str | os.PathLike[str],
+    *,
+    pattern: str | None = None,
+    exclude: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """The export files in ``input_dir``, sorted by name.
+
+    ``pattern`` is a glob relative to ``input_dir`` (``"reviews_*.csv"``, ``"**/*.jsonl"``); without
+    it, the files ending in one of `DEFAULT_SUFFIXES` (optionally .gz/.bz2, not .parquet.gz).
+    Hidden files (``.name``), spreadsheet lock files (``~$name``) and anything under ``exclude``
+    (the output folder) are never picked.
+    """
+    folder = Path(input_dir)
+    if not folder.is_dir():
+        raise DataValidationError(f"{folder}: input folder not found (looked for {folder.absolute()}).")
+    skip = Path(exclude).resolve() if exclude is not None else None
+    found = folder.glob(pattern) if pattern else (p for p in folder.iterdir() if _has_default_suffix(p))
+    paths = []
+    for path in found:
+        if not path.is_file() or path.name.startswith((".", "~$")):
+            continue
+        if skip is not None and path.resolve().is_relative_to(skip):
+            continue
+        paths.append(path)
+    return sorted(paths, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _has_default_suffix(path: Path) -> bool:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes.pop()
+        if suffixes and suffixes[-1] == ".parquet":
+            return False
+    return bool(suffixes) and suffixes[-1] in DEFAULT_SUFFIXES
+
+
+# -- lock ---------------------------------------------------------------------------------------
+@contextmanager
+def batch_lock(out: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``out/batch.lock`` for the duration; raise TopicProfileError if another run holds it."""
+    path = Path(out) / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            _lock(fd)
+        except OSError:
+            holder = path.read_text(encoding="utf-8", errors="replace").strip() or "holder unknown"
+            raise TopicProfileError(
+                f"{Path(out)}: another batch run is working on this folder ({holder}); this run did "
+                "nothing. Run again when it has finished (its lock ends with it, even if it crashes)."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock; the file stays (deleting it would race)
+
+
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows (no cron): a byte-range lock serves too
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+# -- the run ------------------------------------------------------------------------------------
+def tag_folder(
+    input_dir: str | os.PathLike[str],
+    *,
+    model_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    pattern: str | None = None,
+    columns: str | Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    fmt: str = "csv",
+    progress: ProgressCallback | None = None,
+    on_file: FileCallback | None = None,
+) -> dict[str, Any]:
+    """Tag the review exports in ``input_dir`` not tagged yet and add their profiles to ``out``.
+
+    Parameters
+    ----------
+    input_dir : path
+        Folder the exports are dropped into (reviews files, see `load_reviews`).
+    model_dir : path
+        A model saved by ``topicprofile fit``.
+    out : path
+        Output folder (layout in the module docstring); created if needed.
+    pattern : str, optional
+        Glob of the files to take, relative to ``input_dir``; default see `find_inputs`.
+    columns, encoding
+        As for `load_reviews`, for every file.
+    fmt : {"csv", "parquet"}
+        Format of the parts and of ``profiles.<fmt>``.
+    progress : callable, optional
+        ``progress("files", done, total)`` after each file.
+    on_file : callable, optional
+        Called with each file's summary as soon as it is known.
+
+    Returns
+    -------
+    dict
+        ``files``: one summary per matched file, by name, with ``file``, ``status`` (``new``,
+        ``changed``, ``done`` = skipped, ``failed``), ``n_read``, ``n_used``, ``n_rejected``,
+        ``n_customers``, ``part``, ``rejects_file``, ``finished_at``, ``seconds`` (and ``error`` when
+        failed); ``n_new``, ``n_changed``, ``n_done``, ``n_failed``; ``profiles`` and ``rejects_file``
+        (the combined views, None when empty), ``n_profile_rows``, ``ledger``, ``seconds``.
+
+    Raises
+    ------
+    TopicProfileError
+        Another run holds the lock (nothing is done).
+    ConfigError
+        ``out`` holds output of another model or format, or is not a batch output folder.
+    DataValidationError, ModelError
+        The input folder or the model is missing. A bad *file* does not raise: it is ``failed``.
+
+    Examples
+    --------
+    >>> summary = tag_folder("exports/", model_dir="models/shop", out="out/")  # doctest: +SKIP
+    >>> [f["status"] for f in summary["files"]]  # doctest: +SKIP
+    ['done', 'done', 'new']
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown output format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    _check_out_folder(out)
+    read_manifest(model_dir)  # wrong folders fail before anything is created
+    paths = find_inputs(input_dir, pattern=pattern, exclude=out)  # a file dropped later waits a run
+    report = progress or (lambda step, done, total: None)
+    with batch_lock(out):
+        profiler = TopicProfiler.load(str(model_dir))
+        ledger = _read_ledger(out)
+        _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt)
+        files: list[dict[str, Any]] = []
+        report("files", 0, len(paths))
+        for i, path in enumerate(paths, 1):
+            name = path.relative_to(input_dir).as_posix()
+            result = _tag_file(path, name, ledger, profiler, out, columns=columns, encoding=encoding)
+            files.append(result)
+            if on_file is not None:
+                on_file(result)
+            report("files", i, len(paths))
+        changed = any(f["status"] in ("new", "changed") for f in files)
+        views = _refresh_views(out, ledger, fmt=fmt, changed=changed)
+        _sweep(out, ledger)
+    counts = {f"n_{s}": sum(f["status"] == s for f in files) for s in ("new", "changed", "done", "failed")}
+    return {"input_dir": str(input_dir), "out": str(out), "files": files, **counts, **views,
+            "ledger": str(out / LEDGER), "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
+
+
+def _tag_file(
+    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, **load: Any
+) -> dict[str, Any]:
+    """Tag one file unless the ledger has it; commit its entry; return its summary."""
+    start = time.perf_counter()
+    facts = _file_facts(path)  # hashed before reading: a file still growing is 'changed' next run
+    entries = ledger["files"]
+    done = entries.get(name)
+    if done is not None and done["sha256"] == facts["sha256"] and _parts_exist(out, done):
+        return {**done, "status": "done", "seconds": 0.0}
+    status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
+    try:
+        loaded = load_reviews(path, **load)
+        profiles = profiler.profile(loaded)
+    except TopicProfileError as e:
+        logger.info("%s: failed: %s", name, e)
+        return {"file": name, "status": "failed", "error": str(e), "seconds": _since(start)}
+    part = Path(PARTS) / f"{_UNSAFE.sub('_', name)}.{facts['sha256'][:12]}.{ledger['format']}"
+    _write_durably(lambda p: write_table(profiles, p), out / part)
+    rejects_file = rejects_path_for(part) if loaded.n_rejected else None
+    if rejects_file is not None:
+        rejects = loaded.rejects.assign(**{SOURCE: name})  # the name relative to the input folder
+        _write_durably(lambda p: write_rejects(rejects, p), out / rejects_file)
+    entry = {
+        "file": name, **facts,
+        "n_read": loaded.n_read, "n_used": len(loaded.data), "n_rejected": loaded.n_rejected,
+        "n_customers": len(profiles), "part": part.as_posix(),
+        "rejects_file": None if rejects_file is None else rejects_file.as_posix(), "finished_at": _now(),
+    }  # fmt: skip
+    entries[name] = entry
+    _write_ledger(out, ledger)  # the commit point
+    logger.info("%s: %s, %d customers -> %s", name, status, len(profiles), part)
+    return {**entry, "status": status, "seconds": _since(start)}
+
+
+def _parts_exist(out: Path, entry: Mapping[str, Any]) -> bool:
+    """False when someone deleted a part: the file is then tagged again (to the same bytes)."""
+    return all((out / entry[key]).is_file() for key in ("part", "rejects_file") if entry.get(key))
+
+
+def _file_facts(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    mtime = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).isoformat(timespec="seconds")
+    return {"size": stat.st_size, "sha256": digest.hexdigest(), "mtime": mtime}
+
+
+# -- ledger -------------------------------------------------------------------------------------
+def _check_out_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: is a file; --out must be a folder (profiles.csv is written inside it)")
+    if out.is_dir() and any(out.iterdir()) and not ((out / LEDGER).exists() or (out / LOCK).exists()):
+        raise ConfigError(
+            f"{out}: exists and is not a batch output folder (no {LEDGER}); choose a new or empty --out"
+        )
+
+
+def _read_ledger(out: Path) -> dict[str, Any]:
+    path = out / LEDGER
+    if not path.exists():
+        return {"format_version": LEDGER_FORMAT_VERSION, "model": None, "format": None, "files": {}}
+    try:
+        ledger = json.loads(path.read_text(encoding="utf-8"))
+        ledger["files"] = {entry["file"]: entry for entry in ledger["files"]}
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"{path}: unreadable ledger ({e}); restore it or use a new --out") from e
+    return ledger
+
+
+def _check_compatible(ledger: dict[str, Any], out: Path, *, model: str, fmt: str) -> None:
+    if ledger["files"] and ledger["model"] != model:
+        raise ConfigError(
+            f"{out}: its profiles come from another model (manifest sha256 {ledger['model'][:12]}, this "
+            f"model {model[:12]}); mixing them would mix topics. Use a new --out for this model "
+            "(every file is then tagged again)."
+        )
+    if ledger["files"] and ledger["format"] != fmt:
+        raise ConfigError(
+            f"{out}: holds {ledger['format']} output; pass --format {ledger['format']} or use a new --out"
+        )
+    ledger["model"], ledger["format"] = model, fmt
+
+
+def _write_ledger(out: Path, ledger: dict[str, Any]) -> None:
+    entries = [ledger["files"][name] for name in sorted(ledger["files"])]
+    payload = {**ledger, "format_version": LEDGER_FORMAT_VERSION, "files": entries}
+    text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+    _write_durably(lambda p: atomic_write_text(p, text), out / LEDGER)
+
+
+def _model_fingerprint(model_dir: str | os.PathLike[str]) -> str:
+    return hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
+
+
+# -- views and cleanup --------------------------------------------------------------------------
+def _refresh_views(out: Path, ledger: dict[str, Any], *, fmt: str, changed: bool) -> dict[str, Any]:
+    """Rebuild ``rejects.csv`` and then ``profiles.<fmt>`` from the ledger's parts when they may be stale.
+
+    The profiles view is written last, so one older than the ledger means both need rebuilding.
+    """
+    entries = [ledger["files"][name] for name in sorted(ledger["files"])]
+    profiles_path, rejects_path = out / f"profiles.{fmt}", out / "rejects.csv"
+    if not entries:
+        return {"profiles": None, "rejects_file": None, "n_profile_rows": 0}
+    ledger_time = (out / LEDGER).stat().st_mtime_ns
+    if changed or not profiles_path.exists() or profiles_path.stat().st_mtime_ns <= ledger_time:
+        rejects = [_read_part(out / e["rejects_file"]) for e in entries if e["rejects_file"]]
+        if rejects:
+            table = pd.concat(rejects, ignore_index=True)
+            _write_durably(lambda p: write_rejects(table, p), rejects_path)
+        else:
+            rejects_path.unlink(missing_ok=True)
+        parts = [_read_part(out / e["part"]).assign(**{SOURCE: e["file"]}) for e in entries]
+        profiles = pd.concat(parts, ignore_index=True)
+        profiles = profiles[[SOURCE, *(c for c in profiles.columns if c != SOURCE)]]
+        _write_durably(lambda p: write_table(profiles, p), profiles_path)
+    rejects_file = str(rejects_path) if rejects_path.exists() else None
+    n_rows = sum(e["n_customers"] for e in entries)
+    return {"profiles": str(profiles_path), "rejects_file": rejects_file, "n_profile_rows": n_rows}
+
+
+def _read_part(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)  # text as written: the view keeps the bytes
+
+
+def _sweep(out: Path, ledger: dict[str, Any]) -> None:
+    """Delete parts the ledger does not name (replaced, or left by a crash) and temporary files."""
+    keep = {e[key] for e in ledger["files"].values() for key in ("part", "rejects_file") if e.get(key)}
+    for folder in (out, out / PARTS):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            temporary = path.name.startswith(".") and path.name.endswith(".tmp")
+            orphan = folder.name == PARTS and path.relative_to(out).as_posix() not in keep
+            if path.is_file() and (temporary or orphan):
+                path.unlink(missing_ok=True)
+                logger.debug("removed %s", path)
+
+
+# -- small helpers ------------------------------------------------------------------------------
+def _write_durably(write: Callable[[Path], None], path: Path) -> None:
+    """Atomic write (``write``), then fsync file and folder, so a later step never overtakes it on disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path)
+    os.chmod(path, _file_mode())  # the temporary file was private (0600); let cron's readers in
+    folder_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    for target, flags in ((path, os.O_RDONLY), (path.parent, folder_flags)):
+        try:
+            fd = os.open(target, flags)
+        except OSError:  # folders cannot be opened on Windows; os.replace is still atomic
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _file_mode() -> int:
+    """What ``open`` would give a new file: 0o666 less the umask (read by setting it back at once)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _since(start: float) -> float:
+    return round(time.perf_counter() - start, 2)
+
+
+def summary_line(result: Mapping[str, Any], *, out: str | os.PathLike[str] | None = None) -> str:
+    """One line for a file summary of `tag_folder` (what the CLI and ``scripts/batch_tag.py`` print).
+
+    ``reviews_2026-11-20.csv: 1,204 rows, 1,190 used, 14 rejected, 873 customers → out/parts/...``
+    """
+    name, status = result["file"], result["status"]
+    if status == "failed":
+        return f"{name}: failed: {result['error']}"
+    if status == "done":
+        return f"{name}: already done ({result['finished_at']})"
+    part = Path(out) / result["part"] if out is not None else result["part"]
+    line = (
+        f"{name}: {result['n_read']:,} rows, {result['n_used']:,} used, {result['n_rejected']:,} rejected, "
+        f"{result['n_customers']:,} customers → {part}"
+    )
+    return line + (" (changed: replaces its earlier profiles)" if status == "changed" else "")
