@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,14 +19,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
-from topicprofile.documents import Input, as_loaded, build_documents, fingerprint
+from topicprofile.corpus import DEFAULT_CHUNK_ROWS, CountedCorpus, CsrCorpus, DocumentStore, TokenShards, row_bow as _row_bow
+from topicprofile.documents import Input, as_loaded, build_documents
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.explain import explain_tags
 from topicprofile.fuse import FeatureFuser
 from topicprofile.loaders import clean_orders
 from topicprofile.phrases import PhraseDetector
-from topicprofile.segment import CustomerSegmenter, fit_segments, rename_segments, segment_customers
-from topicprofile.tag import InterestTagger, anchor_matrix
+from topicprofile.segment import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
+from topicprofile.tag import CustomerAccumulator, CustomerTopics, InterestTagger, anchor_matrix
 from topicprofile.taxonomy import EMERGING_PREFIX, convergence_warnings, seed_prior, validate_taxonomy
 from topicprofile.tokenizer import SpacyTokenizer
 from topicprofile.topics import (
@@ -38,7 +39,7 @@ from topicprofile.topics import (
     topic_diversity,
 )
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
-from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, pool_bows, to_bows
+from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, to_bows
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -100,6 +101,12 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         The shop's interests and their seed words (:func:`topicprofile.taxonomy.load_taxonomy`):
         topic ``k`` is guided towards interest ``k`` and named after it; the other topics are
         labelled as emerging interests.
+    k_values : sequence of int
+        The topic counts ``n_topics="auto"`` tries.
+    chunk_rows : int, default 50,000
+        Documents per chunk: fitting and tagging stream the documents through every step in chunks
+        of this size (tokens and word counts wait on disk between passes), so memory does not grow
+        with the corpus; results do not depend on it.
 
     Examples
     --------
@@ -141,6 +148,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         segment_k_range: tuple[int, int] = (4, 8),
         taxonomy: Mapping[str, Sequence[str]] | None = None,
         k_values: Sequence[int] = DEFAULT_K_VALUES,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -171,6 +179,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.segment_k_range = segment_k_range
         self.taxonomy = taxonomy
         self.k_values = k_values
+        self.chunk_rows = chunk_rows
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -204,51 +213,110 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """
         self._validate_params()
         report = progress or _no_progress
-        docs = build_documents(reviews, browsing)
+        store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
+        return self._fit_store(store, rfm, report)
+
+    def _fit_store(self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback) -> TopicProfiler:
+        """Fit on documents streamed from ``store``: every pass reads them chunk by chunk."""
+        if store.n_docs == 0:
+            raise DataValidationError("no documents to fit on")
         self.tokenizer_ = self._make_tokenizer()
-        tokens = self._tokenize(docs[schema.TEXT].tolist(), report)
+        tokens = self._token_shards(store, report)
         if self.phrases:
             report("phrases", 0, None)
-            self.phrases_: PhraseDetector | None = PhraseDetector().fit(tokens)
-            tokens = self.phrases_.transform(tokens)
+            self.phrases_: PhraseDetector | None = PhraseDetector().fit(tokens.iter_docs())
         else:
             self.phrases_ = None
         report("vocabulary", 0, None)
         self.dictionary_ = build_dictionary(
-            tokens, no_below=self.no_below, no_above=self.no_above, keep_n=self.keep_n
-        )
-        bows = to_bows(self.dictionary_, tokens)
-        n_nonempty = sum(1 for b in bows if b)
+            (doc for chunk in self._phrased(tokens) for doc in chunk),
+            no_below=self.no_below, no_above=self.no_above, keep_n=self.keep_n,
+        )  # fmt: skip
+        corpus = self._count_pass(store, tokens, report)
         fewest = min(self._k_candidates()) if self.n_topics == "auto" else self.n_topics
-        if n_nonempty < fewest:
+        if corpus.n_nonempty < fewest:
             raise DataValidationError(
-                f"only {n_nonempty} document(s) have words in the vocabulary, fewer than "
+                f"only {corpus.n_nonempty} document(s) have words in the vocabulary, fewer than "
                 f"--topics {fewest}; add text or ask for fewer topics"
             )
-        self.keywords_ = TfidfKeywords().fit(bows, self.dictionary_)
+        self.keywords_ = TfidfKeywords().fit(corpus.iter_bows(), self.dictionary_)
         report("topics", 0, None)
-        training = bows
-        if self.pooling == "customer":
-            training = pool_bows(bows, docs[schema.CUSTOMER_ID].tolist())
-        self._choose_n_topics(training, tokens, report)
-        eta = self._seed_prior(len(training))
-        self.topics_ = self._make_lda(eta).fit(training, self.dictionary_)
+        training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
+        self._choose_n_topics(CsrCorpus(training), corpus.sample_tokens, report)
+        eta = self._seed_prior(training.shape[0])
+        self.topics_ = self._make_lda(eta).fit(CsrCorpus(training), self.dictionary_)
         self.taxonomy_warnings_ = (
             convergence_warnings(self.topics_.topic_word_, self.seed_ids_, list(self.taxonomy or {}))
             if self.taxonomy
             else []
         )
-        doc_topics = self.topics_.transform(bows)
+        customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs)
         report("quality", 0, None)
-        self._describe_topics(tokens, doc_topics, bows)
-        self.n_documents_ = len(docs)
-        self.input_fingerprint_ = fingerprint(docs)
-        self.documents_: pd.DataFrame | None = docs[[schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT]].copy()
+        self._describe_topics(corpus.sample_tokens, topic_mass)
+        self.n_documents_ = store.n_docs
+        self.input_fingerprint_ = store.fingerprint
+        self.documents_: DocumentStore | None = store
         report("profiles", 0, None)
-        self.profiles_ = self._profiles(docs, bows, doc_topics)
-        self._fit_segments(rfm, reviews=docs[docs[schema.CHANNEL] == schema.REVIEWS])
+        self.profiles_ = self._profiles(customers)
+        self._fit_segments(rfm, reviews=corpus.first_reviews)
         return self
+
+    def _token_shards(self, store: DocumentStore, report: ProgressCallback) -> TokenShards:
+        """The documents' tokens on disk, tokenized chunk by chunk."""
+        shards = TokenShards(store.directory / "tokens")
+        done = 0
+        report("tokenize", 0, store.n_docs)
+        for texts in store.column(schema.TEXT):
+            chunk: list[list[str]] = []
+            for start in range(0, len(texts), _TOKENIZE_CHUNK):
+                chunk.extend(self.tokenizer_.iter_tokens(texts[start : start + _TOKENIZE_CHUNK]))
+                report("tokenize", done + len(chunk), store.n_docs)
+            shards.append(chunk)
+            done += len(chunk)
+        return shards
+
+    def _phrased(self, tokens: TokenShards) -> Iterator[list[list[str]]]:
+        for chunk in tokens.chunks():
+            yield self.phrases_.transform(chunk) if self.phrases_ is not None else chunk
+
+    def _count_pass(self, store: DocumentStore, tokens: TokenShards, report: ProgressCallback) -> CountedCorpus:
+        """Bags of words of every document (kept on disk), pooled per customer, plus a sample for coherence."""
+        corpus = CountedCorpus(store, store.directory / "counts", seed=self.random_state,
+                               min_example_words=MIN_EXAMPLE_WORDS)  # fmt: skip
+        accumulator = CustomerAccumulator(1, self._make_tagger().weights())
+        n_terms = len(self.dictionary_)
+        report("count", 0, store.n_docs)
+        for docs, chunk in zip(store.chunks(), self._phrased(tokens), strict=True):
+            bows = to_bows(self.dictionary_, chunk)
+            counts = bows_to_csr(bows, n_terms)
+            corpus.add(docs, counts, chunk)
+            accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(),
+                            np.zeros(len(docs), dtype=np.int64), counts=counts)  # fmt: skip
+            report("count", corpus.n_docs, store.n_docs)
+        corpus.pooled = accumulator.result().counts
+        return corpus
+
+    def _aggregate(
+        self, chunks: Iterable[tuple[pd.DataFrame, Any]], report: ProgressCallback, *, total: int | None
+    ) -> tuple[CustomerTopics, np.ndarray]:
+        """Infer each document's topics chunk by chunk and add them up per customer.
+
+        Returns the customers' aggregates and the length-weighted topic mass of all documents.
+        """
+        accumulator = CustomerAccumulator(self.n_topics_, self._make_tagger().weights())
+        topic_mass = np.zeros((1, self.n_topics_))
+        done = 0
+        report("tag", 0, total)
+        for docs, counts in chunks:
+            doc_topics = self.topics_.transform_counts(counts)
+            n_tokens = np.asarray(counts.sum(axis=1)).ravel().astype(np.int64)
+            accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(), n_tokens,
+                            doc_topics=doc_topics, counts=counts)  # fmt: skip
+            np.add.at(topic_mass, np.zeros(len(docs), dtype=np.int64), doc_topics * n_tokens[:, None])
+            done += len(docs)
+            report("tag", done, total)
+        return accumulator.result(), topic_mass[0]
 
     def _k_candidates(self) -> list[int]:
         n_interests = len(self.taxonomy or {})
@@ -343,18 +411,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             channel_weights=self.channel_weights,
         )
 
-    def _tokenize(self, texts: Sequence[str], report: ProgressCallback) -> list[list[str]]:
-        tokens: list[list[str]] = []
-        total = len(texts)
-        report("tokenize", 0, total)
-        for start in range(0, total, _TOKENIZE_CHUNK):
-            tokens.extend(self.tokenizer_.iter_tokens(texts[start : start + _TOKENIZE_CHUNK]))
-            report("tokenize", len(tokens), total)
-        return tokens
-
-    def _describe_topics(
-        self, tokens: list[list[str]], doc_topics: np.ndarray, bows: list[list[tuple[int, int]]]
-    ) -> None:
+    def _describe_topics(self, tokens: list[list[str]], topic_mass: np.ndarray) -> None:
         dictionary = self.dictionary_
         topic_word = self.topics_.topic_word_
         term_freq = np.array([dictionary.cfs.get(i, 0) for i in range(len(dictionary))], dtype=float)
@@ -365,8 +422,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             names = list(self.taxonomy)
             self.auto_labels_ = names + [EMERGING_PREFIX + label for label in self.auto_labels_[len(names) :]]
         scores = coherence_scores(probable, tokens, dictionary)
-        lengths = np.array([sum(c for _, c in b) for b in bows], dtype=float)
-        prevalence = (doc_topics * lengths[:, None]).sum(axis=0) / max(lengths.sum(), 1.0)
+        prevalence = topic_mass / max(float(topic_mass.sum()), 1.0)
         self.coherence_ = {name: s["mean"] for name, s in scores.items()}
         self.coherence_["diversity"] = topic_diversity(
             [[dictionary[int(i)] for i in np.argsort(-row, kind="stable")[:25]] for row in topic_word]
@@ -428,7 +484,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         items = [texts] if isinstance(texts, str) else list(texts)
         bows, n_tokens = self._encode(items)
         doc_topics = self.topics_.transform(bows)
-        tags = self._make_tagger().topic_tags(doc_topics, n_tokens, self._anchor_counts(bows))
+        anchors = self._anchor_counts(bows_to_csr(bows, len(self.dictionary_)))
+        tags = self._make_tagger().topic_tags(doc_topics, n_tokens, anchors)
         labels = self.topic_labels_
         return [
             {
@@ -461,11 +518,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         profiles = None
         if reviews is not None or browsing is not None or orders is None:
             docs = build_documents(reviews, browsing)
-            report("tag", 0, len(docs))
-            bows, _ = self._encode(docs[schema.TEXT].tolist())
-            doc_topics = self.topics_.transform(bows)
-            report("tag", len(docs), len(docs))
-            profiles = self._profiles(docs, bows, doc_topics)
+            profiles = self._profiles(self._aggregate(self._encoded_chunks(docs), report, total=len(docs))[0])
         if self.segmenter_ is None:
             if profiles is None:
                 raise DataValidationError("this model was fitted without orders; give reviews or browsing")
@@ -475,26 +528,22 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         )
         return _order_columns(table)
 
-    def _profiles(
-        self, docs: pd.DataFrame, bows: list[list[tuple[int, int]]], doc_topics: np.ndarray
-    ) -> pd.DataFrame:
-        n_tokens = np.array([sum(c for _, c in b) for b in bows], dtype=np.int64)
-        tagger = self._make_tagger()
-        customers = tagger.customer_topics(
-            doc_topics,
-            customer_ids=docs[schema.CUSTOMER_ID].tolist(),
-            channels=docs[schema.CHANNEL].tolist(),
-            n_tokens=n_tokens,
-            anchors=self._anchor_counts(bows),
-        )
-        topic_tags = tagger.topic_tags(customers.shares, customers.n_tokens, customers.anchors)
-        codes = pd.Categorical(docs[schema.CUSTOMER_ID], categories=customers.customer_ids).codes
-        bows_by_customer: list[list[list[tuple[int, int]]]] = [[] for _ in customers.customer_ids]
-        for code, bow in zip(codes, bows, strict=True):
-            bows_by_customer[code].append(bow)
+    def _encoded_chunks(self, docs: pd.DataFrame) -> Iterator[tuple[pd.DataFrame, Any]]:
+        """Documents in chunks with their word-count matrices, preprocessed as at fit."""
+        n_terms = len(self.dictionary_)
+        for start in range(0, len(docs), self.chunk_rows):
+            chunk = docs.iloc[start : start + self.chunk_rows]
+            bows, _ = self._encode(chunk[schema.TEXT].tolist())
+            yield chunk, bows_to_csr(bows, n_terms)
+
+    def _profiles(self, customers: CustomerTopics) -> pd.DataFrame:
+        """The profile table from per-customer aggregates (shares, counts, pooled word counts)."""
+        counts = customers.counts
+        anchors = self._anchor_counts(counts)
+        topic_tags = self._make_tagger().topic_tags(customers.shares, customers.n_tokens, anchors)
         keywords = [
-            ";".join(self.keywords_.keywords(b, n=self.n_keywords)).replace("_", " ")
-            for b in bows_by_customer
+            ";".join(self.keywords_.keywords([_row_bow(counts, i)], n=self.n_keywords)).replace("_", " ")
+            for i in range(counts.shape[0])
         ]
         table = pd.DataFrame(
             {
@@ -509,14 +558,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             table[f"topic_{k}"] = customers.shares[:, k]
         return self._relabel(table)
 
-    def _anchor_counts(self, bows: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray | None:
-        """Per document and topic, how many of its tokens are anchor words of the topic (:mod:`topicprofile.tag`)."""
+    def _anchor_counts(self, counts: Any) -> np.ndarray | None:
+        """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag`)."""
         if self.anchor_threshold <= 0:
             return None
         anchors = anchor_matrix(
             self.topics_.topic_word_, self.topic_info_["prevalence"].to_numpy(), self.anchor_threshold
         )
-        return np.asarray(bows_to_csr(bows, len(self.dictionary_)) @ anchors)
+        return np.asarray(counts @ anchors)
 
     def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
         """(Re)write the label columns from ``interest_topics``, the shares and the current labels."""
@@ -562,21 +611,20 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         customer_id = str(customer_id)
         if reviews is not None or browsing is not None:
-            docs, source = build_documents(reviews, browsing), "input"
-            where = "the given files"
+            docs, source, where = build_documents(reviews, browsing), "input", "the given files"
+            mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
         elif self.documents_ is not None:
-            docs, source = self.documents_, "model"
-            where = "the data this model was fitted on; give the files with their reviews/browsing"
+            source, where = "model", "the data this model was fitted on; give the files with their reviews/browsing"
+            mine = self.documents_.customer(customer_id)
         else:
             raise DataValidationError(
                 "this model was saved without its documents; give the customer's reviews/browsing files"
             )
-        mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
         if mine.empty:
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
         bows, _ = self._encode(mine[schema.TEXT].tolist())
         doc_topics = self.topics_.transform(bows)
-        row = self._profiles(mine, bows, doc_topics).iloc[0]
+        row = self._profiles(self._aggregate(self._encoded_chunks(mine), _no_progress, total=None)[0]).iloc[0]
         tags = [(int(k), float(row[f"topic_{k}"])) for k in row["interest_topics"].split(";") if k]
         return {
             schema.CUSTOMER_ID: customer_id,

@@ -504,12 +504,16 @@ def _medians(buyers: pd.DataFrame) -> dict[str, float] | None:
     return {c: round(float(buyers[c].median()), 2) for c in columns}
 
 
+#: A review needs at least this many words to be quoted as a segment's example.
+MIN_EXAMPLE_WORDS = 5
+
+
 def _review_texts(reviews: pd.DataFrame | None) -> dict[str, list[str]]:
     if reviews is None:
         return {}
     _require(reviews, (schema.CUSTOMER_ID, schema.TEXT), "reviews")
     frame = reviews[[schema.CUSTOMER_ID, schema.TEXT]].dropna()
-    frame = frame[frame[schema.TEXT].astype(str).str.split().str.len() >= 5]
+    frame = frame[frame[schema.TEXT].astype(str).str.split().str.len() >= MIN_EXAMPLE_WORDS]
     return frame.groupby(frame[schema.CUSTOMER_ID].astype(str), sort=False)[schema.TEXT].agg(list).to_dict()
 
 

@@ -123,7 +123,7 @@ def _write_parts(profiler: Any, folder: Path) -> None:
     )
     profiler.profiles_.to_parquet(folder / "profiles.parquet", index=False)
     if getattr(profiler, "documents_", None) is not None:
-        profiler.documents_.to_parquet(folder / "documents.parquet", index=False)
+        profiler.documents_.write_parquet(folder / "documents.parquet")
     if getattr(profiler, "segmenter_", None) is not None:
         from topicprofile.segment import write_segments
 
@@ -196,6 +196,7 @@ def _build_profiler(cls: Any, folder: Path, manifest: dict[str, Any]) -> Any:
     from gensim.corpora import Dictionary
     from gensim.models import LdaModel, TfidfModel
 
+    from topicprofile.corpus import DocumentStore
     from topicprofile.phrases import PhraseDetector
     from topicprofile.tokenizer import SpacyTokenizer
     from topicprofile.topics import LdaTopics
@@ -230,7 +231,7 @@ def _build_profiler(cls: Any, folder: Path, manifest: dict[str, Any]) -> Any:
     profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
     profiler.profiles_ = pd.read_parquet(folder / "profiles.parquet")
     documents = folder / "documents.parquet"
-    profiler.documents_ = pd.read_parquet(documents) if documents.is_file() else None
+    profiler.documents_ = DocumentStore.open(documents) if documents.is_file() else None
     profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
     if (folder / "segments.json").is_file():
         from topicprofile.segment import load_segments

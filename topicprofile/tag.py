@@ -22,12 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.errors import ConfigError
 
-__all__ = ["InterestTagger", "CustomerTopics", "DEFAULT_CHANNEL_WEIGHTS", "anchor_matrix"]
+__all__ = ["InterestTagger", "CustomerTopics", "CustomerAccumulator", "DEFAULT_CHANNEL_WEIGHTS", "anchor_matrix"]
 
 #: Reviews are deliberate statements; a page view is a weaker signal.
 DEFAULT_CHANNEL_WEIGHTS: Mapping[str, float] = {schema.REVIEWS: 1.0, schema.BROWSING: 0.5}
@@ -46,6 +46,8 @@ class CustomerTopics:
     n_documents, n_tokens : array of int, shape (n_customers,)
     anchors : array, shape (n_customers, n_topics), or None
         Anchor-word counts per topic (summed over the customer's documents), when given.
+    counts : sparse matrix, shape (n_customers, n_terms), or None
+        The customers' pooled word counts, when given.
     """
 
     customer_ids: np.ndarray
@@ -53,6 +55,98 @@ class CustomerTopics:
     n_documents: np.ndarray
     n_tokens: np.ndarray
     anchors: np.ndarray | None = None
+    counts: sparse.csr_matrix | None = None
+
+
+class CustomerAccumulator:
+    """Per-customer sums over documents that arrive in chunks (so no pass holds every document).
+
+    Customers are numbered as they first appear; :meth:`result` sorts them by id. Every sum is
+    added in document order into one array (``np.add.at``), so the result does not depend on how
+    the documents were chunked.
+
+    Parameters
+    ----------
+    n_topics : int
+    channel_weights : mapping
+        Channel -> weight of its tokens in the topic shares.
+    """
+
+    def __init__(self, n_topics: int, channel_weights: Mapping[str, float]) -> None:
+        self.n_topics = n_topics
+        self.channel_weights = channel_weights
+        self._codes: dict[str, int] = {}
+        self._sums = np.zeros((0, n_topics))
+        self._n_docs = np.zeros(0, dtype=np.int64)
+        self._n_tokens = np.zeros(0, dtype=np.int64)
+        self._anchors: np.ndarray | None = None
+        self._counts: sparse.csr_matrix | None = None
+
+    def _encode(self, customer_ids: Sequence[str]) -> np.ndarray:
+        codes = self._codes
+        out = np.fromiter((codes.setdefault(str(c), len(codes)) for c in customer_ids), dtype=np.int64)
+        grow = len(codes) - len(self._n_docs)
+        if grow > 0:
+            self._sums = np.vstack([self._sums, np.zeros((grow, self.n_topics))])
+            self._n_docs = np.concatenate([self._n_docs, np.zeros(grow, dtype=np.int64)])
+            self._n_tokens = np.concatenate([self._n_tokens, np.zeros(grow, dtype=np.int64)])
+            if self._anchors is not None:
+                self._anchors = np.vstack([self._anchors, np.zeros((grow, self.n_topics))])
+        return out
+
+    def add(
+        self,
+        customer_ids: Sequence[str],
+        channels: Sequence[str],
+        n_tokens: Sequence[int],
+        *,
+        doc_topics: np.ndarray | None = None,
+        anchors: np.ndarray | None = None,
+        counts: sparse.csr_matrix | None = None,
+    ) -> None:
+        """Add a chunk of documents: their customers, channels, token counts and optionally their
+        topic distributions, anchor-word counts and word counts (``n_docs × n_terms``)."""
+        codes = self._encode(customer_ids)
+        tokens = np.asarray(n_tokens, dtype=np.int64)
+        np.add.at(self._n_docs, codes, 1)
+        np.add.at(self._n_tokens, codes, tokens)
+        if doc_topics is not None:
+            channel_w = np.array([self.channel_weights.get(c, 1.0) for c in channels], dtype=np.float64)
+            np.add.at(self._sums, codes, doc_topics * (tokens * channel_w)[:, None])
+        if anchors is not None:
+            if self._anchors is None:
+                self._anchors = np.zeros((len(self._codes), self.n_topics))
+            np.add.at(self._anchors, codes, anchors)
+        if counts is not None:
+            rows = sparse.csr_matrix(
+                (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(self._codes), len(codes))
+            )
+            pooled = (rows @ counts).tocsr()
+            if self._counts is None:
+                self._counts = pooled
+            else:
+                self._counts.resize(pooled.shape)
+                self._counts = (self._counts + pooled).tocsr()
+
+    def result(self) -> CustomerTopics:
+        """The aggregates, customers sorted by id; shares are uniform for customers without tokens."""
+        ids = np.array(list(self._codes), dtype=object)
+        order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+        sums = self._sums[order]
+        total = sums.sum(axis=1, keepdims=True)
+        shares = np.divide(sums, total, out=np.full_like(sums, 1.0 / self.n_topics), where=total > 0)
+        counts = None
+        if self._counts is not None:
+            counts = self._counts[order]
+            counts.sort_indices()
+        return CustomerTopics(
+            customer_ids=ids[order],
+            shares=shares,
+            n_documents=self._n_docs[order],
+            n_tokens=self._n_tokens[order],
+            anchors=None if self._anchors is None else self._anchors[order],
+            counts=counts,
+        )
 
 
 def anchor_matrix(topic_word: np.ndarray, prevalence: np.ndarray, threshold: float) -> np.ndarray:
@@ -133,27 +227,9 @@ class InterestTagger:
         anchors : array, shape (n_docs, n_topics), optional
             Anchor-word counts per document and topic; summed per customer.
         """
-        weights = self.weights()
-        tokens = np.asarray(n_tokens, dtype=np.float64)
-        channel_w = np.array([weights.get(c, 1.0) for c in channels], dtype=np.float64)
-        w = tokens * channel_w
-        codes, uniques = pd.factorize(pd.Series(customer_ids, dtype=object), sort=True)
-        n_customers, n_topics = len(uniques), doc_topics.shape[1]
-        sums = np.zeros((n_customers, n_topics))
-        np.add.at(sums, codes, doc_topics * w[:, None])
-        total = sums.sum(axis=1, keepdims=True)
-        shares = np.divide(sums, total, out=np.full_like(sums, 1.0 / n_topics), where=total > 0)
-        customer_anchors = None
-        if anchors is not None:
-            customer_anchors = np.zeros((n_customers, n_topics))
-            np.add.at(customer_anchors, codes, anchors)
-        return CustomerTopics(
-            customer_ids=np.asarray(uniques, dtype=object),
-            shares=shares,
-            n_documents=np.bincount(codes, minlength=n_customers),
-            n_tokens=np.bincount(codes, weights=tokens, minlength=n_customers).astype(np.int64),
-            anchors=customer_anchors,
-        )
+        accumulator = CustomerAccumulator(doc_topics.shape[1], self.weights())
+        accumulator.add(customer_ids, channels, n_tokens, doc_topics=doc_topics, anchors=anchors)
+        return accumulator.result()
 
     def tags(
         self,

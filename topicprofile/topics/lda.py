@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import psi
 
+from topicprofile.corpus import CsrCorpus
 from topicprofile.vectorize import bows_to_csr
 
 __all__ = ["LdaTopics", "DEFAULT_LDA_PARAMS"]
@@ -98,7 +99,8 @@ class LdaTopics:
         from gensim.models import LdaModel
 
         params = self.resolved_params()
-        corpus = [bow for bow in bows if bow]
+        # a streamed corpus (re-iterable, with len, no empty documents) goes to gensim as it is
+        corpus = bows if isinstance(bows, CsrCorpus) else [bow for bow in bows if bow]
         seeded = not isinstance(params["eta"], (str, type(None), float, int))
         self.lda_: Any = LdaModel(
             corpus=None if seeded else corpus,
@@ -137,13 +139,15 @@ class LdaTopics:
 
         An empty document gets the prior mean (``alpha`` normalized).
         """
-        n_terms = self.exp_elog_beta_.shape[1]
-        out = np.empty((len(bows), self.n_topics), dtype=np.float64)
-        for start in range(0, len(bows), _INFER_BATCH):
-            chunk = bows[start : start + _INFER_BATCH]
-            counts = bows_to_csr(chunk, n_terms)
-            gamma = self._infer_gamma(counts, _doc_seeds(counts, self.random_state))
-            out[start : start + len(chunk)] = gamma / gamma.sum(axis=1, keepdims=True)
+        return self.transform_counts(bows_to_csr(bows, self.exp_elog_beta_.shape[1]))
+
+    def transform_counts(self, counts: sparse.csr_matrix) -> np.ndarray:
+        """:meth:`transform` for an ``n_docs × n_terms`` count matrix (rows are documents)."""
+        out = np.empty((counts.shape[0], self.n_topics), dtype=np.float64)
+        for start in range(0, counts.shape[0], _INFER_BATCH):
+            chunk = counts[start : start + _INFER_BATCH]
+            gamma = self._infer_gamma(chunk, _doc_seeds(chunk, self.random_state))
+            out[start : start + chunk.shape[0]] = gamma / gamma.sum(axis=1, keepdims=True)
         return out
 
     def _infer_gamma(self, counts: sparse.csr_matrix, seeds: np.ndarray) -> np.ndarray:
