@@ -89,3 +89,60 @@ def test_csr_corpus_streams_the_non_empty_rows() -> None:
     assert len(corpus) == 2
     assert list(corpus) == [[(0, 2.0), (3, 1.0)], [(1, 1.0)]]
     assert list(corpus) == list(corpus)  # re-iterable: gensim reads it once per pass
+
+
+# -- reading files in chunks ------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["reviews.csv", "browsing.jsonl", "orders.csv"])
+def test_iter_read_table_chunks_equal_the_whole_file(name: str, tmp_path) -> None:
+    from topicprofile.readers import iter_read_table, read_table
+
+    whole = read_table(CORPORA / name)
+    pd.testing.assert_frame_equal(pd.concat(iter_read_table(CORPORA / name, chunk_rows=97), ignore_index=True), whole)
+    gz = tmp_path / f"{name}.gz"
+    gz.write_bytes(__import__("gzip").compress((CORPORA / name).read_bytes()))
+    pd.testing.assert_frame_equal(pd.concat(iter_read_table(gz, chunk_rows=500), ignore_index=True), whole)
+    pq = tmp_path / "t.parquet"
+    whole.to_parquet(pq, index=False)
+    pd.testing.assert_frame_equal(pd.concat(iter_read_table(pq, chunk_rows=500), ignore_index=True), whole)
+
+
+def test_streamed_load_numbers_and_deduplicates_across_chunks(tmp_path) -> None:
+    from topicprofile.loaders import StreamedLoad, load_reviews
+
+    path = tmp_path / "r.csv"
+    rows = ["customer_id,text"] + [f"c{i % 5},review number {i % 3}" for i in range(60)] + [",no id", "c1,"]
+    path.write_text("\n".join(rows) + "\n")
+    whole = load_reviews(path)
+    streamed = StreamedLoad("reviews", path, chunk_rows=8)
+    data = pd.concat([r.data for r in streamed], ignore_index=True)
+    pd.testing.assert_frame_equal(data, whole.data)
+    pd.testing.assert_frame_equal(streamed.rejects, whole.rejects)
+    assert streamed.n_read == 62 and streamed.n_rejected == whole.n_rejected > 2
+    assert streamed.rejects["reason"].str.startswith("duplicate of row").sum() > 0
+
+
+def test_streamed_load_bad_bytes_after_the_sample_is_one_clear_error(tmp_path) -> None:
+    from topicprofile.errors import DataValidationError
+    from topicprofile.loaders import StreamedLoad
+
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"customer_id,text\n" + b"c1,plain ascii text\n" * 20_000 + b"c2,caf\xe9\n")
+    with pytest.raises(DataValidationError, match="r.csv: cannot decode as 'utf-8-sig'.*--encoding"):
+        list(StreamedLoad("reviews", path, chunk_rows=1000))
+
+
+def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
+    from topicprofile.workflows import fit_files
+
+    inputs = {"reviews": CORPORA / "reviews.csv", "browsing": CORPORA / "browsing.jsonl"}
+    streamed = TopicProfiler(n_topics=6, random_state=0, chunk_rows=600)
+    summary = fit_files(tmp_path / "m", profiler=streamed, **inputs)
+    loaded = load_inputs(**inputs)
+    in_memory = TopicProfiler(n_topics=6, random_state=0).fit(loaded["reviews"], loaded["browsing"])
+    assert streamed.dictionary_.token2id == in_memory.dictionary_.token2id
+    np.testing.assert_array_equal(streamed.topics_.topic_word_, in_memory.topics_.topic_word_)
+    pd.testing.assert_frame_equal(streamed.profiles_, in_memory.profiles_)
+    assert summary["inputs"]["reviews"] == {"file": "reviews.csv", "rows": 1201, "used": 1190, "rejected": 11}
+    assert len(pd.read_csv(summary["rejects_file"])) == 11
+    reloaded = TopicProfiler.load(str(tmp_path / "m"))
+    assert reloaded.explain("C00001") == in_memory.explain("C00001")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import pandas as pd
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.readers import (
     clean_text,
+    iter_read_table,
     parse_amounts,
     parse_ratings,
     parse_timestamps,
@@ -43,6 +44,8 @@ __all__ = [
     "load_reviews",
     "load_browsing",
     "load_orders",
+    "StreamedLoad",
+    "ChunkState",
     "write_rejects",
     "rejects_path_for",
     "STANDARD_COLUMNS",
@@ -239,12 +242,54 @@ def _shown_columns(df: pd.DataFrame) -> str:
 # Rejects
 
 
+class _SeenKeys:
+    """Keys (hashed rows) kept in earlier chunks of a file and the row each was first seen in.
+
+    64-bit hashes (``pandas.util.hash_pandas_object``) in a sorted array: 16 bytes per kept row,
+    so de-duplicating a file read in chunks costs little memory.
+    """
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    @staticmethod
+    def _hash(key: pd.DataFrame) -> np.ndarray:
+        return pd.util.hash_pandas_object(key, index=False).to_numpy(dtype=np.uint64)
+
+    def lookup(self, key: pd.DataFrame) -> np.ndarray:
+        """The first row of each key seen before, 0 where new."""
+        hashes = self._hash(key)
+        pos = np.searchsorted(self.hashes, hashes).clip(max=max(len(self.hashes) - 1, 0))
+        found = (self.hashes[pos] == hashes) if len(self.hashes) else np.zeros(len(hashes), dtype=bool)
+        return np.where(found, self.rows[pos] if len(self.rows) else 0, 0)
+
+    def add(self, key: pd.DataFrame, rows: np.ndarray) -> None:
+        hashes = np.concatenate([self.hashes, self._hash(key)])
+        rows = np.concatenate([self.rows, rows])
+        order = np.argsort(hashes, kind="stable")
+        self.hashes, self.rows = hashes[order], rows[order]
+
+
+@dataclass
+class ChunkState:
+    """Where a chunked read of one file stands: its next row number, the keys kept so far, the
+    counts of rows read, kept and rejected by reason (see :func:`iter_load`)."""
+
+    first_row: int = 1
+    seen: _SeenKeys = field(default_factory=_SeenKeys)
+    n_kept: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass
 class _Rejector:
     """Collects rejects; a row keeps only its first reason."""
 
     source: str
     n_rows: int
+    first_row: int = 1
+    seen: _SeenKeys | None = None
     ok: np.ndarray = field(init=False)
     parts: list[pd.DataFrame] = field(default_factory=list, init=False)
     counts: dict[str, int] = field(default_factory=dict, init=False)
@@ -264,17 +309,34 @@ class _Rejector:
         self.counts[kind] = self.counts.get(kind, 0) + int(hit.sum())
         reasons = reason[hit].to_numpy() if isinstance(reason, pd.Series) else reason
         self.parts.append(pd.DataFrame({
-            ROW: np.flatnonzero(hit) + 1, _REJECT_COLUMN: column, _REASON: reasons,
+            ROW: np.flatnonzero(hit) + self.first_row, _REJECT_COLUMN: column, _REASON: reasons,
             _VALUE: to_text(raw[hit]).str.slice(0, MAX_REJECT_VALUE_CHARS).to_numpy(),
         }))  # fmt: skip
 
     def flag_duplicates(self, key: pd.DataFrame, column: str, raw: pd.Series) -> None:
-        """Reject later copies of a key among the rows still accepted: 'duplicate of row N'."""
+        """Reject later copies of a key among the rows still accepted: 'duplicate of row N'.
+
+        With ``seen`` (reading in chunks), copies of keys kept in earlier chunks count too.
+        """
+        if self.seen is not None:
+            live = key[self.ok]
+            first = pd.Series(self.seen.lookup(live), index=live.index)
+            earlier = pd.Series(False, index=key.index)
+            earlier[first.index] = first > 0
+            reasons = pd.Series("", index=key.index, dtype=object)
+            reasons[first.index] = "duplicate of row " + first.astype(str)
+            self.flag(earlier, column, reasons, raw, kind="duplicate")
+        self._flag_copies(key, column, raw)
+        if self.seen is not None:
+            kept = key[self.ok]
+            self.seen.add(kept, kept.index.to_numpy() + self.first_row)
+
+    def _flag_copies(self, key: pd.DataFrame, column: str, raw: pd.Series) -> None:
         live = key[self.ok]
         copies = live[live.duplicated(keep=False)]
         if copies.empty:
             return
-        rows = pd.Series(copies.index + 1, index=copies.index)
+        rows = pd.Series(copies.index + self.first_row, index=copies.index)
         first = rows.groupby([copies[c] for c in copies.columns], sort=False, dropna=False).transform("first")
         later = pd.Series(False, index=key.index)
         later[copies.index] = rows != first
@@ -302,7 +364,12 @@ class _Input:
     """The user's table with standard names resolved; raw Series by standard name."""
 
     def __init__(
-        self, df: pd.DataFrame, spec: _TableSpec, columns: str | Mapping[str, str] | None, source: str
+        self,
+        df: pd.DataFrame,
+        spec: _TableSpec,
+        columns: str | Mapping[str, str] | None,
+        source: str,
+        chunk: ChunkState | None = None,
     ) -> None:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -311,7 +378,12 @@ class _Input:
         self.spec, self.source, self.n_rows = spec, source, len(df)
         self.names = _resolve_columns(df, spec, columns, source)
         self.frame = df.reset_index(drop=True)
-        self.rejector = _Rejector(source, self.n_rows)
+        self.chunk = chunk
+        self.rejector = (
+            _Rejector(source, self.n_rows)
+            if chunk is None
+            else _Rejector(source, self.n_rows, first_row=chunk.first_row, seen=chunk.seen)
+        )
         ignored = set(parse_column_map(columns)) - set(spec.names)
         if ignored:
             logger.debug("%s: column map keys not used for %s: %s", source, spec.kind, sorted(ignored))
@@ -346,10 +418,17 @@ class _Input:
         return timestamps
 
     def finish(self, data: pd.DataFrame, notes: list[str] | None = None) -> LoadResult:
-        data[ROW] = np.arange(1, self.n_rows + 1, dtype="int64")
+        first = 1 if self.chunk is None else self.chunk.first_row
+        data[ROW] = np.arange(first, first + self.n_rows, dtype="int64")
         data[SOURCE] = pd.Series(self.source, index=data.index, dtype="str")
         rej = self.rejector
         kept = data[rej.ok].reset_index(drop=True)
+        if self.chunk is not None:  # one chunk of a file: the file-level checks come at its end
+            self.chunk.first_row += self.n_rows
+            self.chunk.n_kept += len(kept)
+            for kind, n in rej.counts.items():
+                self.chunk.counts[kind] = self.chunk.counts.get(kind, 0) + n
+            return LoadResult(data=kept, rejects=rej.table(), n_read=self.n_rows, source=self.source)
         if kept.empty:
             raise DataValidationError(
                 f"{self.source}: all {self.n_rows} rows were rejected ({rej.summary()})."
@@ -364,7 +443,11 @@ class _Input:
 
 
 def clean_reviews(
-    df: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, source: str = IN_MEMORY_SOURCE
+    df: pd.DataFrame,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    source: str = IN_MEMORY_SOURCE,
+    chunk: ChunkState | None = None,
 ) -> LoadResult:
     """Standardize and clean a reviews table.
 
@@ -381,6 +464,10 @@ def clean_reviews(
         Column map, see `parse_column_map`. Keys for other input kinds are ignored.
     source : str
         Name used in messages and the rejects table.
+    chunk : ChunkState, optional
+        Set when ``df`` is one chunk of a file read in chunks (:class:`StreamedLoad`): row
+        numbers continue from earlier chunks, duplicates of their rows are rejected too, and the
+        file-level checks (every row rejected) wait for the end of the file.
 
     Returns
     -------
@@ -399,7 +486,7 @@ def clean_reviews(
     >>> result.data.loc[0, "text"]
     'Great & cheap'
     """
-    inp = _Input(df, _REVIEWS, columns, source)
+    inp = _Input(df, _REVIEWS, columns, source, chunk)
     customer_ids, text = inp.text(CUSTOMER_ID), clean_text(inp.raw(TEXT))
     inp.reject(customer_ids == "", CUSTOMER_ID, "missing customer id")
     inp.reject(text == "", TEXT, "empty text")
@@ -416,7 +503,11 @@ def clean_reviews(
 
 
 def clean_browsing(
-    df: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, source: str = IN_MEMORY_SOURCE
+    df: pd.DataFrame,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    source: str = IN_MEMORY_SOURCE,
+    chunk: ChunkState | None = None,
 ) -> LoadResult:
     """Standardize and clean a browsing-events table.
 
@@ -430,7 +521,7 @@ def clean_browsing(
     no text, title, query or url, unparseable timestamp, duplicate of row N (same customer,
     timestamp, text and url: repeated visits at other times are kept).
     """
-    inp = _Input(df, _BROWSING, columns, source)
+    inp = _Input(df, _BROWSING, columns, source, chunk)
     customer_ids = inp.text(CUSTOMER_ID)
     body, title, query = (clean_text(inp.raw(name)) for name in (TEXT, TITLE, QUERY))
     url = inp.text(URL)
@@ -450,7 +541,11 @@ def clean_browsing(
 
 
 def clean_orders(
-    df: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, source: str = IN_MEMORY_SOURCE
+    df: pd.DataFrame,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    source: str = IN_MEMORY_SOURCE,
+    chunk: ChunkState | None = None,
 ) -> LoadResult:
     """Standardize an orders table (one row per order or per line item).
 
@@ -464,7 +559,7 @@ def clean_orders(
     empty), negative amount, duplicate of row N (the whole row identical, extra columns
     such as product or quantity included).
     """
-    inp = _Input(df, _ORDERS, columns, source)
+    inp = _Input(df, _ORDERS, columns, source, chunk)
     customer_ids, order_ids = inp.text(CUSTOMER_ID), inp.text(ORDER_ID)
     inp.reject(customer_ids == "", CUSTOMER_ID, "missing customer id")
     inp.reject(order_ids == "", ORDER_ID, "missing order id")
@@ -516,6 +611,71 @@ def load_orders(
     """`read_table` + `clean_orders`; ``source`` is the file name."""
     parse_column_map(columns)
     return clean_orders(read_table(path, encoding=encoding), columns=columns, source=Path(path).name)
+
+
+class StreamedLoad:
+    """One input file read and cleaned in chunks, for inputs too large to hold at once.
+
+    Iterate it (once) for a :class:`LoadResult` per chunk; rows are numbered and de-duplicated
+    across chunks exactly as when the whole file is loaded. After the iteration it carries the
+    file's summary like a :class:`LoadResult`: ``source``, ``n_read``, ``n_rejected``, ``rejects``.
+
+    Parameters
+    ----------
+    kind : {"reviews", "browsing", "orders"}
+    path : path
+    columns, encoding
+        As for :func:`load_reviews`.
+    chunk_rows : int
+        Rows per chunk.
+
+    Raises
+    ------
+    DataValidationError
+        As the loaders: a missing file or column, no data rows, or every row of the file rejected.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        path: str | os.PathLike[str],
+        *,
+        columns: str | Mapping[str, str] | None = None,
+        encoding: str | None = None,
+        chunk_rows: int = 50_000,
+    ) -> None:
+        parse_column_map(columns)  # fail on a bad map before reading
+        self.kind, self.path, self.columns, self.encoding = kind, Path(path), columns, encoding
+        self.chunk_rows = chunk_rows
+        self.source = self.path.name
+        self.n_read = 0
+        self.rejects = _Rejector(self.source, 0).table()
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.rejects)
+
+    def __iter__(self) -> Iterator[LoadResult]:
+        cleaner = {"reviews": clean_reviews, "browsing": clean_browsing, "orders": clean_orders}[self.kind]
+        state = ChunkState()
+        parts = []
+        for frame in iter_read_table(self.path, encoding=self.encoding, chunk_rows=self.chunk_rows):
+            result = cleaner(frame, columns=self.columns, source=self.source, chunk=state)
+            if result.n_rejected:
+                parts.append(result.rejects)
+            yield result
+        self.n_read = state.first_row - 1
+        if parts:
+            self.rejects = pd.concat(parts, ignore_index=True)
+        summary = ", ".join(f"{n} {kind}" for kind, n in state.counts.items())
+        if state.n_kept == 0:
+            raise DataValidationError(f"{self.source}: all {self.n_read} rows were rejected ({summary}).")
+        if self.n_rejected:
+            logger.warning(
+                "%s: %d of %d rows rejected (%s); see the rejects file", self.source, self.n_rejected,
+                self.n_read, summary,
+            )  # fmt: skip
+        logger.info("%s: kept %d of %d %s rows", self.source, state.n_kept, self.n_read, self.kind)
 
 
 def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike[str]) -> None:

@@ -212,10 +212,25 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self
         """
         self._validate_params()
-        report = progress or _no_progress
         store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
+        return self.fit_documents(store, orders, as_of=as_of, progress=progress)
+
+    def fit_documents(
+        self,
+        documents: DocumentStore,
+        orders: Input = None,
+        *,
+        as_of: str | pd.Timestamp | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> TopicProfiler:
+        """:meth:`fit` on documents already in a :class:`~topicprofile.corpus.DocumentStore`.
+
+        This is how files too large for memory are fitted (:func:`topicprofile.workflows.fit_files`
+        streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
+        """
+        self._validate_params()
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
-        return self._fit_store(store, rfm, report)
+        return self._fit_store(documents, rfm, progress or _no_progress)
 
     def _fit_store(self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback) -> TopicProfiler:
         """Fit on documents streamed from ``store``: every pass reads them chunk by chunk."""
@@ -511,14 +526,29 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         assigned to the fitted segments without refitting; ``orders`` may then come alone.
         """
         self._check_fitted()
+        store = None
+        if reviews is not None or browsing is not None or orders is None:
+            store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
+        return self.profile_documents(store, orders, as_of=as_of, progress=progress)
+
+    def profile_documents(
+        self,
+        documents: DocumentStore | None,
+        orders: Input = None,
+        *,
+        as_of: str | pd.Timestamp | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        """:meth:`profile` of documents in a :class:`~topicprofile.corpus.DocumentStore`, streamed chunk by chunk."""
+        self._check_fitted()
         report = progress or _no_progress
         rfm = _rfm(orders, as_of=as_of)
         if rfm is not None and self.segmenter_ is None:
             logger.warning("this model was fitted without orders: the orders are ignored (refit with orders)")
         profiles = None
-        if reviews is not None or browsing is not None or orders is None:
-            docs = build_documents(reviews, browsing)
-            profiles = self._profiles(self._aggregate(self._encoded_chunks(docs), report, total=len(docs))[0])
+        if documents is not None:
+            chunks = self._encoded_chunks(documents.chunks())
+            profiles = self._profiles(self._aggregate(chunks, report, total=documents.n_docs)[0])
         if self.segmenter_ is None:
             if profiles is None:
                 raise DataValidationError("this model was fitted without orders; give reviews or browsing")
@@ -528,11 +558,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         )
         return _order_columns(table)
 
-    def _encoded_chunks(self, docs: pd.DataFrame) -> Iterator[tuple[pd.DataFrame, Any]]:
-        """Documents in chunks with their word-count matrices, preprocessed as at fit."""
+    def _encoded_chunks(self, chunks: Iterable[pd.DataFrame]) -> Iterator[tuple[pd.DataFrame, Any]]:
+        """Chunks of documents with their word-count matrices, preprocessed as at fit."""
         n_terms = len(self.dictionary_)
-        for start in range(0, len(docs), self.chunk_rows):
-            chunk = docs.iloc[start : start + self.chunk_rows]
+        for chunk in chunks:
             bows, _ = self._encode(chunk[schema.TEXT].tolist())
             yield chunk, bows_to_csr(bows, n_terms)
 
@@ -624,7 +653,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
         bows, _ = self._encode(mine[schema.TEXT].tolist())
         doc_topics = self.topics_.transform(bows)
-        row = self._profiles(self._aggregate(self._encoded_chunks(mine), _no_progress, total=None)[0]).iloc[0]
+        row = self._profiles(self._aggregate(self._encoded_chunks([mine]), _no_progress, total=None)[0]).iloc[0]
         tags = [(int(k), float(row[f"topic_{k}"])) for k in row["interest_topics"].split(";") if k]
         return {
             schema.CUSTOMER_ID: customer_id,

@@ -22,7 +22,9 @@ import os
 import re
 import warnings
 from datetime import date, datetime
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,7 @@ from topicprofile.errors import ConfigError, DataValidationError
 
 __all__ = [
     "read_table",
+    "iter_read_table",
     "resolve_encoding",
     "to_text",
     "clean_text",
@@ -47,6 +50,7 @@ _FORMATS = {
     ".parquet": "parquet", ".pq": "parquet",
 }  # fmt: skip
 _DECOMPRESSORS = {".gz": gzip.decompress, ".bz2": bz2.decompress}
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open}
 _SUPPORTED = (
     "Supported: .csv, .tsv, .txt, .jsonl, .ndjson, .json, .parquet, .pq "
     "(text formats may also be .gz or .bz2 compressed)."
@@ -127,6 +131,104 @@ def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> 
         raise DataValidationError(f"{name}: no data rows.")
     logger.info("%s: read %d rows, %d columns", name, len(table), table.shape[1])
     return table
+
+
+def iter_read_table(
+    path: str | os.PathLike[str], *, encoding: str | None = None, chunk_rows: int = 50_000
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_table` in chunks of ``chunk_rows`` rows, so a large file is never all in memory.
+
+    The encoding is detected on the first 200 kB (as :func:`read_table` does on its sample); a
+    byte further on that does not decode is reported with its line. CSV/TSV are read with
+    pandas' chunked C reader, JSON Lines line by line, Parquet by record batches. A ``.json``
+    array cannot be streamed and is read whole, then cut into chunks. Concatenated, the chunks
+    equal :func:`read_table`'s table.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise DataValidationError(f"{name}: file not found (looked for {path.absolute()}).")
+    if path.is_dir():
+        raise DataValidationError(f"{name}: is a directory; pass a file.")
+    fmt, compression = _detect_format(path)
+    n_rows = 0
+    if fmt == "parquet":
+        chunks: Iterator[pd.DataFrame] = _iter_parquet(path, chunk_rows)
+    elif fmt == "json":
+        table = read_table(path, encoding=encoding)
+        chunks = (table.iloc[i : i + chunk_rows].reset_index(drop=True) for i in range(0, len(table), chunk_rows))
+    else:
+        chunks = _iter_text(path, compression, fmt, encoding, chunk_rows)
+    for chunk in chunks:
+        n_rows += len(chunk)
+        if len(chunk):
+            yield chunk
+    if n_rows == 0:
+        raise DataValidationError(f"{name}: no data rows.")
+    logger.info("%s: read %d rows in chunks of %d", name, n_rows, chunk_rows)
+
+
+def _iter_parquet(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(str(path))
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataValidationError(f"{path.name}: not a valid Parquet file ({e}).") from e
+
+
+def _open_binary(path: Path, compression: str | None) -> IO[bytes]:
+    opener = _OPENERS.get(compression or "", open)
+    return opener(path, "rb")  # type: ignore[no-any-return]
+
+
+def _iter_text(
+    path: Path, compression: str | None, fmt: str, encoding: str | None, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    name = path.name
+    try:
+        with _open_binary(path, compression) as f:
+            head = f.read(_DETECT_SAMPLE_BYTES)
+    except (OSError, EOFError, ValueError) as e:
+        raise DataValidationError(f"{name}: cannot read the file ({e}). Check the file or its extension.") from e
+    codec = resolve_encoding(_sample(head) if len(head) == _DETECT_SAMPLE_BYTES else head,
+                             encoding=encoding, name=name)  # fmt: skip
+    text_head = head.decode(codec, errors="ignore")
+    if not text_head.strip():
+        raise DataValidationError(f"{name}: no data rows.")
+    with _open_binary(path, compression) as f:
+        try:
+            if fmt == "jsonl":
+                yield from _iter_json_lines(io.TextIOWrapper(f, encoding=codec, newline=""), name, chunk_rows)
+                return
+            reader = pd.read_csv(f, sep=_delimiter(text_head, fmt), encoding=codec, dtype=str,
+                                 keep_default_na=False, na_filter=False, chunksize=chunk_rows)  # fmt: skip
+            with reader:
+                yield from reader
+        except UnicodeDecodeError as e:
+            raise DataValidationError(
+                f"{name}: cannot decode as {codec!r} beyond the first {_DETECT_SAMPLE_BYTES // 1000} kB "
+                f"({e.reason}). Pass the file's real encoding with --encoding."
+            ) from e
+        except pd.errors.EmptyDataError as e:
+            raise DataValidationError(f"{name}: no data rows.") from e
+        except pd.errors.ParserError as e:
+            raise _malformed(e, name) from e
+
+
+def _iter_json_lines(lines: IO[str], name: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    records: list[dict[str, object]] = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        records.append(_json_objects(line, name, line=n)[0])
+        if len(records) == chunk_rows:
+            yield pd.DataFrame.from_records(records).apply(to_text)
+            records = []
+    if records:
+        yield pd.DataFrame.from_records(records).apply(to_text)
 
 
 def _detect_format(path: Path) -> tuple[str, str | None]:
@@ -325,12 +427,14 @@ def _parse_delimited(buffer: io.BytesIO, codec: str, sep: str, name: str) -> pd.
     except pd.errors.EmptyDataError as e:
         raise DataValidationError(f"{name}: no data rows.") from e
     except pd.errors.ParserError as e:
-        detail = str(e).strip().removeprefix("Error tokenizing data. C error: ")
-        found = re.search(_PARSER_LINE_RE, detail)
-        where = f"at line {found.group(1)}" if found else "while parsing"
-        raise DataValidationError(
-            f"{name}: malformed file {where} ({detail}). Check quoting and the delimiter."
-        ) from e
+        raise _malformed(e, name) from e
+
+
+def _malformed(e: pd.errors.ParserError, name: str) -> DataValidationError:
+    detail = str(e).strip().removeprefix("Error tokenizing data. C error: ")
+    found = re.search(_PARSER_LINE_RE, detail)
+    where = f"at line {found.group(1)}" if found else "while parsing"
+    return DataValidationError(f"{name}: malformed file {where} ({detail}). Check quoting and the delimiter.")
 
 
 def _parse_json(text: str, fmt: str, name: str) -> pd.DataFrame:

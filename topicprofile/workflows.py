@@ -17,8 +17,11 @@ from typing import Any
 import pandas as pd
 
 from topicprofile.errors import DataValidationError
+from topicprofile.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
+from topicprofile.documents import build_documents
 from topicprofile.loaders import (
     LoadResult,
+    StreamedLoad,
     load_browsing,
     load_orders,
     load_reviews,
@@ -27,7 +30,7 @@ from topicprofile.loaders import (
 )
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 
-__all__ = ["load_inputs", "fit_files", "tag_files", "write_table"]
+__all__ = ["load_inputs", "stream_documents", "fit_files", "tag_files", "write_table"]
 
 
 def load_inputs(
@@ -53,14 +56,51 @@ def load_inputs(
     return loaded
 
 
-def _input_summary(loaded: Mapping[str, LoadResult]) -> dict[str, Any]:
+def stream_documents(
+    *,
+    reviews: str | os.PathLike[str] | None = None,
+    browsing: str | os.PathLike[str] | None = None,
+    reviews_columns: Mapping[str, str] | None = None,
+    browsing_columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
+    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory)."""
+    if reviews is None and browsing is None:
+        raise DataValidationError("no input: give --reviews and/or --browsing")
+    store = DocumentStore(chunk_rows=chunk_rows)
+    loads: dict[str, StreamedLoad] = {}
+    for kind, path, columns in (("reviews", reviews, reviews_columns), ("browsing", browsing, browsing_columns)):
+        if path is None:
+            continue
+        loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows)
+        for chunk in loads[kind]:
+            store.append(build_documents(**{kind: chunk}))
+    return store, loads
+
+
+def _stream_inputs(chunk_rows: int, inputs: Mapping[str, Any]) -> tuple[DocumentStore | None, dict[str, Any]]:
+    """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
+    loaded: dict[str, Any] = {}
+    if inputs.get("orders") is not None:
+        loaded["orders"] = load_orders(inputs["orders"], columns=inputs.get("orders_columns"),
+                                       encoding=inputs.get("encoding"))  # fmt: skip
+    store = None
+    if inputs.get("reviews") is not None or inputs.get("browsing") is not None or not loaded:
+        text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns", "encoding")}
+        store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows)
+        loaded = {**loads, **loaded}
+    return store, loaded
+
+
+def _input_summary(loaded: Mapping[str, LoadResult | StreamedLoad]) -> dict[str, Any]:
     return {
-        name: {"file": r.source, "rows": r.n_read, "used": len(r.data), "rejected": r.n_rejected}
+        name: {"file": r.source, "rows": r.n_read, "used": r.n_read - r.n_rejected, "rejected": r.n_rejected}
         for name, r in loaded.items()
     }
 
 
-def _write_all_rejects(loaded: Mapping[str, LoadResult], output: Path) -> str | None:
+def _write_all_rejects(loaded: Mapping[str, LoadResult | StreamedLoad], output: Path) -> str | None:
     frames = [r.rejects for r in loaded.values() if r.n_rejected]
     if not frames:
         return None
@@ -82,10 +122,10 @@ def fit_files(
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``).
     """
     start = time.perf_counter()
-    loaded = load_inputs(**inputs)
-    profiler.fit(
-        loaded.get("reviews"), loaded.get("browsing"), loaded.get("orders"), as_of=as_of, progress=progress
-    )
+    store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
+    if store is None:
+        raise DataValidationError("no input: give --reviews and/or --browsing")
+    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir))
     topics = profiler.topics()
@@ -119,10 +159,8 @@ def tag_files(
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``."""
     start = time.perf_counter()
     profiler = TopicProfiler.load(str(model_dir))
-    loaded = load_inputs(**inputs)
-    profiles = profiler.profile(
-        loaded.get("reviews"), loaded.get("browsing"), loaded.get("orders"), as_of=as_of, progress=progress
-    )
+    store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
+    profiles = profiler.profile_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
     write_table(profiles, out)
     rejects = _write_all_rejects(loaded, Path(out))
     return {
