@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import sparse
 
 from topicprofile import schema
+from topicprofile.documents import update_fingerprint
 
 __all__ = [
     "DocumentStore",
@@ -103,9 +104,7 @@ class DocumentStore:
         docs = docs[list(DOC_FIELDS)].astype(str).reset_index(drop=True)
         for start in range(0, len(docs), self.chunk_rows):
             part = docs.iloc[start : start + self.chunk_rows]
-            for row in part.itertuples(index=False):
-                self._digest.update("\x1f".join(row).encode("utf-8"))
-                self._digest.update(b"\x1e")
+            update_fingerprint(self._digest, part)
             path = self.directory / f"part-{len(self._paths):06d}.parquet"
             part.to_parquet(path, index=False)
             self._paths.append(path)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from typing import Any
+
 import pandas as pd
 
 from topicprofile import schema
@@ -65,7 +67,12 @@ def build_documents(reviews: Input = None, browsing: Input = None) -> pd.DataFra
 def fingerprint(docs: pd.DataFrame) -> str:
     """SHA-256 of the documents' customer, channel and text, in order (identifies a model's input)."""
     digest = hashlib.sha256()
-    for row in docs[[schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT]].itertuples(index=False):
+    update_fingerprint(digest, docs)
+    return digest.hexdigest()
+
+
+def update_fingerprint(digest: Any, docs: pd.DataFrame) -> None:
+    """Feed documents to a running :func:`fingerprint` digest (chunk by chunk gives the same hash)."""
+    for row in docs[[schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT]].astype(str).itertuples(index=False):
         digest.update("\x1f".join(row).encode("utf-8"))
         digest.update(b"\x1e")
-    return digest.hexdigest()
