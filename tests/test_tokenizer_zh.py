@@ -73,15 +73,26 @@ def test_tokenizer_zh_and_auto_never_raise(texts: list[str]) -> None:
 
 
 def test_tokenizer_mixed_shop_tags_both_languages() -> None:
+    pools = {
+        "h": ["酒店房间干净", "早餐丰富", "前台服务热情", "位置方便", "床很舒服", "隔音不错"],
+        "b": ["trail running shoes", "great grip", "light running vest", "hiking boots", "waterproof jacket"],
+        "k": ["笔记本屏幕清晰", "键盘手感好", "散热不错", "电池耐用", "运行速度快", "外观漂亮"],
+    }
+    rng = random.Random(0)
     rows = []
     for i in range(30):
-        rows.append({"customer_id": f"h{i}", "text": "酒店房间干净，早餐丰富，前台服务热情，位置方便"})
-        rows.append({"customer_id": f"b{i}", "text": "trail running shoes with great grip, light running vest"})
-        rows.append({"customer_id": f"k{i}", "text": "笔记本屏幕清晰，键盘手感好，散热不错，电池耐用"})
+        for group, phrases in pools.items():
+            picked = rng.sample(phrases, 3)
+            rows.append({"customer_id": f"{group}{i}", "text": ("，" if group != "b" else ", ").join(picked)})
     tp = TopicProfiler(n_topics=3, lang="auto", random_state=0, phrases=False).fit(reviews=pd.DataFrame(rows))
-    tags = tp.tag_text(["房间干净，早餐不错", "great running shoes", "屏幕清晰，键盘好用"])
-    labels = [r["tags"][0]["label"] for r in tags]
-    assert all(labels) and len(set(labels)) == 3
+    texts = ["房间干净，早餐不错", "great running shoes", "屏幕清晰，键盘好用"]
+    results = tp.tag_text(texts)
+    assert all(r["tags"] for r in results)  # both languages are tagged
+    terms = tp.topics().set_index("topic")["top_terms"]
+    for text, result in zip(texts, results, strict=True):
+        # the tag's topic is made of words in the text's own language (each went to its tokenizer)
+        words = terms[result["tags"][0]["topic"]][:10]
+        assert any(detect_script(w) == detect_script(text) for w in words), (text, words)
 
 
 def test_tokenizer_zh_topics_separate_domains_on_real_reviews(zh_lines) -> None:

@@ -45,6 +45,13 @@ class LdaTopics:
         Number of topics.
     passes, iterations, update_every, chunksize, alpha, eta
         Passed to :class:`gensim.models.LdaModel`; ``None`` takes :data:`DEFAULT_LDA_PARAMS`.
+    trainer : {"vectorized", "gensim"}, default "vectorized"
+        Batch training (``update_every=0``) runs gensim's batch variational EM -- the same E-step,
+        the same M-step blend and learning-rate schedule (``rho``), the same ``LdaModel`` state --
+        but with the E-step vectorized over documents (:meth:`_infer_gamma`) instead of gensim's
+        Python loop over documents: several times faster (docs/benchmarks.md). Each document's
+        E-step starts from its own seeded values, as at :meth:`transform`. ``"gensim"`` calls
+        ``LdaModel.update`` itself; online training (``update_every > 0``) always does.
     infer_iterations : int, default 100
         Cap on E-step iterations per document at :meth:`transform`.
     gamma_threshold : float, default 1e-3
@@ -63,6 +70,7 @@ class LdaTopics:
         chunksize: int | None = None,
         alpha: Any = None,
         eta: Any = None,
+        trainer: str = "vectorized",
         infer_iterations: int = 100,
         gamma_threshold: float = 1e-3,
         random_state: int = 0,
@@ -74,6 +82,7 @@ class LdaTopics:
         self.chunksize = chunksize
         self.alpha = alpha
         self.eta = eta
+        self.trainer = trainer
         self.infer_iterations = infer_iterations
         self.gamma_threshold = gamma_threshold
         self.random_state = random_state
@@ -98,12 +107,15 @@ class LdaTopics:
         """
         from gensim.models import LdaModel
 
+        if self.trainer not in {"vectorized", "gensim"}:
+            raise ValueError(f"trainer must be 'vectorized' or 'gensim', got {self.trainer!r}")
         params = self.resolved_params()
         # a streamed corpus (re-iterable, with len, no empty documents) goes to gensim as it is
         corpus = bows if isinstance(bows, CsrCorpus) else [bow for bow in bows if bow]
         seeded = not isinstance(params["eta"], (str, type(None), float, int))
+        vectorized = self.trainer == "vectorized" and not params["update_every"]
         self.lda_: Any = LdaModel(
-            corpus=None if seeded else corpus,
+            corpus=None if seeded or vectorized else corpus,
             id2word=dictionary,
             num_topics=self.n_topics,
             random_state=self.random_state,
@@ -116,9 +128,42 @@ class LdaTopics:
             # begins as its seeds, and the first E-step already assigns documents by them.
             self.lda_.state.sstats += np.asarray(params["eta"], dtype=np.float64)
             self.lda_.sync_state()
+        if vectorized:
+            counts = corpus.counts[corpus.rows] if isinstance(corpus, CsrCorpus) else bows_to_csr(corpus, len(dictionary))
+            self._train_batch(counts, params)
+        elif seeded:
             self.lda_.update(corpus)
         self._set_fitted_arrays()
         return self
+
+    def _train_batch(self, counts: sparse.csr_matrix, params: dict[str, Any]) -> None:
+        """gensim's batch variational EM (``update_every=0``) with the E-step vectorized over documents."""
+        from gensim.models.ldamodel import LdaState
+
+        lda = self.lda_
+        n_docs = counts.shape[0]
+        if n_docs == 0:
+            return
+        lda.state.numdocs += n_docs
+        chunksize = min(n_docs, params["chunksize"])
+        # Training restarts every document's E-step each pass from fresh values, as gensim does;
+        # seeded by the document's position and the pass, so training is reproducible.
+        positions = np.arange(n_docs, dtype=np.uint64)
+        for pass_ in range(params["passes"]):
+            seeds = _splitmix64(positions ^ _splitmix64(np.uint64(self.random_state * 1_000_003 + pass_)))
+            other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
+            self.alpha_ = np.asarray(lda.alpha, dtype=np.float64)
+            self.exp_elog_beta_ = np.asarray(lda.expElogbeta, dtype=np.float64)
+            for start in range(0, n_docs, _INFER_BATCH):
+                batch = counts[start : start + _INFER_BATCH]
+                _, sstats = self._infer_gamma(
+                    batch, seeds[start : start + _INFER_BATCH], iterations=params["iterations"],
+                    threshold=lda.gamma_threshold, collect_sstats=True,
+                )  # fmt: skip
+                other.sstats += sstats
+            other.numdocs = n_docs
+            rho = pow(lda.offset + pass_ + lda.num_updates / chunksize, -lda.decay)  # gensim's schedule
+            lda.do_mstep(rho, other, pass_ > 0)
 
     def _set_fitted_arrays(self) -> None:
         self.topic_word_ = self.lda_.get_topics()
@@ -150,19 +195,30 @@ class LdaTopics:
             out[start : start + chunk.shape[0]] = gamma / gamma.sum(axis=1, keepdims=True)
         return out
 
-    def _infer_gamma(self, counts: sparse.csr_matrix, seeds: np.ndarray) -> np.ndarray:
+    def _infer_gamma(
+        self,
+        counts: sparse.csr_matrix,
+        seeds: np.ndarray,
+        *,
+        iterations: int | None = None,
+        threshold: float | None = None,
+        collect_sstats: bool = False,
+    ) -> Any:
         """Variational E-step (Hoffman et al. 2010, as gensim's ``LdaModel.inference``), batched.
 
         Every document is iterated on its own until it converges, so its result does not depend
-        on the other rows of ``counts``.
+        on the other rows of ``counts``. With ``collect_sstats``, also returns the expected
+        topic-word counts of the batch (``n_topics × n_terms``) for the M-step, as gensim does.
         """
         alpha = self.alpha_
         beta_t = np.ascontiguousarray(self.exp_elog_beta_.T)  # n_terms × n_topics
         gamma = _seeded_gamma(seeds, self.n_topics)
-        active = np.flatnonzero(np.diff(counts.indptr) > 0)
+        nonempty = np.flatnonzero(np.diff(counts.indptr) > 0)
+        active = nonempty
         empty = np.setdiff1d(np.arange(counts.shape[0]), active)
         gamma[empty] = alpha
-        for _ in range(self.infer_iterations):
+        threshold = self.gamma_threshold if threshold is None else threshold
+        for _ in range(self.infer_iterations if iterations is None else iterations):
             if active.size == 0:
                 break
             sub = counts[active]
@@ -174,8 +230,16 @@ class LdaTopics:
             new_g = alpha + exp_elog_theta * (scaled @ beta_t)
             mean_change = np.abs(new_g - g).mean(axis=1)
             gamma[active] = new_g
-            active = active[mean_change >= self.gamma_threshold]
-        return gamma
+            active = active[mean_change >= threshold]
+        if not collect_sstats:
+            return gamma
+        sub = counts[nonempty]
+        exp_elog_theta = np.exp(psi(gamma[nonempty]) - psi(gamma[nonempty].sum(axis=1, keepdims=True)))
+        rows = np.repeat(np.arange(nonempty.size), np.diff(sub.indptr))
+        phinorm = np.einsum("ij,ij->i", exp_elog_theta[rows], beta_t[sub.indices]) + 1e-100
+        scaled = sparse.csr_matrix((sub.data / phinorm, sub.indices, sub.indptr), shape=sub.shape)
+        sstats = np.asarray((scaled.T @ exp_elog_theta).T) * self.exp_elog_beta_
+        return gamma, sstats
 
 
 def _doc_seeds(counts: sparse.csr_matrix, random_state: int) -> np.ndarray:
