@@ -26,6 +26,15 @@ def _review(rng: random.Random, theme: str) -> str:
     return "The " + " and ".join(words[:3]) + " were " + ", ".join(words[3:]) + "."
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _token_cache_in_tmp(tmp_path_factory):
+    """CLI runs cache tokens; keep that cache out of the user's home during tests."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TOPICPROFILE_CACHE_DIR", str(tmp_path_factory.mktemp("token-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_reviews() -> pd.DataFrame:
     """90 reviews of 30 customers, 10 per theme (customer id encodes the theme)."""

@@ -146,3 +146,38 @@ def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
     assert len(pd.read_csv(summary["rejects_file"])) == 11
     reloaded = TopicProfiler.load(str(tmp_path / "m"))
     assert reloaded.explain("C00001") == in_memory.explain("C00001")
+
+
+# -- workers and the token cache ---------------------------------------------------------------
+def test_two_tokenizer_workers_fit_the_same_model(shop, many_chunks) -> None:
+    two = TopicProfiler(n_topics=6, random_state=0, chunk_rows=777, workers=2).fit(*shop)
+    assert two.dictionary_.token2id == many_chunks.dictionary_.token2id
+    np.testing.assert_array_equal(two.topics_.topic_word_, many_chunks.topics_.topic_word_)
+    pd.testing.assert_frame_equal(two.profile(*shop), many_chunks.profile(*shop))
+
+
+def test_token_cache_skips_tokenizing_and_is_invalidated(shop, tmp_path, monkeypatch) -> None:
+    import topicprofile.profiler as profiler_module
+
+    reviews, browsing = shop
+    first = TopicProfiler(n_topics=6, random_state=0, cache_dir=str(tmp_path)).fit(reviews, browsing)
+    assert len(list((tmp_path / "tokens").glob("*.parquet"))) == 1
+
+    def no_tokenizing(*args, **kwargs):
+        raise AssertionError("tokenized although the cache holds these tokens")
+
+    monkeypatch.setattr(profiler_module, "iter_tokenize_parallel", no_tokenizing)
+    again = TopicProfiler(n_topics=5, random_state=1, passes=5, cache_dir=str(tmp_path)).fit(reviews, browsing)
+    assert again.dictionary_.token2id == first.dictionary_.token2id  # same tokens, other LDA settings
+
+    changed = reviews.data.copy()
+    changed.loc[0, "text"] = changed.loc[0, "text"] + " and a new sentence"
+    with pytest.raises(AssertionError, match="tokenized although"):  # other input: a miss
+        TopicProfiler(n_topics=6, cache_dir=str(tmp_path)).fit(changed, browsing)
+    with pytest.raises(AssertionError, match="tokenized although"):  # other tokenizer settings: a miss
+        TopicProfiler(n_topics=6, stop_words=["great"], cache_dir=str(tmp_path)).fit(reviews, browsing)
+
+    entry = next((tmp_path / "tokens").glob("*.parquet"))
+    entry.write_bytes(b"not parquet")  # a damaged entry is a miss, never an error
+    with pytest.raises(AssertionError, match="tokenized although"):
+        TopicProfiler(n_topics=6, random_state=0, cache_dir=str(tmp_path)).fit(reviews, browsing)

@@ -9,6 +9,8 @@ bags of words, so LDA trains on a corpus that is never a Python list.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import logging
 import os
 import shutil
 import tempfile
@@ -23,6 +25,8 @@ from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.documents import update_fingerprint
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DocumentStore",
@@ -123,6 +127,17 @@ class DocumentStore:
         for path in self._shards():
             yield pd.read_parquet(path, columns=[name])[name].tolist()
 
+    def iter_column(self, name: str) -> Iterator[str]:
+        """One column of the documents in order, value by value."""
+        for values in self.column(name):
+            yield from values
+
+    def chunk_sizes(self) -> list[int]:
+        """Documents per shard, in order."""
+        import pyarrow.parquet as pq
+
+        return [pq.ParquetFile(str(path)).metadata.num_rows for path in self._shards()]
+
     def customer(self, customer_id: str) -> pd.DataFrame:
         """All documents of one customer, in order."""
         parts = [
@@ -165,6 +180,30 @@ class TokenShards:
         path = self.directory / f"tokens-{len(self._paths):06d}.parquet"
         pq.write_table(pa.table({"tokens": pa.array(tokens, type=pa.list_(pa.string()))}), str(path))
         self._paths.append(path)
+
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike[str], chunk_sizes: list[int], directory: str | os.PathLike[str]
+    ) -> TokenShards | None:
+        """Shards cut from one Parquet file of token lists (a token cache entry) to ``chunk_sizes``;
+        None when the file is missing or does not hold exactly that many documents (logged)."""
+        import pyarrow.parquet as pq
+
+        try:
+            parquet = pq.ParquetFile(str(path))
+            if parquet.metadata.num_rows != sum(chunk_sizes):
+                raise ValueError(f"{parquet.metadata.num_rows} documents, expected {sum(chunk_sizes)}")
+            column = parquet.schema_arrow.names[0]
+            shards = cls(directory)
+            docs = (d for batch in parquet.iter_batches(columns=[column]) for d in batch.column(0).to_pylist())
+            for size in chunk_sizes:
+                shards.append(list(itertools.islice(docs, size)))
+        except FileNotFoundError:
+            return None
+        except Exception as e:  # noqa: BLE001 - a damaged cache entry means: tokenize again
+            logger.warning("token cache entry %s is unusable (%s: %s); tokenizing again", path, type(e).__name__, e)
+            return None
+        return shards
 
     def chunks(self) -> Iterator[list[list[str]]]:
         import pyarrow.parquet as pq

@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -25,10 +27,12 @@ from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.explain import explain_tags
 from topicprofile.fuse import FeatureFuser
 from topicprofile.loaders import clean_orders
+from topicprofile.parallel import default_workers, iter_tokenize_parallel
 from topicprofile.phrases import PhraseDetector
 from topicprofile.segment import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
 from topicprofile.tag import CustomerAccumulator, CustomerTopics, InterestTagger, anchor_matrix
 from topicprofile.taxonomy import EMERGING_PREFIX, convergence_warnings, seed_prior, validate_taxonomy
+from topicprofile.token_cache import TokenCache
 from topicprofile.tokenizer import SpacyTokenizer
 from topicprofile.topics import (
     LdaTopics,
@@ -48,7 +52,6 @@ logger = logging.getLogger(__name__)
 #: ``progress(step, done, total)``: called as long steps advance; ``total`` is None when unknown.
 ProgressCallback = Callable[[str, int, "int | None"], None]
 
-_TOKENIZE_CHUNK = 5000  # texts per progress update while tokenizing
 
 
 def _no_progress(step: str, done: int, total: int | None) -> None:
@@ -107,6 +110,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         Documents per chunk: fitting and tagging stream the documents through every step in chunks
         of this size (tokens and word counts wait on disk between passes), so memory does not grow
         with the corpus; results do not depend on it.
+    workers : int or None
+        Tokenizer processes (:mod:`topicprofile.parallel`); ``None`` picks by machine and corpus
+        size (one process for small corpora). Results do not depend on it.
+    cache_dir : str or None
+        Folder of the token cache (:mod:`topicprofile.token_cache`): tokens are stored under a
+        fingerprint of the texts and the tokenizer settings, so refitting the same texts with other
+        LDA settings skips tokenization. ``None`` (the API default) caches nothing; the CLI uses
+        :func:`~topicprofile.token_cache.default_cache_dir`.
 
     Examples
     --------
@@ -149,6 +160,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         taxonomy: Mapping[str, Sequence[str]] | None = None,
         k_values: Sequence[int] = DEFAULT_K_VALUES,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        workers: int | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -180,6 +193,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.taxonomy = taxonomy
         self.k_values = k_values
         self.chunk_rows = chunk_rows
+        self.workers = workers
+        self.cache_dir = cache_dir
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -278,17 +293,30 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return self
 
     def _token_shards(self, store: DocumentStore, report: ProgressCallback) -> TokenShards:
-        """The documents' tokens on disk, tokenized chunk by chunk."""
+        """The documents' tokens on disk, one shard per store chunk: from the token cache when it
+        has them, else tokenized by ``workers`` processes (and then cached)."""
+        cache = TokenCache(Path(self.cache_dir) / "tokens") if self.cache_dir is not None else None
+        key = cache.key(store.iter_column(schema.TEXT), self.tokenizer_) if cache is not None else None
+        if cache is not None and key is not None:
+            cached = TokenShards.from_file(cache.path(key), store.chunk_sizes(), store.directory / "tokens")
+            if cached is not None:
+                logger.info("tokens of %d documents from the cache (%s)", store.n_docs, cache.path(key))
+                report("tokenize", store.n_docs, store.n_docs)
+                return cached
         shards = TokenShards(store.directory / "tokens")
-        done = 0
+        workers = self.workers if self.workers is not None else default_workers(store.n_docs)
+        tokens = iter_tokenize_parallel(
+            self.tokenizer_, store.iter_column(schema.TEXT), workers=workers,
+            progress=lambda _, done, __: report("tokenize", done, store.n_docs),
+        )  # fmt: skip
         report("tokenize", 0, store.n_docs)
-        for texts in store.column(schema.TEXT):
-            chunk: list[list[str]] = []
-            for start in range(0, len(texts), _TOKENIZE_CHUNK):
-                chunk.extend(self.tokenizer_.iter_tokens(texts[start : start + _TOKENIZE_CHUNK]))
-                report("tokenize", done + len(chunk), store.n_docs)
-            shards.append(chunk)
-            done += len(chunk)
+        for size in store.chunk_sizes():
+            shards.append(list(itertools.islice(tokens, size)))
+        if cache is not None and key is not None:
+            try:
+                cache.put(key, shards.iter_docs())
+            except OSError as e:  # a cache never fails the fit
+                logger.warning("could not store the tokens in the cache %s (%s)", cache.directory, e)
         return shards
 
     def _phrased(self, tokens: TokenShards) -> Iterator[list[list[str]]]:
@@ -547,7 +575,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             logger.warning("this model was fitted without orders: the orders are ignored (refit with orders)")
         profiles = None
         if documents is not None:
-            chunks = self._encoded_chunks(documents.chunks())
+            chunks = self._encoded_chunks(documents.chunks(), documents.n_docs)
             profiles = self._profiles(self._aggregate(chunks, report, total=documents.n_docs)[0])
         if self.segmenter_ is None:
             if profiles is None:
@@ -558,12 +586,19 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         )
         return _order_columns(table)
 
-    def _encoded_chunks(self, chunks: Iterable[pd.DataFrame]) -> Iterator[tuple[pd.DataFrame, Any]]:
-        """Chunks of documents with their word-count matrices, preprocessed as at fit."""
+    def _encoded_chunks(self, chunks: Iterable[pd.DataFrame], n_docs: int) -> Iterator[tuple[pd.DataFrame, Any]]:
+        """Chunks of documents with their word-count matrices, preprocessed as at fit (the texts are
+        tokenized by ``workers`` processes)."""
         n_terms = len(self.dictionary_)
-        for chunk in chunks:
-            bows, _ = self._encode(chunk[schema.TEXT].tolist())
-            yield chunk, bows_to_csr(bows, n_terms)
+        frames, for_texts = itertools.tee(chunks)
+        texts = (text for frame in for_texts for text in frame[schema.TEXT].tolist())
+        workers = self.workers if self.workers is not None else default_workers(n_docs)
+        tokens = iter_tokenize_parallel(self.tokenizer_, texts, workers=workers)
+        for frame in frames:
+            chunk = list(itertools.islice(tokens, len(frame)))
+            if self.phrases_ is not None:
+                chunk = self.phrases_.transform(chunk)
+            yield frame, bows_to_csr(to_bows(self.dictionary_, chunk), n_terms)
 
     def _profiles(self, customers: CustomerTopics) -> pd.DataFrame:
         """The profile table from per-customer aggregates (shares, counts, pooled word counts)."""
@@ -653,7 +688,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
         bows, _ = self._encode(mine[schema.TEXT].tolist())
         doc_topics = self.topics_.transform(bows)
-        row = self._profiles(self._aggregate(self._encoded_chunks([mine]), _no_progress, total=None)[0]).iloc[0]
+        row = self._profiles(self._aggregate(self._encoded_chunks([mine], len(mine)), _no_progress, total=None)[0]).iloc[0]
         tags = [(int(k), float(row[f"topic_{k}"])) for k in row["interest_topics"].split(";") if k]
         return {
             schema.CUSTOMER_ID: customer_id,

@@ -154,11 +154,15 @@ def tag_files(
     *,
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
+    workers: int | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
-    """Tag the customers in the input files with a saved model and write one row per customer to ``out``."""
+    """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
+
+    The files are streamed in chunks; ``workers`` tokenizer processes (None: by machine and size).
+    """
     start = time.perf_counter()
-    profiler = TopicProfiler.load(str(model_dir))
+    profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
     profiles = profiler.profile_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
     write_table(profiles, out)

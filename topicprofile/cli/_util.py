@@ -190,3 +190,20 @@ TopicsOpt = Annotated[
     str,
     typer.Option("--topics", "-k", help="Number of topics, or 'auto' to choose it (see `topicprofile tune`)."),
 ]
+
+
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", "-w", min=1, help="Tokenizer processes (default: by machine and input size)."),
+]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Do not read or write the token cache ($TOPICPROFILE_CACHE_DIR or ~/.cache/topicprofile)."),
+]
+
+
+def cache_dir(no_cache: bool) -> str | None:
+    """The token cache folder of a CLI run (None with ``--no-cache``)."""
+    from topicprofile.token_cache import default_cache_dir
+
+    return None if no_cache else str(default_cache_dir())

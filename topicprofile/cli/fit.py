@@ -19,8 +19,11 @@ from topicprofile.cli._util import (
     ModelDirOpt,
     QuietOpt,
     ReviewsOpt,
+    NoCacheOpt,
     TopicsOpt,
+    WorkersOpt,
     app,
+    cache_dir,
     input_files,
     topic_count,
     print_json,
@@ -76,6 +79,8 @@ def fit_cli(
     behavior_weight: Annotated[
         float, typer.Option("--behavior-weight", min=0, help="Weight of RFM in segments.")
     ] = 1.0,
+    workers: WorkersOpt = None,
+    no_cache: NoCacheOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -115,6 +120,8 @@ def fit_cli(
             n_segments=segments,
             text_weight=text_weight,
             behavior_weight=behavior_weight,
+            workers=workers,
+            cache_dir=cache_dir(no_cache),
         )
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = fit_files(

@@ -24,6 +24,7 @@ from topicprofile.cli._util import (
     print_json,
     progress_bar,
     user_errors,
+    WorkersOpt,
 )
 from topicprofile.cli.show import print_tag_summary
 from topicprofile.workflows import tag_files
@@ -41,6 +42,7 @@ def tag_cli(
     orders_columns: OrdersColumnsOpt = None,
     as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
+    workers: WorkersOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -64,6 +66,7 @@ def tag_cli(
                 out,
                 progress=progress,
                 as_of=as_of,
+                workers=workers,
                 **inputs,
             )
     if json_out:

@@ -14,9 +14,12 @@ from topicprofile.cli._util import (
     ColumnsOpt,
     EncodingOpt,
     JsonOpt,
+    NoCacheOpt,
     QuietOpt,
+    WorkersOpt,
     ReviewsOpt,
     app,
+    cache_dir,
     input_files,
     print_json,
     progress_bar,
@@ -40,6 +43,8 @@ def tune_cli(
     model_dir: Annotated[
         Path | None, typer.Option("--model-dir", "-m", help="Also save the model fitted with the chosen k.")
     ] = None,
+    workers: WorkersOpt = None,
+    no_cache: NoCacheOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -56,7 +61,8 @@ def tune_cli(
         from topicprofile.workflows import fit_files, load_inputs
 
         profiler = TopicProfiler(
-            n_topics="auto", lang=lang, random_state=seed, k_values=tuple(range(k_min, k_max + 1, step))
+            n_topics="auto", lang=lang, random_state=seed, k_values=tuple(range(k_min, k_max + 1, step)),
+            workers=workers, cache_dir=cache_dir(no_cache),
         )
         with progress_bar(quiet=quiet or json_out) as progress:
             if model_dir is not None:  # saves the model and the rejects file beside it
