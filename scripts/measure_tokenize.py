@@ -11,6 +11,8 @@ machine is busy. Reference: raw ``spacy.blank("en").pipe`` with
 table, then token cache timings. The machine's load average is printed too: on a shared machine,
 other processes take CPU from the workers, so compare ratios, and rerun when it is quiet.
 
+Runs of the different configurations are interleaved, so that load changes hit them alike.
+
 Usage: python scripts/measure_tokenize.py [--n-texts 100000] [--runs 3] [--workers 1 2]
        [--chunk-sizes 2000] [--sizes 5000 20000 50000]
 """
@@ -46,11 +48,12 @@ def load_texts(path: Path, n_texts: int, seed: int = 0) -> list[str]:
 class DescendantCpu(threading.Thread):
     """CPU seconds of this process's descendants (fork server, workers), sampled from /proc.
 
-    Workers are grandchildren through the fork server, so ``os.times()`` does not see them. A
-    worker's last ~50 ms before it exits can be missed. Linux only (elsewhere: 0).
+    Workers are grandchildren through the fork server, so ``os.times()`` does not see them. CPU a
+    worker spends after the last sample before it exits (at most 0.2 s, usually idle) is missed.
+    Linux only (elsewhere: 0).
     """
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.interval = interval
         self.seen: dict[int, float] = {}
@@ -103,7 +106,9 @@ def run_one(spec: dict, path: Path) -> dict:
         tokenizer = SpacyTokenizer("en")  # pipeline not built yet: the cold run pays for it
 
         def call() -> int:
-            tokens = tokenize_parallel(tokenizer, texts, workers=spec["workers"], chunk_size=spec["chunk_size"])
+            tokens = tokenize_parallel(
+                tokenizer, texts, workers=spec["workers"], chunk_size=spec["chunk_size"]
+            )
             return sum(map(len, tokens))
 
     sampler = DescendantCpu()
@@ -120,19 +125,31 @@ def run_one(spec: dict, path: Path) -> dict:
     return out
 
 
-def measure(spec: dict, runs: int, path: Path) -> dict:
-    results = []
+def run_in_fresh_process(spec: dict, path: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", json.dumps(spec), "--data", str(path)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(specs: list[dict], runs: int, path: Path) -> list[dict]:
+    """Medians per spec. Runs are interleaved (all specs, then all again) so that a change in the
+    machine's load hits every configuration alike."""
+    results: list[list[dict]] = [[] for _ in specs]
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", json.dumps(spec), "--data", str(path)],
-            check=True, capture_output=True, text=True,
-        )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    for r in results:
-        r.setdefault("cold", r["warm"])
-        r.setdefault("cold_cpu", r["warm_cpu"])
-    summary = {key: statistics.median(r[key] for r in results) for key in ("cold", "warm", "cold_cpu", "warm_cpu")}
-    return {**summary, "n_words": results[0]["n_words"], "all_warm": [round(r["warm"], 2) for r in results]}
+        for spec, spec_results in zip(specs, results):
+            spec_results.append(run_in_fresh_process(spec, path))
+    summaries = []
+    for spec_results in results:
+        for r in spec_results:
+            r.setdefault("cold", r["warm"])
+            r.setdefault("cold_cpu", r["warm_cpu"])
+        keys = ("cold", "warm", "cold_cpu", "warm_cpu")
+        summary = {key: statistics.median(r[key] for r in spec_results) for key in keys}
+        summaries.append({**summary, "n_words": spec_results[0]["n_words"],
+                          "all_warm": [round(r["warm"], 2) for r in spec_results]})  # fmt: skip
+    return summaries
 
 
 # -- token cache -------------------------------------------------------------------------------
@@ -207,17 +224,17 @@ def main() -> None:
     configs += [("topicprofile", n, w, chunk_sizes[0]) for n in args.sizes for w in args.workers]
     if not args.no_spacy:
         configs += [("spacy", args.n_texts, w, 1000) for w in args.workers]
+    specs = [{"kind": kind, "n_texts": n, "workers": w, "chunk_size": c} for kind, n, w, c in configs]
     baseline: dict[tuple[str, int], dict] = {}
-    for kind, n_texts, workers, chunk in configs:
-        spec = {"kind": kind, "n_texts": n_texts, "workers": workers, "chunk_size": chunk}
-        r = measure(spec, args.runs, args.data)
+    for spec, r in zip(specs, measure(specs, args.runs, args.data)):
+        kind, n_texts = spec["kind"], spec["n_texts"]
         base = baseline.setdefault((kind, n_texts), r)
         cold_speedup, warm_speedup = base["cold"] / r["cold"], base["warm"] / r["warm"]
         name = "SpacyTokenizer + tokenize_parallel" if kind == "topicprofile" else "spacy.blank('en').pipe"
-        print(f"| {name} | {n_texts:,} | {workers} | {chunk} | {r['cold']:.2f} | {r['warm']:.2f} | "
-              f"{n_texts / r['warm']:,.0f} | {r['n_words'] / r['warm']:,.0f} | {cold_speedup:.2f}x | "
-              f"{warm_speedup:.2f}x | "
-              f"{r['cold_cpu']:.2f} | {r['warm_cpu']:.2f} | {r['all_warm']} |", flush=True)
+        print(f"| {name} | {n_texts:,} | {spec['workers']} | {spec['chunk_size']} | {r['cold']:.2f} | "
+              f"{r['warm']:.2f} | {n_texts / r['warm']:,.0f} | {r['n_words'] / r['warm']:,.0f} | "
+              f"{cold_speedup:.2f}x | {warm_speedup:.2f}x | {r['cold_cpu']:.2f} | {r['warm_cpu']:.2f} | "
+              f"{r['all_warm']} |", flush=True)
     if not args.no_cache:
         texts = load_texts(args.data, args.n_texts)
         print("\n| token cache | median s | note |\n|---|---|---|")

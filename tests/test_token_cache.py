@@ -217,7 +217,9 @@ def test_token_cache_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path
         assert default_cache_dir() == Path.home() / ".cache" / "topicprofile"
 
 
-def test_token_cache_cached_tokenize_tokenizes_once(cache: TokenCache, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_cache_cached_tokenize_tokenizes_once(
+    cache: TokenCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = []
     real = token_cache.tokenize_parallel
 

@@ -71,3 +71,8 @@ def test_tokenizer_never_raises_on_any_text(texts: list[str]) -> None:
     out = _EN.tokenize(texts)
     assert len(out) == len(texts)
     assert all(isinstance(t, str) and t for tokens in out for t in tokens)
+
+
+def test_tokenizer_lone_surrogates_do_not_fail() -> None:
+    """Bytes decoded with surrogateescape (a mis-declared encoding) must not crash spaCy."""
+    assert SpacyTokenizer("en").tokenize(["caf\udce9 trail shoes"]) == [["caf", "trail", "shoe"]]

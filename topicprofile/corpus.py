@@ -182,26 +182,24 @@ class TokenShards:
         self._paths.append(path)
 
     @classmethod
-    def from_file(
-        cls, path: str | os.PathLike[str], chunk_sizes: list[int], directory: str | os.PathLike[str]
+    def from_docs(
+        cls, docs: Iterator[list[str]] | None, chunk_sizes: list[int], directory: str | os.PathLike[str]
     ) -> TokenShards | None:
-        """Shards cut from one Parquet file of token lists (a token cache entry) to ``chunk_sizes``;
-        None when the file is missing or does not hold exactly that many documents (logged)."""
-        import pyarrow.parquet as pq
-
-        try:
-            parquet = pq.ParquetFile(str(path))
-            if parquet.metadata.num_rows != sum(chunk_sizes):
-                raise ValueError(f"{parquet.metadata.num_rows} documents, expected {sum(chunk_sizes)}")
-            column = parquet.schema_arrow.names[0]
-            shards = cls(directory)
-            docs = (d for batch in parquet.iter_batches(columns=[column]) for d in batch.column(0).to_pylist())
-            for size in chunk_sizes:
-                shards.append(list(itertools.islice(docs, size)))
-        except FileNotFoundError:
+        """Shards cut from a stream of token lists (a token cache entry) to ``chunk_sizes``; None
+        when there is no stream, or it breaks or does not hold exactly that many documents (logged)."""
+        if docs is None:
             return None
+        try:
+            shards = cls(directory)
+            for size in chunk_sizes:
+                chunk = list(itertools.islice(docs, size))
+                if len(chunk) != size:
+                    raise ValueError(f"the entry ends early: {len(chunk)} of a chunk of {size} documents")
+                shards.append(chunk)
+            if next(docs, None) is not None:
+                raise ValueError("the entry holds more documents than the input")
         except Exception as e:  # noqa: BLE001 - a damaged cache entry means: tokenize again
-            logger.warning("token cache entry %s is unusable (%s: %s); tokenizing again", path, type(e).__name__, e)
+            logger.warning("token cache entry is unusable (%s: %s); tokenizing again", type(e).__name__, e)
             return None
         return shards
 

@@ -298,7 +298,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         cache = TokenCache(Path(self.cache_dir) / "tokens") if self.cache_dir is not None else None
         key = cache.key(store.iter_column(schema.TEXT), self.tokenizer_) if cache is not None else None
         if cache is not None and key is not None:
-            cached = TokenShards.from_file(cache.path(key), store.chunk_sizes(), store.directory / "tokens")
+            cached = TokenShards.from_docs(cache.iter_docs(key), store.chunk_sizes(), store.directory / "tokens")
             if cached is not None:
                 logger.info("tokens of %d documents from the cache (%s)", store.n_docs, cache.path(key))
                 report("tokenize", store.n_docs, store.n_docs)
@@ -315,7 +315,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         if cache is not None and key is not None:
             try:
                 cache.put(key, shards.iter_docs())
-            except OSError as e:  # a cache never fails the fit
+            except (OSError, ValueError, TypeError) as e:  # a cache never fails the fit
                 logger.warning("could not store the tokens in the cache %s (%s)", cache.directory, e)
         return shards
 

@@ -385,7 +385,9 @@ def _open_entry(path: Path, key: str) -> Any:
     """The entry's ParquetFile, after checking its metadata against ``key``."""
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path, read_dictionary=[f"{_COLUMN}.list.element"], page_checksum_verification=True)
+    parquet = pq.ParquetFile(
+        path, read_dictionary=[f"{_COLUMN}.list.element"], page_checksum_verification=True
+    )
     try:
         raw = (parquet.metadata.metadata or {}).get(_META_KEY)
         meta = json.loads(raw) if raw else {}

@@ -292,9 +292,12 @@ class SpacyTokenizer:
 
 
 def _as_text(value: object, *, lower: bool) -> str:
-    """Missing values (None, NaN) become empty text instead of failing inside spaCy."""
+    """Missing values (None, NaN) become empty text and lone surrogates (from bytes decoded with
+    ``surrogateescape``) become "?", instead of failing inside spaCy."""
     if not isinstance(value, str):
         return ""
+    if not value.isascii():
+        value = value.encode("utf-8", "replace").decode("utf-8")
     return value.lower() if lower else value
 
 
