@@ -75,7 +75,9 @@ DOCS_PER_CUSTOMER = 5
 STEPS = ("tokenize", "lda", "fit", "tag", "tag_text", "batch")
 CONTENDERS: dict[str, tuple[str, ...]] = {
     "tokenize": ("topicprofile", "raw spaCy", "parallel 2 workers"),
-    "lda": ("topicprofile", "gensim LdaModel", "gensim LdaMulticore", "tomotopy 1 thread", "tomotopy 2 threads"),
+    "lda": (
+        "topicprofile", "gensim LdaModel", "gensim LdaMulticore", "tomotopy 1 thread", "tomotopy 2 threads",
+    ),
     "fit": ("topicprofile", "raw rest"),
     "tag": ("topicprofile", "raw gensim"),
     "tag_text": ("topicprofile", "raw gensim"),
@@ -84,8 +86,10 @@ CONTENDERS: dict[str, tuple[str, ...]] = {
 #: Contenders whose result changes from run to run (coherence is then the median over runs).
 NONDETERMINISTIC = {"gensim LdaMulticore", "tomotopy 2 threads"}
 #: The contender each step's wrapper overhead is measured against.
-BASELINE = {"tokenize": "raw spaCy", "lda": "gensim LdaModel", "fit": "raw (sum of steps)", "tag": "raw gensim",
-            "tag_text": "raw gensim", "batch": "raw per-document"}  # fmt: skip
+BASELINE = {
+    "tokenize": "raw spaCy", "lda": "gensim LdaModel", "fit": "raw (sum of steps)", "tag": "raw gensim",
+    "tag_text": "raw gensim", "batch": "raw per-document",
+}  # fmt: skip
 #: Steps measured "on one core": BLAS/OpenMP pools limited to one thread in the child.
 ONE_CORE_STEPS = {"tag_text", "batch"}
 _ONE_THREAD_ENV = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -143,8 +147,11 @@ def sample_texts(corpus: Path, n: int, seed: int) -> list[str]:
 class Meter:
     """Wall time, CPU time and peak memory of the block it wraps, including worker processes.
 
-    Peak RSS is the larger of this process's ``ru_maxrss`` (read when the block ends, so later
-    scoring does not count) and the peak of its process tree's summed RSS, sampled every 50 ms.
+    Peak memory is the larger of this process's ``ru_maxrss`` (read when the block ends, so later
+    scoring does not count) and the peak of its process tree's summed PSS, sampled every 50 ms.
+    PSS splits a shared page between the processes sharing it, so the sum is the tree's real
+    footprint: forked workers are not counted twice, nor is a short-lived child between fork and
+    exec (gensim runs ``uname`` that way).
     """
 
     def __init__(self, *, sample: bool = True) -> None:
@@ -171,17 +178,18 @@ class Meter:
 
         while not self._stop.wait(0.05):
             try:
-                rss = self._proc.memory_info().rss
-                for child in self._proc.children(recursive=True):
-                    try:
-                        rss += child.memory_info().rss
-                        times = child.cpu_times()
-                        self._child_cpu[child.pid] = times.user + times.system
-                    except psutil.Error:
-                        pass
-                self._tree_peak = max(self._tree_peak, rss / 2**20)
+                children = self._proc.children(recursive=True)
+                pss = self._proc.memory_full_info().pss
             except psutil.Error:
-                pass
+                continue
+            for child in children:
+                try:
+                    pss += child.memory_full_info().pss
+                    times = child.cpu_times()
+                    self._child_cpu[child.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
+            self._tree_peak = max(self._tree_peak, pss / 2**20)
 
     def __exit__(self, *exc: object) -> None:
         self.wall_s = time.perf_counter() - self._t0
@@ -196,8 +204,10 @@ class Meter:
         self.other_cores = max(0.0, (_machine_busy() - self._machine0 - self.cpu_s) / self.wall_s)
 
     def result(self) -> dict[str, float]:
-        return {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "peak_mib": self.peak_mib,
-                "delta_mib": self.peak_mib - self.rss_before_mib, "other_cores": self.other_cores}  # fmt: skip
+        return {
+            "wall_s": self.wall_s, "cpu_s": self.cpu_s, "peak_mib": self.peak_mib,
+            "delta_mib": self.peak_mib - self.rss_before_mib, "other_cores": self.other_cores,
+        }  # fmt: skip
 
 
 def _machine_busy() -> float:
@@ -205,7 +215,8 @@ def _machine_busy() -> float:
     import psutil
 
     t = psutil.cpu_times()
-    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0) + getattr(t, "steal", 0.0)
+    extra = sum(getattr(t, name, 0.0) for name in ("irq", "softirq", "steal"))
+    return t.user + t.nice + t.system + extra
 
 
 def _self_cpu() -> float:
@@ -255,7 +266,10 @@ def raw_doc_tokens(doc: Any, stops: frozenset[str]) -> list[str]:
     """The same filter as topicprofile's: no punctuation, numbers, URLs, e-mails, stop words, 1-letter."""
     out = []
     for token in doc:
-        if token.is_punct or token.is_space or token.like_num or token.like_url or token.like_email or token.is_stop:
+        if (
+            token.is_punct or token.is_space or token.like_num or token.like_url or token.like_email
+            or token.is_stop
+        ):  # fmt: skip
             continue
         lemma = (token.lemma_ or token.text).lower()
         if len(lemma) < 2 or lemma in stops or token.lower_ in stops or not _HAS_LETTER.search(lemma):
@@ -283,7 +297,7 @@ def raw_model(model_dir: Path) -> tuple[Any, Any, Any]:
 
 
 def raw_infer(lda: Any, bows: Sequence[Any], chunk: int = 2000) -> Any:
-    """Document topics by gensim's batched ``inference``, normalized (gensim's RNG, not per-document seeds)."""
+    """Document topics by gensim's batched ``inference``, normalized (gensim's RNG, no per-document seeds)."""
     import numpy as np
 
     parts = [lda.inference(bows[i : i + chunk])[0] for i in range(0, len(bows), chunk)]
@@ -328,7 +342,8 @@ def task_prep_lda(spec: dict[str, Any]) -> dict[str, Any]:
     pooled = [b for b in pool_bows(to_bows(dictionary, tokens), df["customer_id"].tolist()) if b]
     dictionary.save(spec["out"] + ".dict")
     with open(spec["out"], "wb") as fh:
-        pickle.dump({"tokens": tokens, "pooled": pooled, "unphrased": unphrased}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        prepared = {"tokens": tokens, "pooled": pooled, "unphrased": unphrased}
+        pickle.dump(prepared, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return {"n_train_docs": len(pooled), "n_terms": len(dictionary),
             "n_train_tokens": sum(c for b in pooled for _, c in b)}  # fmt: skip
 
@@ -337,7 +352,8 @@ def task_prep_model(spec: dict[str, Any]) -> dict[str, Any]:
     from topicprofile import TopicProfiler
 
     df = read_corpus(spec)
-    TopicProfiler(n_topics=spec["k"], lang=spec["lang"], passes=spec.get("passes")).fit(reviews=df).save(spec["model"])
+    profiler = TopicProfiler(n_topics=spec["k"], lang=spec["lang"], passes=spec.get("passes"))
+    profiler.fit(reviews=df).save(spec["model"])
     return {}
 
 
@@ -393,7 +409,9 @@ def task_lda(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def fit_gensim(who: str, corpus: list, dictionary: Any, k: int, params: dict[str, Any], spec: dict[str, Any]) -> Any:
+def fit_gensim(
+    who: str, corpus: list, dictionary: Any, k: int, params: dict[str, Any], spec: dict[str, Any]
+) -> Any:
     import numpy as np
     from gensim.models import LdaModel, LdaMulticore
 
@@ -406,8 +424,8 @@ def fit_gensim(who: str, corpus: list, dictionary: Any, k: int, params: dict[str
                        dtype=np.float64, **params)  # fmt: skip
         return lda.get_topics()
     multi = {key: v for key, v in params.items() if key != "update_every"}  # batch=True is update_every=0
-    lda = LdaMulticore(corpus=corpus, id2word=dictionary, num_topics=k, workers=spec["mc_workers"], batch=True,
-                       random_state=0, eval_every=None, dtype=np.float64, **multi)  # fmt: skip
+    lda = LdaMulticore(corpus=corpus, id2word=dictionary, num_topics=k, workers=spec["mc_workers"],
+                       batch=True, random_state=0, eval_every=None, dtype=np.float64, **multi)  # fmt: skip
     return lda.get_topics()
 
 
@@ -452,13 +470,20 @@ def task_fit(spec: dict[str, Any]) -> dict[str, Any]:
     return m.result() | {"stages": stages, "same_vocab": dictionary.token2id == model_dictionary.token2id}
 
 
-def stage_seconds(marks: list[tuple[str, float]], start: float, end: float, first: str = "clean") -> dict[str, float]:
+def stage_seconds(
+    marks: list[tuple[str, float]], start: float, end: float, first: str = "clean"
+) -> dict[str, float]:
     """Seconds per stage from the first progress mark of each stage (``first``: the stage before any mark)."""
     bounds = [(first, start)] + marks + [("end", end)]
-    return {name: bounds[i + 1][1] - t for i, (name, t) in enumerate(bounds[:-1])}
+    seconds: dict[str, float] = {}
+    for (name, t), (_, t_next) in zip(bounds, bounds[1:]):
+        seconds[name] = seconds.get(name, 0.0) + t_next - t  # a stage may come back
+    return seconds
 
 
-def raw_rest(tokens: list[list[str]], customers: list[str], lda: Any, model_dictionary: Any) -> tuple[dict, Any]:
+def raw_rest(
+    tokens: list[list[str]], customers: list[str], lda: Any, model_dictionary: Any
+) -> tuple[dict[str, float], Any]:
     """A spaCy + gensim user's fit between tokenizing and LDA training, and after it: gensim
     ``Phrases``, ``Dictionary`` + ``filter_extremes`` (topicprofile's rule), ``doc2bow``, pooling per
     customer, then every document's topics by batched ``inference`` averaged per customer.
@@ -524,8 +549,10 @@ def task_tag_text(spec: dict[str, Any]) -> dict[str, Any]:
             tag_one(text)
             latencies.append((time.perf_counter() - t0) * 1000)
     ms = np.array(latencies)
-    return m.result() | {"load_s": spec["_load_s"], "first_ms": first_ms, "p50_ms": float(np.percentile(ms, 50)),
-                         "p95_ms": float(np.percentile(ms, 95)), "mean_ms": float(ms.mean())}  # fmt: skip
+    return m.result() | {
+        "load_s": spec["_load_s"], "first_ms": first_ms, "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)), "mean_ms": float(ms.mean()),
+    }  # fmt: skip
 
 
 def load_tagger(spec: dict[str, Any]) -> Callable[[str], Any]:
@@ -611,8 +638,8 @@ class Runner:
             args.json_out.write_text("", encoding="utf-8")
         if args.snapshot:
             self.code += f", snapshot {snapshot(work / 'src')}"
-            self.source_env = {"TOPICPROFILE_BENCH_SOURCE": str(work / "src"),
-                               "PYTHONPATH": os.pathsep.join(filter(None, [str(work / "src"), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+            path = os.pathsep.join(filter(None, [str(work / "src"), os.environ.get("PYTHONPATH")]))
+            self.source_env = {"TOPICPROFILE_BENCH_SOURCE": str(work / "src"), "PYTHONPATH": path}
 
     def record(self, row: dict[str, Any]) -> None:
         """Keep a result (and append it to ``--json-out`` at once, so a crash loses nothing)."""
@@ -635,8 +662,9 @@ class Runner:
 
     def paths(self, lang: str, size: int) -> dict[str, str]:
         base = self.work / f"{lang}_{size}"
-        return {"corpus": str(base.with_suffix(".parquet")), "prep": str(base) + "_lda.pkl",
-                "model": str(self.work / f"model_{lang}_{size}_k{self.args.k}_p{self.args.passes or 0}")}  # fmt: skip
+        model = self.work / f"model_{lang}_{size}_k{self.args.k}_p{self.args.passes or 0}"
+        corpus, prep = base.with_suffix(".parquet"), Path(str(base) + "_lda.pkl")
+        return {"corpus": str(corpus), "prep": str(prep), "model": str(model)}
 
     def prepare(self, lang: str, size: int, steps: Sequence[str]) -> None:
         p = self.paths(lang, size)
@@ -646,7 +674,7 @@ class Runner:
         info = self.info.setdefault((lang, size), {})
         if "lda" in steps or "fit" in steps:
             if not Path(p["prep"] + ".json").exists():
-                log(f"prepare {lang} {size:,}: tokens, vocabulary and pooled bags of words for the lda and fit steps")
+                log(f"prepare {lang} {size:,}: tokens, vocabulary, pooled bags of words (lda and fit steps)")
             meta = Path(p["prep"] + ".json")
             if not meta.exists():
                 result = self.child(base | {"task": "prep_lda", "out": p["prep"]})
@@ -671,10 +699,12 @@ class Runner:
                         "mc_workers": args.mc_workers, "n_texts": args.latency_texts if step == "tag_text"
                         else args.batch_texts, **p}  # fmt: skip
                 spec["coherence"] = step == "lda" and (run == 0 or who in NONDETERMINISTIC)
-                spec["check"] = step == "tokenize" and run == 0 and who != "topicprofile" and size == min(args.sizes)
+                first = run == 0 and size == min(args.sizes)
+                spec["check"] = step == "tokenize" and first and who != "topicprofile"
                 spec["save_model"] = step == "fit" and run == 0
                 result = self.child(spec, one_core=step in ONE_CORE_STEPS)
-                self.record({"step": step, "lang": lang, "size": size, "contender": who, "run": run, **result})
+                key = {"step": step, "lang": lang, "size": size, "contender": who, "run": run}
+                self.record(key | result)
                 log(f"{step:<8} {lang} {size:>9,} {who:<22} run {run + 1}/{runs}: {describe(result)}"
                     f"  (elapsed {(time.perf_counter() - self.started) / 60:.1f} min)")  # fmt: skip
 
@@ -703,11 +733,12 @@ def median_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int, str], d
             continue
         merged: dict[str, Any] = {"runs": len(ok)}
         for field in ok[0]:
-            values = [r[field] for r in ok if isinstance(r.get(field), (int, float)) and not isinstance(r[field], bool)]
+            values = [r[field] for r in ok if type(r.get(field)) in (int, float)]  # not bool
             if values and field not in ("run", "size"):
                 merged[field] = statistics.median(values)
         if "stages" in ok[0]:
-            merged["stages"] = {s: statistics.median(r["stages"].get(s, 0.0) for r in ok) for s in ok[0]["stages"]}
+            stages = ok[0]["stages"]
+            merged["stages"] = {s: statistics.median(r["stages"].get(s, 0.0) for r in ok) for s in stages}
         for flag in ("same_tokens", "same_vocab"):
             if flag in ok[0]:
                 merged[flag] = all(r[flag] for r in ok if flag in r)
@@ -721,8 +752,11 @@ def add_raw_fit_sums(med: dict[tuple[str, str, int, str], dict[str, Any]]) -> No
     for step, lang, size, who in list(med):
         if step != "fit" or who != "raw rest":
             continue
-        parts = {"tokenize": med.get(("tokenize", lang, size, "raw spaCy"), {}),
-                 "LdaModel": med.get(("lda", lang, size, "gensim LdaModel"), {}), "rest": med[(step, lang, size, who)]}
+        parts = {
+            "tokenize": med.get(("tokenize", lang, size, "raw spaCy"), {}),
+            "LdaModel": med.get(("lda", lang, size, "gensim LdaModel"), {}),
+            "rest": med[(step, lang, size, who)],
+        }
         if all("wall_s" in part for part in parts.values()):
             med[(step, lang, size, "raw (sum of steps)")] = {
                 "wall_s": sum(part["wall_s"] for part in parts.values()),
@@ -757,157 +791,161 @@ def keys_of(med: dict, step: str) -> list[tuple[str, int, str, dict[str, Any]]]:
 
 def cells(m: dict[str, Any], *fields: tuple[str, str]) -> list[str]:
     if "missing" in m:
-        return ["n/a" if "absent" in str(m["missing"]) else f"error ({m['missing']})"] + ["—"] * (len(fields) - 1)
+        first = "n/a" if "absent" in str(m["missing"]) else f"error ({m['missing']})"
+        return [first] + ["—"] * (len(fields) - 1)
     return [fmt(m.get(f), spec) for f, spec in fields]
 
 
-def report(runner: Runner) -> str:
-    med = median_rows(runner.rows)
-    parts = [targets_table(runner, med)]
-    sections: list[tuple[str, Callable[[Runner, dict], str]]] = [
-        ("tokenize", tokenize_table), ("lda", lda_table), ("fit", fit_table), ("tag", tag_table),
-        ("tag_text", tag_text_table), ("batch", batch_table),
-    ]  # fmt: skip
-    parts += [section(runner, med) for step, section in sections if any(k[0] == step for k in med)]
+Column = tuple[str, str, str]  # header, result field, format
+Extra = tuple[str, Callable[[dict, str, int, str, dict], str]]  # header, f(med, lang, size, who, m)
+
+
+def ratio_cell(step: str, field: str = "wall_s") -> Callable[[dict, str, int, str, dict], str]:
+    return lambda med, lang, size, who, m: fmt(ratio(med, step, lang, size, who, field))
+
+
+def runs_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
+    return str(m.get("runs", 0))
+
+
+def same_tokens_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
+    if who == "topicprofile":
+        return "(ref)"
+    return {True: "yes", False: "no"}.get(m.get("same_tokens"), "—")
+
+
+def step_table(
+    results: Any, med: dict, step: str, title: str, columns: Sequence[Column], extras: Sequence[Extra]
+) -> str:
+    """One table per step: corpus, contender, the ``columns`` (medians), then the ``extras``."""
+    rows = []
+    for lang, size, who, m in keys_of(med, step):
+        values = cells(m, *((field, spec) for _, field, spec in columns))
+        rows.append([f"{lang} {size:,}", who, *values, *(f(med, lang, size, who, m) for _, f in extras)])
+    header = ["corpus", "contender", *(h for h, _, _ in columns), *(h for h, _ in extras)]
+    return f"### {title}\n\n" + table(header, rows)
+
+
+def lda_shape_cell(results: Any) -> Callable[[dict, str, int, str, dict], str]:
+    def cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
+        info = results.info.get((lang, size), {})
+        return " / ".join(f"{info.get(key, 0):,}" for key in ("n_train_docs", "n_train_tokens", "n_terms"))
+
+    return cell
+
+
+def stages_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
+    return ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in m.get("stages", {}).items())
+
+
+WALL, CPU, OTHERS, PEAK = ("wall s", "wall_s", ".2f"), ("CPU s", "cpu_s", ".1f"), \
+    ("others' CPU", "other_cores", ".1f"), ("peak MiB", "peak_mib", ",.0f")  # fmt: skip
+DOCS_PER_S = ("docs/s", "docs_per_s", ",.0f")
+
+
+def report(results: Any) -> str:
+    """All tables of a run: targets first, then one per step measured."""
+    med = median_rows(results.rows)
+    n_single, n_batch = results.args.latency_texts, results.args.batch_texts
+    coherence = [("c_npmi", "c_npmi", "+.3f"), ("c_v", "c_v", ".3f")]
+    latency = [("load s", "load_s", ".2f"), ("first call ms", "first_ms", ",.0f"),
+               ("p50 ms", "p50_ms", ".2f"), ("p95 ms", "p95_ms", ".2f"), ("mean ms", "mean_ms", ".2f"), PEAK]
+    runs = ("runs", runs_cell)
+    sections = {
+        "tokenize": ("Tokenize", [WALL, DOCS_PER_S, CPU, OTHERS, PEAK],
+                     [("× raw", ratio_cell("tokenize")), ("same tokens", same_tokens_cell), runs]),
+        "lda": ("LDA fit (customer-pooled documents)",
+                [("wall s", "wall_s", ".1f"), CPU, OTHERS, PEAK, *coherence],
+                [("train docs / tokens / terms", lda_shape_cell(results)), ("× gensim", ratio_cell("lda")),
+                 runs]),
+        "fit": ("Full fit (end to end)", [("wall s", "wall_s", ".1f"), PEAK],
+                [("× raw", ratio_cell("fit")), ("seconds per stage", stages_cell), runs]),
+        "tag": ("Tag customers (`profile`, loaded model)",
+                [("load s", "load_s", ".2f"), ("tag s", "wall_s", ".2f"), DOCS_PER_S, OTHERS, PEAK],
+                [("× raw", ratio_cell("tag")), runs]),
+        "tag_text": (f"`tag_text` latency ({n_single:,} single texts, one call each, one core; "
+                     "model fitted on the corpus named)", latency,
+                     [("p50 × raw", ratio_cell("tag_text", "p50_ms")), runs]),
+        "batch": (f"Batch `tag_text` ({n_batch:,} texts in one call, one core; "
+                  "model fitted on the corpus named)",
+                  [WALL, DOCS_PER_S, CPU, OTHERS, PEAK], [("× raw per-doc", ratio_cell("batch")), runs]),
+    }  # fmt: skip
+    parts = [targets_table(med)]
+    parts += [step_table(results, med, step, *spec) for step, spec in sections.items() if keys_of(med, step)]
     return "\n\n".join(parts) + "\n"
 
 
-def size_label(runner: Runner, lang: str, size: int) -> str:
-    return f"{lang} {size:,}"
-
-
-def tokenize_table(runner: Runner, med: dict) -> str:
-    rows = []
-    for lang, size, who, m in keys_of(med, "tokenize"):
-        same = {True: "yes", False: "no"}.get(m.get("same_tokens"), "—") if who != "topicprofile" else "(ref)"
-        rows.append([size_label(runner, lang, size), who, *cells(m, ("wall_s", ".2f"), ("docs_per_s", ",.0f"),
-                     ("cpu_s", ".1f"), ("other_cores", ".1f"), ("peak_mib", ",.0f")), fmt(ratio(med, "tokenize", lang, size, who)),
-                     same, str(m.get("runs", 0))])  # fmt: skip
-    return "### Tokenize\n\n" + table(
-        ["corpus", "contender", "wall s", "docs/s", "CPU s", "others' CPU", "peak RSS MiB", "× raw", "same tokens",
-         "runs"], rows)  # fmt: skip
-
-
-def lda_table(runner: Runner, med: dict) -> str:
-    rows = []
-    for lang, size, who, m in keys_of(med, "lda"):
-        info = runner.info.get((lang, size), {})
-        shape = f"{info.get('n_train_docs', 0):,} / {info.get('n_train_tokens', 0):,} / {info.get('n_terms', 0):,}"
-        rows.append([size_label(runner, lang, size), shape, who, *cells(m, ("wall_s", ".1f"), ("cpu_s", ".1f"),
-                     ("other_cores", ".1f"), ("peak_mib", ",.0f"), ("c_npmi", "+.3f"), ("c_v", ".3f")),
-                     fmt(ratio(med, "lda", lang, size, who)), str(m.get("runs", 0))])  # fmt: skip
-    return "### LDA fit (customer-pooled documents)\n\n" + table(
-        ["corpus", "train docs / tokens / terms", "contender", "wall s", "CPU s", "others' CPU", "peak RSS MiB",
-         "c_npmi", "c_v",
-         "× gensim", "runs"], rows)  # fmt: skip
-
-
-def fit_table(runner: Runner, med: dict) -> str:
-    rows = []
-    for lang, size, who, m in keys_of(med, "fit"):
-        stages = ", ".join(f"{s} {v:.1f}" for s, v in m.get("stages", {}).items())
-        rows.append([size_label(runner, lang, size), who, *cells(m, ("wall_s", ".1f"), ("peak_mib", ",.0f")),
-                     fmt(ratio(med, "fit", lang, size, who)), stages, str(m.get("runs", 0))])  # fmt: skip
-    return "### Full fit (end to end)\n\n" + table(
-        ["corpus", "contender", "wall s", "peak RSS MiB", "× raw", "seconds per stage", "runs"], rows)
-
-
-def tag_table(runner: Runner, med: dict) -> str:
-    rows = []
-    for lang, size, who, m in keys_of(med, "tag"):
-        rows.append([size_label(runner, lang, size), who, *cells(m, ("load_s", ".2f"), ("wall_s", ".2f"),
-                     ("docs_per_s", ",.0f"), ("other_cores", ".1f"), ("peak_mib", ",.0f")),
-                     fmt(ratio(med, "tag", lang, size, who)), str(m.get("runs", 0))])  # fmt: skip
-    return "### Tag customers (`profile`, loaded model)\n\n" + table(
-        ["corpus", "contender", "load s", "tag s", "docs/s", "others' CPU", "peak RSS MiB", "× raw", "runs"], rows)
-
-
-def tag_text_table(runner: Runner, med: dict) -> str:
-    rows = []
-    for lang, size, who, m in keys_of(med, "tag_text"):
-        rows.append([size_label(runner, lang, size), who, *cells(m, ("load_s", ".2f"), ("first_ms", ",.0f"),
-                     ("p50_ms", ".2f"), ("p95_ms", ".2f"), ("mean_ms", ".2f"), ("peak_mib", ",.0f")),
-                     fmt(ratio(med, "tag_text", lang, size, who, "p50_ms"))])  # fmt: skip
-    return (f"### `tag_text` latency ({runner.args.latency_texts:,} single texts, one call each, one core)\n\n"
-            + table(["model", "contender", "load s", "first call ms", "p50 ms", "p95 ms", "mean ms",
-                     "peak RSS MiB", "p50 × raw"], rows))  # fmt: skip
-
-
-def batch_table(runner: Runner, med: dict) -> str:
-    rows = []
-    for lang, size, who, m in keys_of(med, "batch"):
-        rows.append([size_label(runner, lang, size), who, *cells(m, ("wall_s", ".2f"), ("docs_per_s", ",.0f"),
-                     ("cpu_s", ".1f"), ("other_cores", ".1f"), ("peak_mib", ",.0f")),
-                     fmt(ratio(med, "batch", lang, size, who))])  # fmt: skip
-    return (f"### Batch `tag_text` ({runner.args.batch_texts:,} texts in one call, one core)\n\n"
-            + table(["model", "contender", "wall s", "docs/s", "CPU s", "others' CPU", "peak RSS MiB", "× raw per-doc"],
-                    rows))  # fmt: skip
-
-
-def targets_table(runner: Runner, med: dict) -> str:
+def targets_table(med: dict) -> str:
+    """Each target, per corpus: measured value, target and verdict."""
     rows: list[list[str]] = []
 
-    def add(what: str, where: str, measured: float | None, target: str, ok: bool | None, spec: str = ".2f") -> None:
+    def add(what: str, where: str, value: Any, target: str, ok: bool | None, spec: str = ".2f") -> None:
         verdict = "—" if ok is None else ("met" if ok else "**missed**")
-        rows.append([what, where, fmt(measured, spec), target, verdict])
+        rows.append([what, where, fmt(value, spec), target, verdict])
 
-    langs_sizes = sorted({(k[1], k[2]) for k in med})
-    for lang, size in langs_sizes:
+    for lang, size in sorted({(k[1], k[2]) for k in med}):
         where = f"{lang} {size:,}"
         for step in ("tokenize", "lda", "fit", "tag"):
             r = ratio(med, step, lang, size, "topicprofile")
             if r is not None:
                 add(f"overhead: {step} (× {BASELINE[step]})", where, r, "≤ 1.15×", r <= 1.15)
         r = ratio(med, "batch", lang, size, "topicprofile")
-        if r is not None:  # throughput ratio: time per text
+        if r is not None:  # time per text
             add("overhead: batch tag_text (time × raw per-doc)", where, r, "≤ 1.15×", r <= 1.15)
         m = med.get(("tag_text", lang, size, "topicprofile"), {})
         if "p50_ms" in m:
             add("tag_text p50 latency, ms", where, m["p50_ms"], "≤ 5 ms", m["p50_ms"] <= 5)
         m = med.get(("batch", lang, size, "topicprofile"), {})
         if "docs_per_s" in m:
-            add("batch tag_text, texts/s (one core)", where, m["docs_per_s"], "≥ 5,000/s", m["docs_per_s"] >= 5000, ",.0f")
-        tp_, tt = med.get(("lda", lang, size, "topicprofile"), {}), med.get(("lda", lang, size, "tomotopy 1 thread"), {})
-        if "c_npmi" in tp_ and "c_npmi" in tt:
-            add("LDA c_npmi − tomotopy-500 c_npmi", where, tp_["c_npmi"] - tt["c_npmi"], "≥ 0", tp_["c_npmi"] >= tt["c_npmi"], "+.3f")
-            add("LDA c_v − tomotopy-500 c_v", where, tp_["c_v"] - tt["c_v"], "≥ 0", tp_["c_v"] >= tt["c_v"], "+.3f")
-            r = tp_["wall_s"] / tt["wall_s"]
+            rate = m["docs_per_s"]
+            add("batch tag_text, texts/s (one core)", where, rate, "≥ 5,000/s", rate >= 5000, ",.0f")
+        ours = med.get(("lda", lang, size, "topicprofile"), {})
+        gibbs = med.get(("lda", lang, size, "tomotopy 1 thread"), {})
+        if "c_npmi" in ours and "c_npmi" in gibbs:
+            for score in ("c_npmi", "c_v"):
+                diff = ours[score] - gibbs[score]
+                add(f"LDA {score} − tomotopy-500 {score}", where, diff, "≥ 0", diff >= 0, "+.3f")
+            r = ours["wall_s"] / gibbs["wall_s"]
             add("LDA wall time × tomotopy-500 (1 thread)", where, r, "≤ 1×", r <= 1.0)
-        one, two = (med.get(("tokenize", lang, size, who), {}) for who in ("topicprofile", "parallel 2 workers"))
+        one = med.get(("tokenize", lang, size, "topicprofile"), {})
+        two = med.get(("tokenize", lang, size, "parallel 2 workers"), {})
+        what, target = "tokenize speed-up, 2 workers vs 1", "≥ 1.7× (at 100k)"
         if "wall_s" in one and "wall_s" in two:
             r = one["wall_s"] / two["wall_s"]
-            add("tokenize speed-up, 2 workers vs 1", where, r, "≥ 1.7× (at 100k)", r >= 1.7 if size >= 100_000 else None)
+            add(what, where, r, target, r >= 1.7 if size >= 100_000 else None)
         elif "missing" in two:
-            add("tokenize speed-up, 2 workers vs 1", where, None, "≥ 1.7× (at 100k)", None)
-    return "### Targets (measured vs target)\n\n" + table(["target", "corpus", "measured", "target", "verdict"], rows)
+            add(what, where, None, target, None)
+    header = ["target", "corpus", "measured", "target", "verdict"]
+    return "### Targets (measured vs target)\n\n" + table(header, rows)
 
 
 # == command line ====================================================================================
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="corpus sizes (documents)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported")
-    ap.add_argument("--k", type=int, default=10, help="number of topics")
-    ap.add_argument("--langs", nargs="+", choices=["en", "zh"], default=None, help="default en zh (--quick: en)")
-    ap.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
-    ap.add_argument("--quick", action="store_true", help="tiny smoke run (one size of 2,000 docs, one run)")
-    ap.add_argument("--passes", type=int, default=None, help="LDA passes for every gensim contender (default: DEFAULT_LDA_PARAMS)")
-    ap.add_argument("--large", type=int, default=100_000, help="sizes from here on are 'large' (see --large-runs)")
-    ap.add_argument("--large-runs", type=int, default=1, help="at most this many runs per measurement at large sizes")
-    ap.add_argument("--large-skip", nargs="*", default=["gensim LdaMulticore"],
-                    help="contenders left out at large sizes (default: LdaMulticore, slow and not reproducible)")
-    ap.add_argument("--tag-all-sizes", action="store_true", help="tag_text and batch at every size, not only the smallest")
-    ap.add_argument("--tomotopy-iterations", type=int, default=500)
-    ap.add_argument("--mc-workers", type=int, default=1, help="LdaMulticore workers (gensim: cores - 1)")
-    ap.add_argument("--latency-texts", type=int, default=1000, help="single texts for tag_text latency")
-    ap.add_argument("--batch-texts", type=int, default=10_000, help="texts in the batch tag_text call")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the corpus resampling")
-    ap.add_argument("--work-dir", type=Path, default=None, help="keep corpora and models here (reused across runs)")
-    ap.add_argument("--timeout", type=float, default=3600, help="seconds before a child run is abandoned")
-    ap.add_argument("--json-out", type=Path, default=None, help="also write every run as JSON lines")
-    ap.add_argument("--report-from", type=Path, default=None, help="only print the tables of an earlier --json-out file")
-    ap.add_argument("--no-snapshot", dest="snapshot", action="store_false",
-                    help="measure the working tree as it is at each child's start, not a copy taken at the start")
+    add = ap.add_argument
+    add("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="corpus sizes (documents)")
+    add("--runs", type=int, default=3, help="runs per measurement; the median is reported")
+    add("--k", type=int, default=10, help="number of topics")
+    add("--langs", nargs="+", choices=["en", "zh"], default=None, help="default en zh (--quick: en)")
+    add("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+    add("--quick", action="store_true", help="tiny smoke run (one size of 2,000 docs, one run)")
+    add("--passes", type=int, default=None, help="LDA passes of every gensim contender (default: defaults)")
+    add("--large", type=int, default=100_000, help="sizes from here on are 'large' (see --large-runs)")
+    add("--large-runs", type=int, default=1, help="at most this many runs per measurement at large sizes")
+    add("--large-skip", nargs="*", default=["gensim LdaMulticore"],
+        help="contenders left out at large sizes (default: LdaMulticore, slow and not reproducible)")
+    add("--tag-all-sizes", action="store_true", help="tag_text, batch at every size, not the smallest only")
+    add("--tomotopy-iterations", type=int, default=500)
+    add("--mc-workers", type=int, default=1, help="LdaMulticore workers (gensim: cores - 1)")
+    add("--latency-texts", type=int, default=1000, help="single texts for tag_text latency")
+    add("--batch-texts", type=int, default=10_000, help="texts in the batch tag_text call")
+    add("--seed", type=int, default=0, help="seed of the corpus resampling")
+    add("--work-dir", type=Path, default=None, help="keep corpora and models here (reused across runs)")
+    add("--timeout", type=float, default=3600, help="seconds before a child run is abandoned")
+    add("--json-out", type=Path, default=None, help="also write every run as JSON lines")
+    add("--report-from", type=Path, default=None, help="only print the tables of an earlier --json-out file")
+    add("--no-snapshot", dest="snapshot", action="store_false",
+        help="measure the working tree as each child finds it, not a copy taken at the start")  # fmt: skip
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.runs = [2_000], 1
@@ -932,7 +970,8 @@ def snapshot(target: Path) -> str:
     import shutil
 
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(REPO / "topicprofile", target / "topicprofile", ignore=shutil.ignore_patterns("__pycache__"))
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "topicprofile", target / "topicprofile", ignore=ignore)
     digest = hashlib.sha256()
     for path in sorted((target / "topicprofile").rglob("*")):
         if path.is_file():
@@ -948,8 +987,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_from(args)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="topicprofile-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.work_dir is None:  # a temporary work dir goes when the run ends
+        import atexit
+        import shutil
+
+        atexit.register(shutil.rmtree, work, True)
     runner = Runner(args, work)
-    log(f"code {runner.code}; work dir {work}; sizes {args.sizes}, langs {args.langs}, steps {args.steps}, runs {args.runs}")
+    log(f"code {runner.code}; work dir {work}; sizes {args.sizes}, langs {args.langs}, "
+        f"steps {args.steps}, runs {args.runs}")
     for size in sorted(args.sizes):
         for lang in args.langs:
             runner.prepare(lang, size, args.steps)
@@ -970,7 +1015,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report_from(args: argparse.Namespace) -> int:
     """Print the tables of an earlier run's ``--json-out`` file (``--work-dir`` adds corpus shapes)."""
-    rows = [json.loads(line) for line in args.report_from.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = args.report_from.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
     headers = [r["header"] for r in rows if "header" in r]
     info = {}
     for meta in sorted(args.work_dir.glob("*_lda.pkl.json")) if args.work_dir else []:
