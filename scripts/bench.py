@@ -31,6 +31,11 @@ Steps and contenders (``--steps``):
   ``doc2bow`` + ``lda[bow]``, one core (BLAS limited to one thread).
 * ``batch``: ``tag_text(texts)`` on 10,000 texts in one call vs raw per-document gensim calls
   (and raw batched ``inference``), one core.
+* ``scale`` (not in the default steps): the memory and time of a fit as a shop runs it,
+  ``fit_files`` (what ``topicprofile fit --reviews export.csv`` calls) on the corpus written as
+  CSV, streamed in chunks, with peak RSS and RSS at the start of each stage; and, up to 100,000
+  documents, the same documents fitted as one chunk from a DataFrame, to compare coherence.
+  ``--steps scale --sizes 100000 1000000 --langs en`` gives the memory target's ratio.
 
 Large corpora (``--large``, default 100,000 documents) get ``--large-runs`` runs (default 1) and
 no ``LdaMulticore``; ``tag_text`` and ``batch`` use the smallest corpus's model only (their input
@@ -72,7 +77,7 @@ RESULT_MARK = "BENCH_RESULT "
 #: cannot mix code versions.
 SOURCE = Path(os.environ.get("TOPICPROFILE_BENCH_SOURCE", REPO))
 DOCS_PER_CUSTOMER = 5
-STEPS = ("tokenize", "lda", "fit", "tag", "tag_text", "batch")
+STEPS = ("tokenize", "lda", "fit", "tag", "tag_text", "batch", "scale")
 CONTENDERS: dict[str, tuple[str, ...]] = {
     "tokenize": ("topicprofile", "raw spaCy", "parallel 2 workers"),
     "lda": (
@@ -82,14 +87,17 @@ CONTENDERS: dict[str, tuple[str, ...]] = {
     "tag": ("topicprofile", "raw gensim"),
     "tag_text": ("topicprofile", "raw gensim"),
     "batch": ("topicprofile", "raw per-document", "raw batched"),
+    "scale": ("streamed from CSV", "in memory (one chunk)"),
 }
 #: Contenders whose result changes from run to run (coherence is then the median over runs).
 NONDETERMINISTIC = {"gensim LdaMulticore", "tomotopy 2 threads"}
 #: The contender each step's wrapper overhead is measured against.
 BASELINE = {
     "tokenize": "raw spaCy", "lda": "gensim LdaModel", "fit": "raw (sum of steps)", "tag": "raw gensim",
-    "tag_text": "raw gensim", "batch": "raw per-document",
+    "tag_text": "raw gensim", "batch": "raw per-document", "scale": "in memory (one chunk)",
 }  # fmt: skip
+#: The scale step's in-memory contender (one chunk holding every text and token) runs below this size.
+IN_MEMORY_MAX = 100_000
 #: Steps measured "on one core": BLAS/OpenMP pools limited to one thread in the child.
 ONE_CORE_STEPS = {"tag_text", "batch"}
 _ONE_THREAD_ENV = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -600,9 +608,50 @@ def task_batch(spec: dict[str, Any]) -> dict[str, Any]:
     return m.result() | {"docs_per_s": len(texts) / m.wall_s}
 
 
+def task_scale(spec: dict[str, Any]) -> dict[str, Any]:
+    """A fit as a shop runs it: ``topicprofile fit`` on a CSV export, streamed in chunks (the
+    default ``chunk_rows``), or the same documents fitted as one chunk from a DataFrame."""
+    import shutil
+
+    from topicprofile import TopicProfiler
+    from topicprofile.workflows import fit_files
+
+    streamed = spec["contender"] == "streamed from CSV"
+    if not streamed and spec["size"] > IN_MEMORY_MAX:
+        return {"na": f"in-memory fit only up to {IN_MEMORY_MAX:,} documents"}
+    import psutil
+
+    proc, marks, rss = psutil.Process(), [], {}
+
+    def progress(step: str, done: int, total: int | None) -> None:
+        if not marks or marks[-1][0] != step:
+            marks.append((step, time.perf_counter()))
+            rss[step] = round(proc.memory_info().rss / 2**20)
+
+    model_dir = Path(spec["model"] + "_scale")
+    shutil.rmtree(model_dir, ignore_errors=True)
+    chunk_rows = None if streamed else spec["size"] + 1
+    profiler = TopicProfiler(n_topics=spec["k"], lang=spec["lang"], passes=spec.get("passes"),
+                             **({} if chunk_rows is None else {"chunk_rows": chunk_rows}))  # fmt: skip
+    df = None if streamed else read_corpus(spec)
+    with Meter() as m:
+        start = time.perf_counter()
+        if streamed:
+            fit_files(model_dir, profiler=profiler, reviews=spec["csv"], progress=progress)
+        else:
+            profiler.fit(reviews=df, progress=progress)
+    shutil.rmtree(model_dir, ignore_errors=True)
+    return m.result() | {
+        "stages": stage_seconds(marks, start, start + m.wall_s, first="read"), "stage_rss_mib": rss,
+        "c_npmi": profiler.coherence_["c_npmi"], "c_v": profiler.coherence_["c_v"],
+        "n_customers": len(profiler.profiles_), "n_terms": len(profiler.dictionary_),
+    }  # fmt: skip
+
+
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "prep_lda": task_prep_lda, "prep_model": task_prep_model, "tokenize": task_tokenize, "lda": task_lda,
     "fit": task_fit, "tag": task_tag, "tag_text": task_tag_text, "batch": task_batch,
+    "scale": task_scale,
 }  # fmt: skip
 
 
@@ -664,13 +713,17 @@ class Runner:
         base = self.work / f"{lang}_{size}"
         model = self.work / f"model_{lang}_{size}_k{self.args.k}_p{self.args.passes or 0}"
         corpus, prep = base.with_suffix(".parquet"), Path(str(base) + "_lda.pkl")
-        return {"corpus": str(corpus), "prep": str(prep), "model": str(model)}
+        return {"corpus": str(corpus), "csv": str(base.with_suffix(".csv")), "prep": str(prep), "model": str(model)}
 
     def prepare(self, lang: str, size: int, steps: Sequence[str]) -> None:
         p = self.paths(lang, size)
         base = {"lang": lang, "size": size, "k": self.args.k, "passes": self.args.passes, **p}
         if not Path(p["corpus"]).exists():
             build_corpus(lang, size, Path(p["corpus"]), self.args.seed)
+        if "scale" in steps and not Path(p["csv"]).exists():
+            import pandas as pd
+
+            pd.read_parquet(p["corpus"]).to_csv(p["csv"], index=False)  # a shop's export
         info = self.info.setdefault((lang, size), {})
         if "lda" in steps or "fit" in steps:
             if not Path(p["prep"] + ".json").exists():
@@ -736,9 +789,9 @@ def median_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int, str], d
             values = [r[field] for r in ok if type(r.get(field)) in (int, float)]  # not bool
             if values and field not in ("run", "size"):
                 merged[field] = statistics.median(values)
-        if "stages" in ok[0]:
-            stages = ok[0]["stages"]
-            merged["stages"] = {s: statistics.median(r["stages"].get(s, 0.0) for r in ok) for s in stages}
+        for field in ("stages", "stage_rss_mib"):  # per-stage values: medians stage by stage
+            if field in ok[0]:
+                merged[field] = {s: statistics.median(r[field].get(s, 0.0) for r in ok) for s in ok[0][field]}
         for flag in ("same_tokens", "same_vocab"):
             if flag in ok[0]:
                 merged[flag] = all(r[flag] for r in ok if flag in r)
@@ -834,6 +887,17 @@ def lda_shape_cell(results: Any) -> Callable[[dict, str, int, str, dict], str]:
     return cell
 
 
+def scale_ratio_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
+    base = med.get(("scale", lang, 100_000, "streamed from CSV"), {})
+    if who != "streamed from CSV" or "peak_mib" not in m or "peak_mib" not in base:
+        return "—"
+    return fmt(m["peak_mib"] / base["peak_mib"])
+
+
+def stage_rss_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
+    return ", ".join(f"{stage} {mib:,.0f}" for stage, mib in m.get("stage_rss_mib", {}).items())
+
+
 def stages_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
     return ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in m.get("stages", {}).items())
 
@@ -869,6 +933,10 @@ def report(results: Any) -> str:
         "batch": (f"Batch `tag_text` ({n_batch:,} texts in one call, one core; "
                   "model fitted on the corpus named)",
                   [WALL, DOCS_PER_S, CPU, OTHERS, PEAK], [("× raw per-doc", ratio_cell("batch")), runs]),
+        "scale": ("Scale: fit from a CSV export (streamed in chunks) and as one in-memory chunk",
+                  [("wall s", "wall_s", ".1f"), CPU, OTHERS, PEAK, *coherence, ("customers", "n_customers", ",.0f")],
+                  [("peak × 100k streamed", scale_ratio_cell), ("seconds per stage", stages_cell),
+                   ("RSS at stage start, MiB", stage_rss_cell), runs]),
     }  # fmt: skip
     parts = [targets_table(med)]
     parts += [step_table(results, med, step, *spec) for step, spec in sections.items() if keys_of(med, step)]
@@ -915,6 +983,18 @@ def targets_table(med: dict) -> str:
             add(what, where, r, target, r >= 1.7 if size >= 100_000 else None)
         elif "missing" in two:
             add(what, where, None, target, None)
+        streamed = med.get(("scale", lang, size, "streamed from CSV"), {})
+        in_memory = med.get(("scale", lang, size, "in memory (one chunk)"), {})
+        if "c_npmi" in streamed and "c_npmi" in in_memory:
+            diff = streamed["c_npmi"] - in_memory["c_npmi"]
+            add("c_npmi streamed − in memory", where, diff, "within ±0.01", abs(diff) <= 0.01, "+.3f")
+        base = med.get(("scale", lang, 100_000, "streamed from CSV"), {})
+        if size >= 1_000_000 and "peak_mib" in streamed:
+            if "peak_mib" in base:
+                r = streamed["peak_mib"] / base["peak_mib"]
+                add("fit peak RSS × 100k's (streamed)", where, r, "≤ 1.5×", r <= 1.5)
+            add("fit peak RSS, GiB", where, streamed["peak_mib"] / 1024, "≤ 24", streamed["peak_mib"] <= 24 * 1024)
+            add("fit wall time, min", where, streamed["wall_s"] / 60, "≤ 60", streamed["wall_s"] <= 3600, ".1f")
     header = ["target", "corpus", "measured", "target", "verdict"]
     return "### Targets (measured vs target)\n\n" + table(header, rows)
 
@@ -927,7 +1007,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--runs", type=int, default=3, help="runs per measurement; the median is reported")
     add("--k", type=int, default=10, help="number of topics")
     add("--langs", nargs="+", choices=["en", "zh"], default=None, help="default en zh (--quick: en)")
-    add("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+    add("--steps", nargs="+", choices=STEPS, default=[s for s in STEPS if s != "scale"])
     add("--quick", action="store_true", help="tiny smoke run (one size of 2,000 docs, one run)")
     add("--passes", type=int, default=None, help="LDA passes of every gensim contender (default: defaults)")
     add("--large", type=int, default=100_000, help="sizes from here on are 'large' (see --large-runs)")
