@@ -148,6 +148,44 @@ def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
     assert reloaded.explain("C00001") == in_memory.explain("C00001")
 
 
+def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> None:
+    """Tagging writes its output block by block; the blocks join up to exactly the one-block table
+    (with orders: segments and orders-only customers, which fall between text customers' ids)."""
+    from topicprofile.workflows import TableWriter, stream_documents, tag_files, write_table
+
+    inputs = {"reviews": CORPORA / "reviews.csv", "browsing": CORPORA / "browsing.jsonl"}
+    order_files = {"orders": CORPORA / "orders.csv", "orders_columns": {"timestamp": "order_date"}}
+    orders = load_inputs(**order_files)["orders"]
+    texts = load_inputs(**inputs)
+    model = TopicProfiler(n_topics=6, random_state=0, chunk_rows=97).fit(texts["reviews"], texts["browsing"], orders)
+    store, _ = stream_documents(**inputs, chunk_rows=97)
+    whole = model.profile_documents(store, orders)
+    blocks = list(model.iter_profiles(store, orders, block_rows=37))
+    assert len(blocks) > 5 and all(0 < len(b) for b in blocks)
+    with_text = set(texts["reviews"].data["customer_id"]) | set(texts["browsing"].data["customer_id"])
+    assert set(whole["customer_id"]) - with_text  # some customers have orders only
+    pd.testing.assert_frame_equal(pd.concat(blocks, ignore_index=True), whole)
+    pd.testing.assert_frame_equal(whole, model.profiles_)  # fit/transform parity
+
+    model.save(str(tmp_path / "m"))  # saved with chunk_rows=97: tag_files writes blocks of 97 customers
+    for name in ("chunked.csv", "chunked.parquet"):
+        summary = tag_files(tmp_path / "m", tmp_path / name, **order_files, **inputs)
+        assert summary["n_customers"] == len(whole)
+        assert summary["n_tagged"] == int((whole["top_interest"] != "").sum())
+        assert summary["segments"] == whole["segment_name"].value_counts().to_dict()
+    write_table(whole, tmp_path / "whole.csv")
+    assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    write_table(whole, tmp_path / "whole.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "chunked.parquet"), pd.read_parquet(tmp_path / "whole.parquet"))
+    assert not list(tmp_path.glob(".*.tmp"))
+
+    with pytest.raises(RuntimeError, match="stop"), TableWriter(tmp_path / "whole.csv") as writer:
+        writer.write(whole.head(3))
+        raise RuntimeError("stop")  # an error midway leaves the old file and no temporary file
+    assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "chunked.csv").read_bytes()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
 # -- workers and the token cache ---------------------------------------------------------------
 def test_two_tokenizer_workers_fit_the_same_model(shop, many_chunks) -> None:
     two = TopicProfiler(n_topics=6, random_state=0, chunk_rows=777, workers=2).fit(*shop)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -568,23 +569,58 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
         """:meth:`profile` of documents in a :class:`~topicprofile.corpus.DocumentStore`, streamed chunk by chunk."""
+        blocks = list(self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None))
+        return blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
+
+    def iter_profiles(
+        self,
+        documents: DocumentStore | None,
+        orders: Input = None,
+        *,
+        as_of: str | pd.Timestamp | None = None,
+        progress: ProgressCallback | None = None,
+        block_rows: int | None = DEFAULT_CHUNK_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`profile_documents` as consecutive blocks of at most ``block_rows`` customers.
+
+        The documents are streamed and added up per customer first (a customer's documents may be
+        anywhere in the input); then the profile rows, with their tags, keywords and segments, are
+        built one block at a time, so an output of millions of customers can be written block by
+        block without ever holding the whole table. Blocks follow the customer-id order and, put
+        together, equal :meth:`profile_documents`. ``block_rows=None`` gives one block.
+        """
         self._check_fitted()
+        if block_rows is not None and block_rows < 1:
+            raise ConfigError(f"block_rows must be at least 1, got {block_rows!r}")
         report = progress or _no_progress
         rfm = _rfm(orders, as_of=as_of)
         if rfm is not None and self.segmenter_ is None:
             logger.warning("this model was fitted without orders: the orders are ignored (refit with orders)")
-        profiles = None
+        if documents is None and self.segmenter_ is None:
+            raise DataValidationError("this model was fitted without orders; give reviews or browsing")
+        customers = None
         if documents is not None:
             chunks = self._encoded_chunks(documents.chunks(), documents.n_docs)
-            profiles = self._profiles(self._aggregate(chunks, report, total=documents.n_docs)[0])
-        if self.segmenter_ is None:
-            if profiles is None:
-                raise DataValidationError("this model was fitted without orders; give reviews or browsing")
-            return profiles
-        table = segment_customers(
-            profiles, rfm, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_
-        )
-        return _order_columns(table)
+            customers = self._aggregate(chunks, report, total=documents.n_docs)[0]
+        n = 0 if customers is None else len(customers.customer_ids)
+        step = max(n, 1) if block_rows is None else block_rows
+        bounds = [*range(0, n, step), n] if n else [0, 0]
+        if self.segmenter_ is not None and rfm is not None:  # split the orders' customers by id likewise
+            rfm = rfm.set_axis(rfm.index.astype(str)).sort_index()
+        rfm_at = 0
+        for start, stop in itertools.pairwise(bounds):
+            block = None if customers is None else self._profiles(_customer_block(customers, start, stop))
+            if self.segmenter_ is None:
+                yield block
+                continue
+            part = None
+            if rfm is not None:
+                last = stop == n
+                end = len(rfm) if last else int(np.searchsorted(rfm.index, customers.customer_ids[stop - 1], side="right"))
+                part, rfm_at = rfm.iloc[rfm_at:end], end
+            yield _order_columns(segment_customers(
+                block, part, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_
+            ))  # fmt: skip
 
     def _encoded_chunks(self, chunks: Iterable[pd.DataFrame], n_docs: int) -> Iterator[tuple[pd.DataFrame, Any]]:
         """Chunks of documents with their word-count matrices, preprocessed as at fit (the texts are
@@ -741,6 +777,20 @@ def _rfm(orders: Input, *, as_of: Any) -> pd.DataFrame | None:
     """Scored RFM table of the orders (cleaned first when a DataFrame), or None without orders."""
     loaded = as_loaded(orders, clean_orders, name="orders")
     return None if loaded is None else compute_rfm(loaded.data, as_of=as_of)
+
+
+def _customer_block(customers: CustomerTopics, start: int, stop: int) -> CustomerTopics:
+    """Customers ``start:stop`` of the aggregates (views, no copies)."""
+    rows = slice(start, stop)
+    return dataclasses.replace(
+        customers,
+        customer_ids=customers.customer_ids[rows],
+        shares=customers.shares[rows],
+        n_documents=customers.n_documents[rows],
+        n_tokens=customers.n_tokens[rows],
+        anchors=None if customers.anchors is None else customers.anchors[rows],
+        counts=None if customers.counts is None else customers.counts[rows],
+    )
 
 
 def _order_columns(table: pd.DataFrame) -> pd.DataFrame:

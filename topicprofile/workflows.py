@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from topicprofile.loaders import (
 )
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 
-__all__ = ["load_inputs", "stream_documents", "fit_files", "tag_files", "write_table"]
+__all__ = ["load_inputs", "stream_documents", "fit_files", "tag_files", "write_table", "TableWriter"]
 
 
 def load_inputs(
@@ -160,42 +161,110 @@ def tag_files(
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
 
     The files are streamed in chunks; ``workers`` tokenizer processes (None: by machine and size).
+    The output is written in blocks of the model's ``chunk_rows`` customers
+    (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
     """
     start = time.perf_counter()
     profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
-    profiles = profiler.profile_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
-    write_table(profiles, out)
+    n_customers, n_tagged = 0, 0
+    interests: Counter[str] = Counter()
+    segments: Counter[str] = Counter()
+    blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
+                                    block_rows=profiler.chunk_rows)  # fmt: skip
+    with TableWriter(out) as writer:
+        for block in blocks:
+            writer.write(block)
+            tagged = block["top_interest"] != ""
+            n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
+            interests.update(block.loc[tagged, "top_interest"].tolist())
+            if "segment_name" in block:
+                segments.update(block["segment_name"].tolist())
     rejects = _write_all_rejects(loaded, Path(out))
     return {
         "out": str(out),
         "inputs": _input_summary(loaded),
         "rejects_file": rejects,
-        "n_customers": len(profiles),
-        "n_tagged": int((profiles["top_interest"] != "").sum()),
-        "top_interests": profiles.loc[profiles["top_interest"] != "", "top_interest"]
-        .value_counts()
-        .to_dict(),
-        "segments": profiles["segment_name"].value_counts().to_dict() if "segment_name" in profiles else {},
+        "n_customers": n_customers,
+        "n_tagged": n_tagged,
+        "top_interests": dict(interests.most_common()),
+        "segments": dict(segments.most_common()),
         "seconds": round(time.perf_counter() - start, 2),
     }
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write CSV (UTF-8) or Parquet, by extension, atomically (temporary file + ``os.replace``)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in {".csv", ".parquet", ".pq"}:
-        raise DataValidationError(f"{path}: output must end in .csv or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        if suffix == ".csv":
-            table.to_csv(tmp, index=False, encoding="utf-8")
+    with TableWriter(path) as writer:
+        writer.write(table)
+
+
+class TableWriter:
+    """Write a table block by block to CSV (UTF-8) or Parquet, chosen by the file's extension.
+
+    Blocks go to a temporary file next to ``path``, which replaces ``path`` when the writer is
+    closed (``os.replace``: readers see the old file or the whole new one, never a part). On an
+    error inside the ``with`` block the temporary file is removed and ``path`` is left as it was.
+    Every block must have the columns of the first; a Parquet file takes the first block's
+    column types.
+
+    Examples
+    --------
+    >>> with TableWriter("out/profiles.csv") as writer:  # doctest: +SKIP
+    ...     for block in profiler.iter_profiles(store):
+    ...         writer.write(block)
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in {".csv", ".parquet", ".pq"}:
+            raise DataValidationError(f"{self.path}: output must end in .csv or .parquet")
+        self._columns: list[str] | None = None
+        self._parquet: Any = None
+        self._schema: Any = None
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> TableWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(fd)
+        self._tmp = Path(tmp)
+        return self
+
+    def write(self, block: pd.DataFrame) -> None:
+        """Append a block of rows (the first block also sets the header / schema)."""
+        if self._tmp is None:
+            raise RuntimeError("TableWriter.write() outside its `with` block")
+        first = self._columns is None
+        if first:
+            self._columns = list(block.columns)
+        elif list(block.columns) != self._columns:
+            raise ValueError(f"{self.path}: a block's columns differ from the first block's")
+        if self.suffix == ".csv":
+            with open(self._tmp, "a" if not first else "w", encoding="utf-8", newline="") as fh:
+                block.to_csv(fh, index=False, header=first)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if first:
+            table = pa.Table.from_pandas(block, preserve_index=False)
+            self._schema = table.schema
+            self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
         else:
-            table.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            table = pa.Table.from_pandas(block, schema=self._schema, preserve_index=False)
+        self._parquet.write_table(table)
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        assert self._tmp is not None
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            if exc_type is None:
+                if self._columns is None:
+                    raise ValueError(f"{self.path}: nothing was written")
+                os.replace(self._tmp, self.path)
+        finally:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
