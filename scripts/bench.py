@@ -33,7 +33,7 @@ Steps and contenders (``--steps``):
   (and raw batched ``inference``), one core.
 * ``scale`` (not in the default steps): the memory and time of a fit as a shop runs it,
   ``fit_files`` (what ``topicprofile fit --reviews export.csv`` calls) on the corpus written as
-  CSV, streamed in chunks, with peak RSS and RSS at the start of each stage; and, up to 100,000
+  CSV, streamed in chunks, with peak RSS and the peak so far at the start of each stage; and, up to 100,000
   documents, the same documents fitted as one chunk from a DataFrame, to compare coherence.
   ``--steps scale --sizes 100000 1000000 --langs en`` gives the memory target's ratio.
 
@@ -619,14 +619,13 @@ def task_scale(spec: dict[str, Any]) -> dict[str, Any]:
     streamed = spec["contender"] == "streamed from CSV"
     if not streamed and spec["size"] > IN_MEMORY_MAX:
         return {"na": f"in-memory fit only up to {IN_MEMORY_MAX:,} documents"}
-    import psutil
-
-    proc, marks, rss = psutil.Process(), [], {}
+    marks: list[tuple[str, float]] = []
+    peaks: dict[str, int] = {}  # this process's peak RSS so far, when each stage starts
 
     def progress(step: str, done: int, total: int | None) -> None:
         if not marks or marks[-1][0] != step:
             marks.append((step, time.perf_counter()))
-            rss[step] = round(proc.memory_info().rss / 2**20)
+            peaks[step] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     model_dir = Path(spec["model"] + "_scale")
     shutil.rmtree(model_dir, ignore_errors=True)
@@ -642,7 +641,7 @@ def task_scale(spec: dict[str, Any]) -> dict[str, Any]:
             profiler.fit(reviews=df, progress=progress)
     shutil.rmtree(model_dir, ignore_errors=True)
     return m.result() | {
-        "stages": stage_seconds(marks, start, start + m.wall_s, first="read"), "stage_rss_mib": rss,
+        "stages": stage_seconds(marks, start, start + m.wall_s, first="read"), "stage_peak_mib": peaks,
         "c_npmi": profiler.coherence_["c_npmi"], "c_v": profiler.coherence_["c_v"],
         "n_customers": len(profiler.profiles_), "n_terms": len(profiler.dictionary_),
     }  # fmt: skip
@@ -789,7 +788,7 @@ def median_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int, str], d
             values = [r[field] for r in ok if type(r.get(field)) in (int, float)]  # not bool
             if values and field not in ("run", "size"):
                 merged[field] = statistics.median(values)
-        for field in ("stages", "stage_rss_mib"):  # per-stage values: medians stage by stage
+        for field in ("stages", "stage_peak_mib"):  # per-stage values: medians stage by stage
             if field in ok[0]:
                 merged[field] = {s: statistics.median(r[field].get(s, 0.0) for r in ok) for s in ok[0][field]}
         for flag in ("same_tokens", "same_vocab"):
@@ -894,8 +893,8 @@ def scale_ratio_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
     return fmt(m["peak_mib"] / base["peak_mib"])
 
 
-def stage_rss_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
-    return ", ".join(f"{stage} {mib:,.0f}" for stage, mib in m.get("stage_rss_mib", {}).items())
+def stage_peak_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
+    return ", ".join(f"{stage} {mib:,.0f}" for stage, mib in m.get("stage_peak_mib", {}).items())
 
 
 def stages_cell(med: dict, lang: str, size: int, who: str, m: dict) -> str:
@@ -936,7 +935,7 @@ def report(results: Any) -> str:
         "scale": ("Scale: fit from a CSV export (streamed in chunks) and as one in-memory chunk",
                   [("wall s", "wall_s", ".1f"), CPU, OTHERS, PEAK, *coherence, ("customers", "n_customers", ",.0f")],
                   [("peak × 100k streamed", scale_ratio_cell), ("seconds per stage", stages_cell),
-                   ("RSS at stage start, MiB", stage_rss_cell), runs]),
+                   ("peak MiB so far at stage start (main process)", stage_peak_cell), runs]),
     }  # fmt: skip
     parts = [targets_table(med)]
     parts += [step_table(results, med, step, *spec) for step, spec in sections.items() if keys_of(med, step)]

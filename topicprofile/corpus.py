@@ -214,13 +214,19 @@ class TokenShards:
             yield from chunk
 
 
+#: Characters kept of each customer's example review: segment cards quote at most 160 (``snippet_chars``),
+#: cut at a word boundary of the whitespace-collapsed text, which this prefix keeps intact.
+EXAMPLE_CHARS = 400
+
+
 class CountedCorpus:
     """The documents' word-count matrices, one ``.npz`` shard per chunk, beside the document store.
 
     Filled by the fit's counting pass (:meth:`add`), which also keeps what later steps need without
     another pass over the text: a seeded sample of token lists for coherence
-    (:data:`COHERENCE_DOCS`), each customer's first review long enough to quote, and the
-    customers' pooled counts (``pooled``, set by the caller).
+    (:data:`COHERENCE_DOCS`), each customer's first review long enough to quote (its whitespace
+    collapsed, cut to :data:`EXAMPLE_CHARS`: quotes are shorter), and the customers' pooled counts
+    (``pooled``, set by the caller).
     """
 
     def __init__(self, store: DocumentStore, directory: str | os.PathLike[str], *, seed: int,
@@ -252,8 +258,10 @@ class CountedCorpus:
         self.n_nonempty += int((np.diff(counts.indptr) > 0).sum())
         reviews = docs[docs[schema.CHANNEL] == schema.REVIEWS]
         for customer, text in zip(reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], strict=True):
-            if customer not in self._first_reviews and len(text.split()) >= self.min_example_words:
-                self._first_reviews[customer] = text
+            if customer not in self._first_reviews:
+                words = text.split()
+                if len(words) >= self.min_example_words:
+                    self._first_reviews[customer] = " ".join(words)[:EXAMPLE_CHARS]
 
     @property
     def first_reviews(self) -> pd.DataFrame:

@@ -6,7 +6,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["PhraseDetector"]
+__all__ = ["PhraseDetector", "MAX_VOCAB_SIZE"]
+
+#: Default bound on the words and pairs counted while learning phrases (gensim: about 90 bytes each).
+MAX_VOCAB_SIZE = 4_000_000
 
 
 class PhraseDetector:
@@ -21,6 +24,12 @@ class PhraseDetector:
         Ignore word pairs seen fewer times.
     threshold : float, default 10.0
         gensim's "default" (Mikolov) score a pair must exceed to become a phrase.
+    max_vocab_size : int, default MAX_VOCAB_SIZE
+        Words and word pairs counted at most while learning; beyond it gensim drops the rarest
+        (counts below a rising cut-off). gensim's own default, 40 million, can take 3-4 GB on a
+        large shop's reviews; this bound keeps learning phrases within a few hundred MB. It only
+        matters for corpora with millions of distinct pairs, whose pruned pairs are the rarest
+        (too rare to pass ``min_count`` anyway, or nearly so).
 
     Examples
     --------
@@ -29,16 +38,18 @@ class PhraseDetector:
     [['hiking_boot']]
     """
 
-    def __init__(self, *, min_count: int = 5, threshold: float = 10.0) -> None:
+    def __init__(self, *, min_count: int = 5, threshold: float = 10.0, max_vocab_size: int = MAX_VOCAB_SIZE) -> None:
         self.min_count = min_count
         self.threshold = threshold
+        self.max_vocab_size = max_vocab_size
 
     def fit(self, token_lists: Iterable[Sequence[str]]) -> PhraseDetector:
         """Learn phrases from token lists; returns ``self``."""
         from gensim.models.phrases import Phrases
 
         phrases = Phrases(
-            token_lists, min_count=self.min_count, threshold=self.threshold, delimiter="_"
+            token_lists, min_count=self.min_count, threshold=self.threshold, delimiter="_",
+            max_vocab_size=self.max_vocab_size,
         )
         self.phrases_: Any = phrases.freeze()
         return self

@@ -645,19 +645,18 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             ";".join(self.keywords_.keywords([_row_bow(counts, i)], n=self.n_keywords)).replace("_", " ")
             for i in range(counts.shape[0])
         ]
-        table = pd.DataFrame(
-            {
-                schema.CUSTOMER_ID: customers.customer_ids,
-                "interest_topics": [";".join(str(k) for k, _ in t) for t in topic_tags],
-                schema.N_DOCUMENTS: customers.n_documents,
-                "n_tokens": customers.n_tokens,
-                schema.KEYWORDS: keywords,
-            }
-        )
-        for k in range(self.n_topics_):
-            table[f"topic_{k}"] = customers.shares[:, k]
-        return self._relabel(table)
-
+        interest_topics = [";".join(str(k) for k, _ in t) for t in topic_tags]
+        columns = {
+            schema.CUSTOMER_ID: customers.customer_ids,
+            "interest_topics": interest_topics,
+            schema.N_DOCUMENTS: customers.n_documents,
+            "n_tokens": customers.n_tokens,
+            schema.KEYWORDS: keywords,
+            **{f"topic_{k}": customers.shares[:, k] for k in range(self.n_topics_)},
+            **self._label_columns(interest_topics, customers.shares),
+        }
+        # built once, in the output contract's order (no copies: this table has a row per customer)
+        return pd.DataFrame({name: columns[name] for name in _column_order(list(columns))})
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
         """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag`)."""
         if self.anchor_threshold <= 0:
@@ -669,17 +668,22 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
         """(Re)write the label columns from ``interest_topics``, the shares and the current labels."""
-        labels = self.topic_labels_
         shares = table[[f"topic_{k}" for k in range(self.n_topics_)]].to_numpy()
+        table = table.assign(**self._label_columns(table["interest_topics"], shares))
+        return _order_columns(table)
+
+    def _label_columns(self, interest_topics: Iterable[str], shares: np.ndarray) -> dict[str, list[str]]:
+        """``top_interest``, ``interest_tags`` and ``interest_scores`` of each row, in the current labels."""
+        labels = self.topic_labels_
         named = [
             [(labels[int(k)], round(float(shares[i, int(k)]), 3)) for k in ids.split(";") if k]
-            for i, ids in enumerate(table["interest_topics"])
+            for i, ids in enumerate(interest_topics)
         ]
-        table = table.copy()
-        table[schema.TOP_INTEREST] = [t[0][0] if t else "" for t in named]
-        table[schema.INTEREST_TAGS] = [";".join(label for label, _ in t) for t in named]
-        table[schema.INTEREST_SCORES] = [json.dumps(dict(t), ensure_ascii=False) for t in named]
-        return _order_columns(table)
+        return {
+            schema.TOP_INTEREST: [t[0][0] if t else "" for t in named],
+            schema.INTEREST_TAGS: [";".join(label for label, _ in t) for t in named],
+            schema.INTEREST_SCORES: [json.dumps(dict(t), ensure_ascii=False) for t in named],
+        }
 
     def explain(
         self,
@@ -795,6 +799,9 @@ def _customer_block(customers: CustomerTopics, start: int, stop: int) -> Custome
 
 def _order_columns(table: pd.DataFrame) -> pd.DataFrame:
     """The output contract's columns first (profile, then behavior when present), the rest after."""
-    front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in table.columns]
-    rest = [c for c in table.columns if c not in front]
-    return table[front + rest].reset_index(drop=True)
+    return table[_column_order(list(table.columns))].reset_index(drop=True)
+
+
+def _column_order(columns: Sequence[str]) -> list[str]:
+    front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in columns]
+    return front + [c for c in columns if c not in front]
