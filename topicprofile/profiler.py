@@ -282,7 +282,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             if self.taxonomy
             else []
         )
-        customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs)
+        customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs, pooled=corpus.pooled)
         report("quality", 0, None)
         self._describe_topics(corpus.sample_tokens, topic_mass)
         self.n_documents_ = store.n_docs
@@ -342,11 +342,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return corpus
 
     def _aggregate(
-        self, chunks: Iterable[tuple[pd.DataFrame, Any]], report: ProgressCallback, *, total: int | None
+        self, chunks: Iterable[tuple[pd.DataFrame, Any]], report: ProgressCallback, *, total: int | None,
+        pooled: Any = None,
     ) -> tuple[CustomerTopics, np.ndarray]:
         """Infer each document's topics chunk by chunk and add them up per customer.
 
         Returns the customers' aggregates and the length-weighted topic mass of all documents.
+        ``pooled``: the customers' pooled word counts when already known (the fit's counting pass
+        has them, rows sorted by customer id as here), instead of adding them up again.
         """
         accumulator = CustomerAccumulator(self.n_topics_, self._make_tagger().weights())
         topic_mass = np.zeros((1, self.n_topics_))
@@ -356,11 +359,16 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             doc_topics = self.topics_.transform_counts(counts)
             n_tokens = np.asarray(counts.sum(axis=1)).ravel().astype(np.int64)
             accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(), n_tokens,
-                            doc_topics=doc_topics, counts=counts)  # fmt: skip
+                            doc_topics=doc_topics, counts=counts if pooled is None else None)  # fmt: skip
             np.add.at(topic_mass, np.zeros(len(docs), dtype=np.int64), doc_topics * n_tokens[:, None])
             done += len(docs)
             report("tag", done, total)
-        return accumulator.result(), topic_mass[0]
+        customers = accumulator.result()
+        if pooled is not None:
+            if pooled.shape[0] != len(customers.customer_ids):
+                raise RuntimeError("pooled counts do not match the customers (internal error)")
+            customers = dataclasses.replace(customers, counts=pooled)
+        return customers, topic_mass[0]
 
     def _k_candidates(self) -> list[int]:
         n_interests = len(self.taxonomy or {})
