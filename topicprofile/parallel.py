@@ -47,6 +47,7 @@ __all__ = [
     "tokenize_parallel",
     "iter_tokenize_parallel",
     "default_workers",
+    "busy_cpus_elsewhere",
     "prestart",
     "DEFAULT_CHUNK_SIZE",
     "MIN_TEXTS_PER_WORKER",
@@ -95,8 +96,21 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def busy_cpus_elsewhere() -> int:
+    """CPUs other processes keep busy, from the 1-minute load average (0 where it is unknown).
+
+    The load average counts this process too when it has been working (reading and cleaning the
+    input comes before tokenizing), so one runnable process is taken to be this one.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Unix
+        return 0
+    return max(0, round(load - 1.0))
+
+
 def default_workers(n_texts: int | None = None) -> int:
-    """A sensible number of tokenizer processes for this machine and input size.
+    """A sensible number of tokenizer processes for this machine, its load and the input size.
 
     Parameters
     ----------
@@ -106,10 +120,13 @@ def default_workers(n_texts: int | None = None) -> int:
     Returns
     -------
     int
-        ``min(available CPUs, MAX_DEFAULT_WORKERS)``, reduced so each worker beyond the first gets at
+        ``min(available CPUs, MAX_DEFAULT_WORKERS)``, less the CPUs other processes keep busy
+        (:func:`busy_cpus_elsewhere`: on two cores with another job running, two workers were
+        slower than one, docs/benchmarks.md), reduced so each worker beyond the first gets at
         least :data:`MIN_TEXTS_PER_WORKER` texts; 1 (in-process, no pool) for small inputs.
+        The tokens are the same for any number of workers.
     """
-    workers = max(1, min(available_cpus(), MAX_DEFAULT_WORKERS))
+    workers = max(1, min(available_cpus() - busy_cpus_elsewhere(), MAX_DEFAULT_WORKERS))
     if n_texts is not None:
         workers = min(workers, 1 + n_texts // MIN_TEXTS_PER_WORKER)
     return max(1, workers)
