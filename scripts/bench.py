@@ -781,7 +781,7 @@ def median_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int, str], d
     for key, runs in groups.items():
         ok = [r for r in runs if "error" not in r and "na" not in r]
         if not ok:
-            out[key] = {"missing": runs[0].get("na") or runs[0].get("error"), "runs": len(runs)}
+            out[key] = {"missing": runs[0].get("na") or runs[0].get("error"), "na": "na" in runs[0], "runs": len(runs)}
             continue
         merged: dict[str, Any] = {"runs": len(ok)}
         for field in ok[0]:
@@ -843,7 +843,7 @@ def keys_of(med: dict, step: str) -> list[tuple[str, int, str, dict[str, Any]]]:
 
 def cells(m: dict[str, Any], *fields: tuple[str, str]) -> list[str]:
     if "missing" in m:
-        first = "n/a" if "absent" in str(m["missing"]) else f"error ({m['missing']})"
+        first = "n/a" if m.get("na") else f"error ({m['missing']})"
         return [first] + ["—"] * (len(fields) - 1)
     return [fmt(m.get(f), spec) for f, spec in fields]
 
