@@ -33,7 +33,8 @@ Steps and contenders (``--steps``):
   (and raw batched ``inference``), one core.
 * ``scale`` (not in the default steps): the memory and time of a fit as a shop runs it,
   ``fit_files`` (what ``topicprofile fit --reviews export.csv`` calls) on the corpus written as
-  CSV, streamed in chunks, with peak RSS and the peak so far at the start of each stage; and, up to 100,000
+  CSV, streamed in chunks (``--scale-workers`` tokenizer processes, default 1, the same at every
+  size), with peak RSS and the peak so far at the start of each stage; and, up to 100,000
   documents, the same documents fitted as one chunk from a DataFrame, to compare coherence.
   ``--steps scale --sizes 100000 1000000 --langs en`` gives the memory target's ratio.
 
@@ -631,6 +632,7 @@ def task_scale(spec: dict[str, Any]) -> dict[str, Any]:
     shutil.rmtree(model_dir, ignore_errors=True)
     chunk_rows = None if streamed else spec["size"] + 1
     profiler = TopicProfiler(n_topics=spec["k"], lang=spec["lang"], passes=spec.get("passes"),
+                             workers=spec["scale_workers"],
                              **({} if chunk_rows is None else {"chunk_rows": chunk_rows}))  # fmt: skip
     df = None if streamed else read_corpus(spec)
     with Meter() as m:
@@ -748,7 +750,7 @@ class Runner:
             for who in contenders:
                 spec = {"task": step, "contender": who, "lang": lang, "size": size, "k": args.k,
                         "passes": args.passes, "run": run, "tomotopy_iterations": args.tomotopy_iterations,
-                        "mc_workers": args.mc_workers, "n_texts": args.latency_texts if step == "tag_text"
+                        "mc_workers": args.mc_workers, "scale_workers": args.scale_workers, "n_texts": args.latency_texts if step == "tag_text"
                         else args.batch_texts, **p}  # fmt: skip
                 spec["coherence"] = step == "lda" and (run == 0 or who in NONDETERMINISTIC)
                 first = run == 0 and size == min(args.sizes)
@@ -1016,6 +1018,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--tag-all-sizes", action="store_true", help="tag_text, batch at every size, not the smallest only")
     add("--tomotopy-iterations", type=int, default=500)
     add("--mc-workers", type=int, default=1, help="LdaMulticore workers (gensim: cores - 1)")
+    add("--scale-workers", type=int, default=1,
+        help="tokenizer processes of the scale step's fits (fixed, so sizes compare: a pool adds a "
+             "constant ~250 MB per process)")
     add("--latency-texts", type=int, default=1000, help="single texts for tag_text latency")
     add("--batch-texts", type=int, default=10_000, help="texts in the batch tag_text call")
     add("--seed", type=int, default=0, help="seed of the corpus resampling")
