@@ -119,6 +119,7 @@ class SpacyTokenizer:
         self.batch_size = batch_size
         self._nlp: Any = None
         self._stops: frozenset[str] | None = None
+        self._filters: dict[str, _WordFilter] | None = None
 
     # -- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -218,38 +219,60 @@ class SpacyTokenizer:
 
     # -- tokenization ----------------------------------------------------------------------
     def iter_tokens(self, texts: Iterable[str]) -> Iterator[list[str]]:
-        """Yield one token list per text, streaming through ``nlp.pipe`` in batches.
+        """Yield one token list per text, streaming through the pipeline.
 
         With ``lang="auto"`` each batch is split by detected script, each part goes through its
         language's pipeline, and the results come back in input order.
         """
-        trained = bool(self.spacy_model)
-        prepared = (_as_text(t, lower=not trained) for t in texts)
+        prepared = (_as_text(t, lower=not self.spacy_model) for t in texts)
         if self.lang != AUTO:
-            nlp = self.nlp
-            for doc in nlp.pipe(prepared, batch_size=self.batch_size):
-                yield self._doc_tokens(doc, trained)
+            yield from self._lang_tokens(self.lang, prepared)
             return
         batch: list[str] = []
         for text in prepared:
             batch.append(text)
             if len(batch) == self.batch_size:
-                yield from self._auto_batch(batch, trained)
+                yield from self._auto_batch(batch)
                 batch = []
         if batch:
-            yield from self._auto_batch(batch, trained)
+            yield from self._auto_batch(batch)
 
-    def _auto_batch(self, texts: list[str], trained: bool) -> list[list[str]]:
+    def _auto_batch(self, texts: list[str]) -> list[list[str]]:
         langs = detect_scripts(texts)
         out: list[list[str]] = [[] for _ in texts]
         for lang in AUTO_LANGS:
             idx = [i for i, detected in enumerate(langs) if detected == lang]
             if not idx:
                 continue
-            docs = self._pipeline(lang).pipe((texts[i] for i in idx), batch_size=self.batch_size)
-            for i, doc in zip(idx, docs, strict=True):
-                out[i] = self._doc_tokens(doc, trained)
+            tokens = self._lang_tokens(lang, (texts[i] for i in idx))
+            for i, doc_tokens in zip(idx, tokens, strict=True):
+                out[i] = doc_tokens
         return out
+
+    def _lang_tokens(self, lang: str, texts: Iterable[str]) -> Iterator[list[str]]:
+        """Token lists of already prepared texts, all of language ``lang``."""
+        nlp = self._pipeline(lang)
+        words = self._word_filter(lang, nlp)
+        if words is not None:
+            return words.iter_tokens(texts)
+        trained = bool(self.spacy_model)
+        return (self._doc_tokens(doc, trained) for doc in nlp.pipe(texts, batch_size=self.batch_size))
+
+    def _word_filter(self, lang: str, nlp: Any) -> _WordFilter | None:
+        """The per-word filter of ``lang``'s pipeline, or ``None`` where a token's fate depends on
+        its context (a trained pipeline tags parts of speech) or on components we don't know."""
+        if self.spacy_model:
+            return None
+        if self._filters is None:
+            self._filters = {}
+        stops = self.stop_word_set()
+        words = self._filters.get(lang)
+        if words is None or not words.fits(nlp, stops=stops, min_len=self.min_token_len):
+            words = _WordFilter.for_pipeline(nlp, stops=stops, min_len=self.min_token_len)
+            if words is None:
+                return None
+            self._filters[lang] = words
+        return words
 
     def tokenize(self, texts: Iterable[str]) -> list[list[str]]:
         """Tokenize many texts; see :meth:`iter_tokens`."""
@@ -285,10 +308,111 @@ class SpacyTokenizer:
         state = self.__dict__.copy()
         state["_nlp"] = None
         state["_stops"] = None
+        state["_filters"] = None
         return state
 
     def __repr__(self) -> str:
         return f"SpacyTokenizer(lang={self.lang!r}, spacy_model={self.spacy_model!r})"
+
+
+#: Distinct words a :class:`_WordFilter` remembers (about 150 bytes each) before it starts over,
+#: so that a long-running process cannot grow without limit.
+_MEMO_MAX_WORDS = 200_000
+
+
+class _WordFilter:
+    """The token filter of a blank pipeline, decided once per distinct word.
+
+    Without a tagger, whether a token is kept and what it becomes depends on its text alone: the
+    lexeme's flags (punctuation, space, number, URL, e-mail, spaCy stop word), its lowercase form
+    and its lemma from the lookup table. So the lemmatizer component is not run: texts only go
+    through the tokenizer (jieba, for Chinese, directly), and each word's outcome is remembered,
+    ``""`` for a dropped word. The tokens are those of ``nlp.pipe`` + the filter of
+    :meth:`SpacyTokenizer._doc_tokens` (``tests/test_tokenizer_reference.py`` checks them on real
+    reviews).
+    """
+
+    def __init__(self, nlp: Any, *, lemmas: Any, jieba: Any, stops: frozenset[str], min_len: int) -> None:
+        self.nlp = nlp
+        self.lemmas = lemmas  # the "lemma_lookup" table, or None: a word is its own lemma
+        self.jieba = jieba  # the jieba module spaCy's Chinese tokenizer calls, or None
+        self.stops = stops
+        self.min_len = min_len
+        self._memo: dict[int | str, str] = {}  # orth id (or jieba's word) -> token, "" = dropped
+        self._made_for = (nlp.tokenizer, tuple(nlp.pipe_names), stops, min_len)
+
+    def fits(self, nlp: Any, *, stops: frozenset[str], min_len: int) -> bool:
+        """Whether this filter still matches the pipeline and settings (a caller may change them)."""
+        return self._made_for == (nlp.tokenizer, tuple(nlp.pipe_names), stops, min_len)
+
+    @classmethod
+    def for_pipeline(cls, nlp: Any, *, stops: frozenset[str], min_len: int) -> _WordFilter | None:
+        """A filter for ``nlp``, or ``None`` unless its tokenizer and components are those
+        :meth:`SpacyTokenizer._build_nlp` puts together (where the above holds)."""
+        from spacy.lang.zh import ChineseTokenizer
+        from spacy.pipeline import Lemmatizer
+        from spacy.tokenizer import Tokenizer
+
+        lemmas = jieba = None
+        if nlp.pipe_names == ["lemmatizer"]:
+            lemmatizer = nlp.get_pipe("lemmatizer")
+            own_lookup = type(lemmatizer).lookup_lemmatize is not Lemmatizer.lookup_lemmatize
+            if lemmatizer.mode != "lookup" or own_lookup:
+                return None  # rule-based or a language's own lookup (Dutch) may look beyond the word
+            lemmas = lemmatizer.lookups.get_table("lemma_lookup", {})
+        elif nlp.pipe_names:
+            return None
+        if type(nlp.tokenizer) is ChineseTokenizer and nlp.tokenizer.segmenter == "jieba":
+            jieba = nlp.tokenizer.jieba_seg
+        elif type(nlp.tokenizer) is not Tokenizer:  # others (Japanese, Korean) may set lemmas
+            return None
+        return cls(nlp, lemmas=lemmas, jieba=jieba, stops=stops, min_len=min_len)
+
+    def iter_tokens(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        """One token list per (prepared) text."""
+        from spacy.attrs import ORTH
+
+        nlp = self.nlp
+        if self.jieba is None:
+            for text in texts:
+                yield self._kept(nlp.make_doc(text).to_array(ORTH).tolist())
+            return
+        cut = self.jieba.cut
+        for text in texts:
+            if len(text) > nlp.max_length:
+                nlp.make_doc(text)  # raises spaCy's "text too long" error, as nlp.pipe does
+            # spaCy builds its Doc from the same words; whitespace words become spaces or
+            # whitespace tokens, which are dropped either way
+            yield self._kept(list(cut(text, cut_all=False)))
+
+    def _kept(self, keys: list[Any]) -> list[str]:
+        memo = self._memo
+        words = [memo.get(key) for key in keys]
+        if None in words:
+            words = [self._learn(key) if word is None else word for key, word in zip(keys, words)]
+        return [word for word in words if word]
+
+    def _learn(self, key: int | str) -> str:
+        text = key if isinstance(key, str) else self.nlp.vocab.strings[key]
+        if len(self._memo) >= _MEMO_MAX_WORDS:
+            self._memo.clear()
+        word = self._memo[key] = self._decide(text)
+        return word
+
+    def _decide(self, text: str) -> str:
+        """What a token with this text becomes: its lowercased lemma, or "" when dropped."""
+        if not text:
+            return ""
+        lex = self.nlp.vocab[text]
+        if lex.is_punct or lex.is_space or lex.like_num or lex.like_url or lex.like_email or lex.is_stop:
+            return ""
+        lemma = text if self.lemmas is None else self.lemmas.get(text, text)
+        if not isinstance(lemma, str):  # a table may list several lemmas; spaCy takes the first
+            lemma = lemma[0]
+        lemma = (lemma or text).lower()
+        if len(lemma) < self.min_len or lemma in self.stops or lex.lower_ in self.stops:
+            return ""
+        return lemma if _HAS_LETTER.search(lemma) else ""
 
 
 def _as_text(value: object, *, lower: bool) -> str:
