@@ -95,3 +95,21 @@ def test_profiler_bad_params_and_inputs(tiny_reviews) -> None:
 def test_profiler_get_params_roundtrip() -> None:
     tp = TopicProfiler(n_topics=5, lang="zh", tag_threshold=0.3)
     assert TopicProfiler(**tp.get_params()).get_params() == tp.get_params()
+
+
+def test_profiler_tag_text_follows_anchor_threshold_and_label_changes(tiny_profiler) -> None:
+    text = "The espresso grinder and arabica beans."  # short: a tag needs an anchor word
+    before = tiny_profiler.tag_text(text)[0]
+    assert before["tags"]
+    topic = before["tags"][0]["topic"]
+    try:
+        tiny_profiler.set_params(anchor_threshold=1.0)  # no word anchors a topic with certainty
+        assert tiny_profiler.tag_text(text)[0]["tags"] == []
+        tiny_profiler.set_params(anchor_threshold=0.5)
+        tiny_profiler.set_topic_labels({topic: "Coffee gear"})
+        renamed = tiny_profiler.tag_text(text)[0]
+    finally:
+        tiny_profiler.set_params(anchor_threshold=0.5)
+        tiny_profiler.set_topic_labels(tiny_profiler.topic_labels or {})
+    assert renamed["tags"][0] == {**before["tags"][0], "label": "Coffee gear"}
+    assert tiny_profiler.tag_text(text)[0] == before

@@ -78,3 +78,63 @@ def test_topics_coherence_and_diversity(fitted) -> None:
     assert len(scores["c_npmi"]["per_topic"]) == 3
     assert -1.0 <= scores["c_npmi"]["mean"] <= 1.0
     assert topic_diversity([["a", "b"], ["a", "c"]]) == 0.75
+
+
+def _reference_e_step(lda, counts, seeds, *, iterations, threshold):
+    """The E-step written out one document at a time (gensim's ``inference`` loop), for comparison."""
+    from scipy.special import psi
+
+    from topicprofile.topics.lda import _seeded_gamma
+
+    gamma = _seeded_gamma(seeds, lda.n_topics)
+    sstats = np.zeros_like(lda.exp_elog_beta_)
+    for d in range(counts.shape[0]):
+        ids = counts.indices[counts.indptr[d] : counts.indptr[d + 1]]
+        cts = counts.data[counts.indptr[d] : counts.indptr[d + 1]]
+        if ids.size == 0:
+            gamma[d] = lda.alpha_
+            continue
+        beta_d = lda.exp_elog_beta_[:, ids]  # n_topics × the document's terms
+        g = gamma[d]
+        for _ in range(iterations):
+            exp_elog_theta = np.exp(psi(g) - psi(g.sum()))
+            phinorm = exp_elog_theta @ beta_d + 1e-100
+            new_g = lda.alpha_ + exp_elog_theta * (beta_d @ (cts / phinorm))
+            change = np.abs(new_g - g).mean()
+            g = new_g
+            if change < threshold:
+                break
+        gamma[d] = g
+        exp_elog_theta = np.exp(psi(g) - psi(g.sum()))
+        sstats[:, ids] += np.outer(exp_elog_theta, cts / (exp_elog_theta @ beta_d + 1e-100))
+    return gamma, sstats * lda.exp_elog_beta_
+
+
+@pytest.mark.parametrize(
+    ("n_docs", "density", "seed"),
+    [(1, 0.3, 0), (1, 0.0, 1), (2, 0.05, 2), (40, 0.1, 3), (300, 0.2, 4), (257, 0.02, 5)],
+)
+def test_topics_fast_e_step_matches_reference(fitted, n_docs, density, seed) -> None:
+    from scipy import sparse
+
+    from topicprofile.topics.lda import _doc_seeds
+
+    lda, _, _, dictionary = fitted
+    rng = np.random.default_rng(seed)
+    counts = sparse.random(n_docs, len(dictionary), density=density, format="csr", random_state=rng)
+    counts.data = np.ceil(counts.data * 4)  # counts 1-4
+    if n_docs > 2:  # some empty rows
+        counts = sparse.csr_matrix(sparse.diags((rng.random(n_docs) > 0.2).astype(float)) @ counts)
+        counts.eliminate_zeros()
+        assert 0 < np.count_nonzero(np.diff(counts.indptr) == 0) < n_docs
+    seeds = _doc_seeds(counts, 0)
+    for iterations, threshold in [(100, 1e-3), (200, 1e-6), (3, 1e-3)]:
+        limits = {"iterations": iterations, "threshold": threshold}
+        gamma, sstats = lda._infer_gamma(counts, seeds, collect_sstats=True, **limits)
+        want_gamma, want_sstats = _reference_e_step(lda, counts, seeds, **limits)
+        np.testing.assert_allclose(gamma, want_gamma, rtol=1e-10)
+        np.testing.assert_allclose(sstats, want_sstats, rtol=1e-10, atol=1e-300)
+        # a document's gamma does not depend on the rest of the batch, bit for bit
+        for d in range(0, n_docs, max(1, n_docs // 7)):
+            alone = lda._infer_gamma(counts[d : d + 1], seeds[d : d + 1], **limits)
+            assert np.array_equal(alone[0], gamma[d])

@@ -535,8 +535,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         items = [texts] if isinstance(texts, str) else list(texts)
         bows, n_tokens = self._encode(items)
-        doc_topics = self.topics_.transform(bows)
-        anchors = self._anchor_counts(bows_to_csr(bows, len(self.dictionary_)))
+        counts = bows_to_csr(bows, len(self.dictionary_))
+        doc_topics = self.topics_.transform_counts(counts)
+        anchors = self._anchor_counts(counts)
         tags = self._make_tagger().topic_tags(doc_topics, n_tokens, anchors)
         labels = self.topic_labels_
         return [
@@ -669,10 +670,15 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag`)."""
         if self.anchor_threshold <= 0:
             return None
-        anchors = anchor_matrix(
-            self.topics_.topic_word_, self.topic_info_["prevalence"].to_numpy(), self.anchor_threshold
-        )
-        return np.asarray(counts @ anchors)
+        # The anchor matrix depends only on the fitted topics: built once, rebuilt when the topics
+        # (refit, load), their prevalence or anchor_threshold (set_params) change.
+        topic_word, prevalence = self.topics_.topic_word_, self.topic_info_["prevalence"].to_numpy()
+        key = (prevalence.tobytes(), self.anchor_threshold)
+        cached = getattr(self, "_anchor_cache", None)
+        if cached is None or cached[0] is not topic_word or cached[1] != key:
+            cached = (topic_word, key, anchor_matrix(topic_word, prevalence, self.anchor_threshold))
+            self._anchor_cache = cached
+        return np.asarray(counts @ cached[2])
 
     def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
         """(Re)write the label columns from ``interest_topics``, the shares and the current labels."""
