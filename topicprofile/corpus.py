@@ -224,13 +224,13 @@ class CountedCorpus:
 
     Filled by the fit's counting pass (:meth:`add`), which also keeps what later steps need without
     another pass over the text: a seeded sample of token lists for coherence
-    (:data:`COHERENCE_DOCS`), each customer's first review long enough to quote (its whitespace
-    collapsed, cut to :data:`EXAMPLE_CHARS`: quotes are shorter), and the customers' pooled counts
-    (``pooled``, set by the caller).
+    (:data:`COHERENCE_DOCS`), each customer's first review of at least ``min_example_words`` words
+    (None: none kept) to quote (its whitespace collapsed, cut to :data:`EXAMPLE_CHARS`: quotes are
+    shorter), and the customers' pooled counts (``pooled``, set by the caller).
     """
 
     def __init__(self, store: DocumentStore, directory: str | os.PathLike[str], *, seed: int,
-                 min_example_words: int) -> None:  # fmt: skip
+                 min_example_words: int | None) -> None:  # fmt: skip
         self.store = store
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -256,6 +256,8 @@ class CountedCorpus:
         self.sample_tokens.extend(t for t, k in zip(tokens, keep, strict=True) if k)
         self.n_docs += len(docs)
         self.n_nonempty += int((np.diff(counts.indptr) > 0).sum())
+        if self.min_example_words is None:  # no examples wanted
+            return
         reviews = docs[docs[schema.CHANNEL] == schema.REVIEWS]
         for customer, text in zip(reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], strict=True):
             if customer not in self._first_reviews:

@@ -264,7 +264,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             (doc for chunk in self._phrased(tokens) for doc in chunk),
             no_below=self.no_below, no_above=self.no_above, keep_n=self.keep_n,
         )  # fmt: skip
-        corpus = self._count_pass(store, tokens, report)
+        corpus = self._count_pass(store, tokens, report, examples=rfm is not None)
         fewest = min(self._k_candidates()) if self.n_topics == "auto" else self.n_topics
         if corpus.n_nonempty < fewest:
             raise DataValidationError(
@@ -324,10 +324,13 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         for chunk in tokens.chunks():
             yield self.phrases_.transform(chunk) if self.phrases_ is not None else chunk
 
-    def _count_pass(self, store: DocumentStore, tokens: TokenShards, report: ProgressCallback) -> CountedCorpus:
-        """Bags of words of every document (kept on disk), pooled per customer, plus a sample for coherence."""
+    def _count_pass(
+        self, store: DocumentStore, tokens: TokenShards, report: ProgressCallback, *, examples: bool
+    ) -> CountedCorpus:
+        """Bags of words of every document (kept on disk), pooled per customer, plus a sample for
+        coherence and, with ``examples`` (segments will be built), each customer's example review."""
         corpus = CountedCorpus(store, store.directory / "counts", seed=self.random_state,
-                               min_example_words=MIN_EXAMPLE_WORDS)  # fmt: skip
+                               min_example_words=MIN_EXAMPLE_WORDS if examples else None)  # fmt: skip
         accumulator = CustomerAccumulator(1, self._make_tagger().weights())
         n_terms = len(self.dictionary_)
         report("count", 0, store.n_docs)

@@ -47,7 +47,7 @@ class CustomerTopics:
     anchors : array, shape (n_customers, n_topics), or None
         Anchor-word counts per topic (summed over the customer's documents), when given.
     counts : sparse matrix, shape (n_customers, n_terms), or None
-        The customers' pooled word counts, when given.
+        The customers' pooled word counts (int32), when given.
     """
 
     customer_ids: np.ndarray
@@ -118,8 +118,15 @@ class CustomerAccumulator:
                 self._anchors = np.zeros((len(self._codes), self.n_topics))
             np.add.at(self._anchors, codes, anchors)
         if counts is not None:
+            # word counts are whole numbers: pooled as int32 (a third less memory than float64, and
+            # these are one row per customer)
+            whole = counts.data.astype(np.int32)
+            if not np.array_equal(whole, counts.data):
+                raise ValueError("counts must be whole numbers of words")
+            counts = sparse.csr_matrix((whole, counts.indices, counts.indptr), shape=counts.shape)
             rows = sparse.csr_matrix(
-                (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(self._codes), len(codes))
+                (np.ones(len(codes), dtype=np.int32), (codes, np.arange(len(codes)))),
+                shape=(len(self._codes), len(codes)),
             )
             pooled = (rows @ counts).tocsr()
             if self._counts is None:

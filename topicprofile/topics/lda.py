@@ -300,8 +300,8 @@ def _iterate_gamma(
 
 
 def _same_structure(counts: sparse.csr_matrix) -> sparse.csr_matrix:
-    """A matrix sharing ``counts``' structure, with its own ``data`` array to overwrite."""
-    return sparse.csr_matrix((counts.data.copy(), counts.indices, counts.indptr), shape=counts.shape)
+    """A matrix sharing ``counts``' structure, with its own float64 ``data`` array to overwrite."""
+    return sparse.csr_matrix((counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape)
 
 
 def _rows(counts: sparse.csr_matrix, keep: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray | slice]:
