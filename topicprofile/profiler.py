@@ -669,6 +669,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         }
         # built once, in the output contract's order (no copies: this table has a row per customer)
         return pd.DataFrame({name: columns[name] for name in _column_order(list(columns))})
+
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
         """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag`)."""
         if self.anchor_threshold <= 0:
