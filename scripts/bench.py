@@ -14,7 +14,8 @@ Steps and contenders (``--steps``):
 
 * ``tokenize``: ``SpacyTokenizer.tokenize`` vs raw spaCy (``spacy.blank`` + lookup lemmatizer,
   jieba segmenter for zh, ``nlp.pipe`` and the same token filter; "same tokens" checks the output),
-  vs ``tokenize_parallel(workers=2)`` (``n/a`` when ``topicprofile.parallel`` is absent). One
+  vs ``tokenize_parallel(workers=2)`` (``n/a`` when ``topicprofile.parallel`` is absent), cold
+  and with the fork server already up (as ``fit_files`` starts it while reading large inputs). One
   worker is ``SpacyTokenizer.tokenize`` itself: ``tokenize_parallel(workers=1)`` runs it in-process.
 * ``lda``: ``LdaTopics(k, **DEFAULT_LDA_PARAMS).fit`` vs gensim ``LdaModel`` with the same
   parameters on the same (customer-pooled) bags of words, vs ``LdaMulticore`` (batch mode, same
@@ -80,7 +81,7 @@ SOURCE = Path(os.environ.get("TOPICPROFILE_BENCH_SOURCE", REPO))
 DOCS_PER_CUSTOMER = 5
 STEPS = ("tokenize", "lda", "fit", "tag", "tag_text", "batch", "scale")
 CONTENDERS: dict[str, tuple[str, ...]] = {
-    "tokenize": ("topicprofile", "raw spaCy", "parallel 2 workers"),
+    "tokenize": ("topicprofile", "raw spaCy", "parallel 2 workers", "parallel 2 workers, fork server up"),
     "lda": (
         "topicprofile", "gensim LdaModel", "gensim LdaMulticore", "tomotopy 1 thread", "tomotopy 2 threads",
     ),
@@ -377,6 +378,8 @@ def task_tokenize(spec: dict[str, Any]) -> dict[str, Any]:
         except ImportError:
             return {"na": "topicprofile.parallel is absent"}
         workers = int(who.split()[1])
+        if who.endswith("fork server up"):
+            fork_server_up()
         with Meter() as m:
             tokens = tokenize_parallel(SpacyTokenizer(lang), texts, workers=workers)
     elif who == "topicprofile":
@@ -389,6 +392,21 @@ def task_tokenize(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("check"):  # same output as topicprofile's tokenizer?
         out["same_tokens"] = tokens == SpacyTokenizer(lang).tokenize(texts)
     return out
+
+
+def fork_server_up() -> None:
+    """Start topicprofile's fork server and wait until it has imported spaCy: what ``fit_files``
+    starts while it reads large inputs (``parallel.prestart``), as imports are done before every
+    contender's timer. The pool's processes are still forked and build their pipelines in the timer."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from topicprofile import parallel
+
+    parallel.prestart()
+    context = multiprocessing.get_context(parallel.START_METHOD)
+    with ProcessPoolExecutor(1, mp_context=context) as pool:  # returns once a process forked after the imports
+        pool.submit(os.getpid).result()
 
 
 def task_lda(spec: dict[str, Any]) -> dict[str, Any]:
@@ -977,13 +995,14 @@ def targets_table(med: dict) -> str:
             r = ours["wall_s"] / gibbs["wall_s"]
             add("LDA wall time × tomotopy-500 (1 thread)", where, r, "≤ 1×", r <= 1.0)
         one = med.get(("tokenize", lang, size, "topicprofile"), {})
-        two = med.get(("tokenize", lang, size, "parallel 2 workers"), {})
-        what, target = "tokenize speed-up, 2 workers vs 1", "≥ 1.7× (at 100k)"
-        if "wall_s" in one and "wall_s" in two:
-            r = one["wall_s"] / two["wall_s"]
-            add(what, where, r, target, r >= 1.7 if size >= 100_000 else None)
-        elif "missing" in two:
-            add(what, where, None, target, None)
+        for who, what in (("parallel 2 workers", "tokenize speed-up, 2 workers vs 1 (cold)"),
+                          ("parallel 2 workers, fork server up", "tokenize speed-up, 2 workers vs 1 (fork server up)")):
+            two, target = med.get(("tokenize", lang, size, who), {}), "≥ 1.7× (at 100k)"
+            if "wall_s" in one and "wall_s" in two:
+                r = one["wall_s"] / two["wall_s"]
+                add(what, where, r, target, r >= 1.7 if size >= 100_000 else None)
+            elif "missing" in two:
+                add(what, where, None, target, None)
         streamed = med.get(("scale", lang, size, "streamed from CSV"), {})
         in_memory = med.get(("scale", lang, size, "in memory (one chunk)"), {})
         if "c_npmi" in streamed and "c_npmi" in in_memory:

@@ -253,3 +253,26 @@ def test_parallel_real_mixed_reviews_equal_serial(shared_data, tokenizers, pool_
     random.Random(0).shuffle(texts)
     expected = tokenizers["auto"].tokenize(texts)
     assert tokenize_parallel(tokenizers["auto"], texts, workers=2, chunk_size=37) == expected
+
+
+def test_parallel_fit_files_starts_the_fork_server_early_only_when_a_pool_is_likely(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from topicprofile import workflows
+
+    started: list[bool] = []
+    monkeypatch.setattr(workflows, "prestart", lambda: started.append(True))
+    monkeypatch.setattr(parallel, "busy_cpus_elsewhere", lambda: 0)
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    small.write_text("customer_id,text\nc1,good tent\n", encoding="utf-8")
+    large.write_bytes(b"x" * workflows.PRESTART_BYTES)
+    workflows._prestart_pool({"reviews": small}, None)
+    workflows._prestart_pool({"reviews": large}, 1)  # one worker asked for: no pool
+    assert started == []
+    workflows._prestart_pool({"reviews": large}, None)
+    workflows._prestart_pool({"reviews": small, "browsing": None}, 2)
+    assert started == [True, True]
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 1)
+    workflows._prestart_pool({"reviews": large}, None)  # one CPU: the default is one worker
+    assert started == [True, True]

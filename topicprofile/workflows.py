@@ -29,6 +29,7 @@ from topicprofile.loaders import (
     rejects_path_for,
     write_rejects,
 )
+from topicprofile.parallel import default_workers, prestart
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 
 __all__ = ["load_inputs", "stream_documents", "fit_files", "tag_files", "write_table", "TableWriter"]
@@ -80,6 +81,29 @@ def stream_documents(
     return store, loads
 
 
+#: Text inputs from this size on (about 50,000 short reviews) will likely be tokenized by a pool:
+#: its fork server is started before reading them (:func:`~topicprofile.parallel.prestart`).
+PRESTART_BYTES = 4_000_000
+
+
+def _prestart_pool(inputs: Mapping[str, Any], workers: int | None) -> None:
+    """Start the tokenizer pool's fork server now, so that its imports (2-3 s) overlap with reading
+    and cleaning the input, when a pool is likely: more than one worker asked for, or by default
+    on large inputs with a CPU to spare."""
+    if workers == 1 or (workers is None and default_workers(10**9) == 1):
+        return
+    if workers is None:
+        size = 0
+        for kind in ("reviews", "browsing"):
+            try:
+                size += os.path.getsize(inputs[kind]) if inputs.get(kind) is not None else 0
+            except (OSError, TypeError):
+                pass
+        if size < PRESTART_BYTES:
+            return
+    prestart()
+
+
 def _stream_inputs(chunk_rows: int, inputs: Mapping[str, Any]) -> tuple[DocumentStore | None, dict[str, Any]]:
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
@@ -123,6 +147,7 @@ def fit_files(
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``).
     """
     start = time.perf_counter()
+    _prestart_pool(inputs, profiler.workers)
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
@@ -166,6 +191,7 @@ def tag_files(
     """
     start = time.perf_counter()
     profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
+    _prestart_pool(inputs, workers)
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
