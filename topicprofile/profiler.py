@@ -581,8 +581,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
         """:meth:`profile` of documents in a :class:`~topicprofile.corpus.DocumentStore`, streamed chunk by chunk."""
-        blocks = list(self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None))
-        return blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
+        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None)
+        return table
 
     def iter_profiles(
         self,
@@ -745,8 +745,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         if mine.empty:
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
         bows, _ = self._encode(mine[schema.TEXT].tolist())
-        doc_topics = self.topics_.transform(bows)
-        row = self._profiles(self._aggregate(self._encoded_chunks([mine], len(mine)), _no_progress, total=None)[0]).iloc[0]
+        counts = bows_to_csr(bows, len(self.dictionary_))
+        doc_topics = self.topics_.transform_counts(counts)
+        row = self._profiles(self._aggregate([(mine, counts)], _no_progress, total=None)[0]).iloc[0]
         tags = [(int(k), float(row[f"topic_{k}"])) for k in row["interest_topics"].split(";") if k]
         return {
             schema.CUSTOMER_ID: customer_id,
