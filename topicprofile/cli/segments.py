@@ -18,8 +18,9 @@ def segments_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
     """
     with user_errors():
         from topicprofile.segment import load_segment_cards
+        from topicprofile.store import model_files
 
-        document = load_segment_cards(model_dir)
+        document = load_segment_cards(model_files(model_dir))  # checks the model (format-1 pickles refused)
     summary = {
         "model_dir": str(model_dir),
         "n_segments": document.get("n_segments"),
