@@ -225,11 +225,11 @@ def model_lock(path: str | os.PathLike[str], *, force: bool = False) -> Iterator
             os.ftruncate(fd, 0)
             os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode())
             _check_writable(target)
+            _clean_stale(target)
         except OSError as e:
             if isinstance(e, ModelError):
                 raise
             raise ModelError(f"{target}: cannot write the model here ({e.strerror}); choose a writable --model-dir") from e
-        _clean_stale(target)
         _HELD[key] = force
         try:
             yield target
