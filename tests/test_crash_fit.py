@@ -39,6 +39,15 @@ def _complete_fit(model: Path, reviews: Path, seed: int) -> float:
     return time.perf_counter() - start
 
 
+def _wait_for_staging(model: Path, process: subprocess.Popen, *, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and process.poll() is None:
+        if any(p.name.startswith(".staging-") and not p.name.startswith(".staging-probe")
+               for p in (model / "versions").iterdir()):  # fmt: skip
+            return
+        time.sleep(0.002)
+
+
 def _topics(model: Path) -> list[dict]:
     return json.loads(TopicProfiler.load(str(model)).topics().to_json(orient="records"))
 
@@ -60,7 +69,11 @@ def test_crash_fit_killed_at_random_moments_leaves_old_or_new_model(tmp_path) ->
     seed, published, interrupted_saves = 0, 0, 0
     for kill in range(N_KILLS):
         process = _fit(model, reviews, seed=1 - seed)  # refit with the other seed
-        time.sleep(duration * rng.uniform(0.1, 1.05))
+        if kill % 2 == 0:  # anywhere in the fit
+            time.sleep(duration * rng.uniform(0.1, 1.05))
+        else:  # while it saves: soon after its staging folder appears (the short window that matters)
+            _wait_for_staging(model, process, timeout=3 * duration)
+            time.sleep(rng.uniform(0.0, 0.05))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         interrupted_saves += any(p.name.startswith(".staging-") for p in (model / "versions").iterdir())
@@ -69,6 +82,7 @@ def test_crash_fit_killed_at_random_moments_leaves_old_or_new_model(tmp_path) ->
         if loaded == tables[1 - seed]:
             seed, published = 1 - seed, published + 1
         assert TopicProfiler.load(str(model)).n_topics_ == 4
+    assert interrupted_saves >= 1, "no kill landed while a version was being written"
     # the next complete run cleans what the killed ones left
     _complete_fit(model, reviews, seed=1 - seed)
     assert _topics(model) == tables[1 - seed]
