@@ -10,6 +10,7 @@ import pytest
 from topicprofile import TopicProfiler
 from topicprofile.errors import DataValidationError
 from topicprofile.explain import _snippet
+from topicprofile.store import model_files
 
 
 def _tags_of(profile_row: pd.Series) -> dict[str, float]:
@@ -60,7 +61,7 @@ def test_explain_after_save_and_load(tiny_profiler, tmp_path) -> None:
     tiny_profiler.save(str(tmp_path / "m"))
     loaded = TopicProfiler.load(str(tmp_path / "m"))
     assert loaded.explain("kitchen-01") == tiny_profiler.explain("kitchen-01")
-    (tmp_path / "m" / "documents.parquet").unlink()  # a model saved without its documents
+    (model_files(tmp_path / "m") / "documents.parquet").unlink()  # a model saved without its documents
     with pytest.raises(DataValidationError, match="without its documents"):
         TopicProfiler.load(str(tmp_path / "m")).explain("kitchen-01")
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from topicprofile import ModelError, TopicProfiler
-from topicprofile.store import FORMAT_VERSION
+from topicprofile.store import FORMAT_VERSION, model_files
 
 
 @pytest.fixture()
@@ -57,13 +57,13 @@ def test_store_corrupt_manifest(saved) -> None:
 
 
 def test_store_missing_part(saved) -> None:
-    shutil.rmtree(saved / "lda")
-    with pytest.raises(ModelError, match="missing lda/lda.gensim"):
+    shutil.rmtree(model_files(saved) / "lda")
+    with pytest.raises(ModelError, match="missing lda/params.json"):
         TopicProfiler.load(str(saved))
 
 
 def test_store_corrupt_part(saved) -> None:
-    (saved / "dictionary.gensim").write_bytes(b"garbage")
+    (model_files(saved) / "dictionary" / "dfs.npy").write_bytes(b"garbage")
     with pytest.raises(ModelError, match="corrupt model"):
         TopicProfiler.load(str(saved))
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import logging
+import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from topicprofile.errors import ModelError
+
 __all__ = ["PhraseDetector", "MAX_VOCAB_SIZE"]
+
+#: Version of the JSON written by :meth:`PhraseDetector.save`.
+PHRASES_FORMAT = 1
+#: gensim's scorers by the name ``Phrases(scoring=...)`` takes; a phrase model scored by another
+#: function cannot be saved as data.
+_SCORERS = {"default": "original_scorer", "npmi": "npmi_scorer"}
 
 #: Default bound on the words and pairs counted while learning phrases (gensim: about 90 bytes each).
 MAX_VOCAB_SIZE = 4_000_000
@@ -64,23 +73,63 @@ class PhraseDetector:
         phrases = self.phrases_
         return [phrases[list(tokens)] for tokens in token_lists]
 
-    def save(self, path: str) -> None:
-        """Write the frozen phrase model (gensim format)."""
-        self.phrases_.save(path)
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the learned phrases as JSON (settings and ``[phrase, score]`` pairs; no pickle)."""
+        phrases = self.phrases_
+        scoring = _scoring_name(phrases.scoring)
+        if scoring is None:
+            raise ValueError(f"phrases scored by {phrases.scoring!r} cannot be saved (only {', '.join(_SCORERS)})")
+        state = {
+            "format_version": PHRASES_FORMAT,
+            "min_count": phrases.min_count,
+            "threshold": phrases.threshold,
+            "delimiter": phrases.delimiter,
+            "scoring": scoring,
+            "connector_words": sorted(phrases.connector_words),
+            "max_vocab_size": self.max_vocab_size,
+            "phrasegrams": [[phrase, float(score)] for phrase, score in phrases.phrasegrams.items()],
+        }
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(state, f, ensure_ascii=False)
 
     @classmethod
-    def load(cls, path: str, *, min_count: int = 5, threshold: float = 10.0) -> PhraseDetector:
-        """Read a phrase model written by :meth:`save`."""
-        from gensim.models.phrases import FrozenPhrases
+    def load(cls, path: str | os.PathLike[str]) -> PhraseDetector:
+        """Read phrases written by :meth:`save` and rebuild the gensim ``FrozenPhrases``.
 
-        detector = cls(min_count=min_count, threshold=threshold)
-        # gensim warns that a FrozenPhrases has no corpus_word_count: true, and irrelevant for
-        # applying it (only default scoring while *learning* uses it). Keep the library quiet.
-        phrases_logger = logging.getLogger("gensim.models.phrases")
-        level = phrases_logger.level
-        phrases_logger.setLevel(logging.ERROR)
+        Raises
+        ------
+        ModelError
+            The file is not a phrases file of this format (its values are checked, never executed).
+        """
+        from gensim.models.phrases import Phrases
+
         try:
-            detector.phrases_ = FrozenPhrases.load(path)
-        finally:
-            phrases_logger.setLevel(level)
+            with open(path, encoding="utf-8") as f:
+                state = json.load(f)
+            if not isinstance(state, dict) or state.get("format_version") != PHRASES_FORMAT:
+                raise ValueError(f"not a phrases file of format {PHRASES_FORMAT}")
+            phrasegrams = {str(phrase): float(score) for phrase, score in state["phrasegrams"]}
+            connector_words = frozenset(str(w) for w in state["connector_words"])
+            detector = cls(min_count=int(state["min_count"]), threshold=float(state["threshold"]),
+                           max_vocab_size=int(state["max_vocab_size"]))  # fmt: skip
+            if state["scoring"] not in _SCORERS or not isinstance(state["delimiter"], str):
+                raise ValueError(f"unknown scoring {state['scoring']!r} or delimiter")
+            # an empty Phrases with the saved settings, frozen, then given the saved phrases
+            frozen = Phrases(
+                min_count=state["min_count"], threshold=state["threshold"], delimiter=state["delimiter"],
+                scoring=state["scoring"], connector_words=connector_words,
+            ).freeze()
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"{path}: corrupt phrases file ({type(e).__name__}: {e}); refit the model") from e
+        frozen.phrasegrams = phrasegrams
+        detector.phrases_ = frozen
         return detector
+
+
+def _scoring_name(scoring: Any) -> str | None:
+    """``"default"`` / ``"npmi"`` for gensim's own scorers (given by name or as the function), else None."""
+    if isinstance(scoring, str):
+        return scoring if scoring in _SCORERS else None
+    if getattr(scoring, "__module__", None) != "gensim.models.phrases":
+        return None
+    return next((name for name, function in _SCORERS.items() if scoring.__name__ == function), None)

@@ -781,16 +781,21 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return list(self.segment_cards_)
 
     # -- persistence -----------------------------------------------------------------------
-    def save(self, path: str) -> None:
-        """Write the fitted model to directory ``path`` atomically (see :mod:`topicprofile.store`)."""
+    def save(self, path: str, *, force: bool = False) -> None:
+        """Save the fitted model to directory ``path`` as a new version, published atomically.
+
+        Every part is plain data (JSON, Parquet, ``.npy``); see :mod:`topicprofile.store`. ``path``
+        may be new, a saved model or, with ``force``, a folder holding other files (left alone).
+        """
         from topicprofile.store import save_model
 
         self._check_fitted()
-        save_model(self, path)
+        save_model(self, path, force=force)
 
     @classmethod
     def load(cls, path: str) -> TopicProfiler:
-        """Read a model written by :meth:`save`; raises ModelError if missing, corrupt or incompatible."""
+        """Read a model written by :meth:`save` (its current version); raises ModelError if missing,
+        corrupt, incompatible, or of format 1 (pickles, refused: ``topicprofile convert-model --trust``)."""
         from topicprofile.store import load_model
 
         return load_model(path)

@@ -2,6 +2,7 @@
 
 from topicprofile.cli import (  # noqa: F401  (registers the commands)
     batch,
+    convert_model,
     demo,
     evaluate,
     explain,

@@ -12,6 +12,7 @@ from topicprofile.cli._util import JsonOpt, QuietOpt, app, print_json, progress_
 from topicprofile.cli.segments import print_segment_cards
 from topicprofile.cli.show import print_fit_summary, print_profiles
 from topicprofile.segment import load_segment_cards
+from topicprofile.store import model_files
 
 
 @app.command("demo")
@@ -57,7 +58,7 @@ def demo_cli(
         return
     print_fit_summary(fitted)
     print_profiles(profiles[profiles["top_interest"] != ""], title="A few customers")
-    document = load_segment_cards(model_dir)
+    document = load_segment_cards(model_files(model_dir))
     print_segment_cards({**document, "model_dir": str(model_dir)})
     stdout.print(
         f"planted interest recovered for {recovery['accuracy']:.0%} of {recovery['n_customers']} sample "

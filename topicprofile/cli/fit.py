@@ -33,6 +33,7 @@ from topicprofile.cli._util import (
 from topicprofile.cli.show import print_fit_summary
 from topicprofile.config import read_labels_file, read_word_list
 from topicprofile.profiler import TopicProfiler
+from topicprofile.store import model_lock
 from topicprofile.taxonomy import load_taxonomy
 from topicprofile.workflows import fit_files
 
@@ -79,6 +80,10 @@ def fit_cli(
     behavior_weight: Annotated[
         float, typer.Option("--behavior-weight", min=0, help="Weight of RFM in segments.")
     ] = 1.0,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Save the model into an existing folder that holds other files (left alone)."),
+    ] = False,
     workers: WorkersOpt = None,
     no_cache: NoCacheOpt = False,
     json_out: JsonOpt = False,
@@ -86,7 +91,8 @@ def fit_cli(
 ) -> None:
     """Fit topics on reviews and/or browsing and save the model.
 
-    Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
+    The model is saved as a new version in --model-dir (older versions kept, the folder's other
+    files never touched). Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
     """
     n_topics = topic_count(topics)
     inputs = input_files(
@@ -98,7 +104,9 @@ def fit_cli(
         orders_columns=orders_columns,
         encoding=encoding,
     )
-    with user_errors(quiet=quiet or json_out):
+    with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):
+        # the lock first: a folder that cannot take the model, or another fit of it, stops this run
+        # before any work (and a folder made here goes again if the fit fails)
         from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
 
         extra = None

@@ -18,8 +18,12 @@ def segments_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
     """
     with user_errors():
         from topicprofile.segment import load_segment_cards
+        from topicprofile.store import MANIFEST, model_files
 
-        document = load_segment_cards(model_dir)
+        # a model: its current version, checked (format-1 pickle models refused); a bare folder
+        # holding a segments.json (write_segments' output) is read as it is
+        folder = model_files(model_dir) if (model_dir / MANIFEST).exists() else model_dir
+        document = load_segment_cards(folder)
     summary = {
         "model_dir": str(model_dir),
         "n_segments": document.get("n_segments"),

@@ -43,13 +43,16 @@ def label_cli(
     """
     with user_errors():
         from topicprofile.config import read_labels_file
-        from topicprofile.store import load_model
+        from topicprofile.store import load_model, model_lock, read_manifest
 
-        profiler = load_model(model_dir)
-        names = {k: v for k, v in enumerate(profiler.topic_labels_) if v != profiler.auto_labels_[k]}
-        names.update(read_labels_file(labels))
-        profiler.set_topic_labels(names)
-        profiler.save(str(model_dir))
+        read_manifest(model_dir)  # a missing or refused model fails before the lock is taken
+        names_read = read_labels_file(labels)
+        with model_lock(model_dir):  # no fit may publish between this load and the save
+            profiler = load_model(model_dir)
+            names = {k: v for k, v in enumerate(profiler.topic_labels_) if v != profiler.auto_labels_[k]}
+            names.update(names_read)
+            profiler.set_topic_labels(names)
+            profiler.save(str(model_dir))  # a new version; the folder's other files are left alone
     if json_out:
         print_json({"model_dir": str(model_dir), "labels": profiler.topic_labels_})
     else:

@@ -186,6 +186,63 @@ class LdaTopics:
         topics._set_fitted_arrays()
         return topics
 
+    # -- state as plain data (saved models) ------------------------------------------------
+    #: The ``LdaModel`` settings kept in a saved model, besides its arrays.
+    _STATE_KEYS = (
+        "num_topics", "chunksize", "passes", "update_every", "decay", "offset", "eval_every", "iterations",
+        "gamma_threshold", "minimum_probability", "minimum_phi_value", "per_word_topics",
+        "optimize_alpha", "optimize_eta", "num_updates",
+    )
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted gensim model as plain data: JSON-ready settings and the arrays
+        ``alpha`` (k), ``eta`` (V or k × V), ``sstats`` and ``exp_elog_beta`` (k × V)."""
+        lda = self.lda_
+        params = {key: getattr(lda, key) for key in self._STATE_KEYS}
+        params.update(numdocs=int(lda.state.numdocs), dtype=np.dtype(lda.dtype).name)
+        # this estimator's own settings that inference uses
+        params["inference"] = {
+            "random_state": self.random_state,
+            "infer_iterations": self.infer_iterations,
+            "gamma_threshold": self.gamma_threshold,
+        }
+        arrays = {
+            "alpha": np.asarray(lda.alpha, dtype=np.float64),
+            "eta": np.asarray(lda.eta, dtype=np.float64),
+            "sstats": np.asarray(lda.state.sstats, dtype=np.float64),
+            "exp_elog_beta": np.asarray(lda.expElogbeta, dtype=np.float64),
+        }
+        return params, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray], dictionary: Any) -> LdaTopics:
+        """Rebuild the gensim model from :meth:`to_state`'s data (shapes checked by the caller).
+
+        ``LdaModel`` is built without a corpus (no training), given the saved sufficient statistics
+        and synced; its ``expElogbeta`` must then equal the saved one to rounding, and the saved
+        array is kept so inference is bit-for-bit that of the fitted model.
+        """
+        from gensim.models import LdaModel
+
+        settings = {k: params[k] for k in cls._STATE_KEYS[:-3]}
+        lda = LdaModel(
+            corpus=None, id2word=dictionary, alpha=arrays["alpha"], eta=arrays["eta"],
+            random_state=params["inference"]["random_state"], dtype=np.dtype(params["dtype"]).type, **settings,
+        )  # fmt: skip
+        lda.optimize_alpha, lda.optimize_eta = bool(params["optimize_alpha"]), bool(params["optimize_eta"])
+        lda.num_updates = int(params["num_updates"])
+        lda.state.sstats = arrays["sstats"].astype(lda.dtype, copy=True)
+        lda.state.numdocs = int(params["numdocs"])
+        lda.sync_state()
+        if not np.allclose(lda.expElogbeta, arrays["exp_elog_beta"], rtol=1e-9, atol=0.0):
+            raise ValueError("exp_elog_beta does not follow from sstats and eta (the files do not belong together)")
+        lda.expElogbeta = arrays["exp_elog_beta"].astype(lda.dtype, copy=True)
+        inference = params["inference"]
+        return cls.from_gensim(
+            lda, random_state=int(inference["random_state"]), infer_iterations=int(inference["infer_iterations"]),
+            gamma_threshold=float(inference["gamma_threshold"]),
+        )
+
     # -- inference -----------------------------------------------------------------------
     def transform(self, bows: Sequence[Sequence[tuple[int, float]]]) -> np.ndarray:
         """Topic distribution of each document: an ``n_docs × n_topics`` array, rows sum to 1.
