@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -798,7 +799,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
 def _rfm(orders: Input, *, as_of: Any) -> pd.DataFrame | None:
     """Scored RFM table of the orders (cleaned first when a DataFrame), or None without orders."""
-    loaded = as_loaded(orders, clean_orders, name="orders")
+    loaded = as_loaded(orders, functools.partial(clean_orders, as_of=as_of), name="orders")
     return None if loaded is None else compute_rfm(loaded.data, as_of=as_of)
 
 

@@ -13,6 +13,8 @@ from topicprofile.cli._util import (
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
+    DateFormatOpt,
+    MaxAmountOpt,
     EncodingOpt,
     JsonOpt,
     OrdersColumnsOpt,
@@ -53,6 +55,8 @@ def evaluate_cli(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (topics, folds, models, segments).")] = 0,
     cv: Annotated[int, typer.Option("--cv", min=2, help="Cross-validation folds.")] = 5,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    max_amount: MaxAmountOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -68,7 +72,7 @@ def evaluate_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    )
+    ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
         from topicprofile.evaluate import evaluate_files
 

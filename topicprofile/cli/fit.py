@@ -9,6 +9,8 @@ import typer
 
 from topicprofile.cli._util import (
     AsOfOpt,
+    DateFormatOpt,
+    MaxAmountOpt,
     OrdersColumnsOpt,
     OrdersOpt,
     BrowsingColumnsOpt,
@@ -51,6 +53,8 @@ def fit_cli(
     orders_columns: OrdersColumnsOpt = None,
     as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    max_amount: MaxAmountOpt = None,
     spacy_model: Annotated[
         str | None, typer.Option("--spacy-model", help="Installed trained spaCy pipeline to use.")
     ] = None,
@@ -97,7 +101,7 @@ def fit_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    )
+    ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
         from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
 
