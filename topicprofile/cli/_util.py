@@ -69,6 +69,17 @@ def _date_format(value: str | None) -> str | None:
     return value
 
 
+def lang_code(value: str) -> str:
+    """``--lang`` callback: an unknown language code is a bad argument (exit 2) listing the valid ones."""
+    from topicprofile.lang import check_lang
+
+    try:
+        check_lang(value)
+    except TopicProfileError as e:
+        raise typer.BadParameter(str(e)) from None
+    return value
+
+
 def _positive(value: float | None) -> float | None:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"must be a positive amount, got {value}")
