@@ -10,6 +10,7 @@ not aggregated and cancelled orders are kept (the RFM stage decides).
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 import uuid
 from collections.abc import Iterator, Mapping
@@ -622,7 +623,9 @@ def clean_orders(
         ``max_amount`` is not a positive number, ``as_of`` or ``today`` not a date, or
         ``date_format`` not a strftime format.
     """
-    if max_amount is not None and not (isinstance(max_amount, (int, float)) and max_amount > 0):
+    if max_amount is not None and (
+        isinstance(max_amount, bool) or not isinstance(max_amount, numbers.Real) or not max_amount > 0
+    ):
         raise ConfigError(f"max amount must be a positive number, got {max_amount!r}.")
     last_day = as_day(today, what="today") if today is not None else latest_today()
     as_of_day = as_day(as_of, what="as-of") if as_of is not None else None
