@@ -204,3 +204,16 @@ def test_cli_ambiguous_dates_fail_with_one_line_and_date_format_fixes_them(shop_
     assert "day-first or month-first" in result.output
     fixed = _fit(tmp, reviews, orders, "--date-format", "%m/%d/%Y")
     assert fixed.exit_code == 0, fixed.output
+
+
+def test_batch_reads_ambiguous_review_dates_only_with_date_format(tmp_path, tiny_profiler, tiny_reviews) -> None:
+    from topicprofile.batch import tag_folder
+
+    model, exports = tmp_path / "model", tmp_path / "exports"
+    tiny_profiler.save(str(model))
+    exports.mkdir()
+    tiny_reviews.head(9).assign(timestamp="03/04/2025").to_csv(exports / "reviews.csv", index=False)
+    failed = tag_folder(exports, model_dir=model, out=tmp_path / "out1")
+    assert failed["n_failed"] == 1 and "day-first or month-first" in failed["files"][0]["error"]
+    done = tag_folder(exports, model_dir=model, out=tmp_path / "out2", date_format="%d/%m/%Y")
+    assert done["n_new"] == 1 and done["n_failed"] == 0
