@@ -59,6 +59,8 @@ OrdersColumnsOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Date recency is counted to (default: the latest order date).")
 ]
+
+
 def _date_format(value: str | None) -> str | None:
     from topicprofile.dates import check_date_format
 
