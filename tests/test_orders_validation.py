@@ -192,7 +192,7 @@ def test_cli_order_options_are_checked(shop_files, args, code, text) -> None:
     tmp, reviews, orders = shop_files
     result = _fit(tmp, reviews, orders, *args)
     assert result.exit_code == code
-    assert text in result.output
+    assert text in " ".join(result.output.replace("│", " ").split())  # rich wraps the box by terminal width
 
 
 def test_cli_ambiguous_dates_fail_with_one_line_and_date_format_fixes_them(shop_files) -> None:
