@@ -165,6 +165,7 @@ def tag_folder(
     encoding: str | None = None,
     fmt: str = "csv",
     progress: ProgressCallback | None = None,
+    date_format: str | None = None,
     on_file: FileCallback | None = None,
 ) -> dict[str, Any]:
     """Tag the review exports in ``input_dir`` not tagged yet and add their profiles to ``out``.
@@ -179,7 +180,7 @@ def tag_folder(
         Output folder (layout in the module docstring); created if needed.
     pattern : str, optional
         Glob of the files to take, relative to ``input_dir``; default see `find_inputs`.
-    columns, encoding
+    columns, encoding, date_format
         As for `load_reviews`, for every file.
     fmt : {"csv", "parquet"}
         Format of the parts and of ``profiles.<fmt>``.
@@ -228,7 +229,8 @@ def tag_folder(
         report("files", 0, len(paths))
         for i, path in enumerate(paths, 1):
             name = path.relative_to(input_dir).as_posix()
-            result = _tag_file(path, name, ledger, profiler, out, columns=columns, encoding=encoding)
+            result = _tag_file(path, name, ledger, profiler, out, columns=columns, encoding=encoding,
+                               date_format=date_format)  # fmt: skip
             files.append(result)
             if on_file is not None:
                 on_file(result)

@@ -99,7 +99,9 @@ def rfm_table(orders: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None) 
     ``last_order`` (timestamps), ``tenure_days`` (int).
 
     An order is keyed by ``(customer_id, order_id)``, so the same order id under two customers is two
-    orders; its lines add up to one order, dated by its earliest line (any status). An order
+    orders here (the loaders reject such lines, and lines dated in the future or after ``as_of``,
+    before they reach this pure function: see :func:`topicprofile.loaders.clean_orders`); its lines
+    add up to one order, dated by its earliest line (any status). An order
     *counts* when at least one line is neither cancelled nor refunded (see the module docstring).
     ``frequency`` is the number of counted orders, ``monetary`` the sum of their non-refunded line
     amounts, ``avg_order_value = monetary / frequency`` (0.0 when frequency is 0). ``first_order`` and

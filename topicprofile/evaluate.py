@@ -83,6 +83,7 @@ def evaluate_holdout(
     profiler_params: Mapping[str, Any] | None = None,
     cv: int = 5,
     orders_columns: str | Mapping[str, str] | None = None,
+    orders_options: Mapping[str, Any] | None = None,
     category_column: str | None = CATEGORY,
     n_categories: int = 5,
     models: Sequence[str] = ("logistic", "gradient_boosting"),
@@ -108,6 +109,9 @@ def evaluate_holdout(
         Folds (fewer when a class has fewer customers; the number used is reported).
     orders_columns : str or mapping, optional
         Column map of a raw orders table, e.g. ``"timestamp=order_date"``.
+    orders_options : mapping, optional
+        Further :func:`~topicprofile.loaders.clean_orders` keywords for a raw orders table
+        (``date_format``, ``max_amount``, ``today``).
     category_column : str or None, default "category"
         Orders column with the category of a line; None or absent = no per-category labels.
     n_categories : int, default 5
@@ -146,7 +150,7 @@ def evaluate_holdout(
     report = progress or (lambda step, done, total: None)
     _check_settings(cv=cv, n_categories=n_categories, models=models, horizon_days=horizon_days)
     cut = _as_cutoff(cutoff)
-    lines = _orders_with_category(orders, orders_columns, category_column)
+    lines = _orders_with_category(orders, orders_columns, category_column, orders_options)
     before, after = _split_orders(lines, cut, horizon_days)
     texts, n_documents = _texts_before(reviews, browsing, cut)
 
@@ -206,6 +210,8 @@ def evaluate_files(
     browsing_columns: Mapping[str, str] | None = None,
     orders_columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
+    date_format: str | None = None,
+    max_amount: float | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """:func:`evaluate_holdout` on files (read with the loaders); ``options`` are its keywords.
@@ -217,14 +223,16 @@ def evaluate_files(
 
     loaded: dict[str, LoadResult] = {}
     if reviews is not None:
-        loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding)
+        loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding, date_format=date_format)
     if browsing is not None:
-        loaded["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding)
+        loaded["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding,
+                                           date_format=date_format)  # fmt: skip
     parse_column_map(orders_columns)
     raw_orders = read_table(orders, encoding=encoding)
     result = evaluate_holdout(
         loaded.get("reviews"), loaded.get("browsing"), raw_orders,
         cutoff=cutoff, orders_columns=orders_columns,
+        orders_options={"date_format": date_format, "max_amount": max_amount, **options.pop("orders_options", {})},
         **options,
     )  # fmt: skip
     inputs = {name: {"file": r.source, "rows": r.n_read, "used": len(r.data), "rejected": r.n_rejected}
@@ -309,14 +317,17 @@ def _as_cutoff(cutoff: str | pd.Timestamp) -> pd.Timestamp:
 
 
 def _orders_with_category(
-    orders: pd.DataFrame | LoadResult, columns: str | Mapping[str, str] | None, category: str | None
+    orders: pd.DataFrame | LoadResult,
+    columns: str | Mapping[str, str] | None,
+    category: str | None,
+    options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Standardized order lines plus a ``category`` column ("" when unknown)."""
     if isinstance(orders, LoadResult):
         lines = orders.data.copy()
     elif isinstance(orders, pd.DataFrame):
         raw = orders.reset_index(drop=True)
-        lines = clean_orders(raw, columns=columns, source="<orders DataFrame>").data
+        lines = clean_orders(raw, columns=columns, source="<orders DataFrame>", **(options or {})).data
         if category and category in raw.columns:
             values = raw[category].iloc[lines[schema.ROW].to_numpy() - 1]
             lines[CATEGORY] = values.fillna("").astype(str).str.strip().to_numpy()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -27,6 +28,7 @@ from topicprofile.documents import Input, as_loaded, build_documents
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.explain import explain_tags
 from topicprofile.fuse import FeatureFuser
+from topicprofile.lang import check_lang, language_mismatch
 from topicprofile.loaders import clean_orders
 from topicprofile.parallel import default_workers, iter_tokenize_parallel
 from topicprofile.phrases import PhraseDetector
@@ -52,6 +54,10 @@ logger = logging.getLogger(__name__)
 
 #: ``progress(step, done, total)``: called as long steps advance; ``total`` is None when unknown.
 ProgressCallback = Callable[[str, int, "int | None"], None]
+#: Documents whose texts are checked against ``lang`` before tokenizing (first ones, in order).
+LANG_SAMPLE = 2_000
+#: A vocabulary needs this many words per topic: below, topics share their few words and mean nothing.
+MIN_WORDS_PER_TOPIC = 5
 
 
 
@@ -252,6 +258,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """Fit on documents streamed from ``store``: every pass reads them chunk by chunk."""
         if store.n_docs == 0:
             raise DataValidationError("no documents to fit on")
+        mismatch = language_mismatch(itertools.islice(store.iter_column(schema.TEXT), LANG_SAMPLE), self.lang)
+        if mismatch:
+            logger.warning("%s", mismatch)
         self.tokenizer_ = self._make_tokenizer()
         tokens = self._token_shards(store, report)
         if self.phrases:
@@ -271,6 +280,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
                 f"only {corpus.n_nonempty} document(s) have words in the vocabulary, fewer than "
                 f"--topics {fewest}; add text or ask for fewer topics"
             )
+        self._check_vocabulary(fewest)
         self.keywords_ = TfidfKeywords().fit(corpus.iter_bows(), self.dictionary_)
         report("topics", 0, None)
         training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
@@ -442,6 +452,22 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"pooling must be 'customer' or 'document', got {self.pooling!r}")
         if self.max_tags < 1:
             raise ConfigError(f"max_tags must be >= 1, got {self.max_tags!r}")
+        for name in ("passes", "iterations"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+                raise ConfigError(f"{name} must be an integer >= 1 (or None for the tuned default), got {value!r}")
+        check_lang(self.lang)
+
+    def _check_vocabulary(self, n_topics: int) -> None:
+        """Refuse a vocabulary too small to tell ``n_topics`` topics apart (a model of a few words)."""
+        need = MIN_WORDS_PER_TOPIC * n_topics
+        if len(self.dictionary_) < need:
+            rule = f"--no-below {self.no_below}" if self.no_below is not None else "the rare-word filter"
+            raise DataValidationError(
+                f"vocabulary has {len(self.dictionary_)} words after {rule}; need at least {need} for "
+                f"{n_topics} topics ({MIN_WORDS_PER_TOPIC} per topic). Lower --no-below, ask for fewer "
+                "--topics or add text."
+            )
 
     def _make_tokenizer(self) -> SpacyTokenizer:
         return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words)
@@ -803,7 +829,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
 def _rfm(orders: Input, *, as_of: Any) -> pd.DataFrame | None:
     """Scored RFM table of the orders (cleaned first when a DataFrame), or None without orders."""
-    loaded = as_loaded(orders, clean_orders, name="orders")
+    loaded = as_loaded(orders, functools.partial(clean_orders, as_of=as_of), name="orders")
     return None if loaded is None else compute_rfm(loaded.data, as_of=as_of)
 
 

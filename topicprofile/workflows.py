@@ -44,17 +44,21 @@ def load_inputs(
     browsing_columns: Mapping[str, str] | None = None,
     orders_columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
+    date_format: str | None = None,
+    max_amount: float | None = None,
 ) -> dict[str, LoadResult]:
     """Read and clean the given input files; keys are ``"reviews"``, ``"browsing"``, ``"orders"``."""
     if reviews is None and browsing is None and orders is None:
         raise DataValidationError("no input: give --reviews and/or --browsing (and --orders)")
     loaded: dict[str, LoadResult] = {}
     if reviews is not None:
-        loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding)
+        loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding, date_format=date_format)
     if browsing is not None:
-        loaded["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding)
+        loaded["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding,
+                                           date_format=date_format)  # fmt: skip
     if orders is not None:
-        loaded["orders"] = load_orders(orders, columns=orders_columns, encoding=encoding)
+        loaded["orders"] = load_orders(orders, columns=orders_columns, encoding=encoding, date_format=date_format,
+                                       max_amount=max_amount)  # fmt: skip
     return loaded
 
 
@@ -66,6 +70,7 @@ def stream_documents(
     browsing_columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    date_format: str | None = None,
 ) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
     """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory)."""
     if reviews is None and browsing is None:
@@ -75,7 +80,8 @@ def stream_documents(
     for kind, path, columns in (("reviews", reviews, reviews_columns), ("browsing", browsing, browsing_columns)):
         if path is None:
             continue
-        loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows)
+        loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows,
+                                   date_format=date_format)  # fmt: skip
         for chunk in loads[kind]:
             store.append(build_documents(**{kind: chunk}))
     return store, loads
@@ -104,15 +110,20 @@ def _prestart_pool(inputs: Mapping[str, Any], workers: int | None) -> None:
     prestart()
 
 
-def _stream_inputs(chunk_rows: int, inputs: Mapping[str, Any]) -> tuple[DocumentStore | None, dict[str, Any]]:
+def _stream_inputs(
+    chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None
+) -> tuple[DocumentStore | None, dict[str, Any]]:
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
     if inputs.get("orders") is not None:
-        loaded["orders"] = load_orders(inputs["orders"], columns=inputs.get("orders_columns"),
-                                       encoding=inputs.get("encoding"))  # fmt: skip
+        loaded["orders"] = load_orders(
+            inputs["orders"], columns=inputs.get("orders_columns"), encoding=inputs.get("encoding"),
+            date_format=inputs.get("date_format"), max_amount=inputs.get("max_amount"), as_of=as_of,
+        )  # fmt: skip
     store = None
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None or not loaded:
-        text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns", "encoding")}
+        text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
+                                                  "encoding", "date_format")}  # fmt: skip
         store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows)
         loaded = {**loads, **loaded}
     return store, loaded
@@ -144,11 +155,12 @@ def fit_files(
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
-    ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``).
+    ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
+    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected.
     """
     start = time.perf_counter()
     _prestart_pool(inputs, profiler.workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
+    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
@@ -192,7 +204,7 @@ def tag_files(
     start = time.perf_counter()
     profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
     _prestart_pool(inputs, workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs)
+    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()

@@ -59,6 +59,47 @@ OrdersColumnsOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Date recency is counted to (default: the latest order date).")
 ]
+
+
+def _date_format(value: str | None) -> str | None:
+    from topicprofile.dates import check_date_format
+
+    try:
+        check_date_format(value)
+    except TopicProfileError as e:
+        raise typer.BadParameter(str(e)) from None
+    return value
+
+
+def lang_code(value: str) -> str:
+    """``--lang`` callback: an unknown language code is a bad argument (exit 2) listing the valid ones."""
+    from topicprofile.lang import check_lang
+
+    try:
+        check_lang(value)
+    except TopicProfileError as e:
+        raise typer.BadParameter(str(e)) from None
+    return value
+
+
+def _positive(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive amount, got {value}")
+    return value
+
+
+DateFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format", callback=_date_format,
+        help="strftime format of the timestamp columns, e.g. '%d/%m/%Y' (default: ISO; 03/04/2025 read "
+        "day- or month-first as the file's other dates show, refused when nothing tells).",
+    ),
+]  # fmt: skip
+MaxAmountOpt = Annotated[
+    float | None,
+    typer.Option("--max-amount", callback=_positive, help="Reject order lines with a larger amount (typos such as 1e9)."),
+]
 EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Input encoding (default: detect UTF-8, UTF-8 BOM, GB18030/GBK)."),

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from topicprofile.cli._util import (
     ColumnsOpt,
+    DateFormatOpt,
     EncodingOpt,
     JsonOpt,
     ModelDirOpt,
@@ -44,6 +45,7 @@ def batch_cli(
     ] = None,
     columns: ColumnsOpt = None,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="Format of the profiles and parts.")
     ] = "csv",
@@ -77,6 +79,7 @@ def batch_cli(
                 pattern=pattern,
                 columns=column_spec,
                 encoding=encoding,
+                date_format=date_format,
                 fmt=fmt,
                 progress=progress,
                 on_file=show,

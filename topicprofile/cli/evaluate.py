@@ -13,6 +13,8 @@ from topicprofile.cli._util import (
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
+    DateFormatOpt,
+    MaxAmountOpt,
     EncodingOpt,
     JsonOpt,
     OrdersColumnsOpt,
@@ -20,6 +22,7 @@ from topicprofile.cli._util import (
     ReviewsOpt,
     app,
     input_files,
+    lang_code,
     print_json,
     progress_bar,
     stdout,
@@ -49,10 +52,12 @@ def evaluate_cli(
         typer.Option("--horizon", min=1, help="Only orders this many days after the cutoff count."),
     ] = None,
     topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 12,
-    lang: Annotated[str, typer.Option("--lang", help="Text language: en, zh, ...")] = "en",
+    lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
     seed: Annotated[int, typer.Option("--seed", help="Random seed (topics, folds, models, segments).")] = 0,
     cv: Annotated[int, typer.Option("--cv", min=2, help="Cross-validation folds.")] = 5,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    max_amount: MaxAmountOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -68,7 +73,7 @@ def evaluate_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    )
+    ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
         from topicprofile.evaluate import evaluate_files
 

@@ -10,6 +10,7 @@ from topicprofile.cli._util import (
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
+    DateFormatOpt,
     EncodingOpt,
     JsonOpt,
     ModelDirOpt,
@@ -31,6 +32,7 @@ def explain_cli(
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
     words: Annotated[int, typer.Option("--words", min=1, help="Words shown per tag.")] = 8,
     snippets: Annotated[int, typer.Option("--snippets", min=0, help="Text snippets shown per tag.")] = 3,
     json_out: JsonOpt = False,
@@ -43,6 +45,7 @@ def explain_cli(
     """
     inputs = input_files(reviews=reviews, browsing=browsing, orders=None, columns=columns,
                          browsing_columns=browsing_columns, orders_columns=None, encoding=encoding)  # fmt: skip
+    inputs["date_format"] = date_format
     with user_errors(quiet=json_out):
         from topicprofile.store import load_model
         from topicprofile.workflows import load_inputs

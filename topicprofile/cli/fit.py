@@ -9,6 +9,8 @@ import typer
 
 from topicprofile.cli._util import (
     AsOfOpt,
+    DateFormatOpt,
+    MaxAmountOpt,
     OrdersColumnsOpt,
     OrdersOpt,
     BrowsingColumnsOpt,
@@ -25,6 +27,7 @@ from topicprofile.cli._util import (
     app,
     cache_dir,
     input_files,
+    lang_code,
     topic_count,
     print_json,
     progress_bar,
@@ -45,13 +48,15 @@ def fit_cli(
     browsing: BrowsingOpt = None,
     orders: OrdersOpt = None,
     topics: TopicsOpt = "12",
-    lang: Annotated[str, typer.Option("--lang", help="Text language: en, zh, ...")] = "en",
+    lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same input + seed = same model).")] = 0,
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
     orders_columns: OrdersColumnsOpt = None,
     as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    max_amount: MaxAmountOpt = None,
     spacy_model: Annotated[
         str | None, typer.Option("--spacy-model", help="Installed trained spaCy pipeline to use.")
     ] = None,
@@ -69,8 +74,8 @@ def fit_cli(
         Path | None,
         typer.Option("--taxonomy", help="Your interests and seed words (TOML/YAML [interests] table) to guide topics."),
     ] = None,
-    passes: Annotated[int | None, typer.Option("--passes", help="LDA passes (default: tuned).")] = None,
-    iterations: Annotated[int | None, typer.Option("--iterations", help="LDA iterations per document.")] = None,
+    passes: Annotated[int | None, typer.Option("--passes", min=1, help="LDA passes (default: tuned).")] = None,
+    iterations: Annotated[int | None, typer.Option("--iterations", min=1, help="LDA iterations per document.")] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Minimum topic share for a tag.")] = 0.2,
     max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
     segments: Annotated[
@@ -103,7 +108,7 @@ def fit_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    )
+    ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):
         # the lock first: a folder that cannot take the model, or another fit of it, stops this run
         # before any work (and a folder made here goes again if the fit fails)

@@ -9,6 +9,8 @@ import typer
 
 from topicprofile.cli._util import (
     AsOfOpt,
+    DateFormatOpt,
+    MaxAmountOpt,
     OrdersColumnsOpt,
     OrdersOpt,
     BrowsingColumnsOpt,
@@ -42,6 +44,8 @@ def tag_cli(
     orders_columns: OrdersColumnsOpt = None,
     as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    max_amount: MaxAmountOpt = None,
     workers: WorkersOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -58,7 +62,7 @@ def tag_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    )
+    ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(

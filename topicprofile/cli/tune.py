@@ -12,6 +12,7 @@ from topicprofile.cli._util import (
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
+    DateFormatOpt,
     EncodingOpt,
     JsonOpt,
     NoCacheOpt,
@@ -21,6 +22,7 @@ from topicprofile.cli._util import (
     app,
     cache_dir,
     input_files,
+    lang_code,
     print_json,
     progress_bar,
     stdout,
@@ -35,10 +37,11 @@ def tune_cli(
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
     encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
     k_min: Annotated[int, typer.Option("--k-min", min=2, help="Smallest number of topics to try.")] = 4,
     k_max: Annotated[int, typer.Option("--k-max", min=2, help="Largest number of topics to try.")] = 16,
     step: Annotated[int, typer.Option("--step", min=1, help="Step between the numbers tried.")] = 2,
-    lang: Annotated[str, typer.Option("--lang", help="Text language: en, zh, auto, ...")] = "en",
+    lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, auto, ... (spaCy codes).")] = "en",
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the final fit.")] = 0,
     model_dir: Annotated[
         Path | None, typer.Option("--model-dir", "-m", help="Also save the model fitted with the chosen k.")
@@ -56,6 +59,7 @@ def tune_cli(
         raise typer.BadParameter(f"--k-max {k_max} is below --k-min {k_min}")
     inputs = input_files(reviews=reviews, browsing=browsing, orders=None, columns=columns,
                          browsing_columns=browsing_columns, orders_columns=None, encoding=encoding)  # fmt: skip
+    inputs["date_format"] = date_format
     with user_errors(quiet=quiet or json_out):
         from topicprofile.profiler import TopicProfiler
         from topicprofile.workflows import fit_files, load_inputs
