@@ -69,7 +69,7 @@ def test_gibbs_same_seed_identical_model(tiny_reviews: pd.DataFrame, gibbs_profi
 
 def test_gibbs_resolves_its_own_defaults(gibbs_profiler: TopicProfiler) -> None:
     assert gibbs_profiler.topics_.iterations_ == 500
-    assert gibbs_profiler.topics_.resolved_params()["eta"] == 0.01
+    assert gibbs_profiler.topics_.resolved_params()["eta"] == 0.1
     assert np.allclose(gibbs_profiler.topics_.alpha_, 0.1)  # symmetric: alpha optimisation is off by default
     assert gibbs_profiler.get_params()["trainer"] == "gibbs"
 

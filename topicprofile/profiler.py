@@ -95,7 +95,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         (pooled customers or documents, see ``pooling``) in memory.
     passes, iterations, update_every, alpha, eta
         LDA training settings; ``None`` uses the trainer's defaults (docs/lda_defaults.md; Gibbs:
-        500 iterations, alpha 0.1, eta 0.01; ``passes`` and ``update_every`` are VB only).
+        500 iterations, alpha 0.1, eta 0.1; ``passes`` and ``update_every`` are VB only).
     tag_threshold, max_tags, min_tokens, channel_weights
         Interest tagging, see :class:`~topicprofile.tag.InterestTagger`.
     anchor_threshold : float, default 0.5

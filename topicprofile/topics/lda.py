@@ -49,7 +49,7 @@ class LdaTopics:
     trainer : {"vectorized", "gensim", "gibbs"}, default "vectorized"
         ``"gibbs"`` trains with tomotopy's collapsed Gibbs sampler and converts the result into the
         same gensim model (:mod:`topicprofile.topics.gibbs`); ``iterations`` are then Gibbs sweeps
-        (default 500), ``alpha``/``eta`` numbers (default 0.1/0.01, or a seed-prior matrix ``eta``)
+        (default 500), ``alpha``/``eta`` numbers (default 0.1/0.1, or a seed-prior matrix ``eta``)
         and ``passes``, ``update_every``, ``chunksize`` are not used. Inference is the same for all.
         Batch training (``update_every=0``) runs gensim's batch variational EM -- the same E-step,
         the same M-step blend and learning-rate schedule (``rho``), the same ``LdaModel`` state --
