@@ -127,7 +127,7 @@ def seed_prior(
         Documents LDA trains on (kept for the record; the weight follows the seeds' frequencies).
     base : float, optional
         The prior of every other word in every topic: ``None`` is ``1 / n_topics`` (gensim's
-        symmetric default, the variational trainer); the Gibbs trainer passes its ``eta`` (0.01), so
+        symmetric default, the variational trainer); the Gibbs trainer passes its ``eta`` (0.1), so
         the matrix's common value is tomotopy's ``eta`` and the seed columns its ``set_word_prior``.
     """
     if n_topics < len(interests):
