@@ -45,6 +45,7 @@ from topicprofile.topics import (
     relevant_terms,
     topic_diversity,
 )
+from topicprofile.topics.gibbs import resolve_gibbs_params
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
 from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, to_bows
 
@@ -59,6 +60,10 @@ LANG_SAMPLE = 2_000
 #: A vocabulary needs this many words per topic: below, topics share their few words and mean nothing.
 MIN_WORDS_PER_TOPIC = 5
 
+
+
+#: ``trainer`` parameter -> :class:`LdaTopics` trainer.
+_TRAINERS = {"vb": "vectorized", "gibbs": "gibbs"}
 
 
 def _no_progress(step: str, done: int, total: int | None) -> None:
@@ -89,8 +94,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     no_below, no_above, keep_n
         Vocabulary filter (gensim ``filter_extremes``); ``no_below=None`` keeps words found in at
         least 0.3% of the documents (and at least 3), see :func:`~topicprofile.vectorize.default_no_below`.
+    trainer : {"vb", "gibbs"}, default "vb"
+        How LDA is trained: gensim's variational Bayes (batch, vectorized) or tomotopy's collapsed
+        Gibbs sampling (:mod:`topicprofile.topics.gibbs`), converted into the same gensim model, so
+        tagging, explanations and saving do not depend on it. Gibbs holds the training documents
+        (pooled customers or documents, see ``pooling``) in memory.
     passes, iterations, update_every, alpha, eta
-        LDA training settings; ``None`` uses the tuned defaults (docs/lda_defaults.md).
+        LDA training settings; ``None`` uses the trainer's defaults (docs/lda_defaults.md; Gibbs:
+        500 iterations, alpha 0.1, eta 0.1; ``passes`` and ``update_every`` are VB only).
     tag_threshold, max_tags, min_tokens, channel_weights
         Interest tagging, see :class:`~topicprofile.tag.InterestTagger`.
     anchor_threshold : float, default 0.5
@@ -144,6 +155,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         stop_words: Sequence[str] | None = None,
         phrases: bool = True,
         pooling: str = "customer",
+        trainer: str = "vb",
         no_below: int | None = None,
         no_above: float = 0.5,
         keep_n: int = 50_000,
@@ -177,6 +189,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.stop_words = stop_words
         self.phrases = phrases
         self.pooling = pooling
+        self.trainer = trainer
         self.no_below = no_below
         self.no_above = no_above
         self.keep_n = keep_n
@@ -413,6 +426,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             dictionary=self.dictionary_,
             encode=self._tokens,
             n_training_docs=n_training_docs,
+            base=self._make_lda(self.eta).resolved_params()["eta"] if self.trainer == "gibbs" else None,
         )
         self.seed_ids_, self.missing_seeds_ = prior.seed_ids, prior.missing
         return prior.eta
@@ -456,6 +470,13 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise ConfigError(f"{name} must be an integer >= 1 (or None for the tuned default), got {value!r}")
+        if self.trainer not in _TRAINERS:
+            raise ConfigError(f"trainer must be 'vb' or 'gibbs', got {self.trainer!r}")
+        if self.trainer == "gibbs":
+            try:
+                resolve_gibbs_params(iterations=self.iterations, alpha=self.alpha, eta=self.eta)
+            except ValueError as e:
+                raise ConfigError(str(e)) from e
         check_lang(self.lang)
 
     def _check_vocabulary(self, n_topics: int) -> None:
@@ -480,6 +501,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             update_every=self.update_every,
             alpha=self.alpha,
             eta=eta,
+            trainer=_TRAINERS[self.trainer],
             random_state=self.random_state,
         )
 

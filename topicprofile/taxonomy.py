@@ -109,6 +109,7 @@ def seed_prior(
     dictionary: Any,
     encode: Any,
     n_training_docs: int,
+    base: float | None = None,
 ) -> SeedPrior:
     """Build the topic-word prior: topic ``k`` is seeded with interest ``k``'s words.
 
@@ -124,10 +125,14 @@ def seed_prior(
         are normalized exactly like the text ("hiking boots" -> ``hike``, ``boot`` or ``hike_boot``).
     n_training_docs : int
         Documents LDA trains on (kept for the record; the weight follows the seeds' frequencies).
+    base : float, optional
+        The prior of every other word in every topic: ``None`` is ``1 / n_topics`` (gensim's
+        symmetric default, the variational trainer); the Gibbs trainer passes its ``eta`` (0.1), so
+        the matrix's common value is tomotopy's ``eta`` and the seed columns its ``set_word_prior``.
     """
     if n_topics < len(interests):
         raise ConfigError(f"--topics {n_topics} is fewer than the taxonomy's {len(interests)} interests")
-    base = 1.0 / n_topics
+    base = 1.0 / n_topics if base is None else float(base)
     eta = np.full((n_topics, len(dictionary)), base)
     seed_ids: list[list[int]] = []
     missing: dict[str, list[str]] = {}

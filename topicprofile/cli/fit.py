@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +42,11 @@ from topicprofile.taxonomy import load_taxonomy
 from topicprofile.workflows import fit_files
 
 
+class Trainer(str, Enum):
+    vb = "vb"
+    gibbs = "gibbs"
+
+
 @app.command("fit")
 def fit_cli(
     model_dir: ModelDirOpt,
@@ -75,7 +81,13 @@ def fit_cli(
         typer.Option("--taxonomy", help="Your interests and seed words (TOML/YAML [interests] table) to guide topics."),
     ] = None,
     passes: Annotated[int | None, typer.Option("--passes", min=1, help="LDA passes (default: tuned).")] = None,
-    iterations: Annotated[int | None, typer.Option("--iterations", min=1, help="LDA iterations per document.")] = None,
+    iterations: Annotated[
+        int | None,
+        typer.Option("--iterations", min=1, help="LDA iterations per document (vb) or Gibbs sweeps (gibbs)."),
+    ] = None,
+    trainer: Annotated[
+        Trainer, typer.Option("--trainer", help="LDA trainer: variational Bayes or tomotopy's collapsed Gibbs.")
+    ] = Trainer.vb,
     threshold: Annotated[float, typer.Option("--threshold", help="Minimum topic share for a tag.")] = 0.2,
     max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
     segments: Annotated[
@@ -126,6 +138,7 @@ def fit_cli(
             no_below=no_below,
             passes=passes,
             iterations=iterations,
+            trainer=trainer.value,
             tag_threshold=threshold,
             max_tags=max_tags,
             topic_labels=read_labels_file(labels) if labels else None,

@@ -19,6 +19,7 @@ from scipy import sparse
 from scipy.special import psi
 
 from topicprofile.corpus import CsrCorpus
+from topicprofile.topics.gibbs import resolve_gibbs_params, train_gibbs
 from topicprofile.vectorize import bows_to_csr
 
 __all__ = ["LdaTopics", "DEFAULT_LDA_PARAMS"]
@@ -45,7 +46,11 @@ class LdaTopics:
         Number of topics.
     passes, iterations, update_every, chunksize, alpha, eta
         Passed to :class:`gensim.models.LdaModel`; ``None`` takes :data:`DEFAULT_LDA_PARAMS`.
-    trainer : {"vectorized", "gensim"}, default "vectorized"
+    trainer : {"vectorized", "gensim", "gibbs"}, default "vectorized"
+        ``"gibbs"`` trains with tomotopy's collapsed Gibbs sampler and converts the result into the
+        same gensim model (:mod:`topicprofile.topics.gibbs`); ``iterations`` are then Gibbs sweeps
+        (default 500), ``alpha``/``eta`` numbers (default 0.1/0.1, or a seed-prior matrix ``eta``)
+        and ``passes``, ``update_every``, ``chunksize`` are not used. Inference is the same for all.
         Batch training (``update_every=0``) runs gensim's batch variational EM -- the same E-step,
         the same M-step blend and learning-rate schedule (``rho``), the same ``LdaModel`` state --
         but with the E-step vectorized over documents (:meth:`_infer_gamma`) instead of gensim's
@@ -88,7 +93,9 @@ class LdaTopics:
         self.random_state = random_state
 
     def resolved_params(self) -> dict[str, Any]:
-        """The gensim training parameters actually used (``None`` replaced by defaults)."""
+        """The training parameters actually used (``None`` replaced by the trainer's defaults)."""
+        if self.trainer == "gibbs":
+            return resolve_gibbs_params(iterations=self.iterations, alpha=self.alpha, eta=self.eta)
         given = {
             "passes": self.passes,
             "iterations": self.iterations,
@@ -103,13 +110,21 @@ class LdaTopics:
         """Train on bags of words; returns ``self``.
 
         Sets ``lda_`` (the gensim model), ``topic_word_`` (``n_topics × n_terms``, rows sum to 1),
-        ``alpha_`` and ``exp_elog_beta_``.
+        ``alpha_``, ``exp_elog_beta_`` and ``iterations_`` (the training iterations used).
         """
         from gensim.models import LdaModel
 
-        if self.trainer not in {"vectorized", "gensim"}:
-            raise ValueError(f"trainer must be 'vectorized' or 'gensim', got {self.trainer!r}")
+        if self.trainer not in {"vectorized", "gensim", "gibbs"}:
+            raise ValueError(f"trainer must be 'vectorized', 'gensim' or 'gibbs', got {self.trainer!r}")
         params = self.resolved_params()
+        self.iterations_ = int(params["iterations"])
+        if self.trainer == "gibbs":
+            counts = bows.counts if isinstance(bows, CsrCorpus) else bows_to_csr(list(bows), len(dictionary))
+            self.lda_ = train_gibbs(
+                counts, dictionary, n_topics=self.n_topics, params=params, random_state=self.random_state
+            )
+            self._set_fitted_arrays()
+            return self
         # a streamed corpus (re-iterable, with len, no empty documents) goes to gensim as it is
         corpus = bows if isinstance(bows, CsrCorpus) else [bow for bow in bows if bow]
         seeded = not isinstance(params["eta"], (str, type(None), float, int))
