@@ -166,8 +166,14 @@ class HybridRecommender:
         return sp.csr_matrix((per.to_numpy(dtype="float64"), (rows, cols)), shape=shape), customers
 
     def _als(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
+
+        try:  # an optional dependency (extra "actions"): only recommendations need it
+            from implicit.cpu.als import AlternatingLeastSquares
+        except ImportError as e:
+            raise ConfigError(
+                "recommendations need the 'implicit' package: pip install 'topicprofile[actions]'."
+            ) from e
 
         confidence = matrix.copy()
         confidence.data = 1.0 + self.confidence * np.log1p(confidence.data)
@@ -315,10 +321,13 @@ class HybridRecommender:
         if w["content"] > 0 and comp.affinity is not None and scores["has_text"].any():
             vectors = table.reindex(ids).fillna(0.0).to_numpy()
             for r in np.flatnonzero(scores["has_text"]):
-                contrib = vectors[r][:, None] * comp.affinity[:, top_items[r]]  # topics x k
+                # the topic that lifts this item most above its base rate (not merely the largest share)
+                lift = comp.affinity[:, top_items[r]] - comp.popularity[top_items[r]]
+                contrib = vectors[r][:, None] * lift  # topics x k
                 best = contrib.argmax(axis=0)
                 for j, t in enumerate(best):
-                    out[r, j] = f"interest: {labels[t] if t < len(labels) else t} {vectors[r, t]:.2f}"
+                    if contrib[t, j] > 0:
+                        out[r, j] = f"interest: {labels[t] if t < len(labels) else t} {vectors[r, t]:.2f}"
         if w["cf"] > 0 and scores["known"].any():
             norms = np.linalg.norm(comp.item_factors, axis=1) + 1e-12
             similar = (comp.item_factors @ comp.item_factors.T) / np.outer(norms, norms)
@@ -327,10 +336,11 @@ class HybridRecommender:
                 had = owned.get(ids[r])
                 if had is None or not len(had):
                     continue
-                base = list(had)
                 for j, item in enumerate(top_items[r]):
-                    friend = base[int(np.argmax(similar[item, base]))]
-                    out[r, j] = f"{out[r, j]}; customers who bought {self.items_[friend]} also bought this"
+                    base = [b for b in had if b != item]
+                    if base:
+                        friend = base[int(np.argmax(similar[item, base]))]
+                        out[r, j] = f"{out[r, j]}; customers who bought {self.items_[friend]} also bought this"
         return out
 
 

@@ -2,11 +2,13 @@
 
 from topicprofile.cli import (  # noqa: F401  (registers the commands)
     batch,
+    campaign,
     demo,
     evaluate,
     explain,
     fit,
     quality,
+    recommend,
     segments,
     tag,
     tag_text,
