@@ -40,7 +40,8 @@ ITEM = "item"
 ITEM_COLUMNS = ("product", "category")
 _COMPONENTS = ("cf", "content", "popularity")
 _GRID_STEP = 0.25
-_CHUNK = 4096
+_MAX_JUDGED = 5000  # customers scored when choosing the blend weights
+_CHUNK = 1024  # customers scored at once (bounds memory: chunk x items x top)
 
 
 def item_lines(
@@ -196,7 +197,10 @@ class HybridRecommender:
             logger.warning("too few orders after %s to choose the blend weights; using equal weights", split)
             return default, []
         self.components_ = self._fit_components(early)
-        scores = _scale_rows_all(self._raw_scores(pd.Index(late[CUSTOMER_ID].unique())))
+        judged = np.sort(late[CUSTOMER_ID].unique())
+        if len(judged) > _MAX_JUDGED:  # a seeded sample is enough to rank 15 weightings
+            judged = np.sort(np.random.default_rng(self.random_state).choice(judged, _MAX_JUDGED, replace=False))
+        scores = _scale_rows_all(self._raw_scores(pd.Index(judged)))
         targets, keep, excluded = self._targets(early, late, scores["ids"], split)
         tried = []
         steps = np.arange(0, 1 + 1e-9, _GRID_STEP)
@@ -288,17 +292,16 @@ class HybridRecommender:
         ids = pd.Index(pd.Series(list(customer_ids), dtype="str"), name=CUSTOMER_ID)
         as_of_day = self.as_of_ if as_of is None else pd.Timestamp(as_of)
         labels = topic_labels or ([] if table is None else [str(c) for c in table.columns])
-        codes = self.items_.get_indexer(lines[ITEM])
-        owned = pd.Series(codes[codes >= 0]).groupby(lines[CUSTOMER_ID].to_numpy()[codes >= 0]).unique()
+        excluded_all = self._pairs(self._window(lines, as_of_day), ids)
+        owned_all = self._pairs(lines, ids)
         blocks = []
         for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+            chunk, rows = ids[start : start + _CHUNK], slice(start, start + _CHUNK)
             scores = _scale_rows_all(self._raw_scores(chunk, table))
-            excluded = self._pairs(self._window(lines, as_of_day), chunk)
             blended = _blend(scores, self.weights_)
-            top_items = _top_items(blended, excluded, k)
-            reasons = self._reasons(chunk, top_items, scores, table, labels, owned)
-            blocks.append(self._rows(chunk, top_items, blended, excluded, reasons))
+            top_items = _top_items(blended, excluded_all[rows], k)
+            reasons = self._reasons(chunk, top_items, scores, table, labels, owned_all[rows])
+            blocks.append(self._rows(chunk, top_items, blended, excluded_all[rows], reasons))
         return pd.concat(blocks, ignore_index=True)
 
     def _rows(self, ids, top_items, blended, excluded, reasons) -> pd.DataFrame:
@@ -312,36 +315,51 @@ class HybridRecommender:
         })  # fmt: skip
         return frame[allowed.ravel()]  # fewer than k items when the customer bought nearly all
 
-    def _reasons(self, ids, top_items, scores, table, labels, owned: pd.Series) -> np.ndarray:
-        """One line per recommendation: the strongest interest behind it, the CF neighbour item."""
+    def _reasons(self, ids, top_items, scores, table, labels, owned: sp.csr_matrix) -> np.ndarray:
+        """One line per recommendation: the interest that lifts the item most, the CF neighbour item."""
         comp, w = self.components_, self.weights_
-        pop = comp.popularity[top_items]
-        out = np.array([f"popular: bought by {p:.0%} of customers" for p in pop.ravel()], dtype=object)
-        out = out.reshape(top_items.shape)
+        n, k = top_items.shape
+        pop = pd.Series(comp.popularity[top_items].ravel()).map("popular: bought by {:.0%} of customers".format)
+        interest = pd.Series("", index=pop.index)
         if w["content"] > 0 and comp.affinity is not None and scores["has_text"].any():
             vectors = table.reindex(ids).fillna(0.0).to_numpy()
-            for r in np.flatnonzero(scores["has_text"]):
-                # the topic that lifts this item most above its base rate (not merely the largest share)
-                lift = comp.affinity[:, top_items[r]] - comp.popularity[top_items[r]]
-                contrib = vectors[r][:, None] * lift  # topics x k
-                best = contrib.argmax(axis=0)
-                for j, t in enumerate(best):
-                    if contrib[t, j] > 0:
-                        out[r, j] = f"interest: {labels[t] if t < len(labels) else t} {vectors[r, t]:.2f}"
-        if w["cf"] > 0 and scores["known"].any():
-            norms = np.linalg.norm(comp.item_factors, axis=1) + 1e-12
-            similar = (comp.item_factors @ comp.item_factors.T) / np.outer(norms, norms)
-            rows = comp.customers.get_indexer(ids)
-            for r in np.flatnonzero(scores["known"]):
-                had = owned.get(ids[r])
-                if had is None or not len(had):
-                    continue
-                for j, item in enumerate(top_items[r]):
-                    base = [b for b in had if b != item]
-                    if base:
-                        friend = base[int(np.argmax(similar[item, base]))]
-                        out[r, j] = f"{out[r, j]}; customers who bought {self.items_[friend]} also bought this"
-        return out
+            # the topic that lifts this item most above its base rate (not merely the largest share)
+            lift = (comp.affinity - comp.popularity)[:, top_items]  # topics x n x k
+            contrib = vectors.T[:, :, None] * lift
+            best = contrib.argmax(axis=0)
+            show = (np.take_along_axis(contrib, best[None], axis=0)[0] > 0) & scores["has_text"][:, None]
+            names_t = np.array([labels[t] if t < len(labels) else str(t) for t in range(vectors.shape[1])], dtype=object)
+            share = pd.Series(np.take_along_axis(vectors, best, axis=1).ravel()).map("{:.2f}".format)
+            text = "interest: " + pd.Series(names_t[best.ravel()]) + " " + share
+            interest = text.where(show.ravel(), "")
+        neighbour = pd.Series("", index=pop.index)
+        if w["cf"] > 0 and scores["known"].any() and owned.nnz:
+            friend = self._neighbours(top_items, owned)
+            names = np.append(self.items_.to_numpy().astype(object), "")
+            found = pd.Series(names[friend.ravel()])
+            neighbour = ("customers who bought " + found + " also bought this").where(found != "", "")
+        both = (interest != "") & (neighbour != "")
+        out = (interest + np.where(both, "; ", "") + neighbour).where((interest != "") | (neighbour != ""), pop)
+        return out.to_numpy(dtype=object).reshape(n, k)
+
+    def _neighbours(self, top_items: np.ndarray, owned: sp.csr_matrix) -> np.ndarray:
+        """Per recommendation, the customer's own item most similar to it in ALS space (-1: none)."""
+        factors = self.components_.item_factors
+        unit = factors / (np.linalg.norm(factors, axis=1, keepdims=True) + 1e-12)
+        n, k = top_items.shape
+        owner = np.repeat(np.arange(n), np.diff(owned.indptr))
+        rows, slots = np.repeat(owner, k), np.tile(np.arange(k), len(owner))
+        mine = np.repeat(owned.indices, k)
+        target = top_items[rows, slots]
+        value = np.einsum("ij,ij->i", unit[target], unit[mine])
+        value[target == mine] = -np.inf
+        key = rows * k + slots
+        order = np.lexsort((mine, -value, key))  # best neighbour first in each (customer, slot)
+        first = order[np.unique(key[order], return_index=True)[1]]
+        friend = np.full(n * k, -1)
+        keep = np.isfinite(value[first])
+        friend[key[first][keep]] = mine[first][keep]
+        return friend.reshape(n, k)
 
 
 def _check_lines(lines: pd.DataFrame, *, allow_empty: bool = False) -> None:
@@ -387,8 +405,17 @@ def _blend(scores: Mapping[str, object], weights: Mapping[str, float]) -> np.nda
 
 
 def _top_items(scores: np.ndarray, excluded: sp.csr_matrix, k: int) -> np.ndarray:
-    """Indices of the ``k`` best items per row; excluded items sink to the end."""
+    """Indices of the ``k`` best items per row, best first; excluded items sink to the end.
+
+    ``argpartition`` finds the k candidates, then they are ordered by score and, on ties, by item
+    index, so the ranking is the same on every run.
+    """
     masked = np.where(np.asarray(excluded.todense()) > 0, -np.inf, scores)
     k = min(k, masked.shape[1])
-    # stable: ties keep item order, so the ranking never depends on the platform's sort
-    return np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    if k < masked.shape[1]:
+        candidates = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+    else:
+        candidates = np.broadcast_to(np.arange(k), masked.shape).copy()
+    values = np.take_along_axis(masked, candidates, axis=1)
+    order = np.lexsort((candidates, -values), axis=1)
+    return np.take_along_axis(candidates, order, axis=1)
