@@ -88,7 +88,8 @@ def test_actions_recommend_evaluation_text_helps_on_planted_interests(shop) -> N
     lines, shares = shop
     result = evaluate_recommenders(lines, shares, cutoff="2024-10-01", k=3)
     table = {r["model"]: r for r in result["rows"]}
-    assert set(table) == {"popularity", "cf", "content", "hybrid"}
+    assert set(table) == {"popularity", "cf", "content", "hybrid", "hybrid without text"}
+    assert table["hybrid"]["hit_rate"] > table["hybrid without text"]["hit_rate"]  # planted: text helps
     assert table["content"]["hit_rate"] > 1.2 * table["popularity"]["hit_rate"]
     assert table["hybrid"]["ndcg"] >= table["popularity"]["ndcg"]
     assert 0 < table["popularity"]["coverage"] <= table["hybrid"]["coverage"] <= 1

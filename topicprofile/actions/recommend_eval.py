@@ -64,7 +64,9 @@ def evaluate_recommenders(
     Returns
     -------
     dict
-        ``rows`` (one per variant: ``model``, ``hit_rate``, ``ndcg``, ``coverage``), ``weights``
+        ``rows`` (one per variant: ``model``, ``hit_rate``, ``ndcg``, ``coverage``; with topic shares
+        also ``hybrid without text``, the blend refitted and re-chosen from CF and popularity only,
+        which answers "does text add value"), ``weights``
         (the hybrid's, chosen before the cutoff), ``n_customers``, ``n_items``, ``n_cold``
         (evaluated customers without orders before the cutoff), ``cutoff``, ``k``.
     """
@@ -103,6 +105,14 @@ def evaluate_recommenders(
         hit, ndcg = rank_metrics(top, targets, k)
         coverage = len(np.unique(top)) / len(model.items_)
         rows.append({"model": name, "hit_rate": hit, "ndcg": ndcg, "coverage": coverage})
+    if model.topic_shares_ is not None:  # the same blend choice without text: does text add value?
+        plain = HybridRecommender(top=k, exclusion_days=exclusion_days, random_state=random_state, **params)
+        plain.fit(before, None)
+        plain_scores = _scale_rows_all(plain._raw_scores(ids))
+        top = _top_items(_blend(plain_scores, plain.weights_), excluded, k)
+        hit, ndcg = rank_metrics(top, targets, k)
+        rows.append({"model": "hybrid without text", "hit_rate": hit, "ndcg": ndcg,
+                     "coverage": len(np.unique(top)) / len(model.items_)})  # fmt: skip
     return {
         "cutoff": str(cut.date()),
         "k": k,
