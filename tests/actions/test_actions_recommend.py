@@ -54,6 +54,14 @@ def test_actions_recommend_never_recommends_items_in_the_exclusion_window(shop) 
     assert recs.groupby("customer_id")["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1))).all()
 
 
+def test_actions_recommend_excludes_purchases_late_on_the_last_day(shop) -> None:
+    lines, shares = shop
+    model = HybridRecommender(top=12, exclusion_days=1, random_state=0).fit(lines, shares)
+    late = lines.iloc[[0]].assign(customer_id="LATE", order_id="late-1", timestamp=model.as_of_ + pd.Timedelta(hours=23))
+    recs = model.recommend(pd.concat([lines, late]), customer_ids=["LATE"])
+    assert late["item"].iloc[0] not in set(recs["item"]) and len(recs) == 11
+
+
 def test_actions_recommend_is_deterministic_for_a_seed(shop) -> None:
     lines, shares = shop
     first = HybridRecommender(random_state=3).fit(lines, shares)

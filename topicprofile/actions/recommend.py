@@ -26,6 +26,7 @@ from itertools import product as grid_product
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
 from topicprofile.behavior import CANCELLED_STATUSES
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
@@ -88,7 +89,7 @@ class _Components:
     affinity: np.ndarray | None  # n_topics x n_items
 
 
-class HybridRecommender:
+class HybridRecommender(BaseEstimator):  # type: ignore[misc]
     """CF + content + popularity recommender with blend weights chosen on a time split.
 
     Parameters
@@ -228,9 +229,12 @@ class HybridRecommender:
         return targets, np.asarray(targets.sum(axis=1)).ravel() > 0, excluded
 
     def _window(self, lines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Lines of the exclusion window: the ``exclusion_days`` calendar days ending with ``as_of``'s day."""
+        end = as_of.normalize() + pd.Timedelta(days=1)
+        stamps = lines[TIMESTAMP]
         if self.exclusion_days is None:
-            return lines[lines[TIMESTAMP] <= as_of]
-        return lines[(lines[TIMESTAMP] > as_of - pd.Timedelta(days=self.exclusion_days)) & (lines[TIMESTAMP] <= as_of)]
+            return lines[stamps < end]
+        return lines[(stamps >= end - pd.Timedelta(days=self.exclusion_days)) & (stamps < end)]
 
     def _pairs(self, lines: pd.DataFrame, ids: pd.Index) -> sp.csr_matrix:
         rows = ids.get_indexer(lines[CUSTOMER_ID])
@@ -290,7 +294,10 @@ class HybridRecommender:
             known = list(lines[CUSTOMER_ID].unique()) + ([] if table is None else list(table.index))
             customer_ids = np.sort(pd.unique(pd.Series(known, dtype="str")))
         ids = pd.Index(pd.Series(list(customer_ids), dtype="str"), name=CUSTOMER_ID)
-        as_of_day = self.as_of_ if as_of is None else pd.Timestamp(as_of)
+        try:
+            as_of_day = self.as_of_ if as_of is None else pd.Timestamp(as_of).normalize()
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"as_of {as_of!r} is not a date; use YYYY-MM-DD.") from e
         labels = topic_labels or ([] if table is None else [str(c) for c in table.columns])
         excluded_all = self._pairs(self._window(lines, as_of_day), ids)
         owned_all = self._pairs(lines, ids)
