@@ -2,12 +2,14 @@
 
 from topicprofile.cli import (  # noqa: F401  (registers the commands)
     batch,
+    campaign,
     convert_model,
     demo,
     evaluate,
     explain,
     fit,
     quality,
+    recommend,
     segments,
     tag,
     tag_text,

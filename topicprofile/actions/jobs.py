@@ -1,0 +1,158 @@
+"""File-level jobs behind ``topicprofile recommend`` and ``topicprofile campaign``: read, call, write."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from topicprofile.actions.campaign import evaluate_campaign
+from topicprofile.actions.recommend import HybridRecommender, item_lines
+from topicprofile.actions.recommend_eval import evaluate_recommenders
+from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.fuse import topic_shares
+from topicprofile.loaders import clean_orders, load_browsing, load_reviews
+from topicprofile.readers import read_table
+from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
+from topicprofile.store import load_model
+from topicprofile.workflows import write_table
+
+__all__ = ["campaign_files", "read_ids", "recommend_files"]
+
+PathLike = str | os.PathLike[str]
+
+
+def _interests(
+    model_dir: PathLike | None,
+    reviews: PathLike | None,
+    browsing: PathLike | None,
+    *,
+    columns: Mapping[str, str] | None,
+    browsing_columns: Mapping[str, str] | None,
+    encoding: str | None,
+    before: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Topic shares (columns = topic labels) of the customers' texts, optionally only texts before a date."""
+    if reviews is None and browsing is None:
+        return None, []
+    if model_dir is None:
+        raise ConfigError("--reviews/--browsing need --model-dir (the fitted model that turns text into interests).")
+    profiler = load_model(model_dir)
+    texts = {}
+    if reviews is not None:
+        texts["reviews"] = load_reviews(reviews, columns=columns, encoding=encoding).data
+    if browsing is not None:
+        texts["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding).data
+    if before is not None:  # texts written after the cutoff would leak the future into the evaluation
+        texts = {k: v[v[TIMESTAMP].isna() | (v[TIMESTAMP] < before)] if TIMESTAMP in v else v for k, v in texts.items()}
+    shares = topic_shares(profiler.profile(**texts))
+    labels = [str(label) for label in profiler.topic_labels_]
+    return shares, labels
+
+
+def recommend_files(
+    orders: PathLike,
+    out: PathLike | None = None,
+    *,
+    model_dir: PathLike | None = None,
+    reviews: PathLike | None = None,
+    browsing: PathLike | None = None,
+    reviews_columns: Mapping[str, str] | None = None,
+    browsing_columns: Mapping[str, str] | None = None,
+    orders_columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    item_column: str | None = None,
+    top: int = 10,
+    exclusion_days: int | None = 90,
+    evaluate_cutoff: str | None = None,
+    random_state: int = 0,
+) -> dict[str, Any]:
+    """Recommendations to ``out`` (long table), or with ``evaluate_cutoff`` the offline comparison."""
+    start = time.perf_counter()
+    lines = item_lines(read_table(orders, encoding=encoding), columns=orders_columns, item_column=item_column)
+    cutoff = None
+    if evaluate_cutoff is not None:
+        try:
+            cutoff = pd.Timestamp(evaluate_cutoff)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"--cutoff {evaluate_cutoff!r} is not a date; use YYYY-MM-DD.") from e
+    shares, labels = _interests(
+        model_dir, reviews, browsing, columns=reviews_columns, browsing_columns=browsing_columns,
+        encoding=encoding, before=cutoff,
+    )  # fmt: skip
+    if shares is not None:
+        shares = shares.set_axis(labels[: shares.shape[1]], axis=1)
+    if cutoff is not None:
+        result = evaluate_recommenders(
+            lines, shares, cutoff=cutoff, k=top, exclusion_days=exclusion_days, random_state=random_state
+        )
+        return {**result, "seconds": round(time.perf_counter() - start, 2)}
+    if out is None:
+        raise ConfigError("give --out FILE for the recommendations (or --evaluate --cutoff DATE).")
+    model = HybridRecommender(top=top, exclusion_days=exclusion_days, random_state=random_state)
+    model.fit(lines, shares)
+    recs = model.recommend(lines, topic_labels=labels or None)
+    write_table(recs, out)
+    return {
+        "out": str(out),
+        "n_customers": int(recs[CUSTOMER_ID].nunique()),
+        "n_rows": int(len(recs)),
+        "n_items": int(len(model.items_)),
+        "with_text": shares is not None,
+        "weights": model.weights_,
+        "as_of": str(model.as_of_.date()),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def read_ids(path: PathLike, *, encoding: str | None = None) -> list[str]:
+    """Customer ids from a file: one per line (.txt or no extension), or a table's ``customer_id`` column."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"{path}: no such file.")
+    if path.suffix.lower() in {"", ".txt", ".ids"}:
+        text = path.read_text(encoding=encoding or "utf-8-sig")
+        ids = [line.strip() for line in text.splitlines() if line.strip()]
+        if ids and ids[0].lower() == CUSTOMER_ID:
+            ids = ids[1:]
+    else:
+        table = read_table(path, encoding=encoding)
+        if CUSTOMER_ID in table.columns:
+            column = table[CUSTOMER_ID]
+        elif table.shape[1] == 1:
+            column = table.iloc[:, 0]
+        else:
+            raise DataValidationError(
+                f"{path}: no 'customer_id' column (found: {', '.join(map(str, table.columns))})."
+            )
+        ids = [s for s in column.fillna("").astype(str).str.strip() if s]
+    if not ids:
+        raise DataValidationError(f"{path}: no customer ids in the file.")
+    return ids
+
+
+def campaign_files(
+    treated: PathLike,
+    control: PathLike,
+    orders: PathLike,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    orders_columns: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    random_state: int = 0,
+) -> dict[str, Any]:
+    """:func:`evaluate_campaign` on id files and an orders file."""
+    treated_ids, control_ids = read_ids(treated, encoding=encoding), read_ids(control, encoding=encoding)
+    lines = clean_orders(read_table(orders, encoding=encoding), columns=orders_columns, source=Path(orders).name).data
+    report = evaluate_campaign(
+        treated_ids, control_ids, lines, since=since, until=until,
+        alpha=alpha, n_boot=n_boot, random_state=random_state,
+    )  # fmt: skip
+    return report
