@@ -20,6 +20,8 @@ from topicprofile.cli._util import (
     QuietOpt,
     ReviewsOpt,
     NoCacheOpt,
+    SeedOpt,
+    ThresholdOpt,
     TopicsOpt,
     WorkersOpt,
     app,
@@ -31,10 +33,6 @@ from topicprofile.cli._util import (
     user_errors,
 )
 from topicprofile.cli.show import print_fit_summary
-from topicprofile.config import read_labels_file, read_word_list
-from topicprofile.profiler import TopicProfiler
-from topicprofile.taxonomy import load_taxonomy
-from topicprofile.workflows import fit_files
 
 
 @app.command("fit")
@@ -45,7 +43,7 @@ def fit_cli(
     orders: OrdersOpt = None,
     topics: TopicsOpt = "12",
     lang: Annotated[str, typer.Option("--lang", help="Text language: en, zh, ...")] = "en",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same input + seed = same model).")] = 0,
+    seed: SeedOpt = 0,
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
     orders_columns: OrdersColumnsOpt = None,
@@ -70,7 +68,7 @@ def fit_cli(
     ] = None,
     passes: Annotated[int | None, typer.Option("--passes", help="LDA passes (default: tuned).")] = None,
     iterations: Annotated[int | None, typer.Option("--iterations", help="LDA iterations per document.")] = None,
-    threshold: Annotated[float, typer.Option("--threshold", help="Minimum topic share for a tag.")] = 0.2,
+    threshold: ThresholdOpt = 0.2,
     max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
     segments: Annotated[
         int | None, typer.Option("--segments", min=2, help="Number of customer segments (default: by silhouette).")
@@ -99,7 +97,11 @@ def fit_cli(
         encoding=encoding,
     )
     with user_errors(quiet=quiet or json_out):
+        from topicprofile.config import read_labels_file, read_word_list
+        from topicprofile.profiler import TopicProfiler
+        from topicprofile.taxonomy import load_taxonomy
         from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
+        from topicprofile.workflows import fit_files
 
         extra = None
         if stop_words is not None:

@@ -18,6 +18,7 @@ from topicprofile.cli._util import (
     JsonOpt,
     ModelDirOpt,
     QuietOpt,
+    RawCsvOpt,
     ReviewsOpt,
     app,
     input_files,
@@ -27,7 +28,6 @@ from topicprofile.cli._util import (
     WorkersOpt,
 )
 from topicprofile.cli.show import print_tag_summary
-from topicprofile.workflows import tag_files
 
 
 @app.command("tag")
@@ -43,6 +43,7 @@ def tag_cli(
     as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
     workers: WorkersOpt = None,
+    raw_csv: RawCsvOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -60,6 +61,8 @@ def tag_cli(
         encoding=encoding,
     )
     with user_errors(quiet=quiet or json_out):
+        from topicprofile.workflows import tag_files
+
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(
                 model_dir,
@@ -67,6 +70,7 @@ def tag_cli(
                 progress=progress,
                 as_of=as_of,
                 workers=workers,
+                raw_csv=raw_csv,
                 **inputs,
             )
     if json_out:
