@@ -96,10 +96,19 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars 
 
 # -- errors and warnings ------------------------------------------------------------------------
 class _WarningLine(logging.Handler):
-    """Library and gensim warnings as one yellow line each on stderr."""
+    """Library and gensim warnings as one yellow line each on stderr, each line once per command
+    (``demo`` reads the sample's files for fitting and again for tagging: one warning, not two)."""
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self._seen: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
-        stderr.print(f"[yellow]warning:[/yellow] {escape(record.getMessage())}", highlight=False)
+        message = record.getMessage()
+        if message in self._seen:
+            return
+        self._seen.add(message)
+        stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
 
 
 def error_line(message: object) -> None:
