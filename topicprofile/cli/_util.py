@@ -235,9 +235,11 @@ def topic_count(value: str) -> int | str:
     try:
         k = int(value)
     except ValueError:
-        raise typer.BadParameter(f"expected a number of topics or 'auto', got {value!r}") from None
+        raise typer.BadParameter(
+            f"expected a number of topics or 'auto', got {value!r}", param_hint="--topics"
+        ) from None
     if k < 2:
-        raise typer.BadParameter(f"need at least 2 topics, got {k}")
+        raise typer.BadParameter(f"need at least 2 topics, got {k}", param_hint="--topics")
     return k
 
 
