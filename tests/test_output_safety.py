@@ -220,6 +220,27 @@ def test_tag_read_only_out_folder_is_found_before_work(model_dir, hostile_review
     assert result.stderr.strip() == f"error: {tmp_path / 'ro'}: cannot write there (Permission denied); choose another output path"
 
 
+def test_fit_read_only_model_parent_is_found_before_work(hostile_reviews, tmp_path, monkeypatch) -> None:
+    from topicprofile import workflows
+
+    real = _fs.tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        if Path(kwargs["dir"]) == tmp_path / "ro":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(*args, **kwargs)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the input was read before the model folder was checked")
+
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(_fs.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(workflows, "_stream_inputs", no_work)
+    result = invoke("fit", "-m", tmp_path / "ro" / "model", "--reviews", hostile_reviews, "--topics", "3")
+    assert result.exit_code == 1 and "cannot write there (Permission denied)" in result.stderr
+    assert not (tmp_path / "ro" / "model").exists()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; simulated in the test above")
 def test_tag_read_only_out_folder_for_real(model_dir, hostile_reviews, tmp_path) -> None:
     folder = tmp_path / "ro"
