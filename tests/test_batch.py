@@ -144,10 +144,10 @@ def test_batch_changed_file_replaces_its_profiles(exports, model_dir, tmp_path, 
 def _crash_before_output(monkeypatch) -> None:
     real = batch.write_table
 
-    def write_table(table, path):
+    def write_table(table, path, **kwargs):
         if "day2" in Path(path).name:
             raise Crash("killed before day2's part was written")
-        real(table, path)
+        real(table, path, **kwargs)
 
     monkeypatch.setattr(batch, "write_table", write_table)
 

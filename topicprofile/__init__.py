@@ -1,7 +1,5 @@
 """topicprofile: turn what customers write and do into customer profiles."""
 
-from importlib import metadata as _metadata
-
 from topicprofile.errors import (
     ConfigError,
     DataValidationError,
@@ -9,13 +7,15 @@ from topicprofile.errors import (
     NotFittedError,
     TopicProfileError,
 )
-from topicprofile.loaders import load_browsing, load_orders, load_reviews
-from topicprofile.profiler import TopicProfiler
 
-try:
-    __version__ = _metadata.version("topicprofile")
-except _metadata.PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
+# The heavy names load on first use (PEP 562), so `import topicprofile` — and with it every start of
+# the command line — does not pay for pandas, gensim, spaCy and scikit-learn up front.
+_LAZY = {
+    "TopicProfiler": "topicprofile.profiler",
+    "load_reviews": "topicprofile.loaders",
+    "load_browsing": "topicprofile.loaders",
+    "load_orders": "topicprofile.loaders",
+}
 
 __all__ = [
     "TopicProfiler",
@@ -29,3 +29,26 @@ __all__ = [
     "NotFittedError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "__version__":  # importlib.metadata alone costs a tenth of a second
+        from importlib import metadata
+
+        try:
+            version = metadata.version("topicprofile")
+        except metadata.PackageNotFoundError:  # running from a source tree without install
+            version = "0.0.0+unknown"
+        globals()["__version__"] = version
+        return version
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'topicprofile' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})

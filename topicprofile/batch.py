@@ -57,12 +57,13 @@ from typing import Any
 
 import pandas as pd
 
+from topicprofile._fs import apply_umask, check_outputs_apart, check_writable
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
-from topicprofile.loaders import load_reviews, rejects_path_for, write_rejects
+from topicprofile.loaders import load_reviews, rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, atomic_write_text, read_manifest
-from topicprofile.workflows import write_table
+from topicprofile.workflows import round_output, write_rejects_csv, write_table
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
 
@@ -164,6 +165,7 @@ def tag_folder(
     columns: str | Mapping[str, str] | None = None,
     encoding: str | None = None,
     fmt: str = "csv",
+    raw_csv: bool = False,
     progress: ProgressCallback | None = None,
     date_format: str | None = None,
     on_file: FileCallback | None = None,
@@ -184,6 +186,10 @@ def tag_folder(
         As for `load_reviews`, for every file.
     fmt : {"csv", "parquet"}
         Format of the parts and of ``profiles.<fmt>``.
+    raw_csv : bool
+        Write CSV cells as they are; by default text that a spreadsheet would run as a formula
+        gets a leading ``'`` (:func:`~topicprofile._fs.escape_csv_frame`). Recorded in the
+        ledger: one output folder is either escaped or raw.
     progress : callable, optional
         ``progress("files", done, total)`` after each file.
     on_file : callable, optional
@@ -203,7 +209,8 @@ def tag_folder(
     TopicProfileError
         Another run holds the lock (nothing is done).
     ConfigError
-        ``out`` holds output of another model or format, or is not a batch output folder.
+        ``out`` holds output of another model, format or CSV escaping, is not a batch output
+        folder, is not writable, or holds a file that is one of the inputs (a hard link).
     DataValidationError, ModelError
         The input folder or the model is missing. A bad *file* does not raise: it is ``failed``.
 
@@ -220,11 +227,14 @@ def tag_folder(
     _check_out_folder(out)
     read_manifest(model_dir)  # wrong folders fail before anything is created
     paths = find_inputs(input_dir, pattern=pattern, exclude=out)  # a file dropped later waits a run
+    check_writable(out)
+    if out.is_dir():  # an input hard-linked into the output folder would be overwritten
+        check_outputs_apart((p for p in out.rglob("*") if p.is_file()), paths)
     report = progress or (lambda step, done, total: None)
     with batch_lock(out):
         profiler = TopicProfiler.load(str(model_dir))
         ledger = _read_ledger(out)
-        _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt)
+        _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
         files: list[dict[str, Any]] = []
         report("files", 0, len(paths))
         for i, path in enumerate(paths, 1):
@@ -236,7 +246,7 @@ def tag_folder(
                 on_file(result)
             report("files", i, len(paths))
         changed = any(f["status"] in ("new", "changed") for f in files)
-        views = _refresh_views(out, ledger, fmt=fmt, changed=changed)
+        views = _refresh_views(out, ledger, fmt=fmt, changed=changed, raw_csv=raw_csv)
         _sweep(out, ledger)
     counts = {f"n_{s}": sum(f["status"] == s for f in files) for s in ("new", "changed", "done", "failed")}
     return {"input_dir": str(input_dir), "out": str(out), "files": files, **counts, **views,
@@ -256,16 +266,17 @@ def _tag_file(
     status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
     try:
         loaded = load_reviews(path, **load)
-        profiles = profiler.profile(loaded)
+        profiles = round_output(profiler.profile(loaded))
     except TopicProfileError as e:
         logger.info("%s: failed: %s", name, e)
         return {"file": name, "status": "failed", "error": str(e), "seconds": _since(start)}
     part = Path(PARTS) / f"{_UNSAFE.sub('_', name)}.{facts['sha256'][:12]}.{ledger['format']}"
-    _write_durably(lambda p: write_table(profiles, p), out / part)
+    raw_csv = ledger.get("csv") == "raw"
+    _write_durably(lambda p: write_table(profiles, p, raw_csv=raw_csv), out / part)
     rejects_file = rejects_path_for(part) if loaded.n_rejected else None
     if rejects_file is not None:
         rejects = loaded.rejects.assign(**{SOURCE: name})  # the name relative to the input folder
-        _write_durably(lambda p: write_rejects(rejects, p), out / rejects_file)
+        _write_durably(lambda p: write_rejects_csv(rejects, p, raw_csv=raw_csv), out / rejects_file)
     entry = {
         "file": name, **facts,
         "n_read": loaded.n_read, "n_used": len(loaded.data), "n_rejected": loaded.n_rejected,
@@ -315,7 +326,7 @@ def _read_ledger(out: Path) -> dict[str, Any]:
     return ledger
 
 
-def _check_compatible(ledger: dict[str, Any], out: Path, *, model: str, fmt: str) -> None:
+def _check_compatible(ledger: dict[str, Any], out: Path, *, model: str, fmt: str, raw_csv: bool = False) -> None:
     if ledger["files"] and ledger["model"] != model:
         raise ConfigError(
             f"{out}: its profiles come from another model (manifest sha256 {ledger['model'][:12]}, this "
@@ -326,7 +337,12 @@ def _check_compatible(ledger: dict[str, Any], out: Path, *, model: str, fmt: str
         raise ConfigError(
             f"{out}: holds {ledger['format']} output; pass --format {ledger['format']} or use a new --out"
         )
-    ledger["model"], ledger["format"] = model, fmt
+    csv = "raw" if raw_csv else "escaped"
+    # Folders of earlier versions record nothing: their next run decides (escaping is idempotent).
+    if ledger["files"] and ledger.get("csv", csv) != csv:
+        flag = "with --raw-csv" if ledger["csv"] == "raw" else "without --raw-csv"
+        raise ConfigError(f"{out}: holds {ledger['csv']} CSV output; run {flag} or use a new --out")
+    ledger["model"], ledger["format"], ledger["csv"] = model, fmt, csv
 
 
 def _write_ledger(out: Path, ledger: dict[str, Any]) -> None:
@@ -341,7 +357,9 @@ def _model_fingerprint(model_dir: str | os.PathLike[str]) -> str:
 
 
 # -- views and cleanup --------------------------------------------------------------------------
-def _refresh_views(out: Path, ledger: dict[str, Any], *, fmt: str, changed: bool) -> dict[str, Any]:
+def _refresh_views(
+    out: Path, ledger: dict[str, Any], *, fmt: str, changed: bool, raw_csv: bool = False
+) -> dict[str, Any]:
     """Rebuild ``rejects.csv`` and then ``profiles.<fmt>`` from the ledger's parts when they may be stale.
 
     The profiles view is written last, so one older than the ledger means both need rebuilding.
@@ -355,13 +373,13 @@ def _refresh_views(out: Path, ledger: dict[str, Any], *, fmt: str, changed: bool
         rejects = [_read_part(out / e["rejects_file"]) for e in entries if e["rejects_file"]]
         if rejects:
             table = pd.concat(rejects, ignore_index=True)
-            _write_durably(lambda p: write_rejects(table, p), rejects_path)
+            _write_durably(lambda p: write_rejects_csv(table, p, raw_csv=raw_csv), rejects_path)
         else:
             rejects_path.unlink(missing_ok=True)
         parts = [_read_part(out / e["part"]).assign(**{SOURCE: e["file"]}) for e in entries]
         profiles = pd.concat(parts, ignore_index=True)
         profiles = profiles[[SOURCE, *(c for c in profiles.columns if c != SOURCE)]]
-        _write_durably(lambda p: write_table(profiles, p), profiles_path)
+        _write_durably(lambda p: write_table(profiles, p, raw_csv=raw_csv), profiles_path)
     rejects_file = str(rejects_path) if rejects_path.exists() else None
     n_rows = sum(e["n_customers"] for e in entries)
     return {"profiles": str(profiles_path), "rejects_file": rejects_file, "n_profile_rows": n_rows}
@@ -392,7 +410,7 @@ def _write_durably(write: Callable[[Path], None], path: Path) -> None:
     """Atomic write (``write``), then fsync file and folder, so a later step never overtakes it on disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write(path)
-    os.chmod(path, _file_mode())  # the temporary file was private (0600); let cron's readers in
+    apply_umask(path)  # a temporary file is private (0600); let cron's readers in
     folder_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
     for target, flags in ((path, os.O_RDONLY), (path.parent, folder_flags)):
         try:
@@ -405,13 +423,6 @@ def _write_durably(write: Callable[[Path], None], path: Path) -> None:
             pass
         finally:
             os.close(fd)
-
-
-def _file_mode() -> int:
-    """What ``open`` would give a new file: 0o666 less the umask (read by setting it back at once)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _now() -> str:

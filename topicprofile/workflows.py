@@ -8,15 +8,16 @@ CLI prints as a table or as JSON.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
 from topicprofile.errors import DataValidationError
 from topicprofile.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.documents import build_documents
@@ -32,7 +33,20 @@ from topicprofile.loaders import (
 from topicprofile.parallel import default_workers, prestart
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 
-__all__ = ["load_inputs", "stream_documents", "fit_files", "tag_files", "write_table", "TableWriter"]
+__all__ = [
+    "load_inputs",
+    "stream_documents",
+    "fit_files",
+    "tag_files",
+    "write_table",
+    "write_rejects_csv",
+    "round_output",
+    "TableWriter",
+]
+
+#: Output columns holding money: rounded to cents. Every other float column: to 4 places.
+MONEY_COLUMNS = ("monetary", "avg_order_value")
+SHARE_DECIMALS = 4
 
 
 def load_inputs(
@@ -136,13 +150,46 @@ def _input_summary(loaded: Mapping[str, LoadResult | StreamedLoad]) -> dict[str,
     }
 
 
-def _write_all_rejects(loaded: Mapping[str, LoadResult | StreamedLoad], output: Path) -> str | None:
+def _write_all_rejects(
+    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False
+) -> str | None:
     frames = [r.rejects for r in loaded.values() if r.n_rejected]
     if not frames:
         return None
     path = rejects_path_for(output)
-    write_rejects(pd.concat(frames, ignore_index=True), path)
+    write_rejects_csv(pd.concat(frames, ignore_index=True), path, raw_csv=raw_csv)
     return str(path)
+
+
+def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
+    """:func:`~topicprofile.loaders.write_rejects` with the rejected values escaped for spreadsheets
+    (:func:`~topicprofile._fs.escape_csv_frame`) unless ``raw_csv``; atomic, umask permissions."""
+    table = rejects if raw_csv else escape_csv_frame(rejects)
+    with atomic_path(path) as tmp:
+        write_rejects(table, tmp)
+
+
+def round_output(table: pd.DataFrame) -> pd.DataFrame:
+    """The output table with float noise removed: money columns to cents, other floats (topic
+    shares, scores) to 4 places. Applied to CSV and Parquet alike, so both give the same numbers."""
+    decimals = {
+        name: 2 if name in MONEY_COLUMNS else SHARE_DECIMALS
+        for name, dtype in table.dtypes.items()
+        if pd.api.types.is_float_dtype(dtype)
+    }
+    return table.round(decimals) if decimals else table
+
+
+def _input_paths(inputs: Mapping[str, Any]) -> list[Any]:
+    return [inputs.get(kind) for kind in ("reviews", "browsing", "orders")]
+
+
+def check_output_paths(outputs: Iterable[str | os.PathLike[str]], inputs: Mapping[str, Any]) -> None:
+    """Before any work: no output is an input file (same inode) and every output folder is writable."""
+    outputs = list(outputs)
+    check_outputs_apart(outputs, _input_paths(inputs))
+    for folder in {Path(path).parent for path in outputs}:
+        check_writable(folder)
 
 
 def fit_files(
@@ -159,6 +206,7 @@ def fit_files(
     ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected.
     """
     start = time.perf_counter()
+    check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
     _prestart_pool(inputs, profiler.workers)
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
     if store is None:
@@ -193,6 +241,7 @@ def tag_files(
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    raw_csv: bool = False,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
@@ -200,8 +249,13 @@ def tag_files(
     The files are streamed in chunks; ``workers`` tokenizer processes (None: by machine and size).
     The output is written in blocks of the model's ``chunk_rows`` customers
     (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
+    Before any work, an output that is one of the inputs or an unwritable output folder is refused
+    (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
+    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`).
     """
     start = time.perf_counter()
+    check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
+    TableWriter.check_suffix(out)
     profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
     _prestart_pool(inputs, workers)
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
@@ -210,15 +264,16 @@ def tag_files(
     segments: Counter[str] = Counter()
     blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
                                     block_rows=profiler.chunk_rows)  # fmt: skip
-    with TableWriter(out) as writer:
+    with TableWriter(out, raw_csv=raw_csv) as writer:
         for block in blocks:
+            block = round_output(block)
             writer.write(block)
             tagged = block["top_interest"] != ""
             n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
             interests.update(block.loc[tagged, "top_interest"].tolist())
             if "segment_name" in block:
                 segments.update(block["segment_name"].tolist())
-    rejects = _write_all_rejects(loaded, Path(out))
+    rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv)
     return {
         "out": str(out),
         "inputs": _input_summary(loaded),
@@ -231,9 +286,10 @@ def tag_files(
     }
 
 
-def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write CSV (UTF-8) or Parquet, by extension, atomically (temporary file + ``os.replace``)."""
-    with TableWriter(path) as writer:
+def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
+    """Write CSV (UTF-8) or Parquet, by extension, atomically (temporary file + ``os.replace``);
+    CSV text cells are escaped for spreadsheets unless ``raw_csv``."""
+    with TableWriter(path, raw_csv=raw_csv) as writer:
         writer.write(table)
 
 
@@ -241,10 +297,12 @@ class TableWriter:
     """Write a table block by block to CSV (UTF-8) or Parquet, chosen by the file's extension.
 
     Blocks go to a temporary file next to ``path``, which replaces ``path`` when the writer is
-    closed (``os.replace``: readers see the old file or the whole new one, never a part). On an
-    error inside the ``with`` block the temporary file is removed and ``path`` is left as it was.
+    closed (:func:`~topicprofile._fs.atomic_path`: readers see the old file or the whole new one,
+    never a part; the file gets the umask's permissions). On an error inside the ``with`` block —
+    a full disk included — the temporary file is removed and ``path`` is left as it was.
     Every block must have the columns of the first; a Parquet file takes the first block's
-    column types.
+    column types. CSV text cells starting like a formula (``=``, ``+``, ``-``, ``@``, tab, CR) get
+    a leading ``'`` unless ``raw_csv``; Parquet is typed data and is written as it is.
 
     Examples
     --------
@@ -253,21 +311,29 @@ class TableWriter:
     ...         writer.write(block)
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    SUFFIXES = (".csv", ".parquet", ".pq")
+
+    def __init__(self, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
         self.path = Path(path)
-        self.suffix = self.path.suffix.lower()
-        if self.suffix not in {".csv", ".parquet", ".pq"}:
-            raise DataValidationError(f"{self.path}: output must end in .csv or .parquet")
+        self.suffix = self.check_suffix(path)
+        self.raw_csv = raw_csv
         self._columns: list[str] | None = None
         self._parquet: Any = None
         self._schema: Any = None
         self._tmp: Path | None = None
+        self._stack: ExitStack | None = None
+
+    @classmethod
+    def check_suffix(cls, path: str | os.PathLike[str]) -> str:
+        """The output's suffix; :class:`DataValidationError` unless it is ``.csv`` or ``.parquet``."""
+        suffix = Path(path).suffix.lower()
+        if suffix not in cls.SUFFIXES:
+            raise DataValidationError(f"{Path(path)}: output must end in .csv or .parquet")
+        return suffix
 
     def __enter__(self) -> TableWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._stack = ExitStack()
+        self._tmp = self._stack.enter_context(atomic_path(self.path))
         return self
 
     def write(self, block: pd.DataFrame) -> None:
@@ -280,8 +346,9 @@ class TableWriter:
         elif list(block.columns) != self._columns:
             raise ValueError(f"{self.path}: a block's columns differ from the first block's")
         if self.suffix == ".csv":
+            text = block if self.raw_csv else escape_csv_frame(block)
             with open(self._tmp, "a" if not first else "w", encoding="utf-8", newline="") as fh:
-                block.to_csv(fh, index=False, header=first)
+                text.to_csv(fh, index=False, header=first)
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -294,15 +361,14 @@ class TableWriter:
             table = pa.Table.from_pandas(block, schema=self._schema, preserve_index=False)
         self._parquet.write_table(table)
 
-    def __exit__(self, exc_type: Any, *exc: Any) -> None:
-        assert self._tmp is not None
-        try:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        assert self._stack is not None
+        stack, self._stack, self._tmp = self._stack, None, None
+        with stack:  # publishes the file on success, removes the temporary file on any error
             if self._parquet is not None:
                 self._parquet.close()
-            if exc_type is None:
-                if self._columns is None:
-                    raise ValueError(f"{self.path}: nothing was written")
-                os.replace(self._tmp, self.path)
-        finally:
-            self._tmp.unlink(missing_ok=True)
-            self._tmp = None
+            if exc_type is None and self._columns is None:
+                raise ValueError(f"{self.path}: nothing was written")
+            if exc_type is not None:
+                raise exc
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
@@ -12,9 +13,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
 from topicprofile.errors import TopicProfileError
+
+# The CLI starts in a fraction of a second: nothing here (or at the top of a command module)
+# imports pandas, numpy, gensim, spaCy or scikit-learn; commands import what they use when run.
 
 app = typer.Typer(
     name="topicprofile",
@@ -105,15 +109,61 @@ EncodingOpt = Annotated[
     typer.Option("--encoding", help="Input encoding (default: detect UTF-8, UTF-8 BOM, GB18030/GBK)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary.")]
+RawCsvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="Write CSV cells as they are (by default text starting with = + - @ tab or CR gets a "
+        "leading ' so spreadsheets do not run it as a formula).",
+    ),
+]
+def _unit_share(value: float) -> float:
+    if not 0 < value <= 1:
+        raise typer.BadParameter(f"{value:g} is not a share in (0, 1], e.g. 0.2")
+    return value
+
+
+ThresholdOpt = Annotated[
+    float,
+    typer.Option("--threshold", callback=_unit_share, help="Minimum topic share for a tag, in (0, 1]."),
+]
+#: gensim and numpy take seeds 0 <= seed < 2**32.
+SEED_MAX = 2**32 - 1
+SeedOpt = Annotated[
+    int, typer.Option("--seed", min=0, max=SEED_MAX, help="Random seed (same input + seed = same result).")
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
 
 
 # -- errors and warnings ------------------------------------------------------------------------
 class _WarningLine(logging.Handler):
-    """Library and gensim warnings as one yellow line each on stderr."""
+    """Library and gensim warnings as one yellow line each on stderr, each line once per command
+    (``demo`` reads the sample's files for fitting and again for tagging: one warning, not two)."""
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self._seen: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
-        stderr.print(f"[yellow]warning:[/yellow] {record.getMessage()}", highlight=False)
+        message = record.getMessage()
+        if message in self._seen:
+            return
+        self._seen.add(message)
+        stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+
+
+def error_line(message: object) -> None:
+    """Print ``error: message`` in red on stderr; the message is the user's text, never markup."""
+    stderr.print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
+
+
+def _os_error_message(e: OSError) -> str:
+    """``path: reason`` of an OS error (disk full, permission denied...), with what to do when known."""
+    where = e.filename if e.filename is not None else ""
+    reason = e.strerror or str(e)
+    if e.errno == errno.ENOSPC:
+        reason += "; nothing was replaced: free space and run again"
+    return f"{where}: {reason}" if where else reason
 
 
 @contextmanager
@@ -131,7 +181,10 @@ def user_errors(*, quiet: bool = False) -> Iterator[None]:
     try:
         yield
     except TopicProfileError as e:
-        stderr.print(f"[red]error:[/red] {e}", highlight=False, markup=True)
+        error_line(e)
+        raise typer.Exit(1) from None
+    except OSError as e:  # the system refused a read or write (disk full, permissions): one line
+        error_line(_os_error_message(e))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         stderr.print("[red]interrupted[/red]")
@@ -152,6 +205,8 @@ def progress_bar(*, quiet: bool) -> Iterator[Callable[[str, int, int | None], No
     if quiet or not stderr.is_terminal:
         yield lambda step, done, total: None
         return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     bars = Progress(
         SpinnerColumn(),
         TextColumn("{task.description:<12}"),
@@ -221,9 +276,11 @@ def topic_count(value: str) -> int | str:
     try:
         k = int(value)
     except ValueError:
-        raise typer.BadParameter(f"expected a number of topics or 'auto', got {value!r}") from None
+        raise typer.BadParameter(
+            f"expected a number of topics or 'auto', got {value!r}", param_hint="--topics"
+        ) from None
     if k < 2:
-        raise typer.BadParameter(f"need at least 2 topics, got {k}")
+        raise typer.BadParameter(f"need at least 2 topics, got {k}", param_hint="--topics")
     return k
 
 

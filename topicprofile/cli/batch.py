@@ -15,6 +15,7 @@ from topicprofile.cli._util import (
     JsonOpt,
     ModelDirOpt,
     QuietOpt,
+    RawCsvOpt,
     app,
     column_map,
     print_json,
@@ -49,6 +50,7 @@ def batch_cli(
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="Format of the profiles and parts.")
     ] = "csv",
+    raw_csv: RawCsvOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -69,7 +71,7 @@ def batch_cli(
                 if not json_out:
                     stderr.print(f"[red]{escape(summary_line(result))}[/red]", highlight=False, markup=True)
             elif result["status"] != "done" and not (quiet or json_out):
-                stdout.print(summary_line(result, out=out), highlight=False, markup=False)
+                stdout.print(escape(summary_line(result, out=out)), highlight=False)
 
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_folder(
@@ -81,13 +83,14 @@ def batch_cli(
                 encoding=encoding,
                 date_format=date_format,
                 fmt=fmt,
+                raw_csv=raw_csv,
                 progress=progress,
                 on_file=show,
             )
     if json_out:
         print_json(summary)
     elif not quiet:
-        stdout.print(_totals_line(summary, pattern=pattern), highlight=False, markup=False)
+        stdout.print(escape(_totals_line(summary, pattern=pattern)), highlight=False)
     if summary["n_failed"]:
         raise typer.Exit(1)
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
+from rich.markup import escape
 
-from topicprofile.cli._util import JsonOpt, QuietOpt, app, print_json, progress_bar, stdout, user_errors
+from topicprofile.cli._util import (
+    JsonOpt,
+    QuietOpt,
+    RawCsvOpt,
+    SeedOpt,
+    app,
+    print_json,
+    progress_bar,
+    stdout,
+    user_errors,
+)
 from topicprofile.cli.segments import print_segment_cards
 from topicprofile.cli.show import print_fit_summary, print_profiles
-from topicprofile.segment import load_segment_cards
-from topicprofile.store import model_files
 
 
 @app.command("demo")
@@ -24,7 +32,8 @@ def demo_cli(
         "out/demo_profiles.csv"
     ),
     topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 8,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: SeedOpt = 0,
+    raw_csv: RawCsvOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -33,7 +42,11 @@ def demo_cli(
     Example: topicprofile demo --model-dir models/demo --out out/demo_profiles.csv
     """
     with user_errors(quiet=quiet or json_out):
+        import pandas as pd
+
         from topicprofile.profiler import TopicProfiler
+        from topicprofile.segment import load_segment_cards
+        from topicprofile.store import model_files
         from topicprofile.sample import planted_recovery, sample_dir
         from topicprofile.workflows import fit_files, tag_files
 
@@ -48,7 +61,7 @@ def demo_cli(
             fitted = fit_files(
                 model_dir, profiler=TopicProfiler(n_topics=topics, random_state=seed), progress=progress, **inputs
             )
-            tagged = tag_files(model_dir, out, progress=progress, **inputs)
+            tagged = tag_files(model_dir, out, progress=progress, raw_csv=raw_csv, **inputs)
         profiles = pd.read_csv(out, dtype=str, keep_default_na=False)
         recovery = planted_recovery(profiles, pd.read_csv(corpora / "truth.csv", dtype=str))
     if json_out:
@@ -62,6 +75,8 @@ def demo_cli(
     print_segment_cards({**document, "model_dir": str(model_dir)})
     stdout.print(
         f"planted interest recovered for {recovery['accuracy']:.0%} of {recovery['n_customers']} sample "
-        f"customers ({recovery['coverage']:.0%} tagged); profiles written to {out}"
+        f"customers ({recovery['coverage']:.0%} tagged); profiles written to {escape(str(out))}"
     )
-    stdout.print(f'next: topicprofile tag-text --model-dir {model_dir} "great grip on wet rocks, comfy boots"')
+    stdout.print(
+        f'next: topicprofile tag-text --model-dir {escape(str(model_dir))} "great grip on wet rocks, comfy boots"'
+    )

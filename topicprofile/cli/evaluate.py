@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from topicprofile.cli._util import (
@@ -20,6 +21,7 @@ from topicprofile.cli._util import (
     OrdersColumnsOpt,
     QuietOpt,
     ReviewsOpt,
+    SeedOpt,
     app,
     input_files,
     lang_code,
@@ -53,7 +55,7 @@ def evaluate_cli(
     ] = None,
     topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 12,
     lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (topics, folds, models, segments).")] = 0,
+    seed: SeedOpt = 0,
     cv: Annotated[int, typer.Option("--cv", min=2, help="Cross-validation folds.")] = 5,
     encoding: EncodingOpt = None,
     date_format: DateFormatOpt = None,
@@ -117,7 +119,7 @@ def print_evaluation(result: Mapping[str, Any]) -> None:
     for (target, model), by_features in rows.items():
         first = next(iter(by_features.values()))
         cells = [
-            target,
+            escape(target),
             _MODEL_NAMES.get(model, model),
             "" if first["n_positive"] is None else f"{first['n_positive']:,}",
         ]
@@ -131,6 +133,6 @@ def print_evaluation(result: Mapping[str, Any]) -> None:
             "no text before the cutoff: RFM only (give --reviews / --browsing to compare with topics)"
         )
     seg = result["segments"]
-    sizes = ", ".join(f"{s['name']} {s['size']:,}" for s in seg["sizes"])
+    sizes = ", ".join(f"{escape(s['name'])} {s['size']:,}" for s in seg["sizes"])
     stdout.print(f"segments: {seg['n_segments']}, silhouette {seg['silhouette']:.3f}; {sizes}")
     stdout.print(f"{result['seconds']:.1f} s")

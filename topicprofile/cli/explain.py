@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from topicprofile.cli._util import (
     BrowsingColumnsOpt,
@@ -61,7 +62,7 @@ def explain_cli(
         print_json(result)
         return
     stdout.print(
-        f"[bold]{result['customer_id']}[/bold]: {result['n_documents']} texts, {result['n_tokens']} words "
+        f"[bold]{escape(str(result['customer_id']))}[/bold]: {result['n_documents']} texts, {result['n_tokens']} words "
         f"in the vocabulary (from {'the model' if result['source'] == 'model' else 'the given files'})",
         highlight=False,
     )
@@ -69,7 +70,7 @@ def explain_cli(
         stdout.print("no interest tag: the text is too thin or no topic passes the threshold")
     for tag in result["tags"]:
         carried = ", ".join(f"{w['word']} {w['share']:.0%}" for w in tag["words"])
-        stdout.print(f"\n[bold]{tag['label']}[/bold]  score {tag['score']:.2f}", highlight=False)
+        stdout.print(f"\n[bold]{escape(str(tag['label']))}[/bold]  score {tag['score']:.2f}", highlight=False)
         stdout.print(f"  words: {carried}", highlight=False, markup=False)
         for s in tag["snippets"]:
             stdout.print(f"  “{s['text']}”  ({s['channel']}, {s['topic_share']:.0%} this topic)",

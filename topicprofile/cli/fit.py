@@ -23,6 +23,8 @@ from topicprofile.cli._util import (
     QuietOpt,
     ReviewsOpt,
     NoCacheOpt,
+    SeedOpt,
+    ThresholdOpt,
     TopicsOpt,
     WorkersOpt,
     app,
@@ -35,11 +37,6 @@ from topicprofile.cli._util import (
     user_errors,
 )
 from topicprofile.cli.show import print_fit_summary
-from topicprofile.config import read_labels_file, read_word_list
-from topicprofile.profiler import TopicProfiler
-from topicprofile.store import model_lock
-from topicprofile.taxonomy import load_taxonomy
-from topicprofile.workflows import fit_files
 
 
 class Trainer(str, Enum):
@@ -55,7 +52,7 @@ def fit_cli(
     orders: OrdersOpt = None,
     topics: TopicsOpt = "12",
     lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same input + seed = same model).")] = 0,
+    seed: SeedOpt = 0,
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
     orders_columns: OrdersColumnsOpt = None,
@@ -88,7 +85,7 @@ def fit_cli(
     trainer: Annotated[
         Trainer, typer.Option("--trainer", help="LDA trainer: variational Bayes or tomotopy's collapsed Gibbs.")
     ] = Trainer.vb,
-    threshold: Annotated[float, typer.Option("--threshold", help="Minimum topic share for a tag.")] = 0.2,
+    threshold: ThresholdOpt = 0.2,
     max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
     segments: Annotated[
         int | None, typer.Option("--segments", min=2, help="Number of customer segments (default: by silhouette).")
@@ -121,10 +118,16 @@ def fit_cli(
         orders_columns=orders_columns,
         encoding=encoding,
     ) | {"date_format": date_format, "max_amount": max_amount}
+    from topicprofile.store import model_lock
+
     with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):
         # the lock first: a folder that cannot take the model, or another fit of it, stops this run
         # before any work (and a folder made here goes again if the fit fails)
+        from topicprofile.config import read_labels_file, read_word_list
+        from topicprofile.profiler import TopicProfiler
+        from topicprofile.taxonomy import load_taxonomy
         from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
+        from topicprofile.workflows import fit_files
 
         extra = None
         if stop_words is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from topicprofile.cli._util import JsonOpt, ModelDirOpt, app, print_json, stdout, user_errors
@@ -22,7 +23,7 @@ def quality_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
     if json_out:
         print_json({"model_dir": str(model_dir), "topics": report.to_dict(orient="records")})
         return
-    table = Table(title=f"Topic quality of {model_dir}", title_justify="left")
+    table = Table(title=escape(f"Topic quality of {model_dir}"), title_justify="left")
     for column in ("#", "label", "share", "c_npmi", "c_v", "flags", "top terms"):
         table.add_column(column)
     for row in report.itertuples(index=False):
@@ -32,7 +33,7 @@ def quality_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
         if row.junk:
             flags.append(f"junk: {row.reason}")
         table.add_row(
-            str(row.topic), row.label, f"{row.prevalence:.1%}", f"{row.c_npmi:+.3f}", f"{row.c_v:.3f}",
-            "; ".join(flags) or "ok", ", ".join(row.top_terms[:8]),
+            str(row.topic), escape(str(row.label)), f"{row.prevalence:.1%}", f"{row.c_npmi:+.3f}", f"{row.c_v:.3f}",
+            escape("; ".join(flags) or "ok"), escape(", ".join(row.top_terms[:8])),
         )  # fmt: skip
     stdout.print(table)

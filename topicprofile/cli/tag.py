@@ -20,6 +20,7 @@ from topicprofile.cli._util import (
     JsonOpt,
     ModelDirOpt,
     QuietOpt,
+    RawCsvOpt,
     ReviewsOpt,
     app,
     input_files,
@@ -29,7 +30,6 @@ from topicprofile.cli._util import (
     WorkersOpt,
 )
 from topicprofile.cli.show import print_tag_summary
-from topicprofile.workflows import tag_files
 
 
 @app.command("tag")
@@ -47,6 +47,7 @@ def tag_cli(
     date_format: DateFormatOpt = None,
     max_amount: MaxAmountOpt = None,
     workers: WorkersOpt = None,
+    raw_csv: RawCsvOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -64,6 +65,8 @@ def tag_cli(
         encoding=encoding,
     ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
+        from topicprofile.workflows import tag_files
+
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(
                 model_dir,
@@ -71,6 +74,7 @@ def tag_cli(
                 progress=progress,
                 as_of=as_of,
                 workers=workers,
+                raw_csv=raw_csv,
                 **inputs,
             )
     if json_out:

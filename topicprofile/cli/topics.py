@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from topicprofile.cli._util import JsonOpt, ModelDirOpt, app, print_json, stdout, user_errors
 from topicprofile.cli.show import print_topics
@@ -56,4 +57,4 @@ def label_cli(
     if json_out:
         print_json({"model_dir": str(model_dir), "labels": profiler.topic_labels_})
     else:
-        stdout.print(f"renamed topics of {model_dir}: " + "; ".join(profiler.topic_labels_))
+        stdout.print(escape(f"renamed topics of {model_dir}: " + "; ".join(profiler.topic_labels_)), highlight=False)

@@ -19,6 +19,7 @@ from topicprofile.cli._util import (
     QuietOpt,
     WorkersOpt,
     ReviewsOpt,
+    SeedOpt,
     app,
     cache_dir,
     input_files,
@@ -42,7 +43,7 @@ def tune_cli(
     k_max: Annotated[int, typer.Option("--k-max", min=2, help="Largest number of topics to try.")] = 16,
     step: Annotated[int, typer.Option("--step", min=1, help="Step between the numbers tried.")] = 2,
     lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, auto, ... (spaCy codes).")] = "en",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the final fit.")] = 0,
+    seed: SeedOpt = 0,
     model_dir: Annotated[
         Path | None, typer.Option("--model-dir", "-m", help="Also save the model fitted with the chosen k.")
     ] = None,
