@@ -21,6 +21,7 @@ import pandas as pd
 
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.readers import (
+    UNDECODABLE,
     clean_text,
     iter_read_table,
     parse_amounts,
@@ -55,6 +56,10 @@ logger = logging.getLogger(__name__)
 
 IN_MEMORY_SOURCE = "<DataFrame>"
 MAX_REJECT_VALUE_CHARS = 200
+#: Longest text a review or browsing event may have after cleaning; longer rows are rejected
+#: (a whole book pasted into one review is not a review, and the tokenizer refuses 1M characters).
+MAX_TEXT_CHARS = 100_000
+_TOO_LONG = f"text longer than {MAX_TEXT_CHARS:,} characters"
 _REJECT_COLUMN, _REASON, _VALUE = REJECT_COLUMNS[2], REJECT_COLUMNS[3], REJECT_COLUMNS[4]
 _BROWSING_CONTENT = (TEXT, TITLE, QUERY, URL)
 _MAX_FOUND_SHOWN = 20
@@ -384,9 +389,28 @@ class _Input:
             if chunk is None
             else _Rejector(source, self.n_rows, first_row=chunk.first_row, seen=chunk.seen)
         )
+        self._reject_undecodable(df.attrs.get(UNDECODABLE))
         ignored = set(parse_column_map(columns)) - set(spec.names)
         if ignored:
             logger.debug("%s: column map keys not used for %s: %s", source, spec.kind, sorted(ignored))
+
+    def _reject_undecodable(self, info: Mapping[str, object] | None) -> None:
+        """Reject the rows the reader found undecodable bytes in (``attrs`` of `read_table`'s tables)."""
+        if not info:
+            return
+        rows: Mapping[int, tuple[str, str]] = info["rows"]  # type: ignore[assignment]
+        mask = pd.Series(False, index=self.frame.index)
+        reasons = pd.Series("", index=self.frame.index, dtype=object)
+        values = pd.Series("", index=self.frame.index, dtype=object)
+        for i, (column, reason) in rows.items():
+            mask.iloc[i], reasons.iloc[i] = True, reason
+            if column in self.frame.columns:
+                values.iloc[i] = to_text(self.frame[column].iloc[i : i + 1]).iloc[0]
+        columns = {column for column, _ in rows.values()}
+        self.rejector.flag(mask, columns.pop() if len(columns) == 1 else "", reasons, values, kind=str(info["kind"]))
+
+    def reject_long_text(self, text: pd.Series, standard: str) -> None:
+        self.reject(text.str.len() > MAX_TEXT_CHARS, standard, _TOO_LONG)
 
     def label(self, standard: str) -> str:
         """The user's name of a standard column, for the rejects table."""
@@ -472,8 +496,9 @@ def clean_reviews(
     Returns
     -------
     LoadResult
-        Rejects reasons: missing customer id, empty text, unparseable timestamp,
-        duplicate of row N (same customer and same cleaned text).
+        Rejects reasons: invalid UTF-8 at byte N (bytes the file's encoding cannot decode,
+        found by the reader), missing customer id, empty text, text longer than 100,000
+        characters, unparseable timestamp, duplicate of row N (same customer and same cleaned text).
 
     Raises
     ------
@@ -490,6 +515,7 @@ def clean_reviews(
     customer_ids, text = inp.text(CUSTOMER_ID), clean_text(inp.raw(TEXT))
     inp.reject(customer_ids == "", CUSTOMER_ID, "missing customer id")
     inp.reject(text == "", TEXT, "empty text")
+    inp.reject_long_text(text, TEXT)
     timestamps = inp.timestamps()
     ratings, bad_ratings = parse_ratings(inp.raw(RATING))
     data = pd.DataFrame({
@@ -532,6 +558,7 @@ def clean_browsing(
         (text == "") & (url == ""), "|".join(map(inp.label, content)), "no text, title, query or url",
         inp.raw(content[0]),
     )  # fmt: skip
+    inp.rejector.flag(text.str.len() > MAX_TEXT_CHARS, inp.label(content[0]), _TOO_LONG, inp.raw(content[0]))
     timestamps = inp.timestamps()
     data = pd.DataFrame({
         CUSTOMER_ID: customer_ids, TIMESTAMP: timestamps, TEXT: text, TITLE: title, QUERY: query, URL: url,
