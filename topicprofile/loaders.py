@@ -49,6 +49,8 @@ __all__ = [
     "ChunkState",
     "write_rejects",
     "rejects_path_for",
+    "check_text_lengths",
+    "MAX_TEXT_CHARS",
     "STANDARD_COLUMNS",
 ]
 
@@ -122,6 +124,22 @@ class LoadResult:
             f"LoadResult(source={self.source!r}, n_read={self.n_read}, "
             f"n_rows={len(self.data)}, n_rejected={self.n_rejected})"
         )
+
+
+def check_text_lengths(texts: list[str]) -> None:
+    """Refuse a text longer than `MAX_TEXT_CHARS` (free text given directly, as to ``tag_text``).
+
+    Raises
+    ------
+    DataValidationError
+        Names the first text over the limit, its position (1-based) and length.
+    """
+    for i, text in enumerate(texts, start=1):
+        if len(text) > MAX_TEXT_CHARS:
+            raise DataValidationError(
+                f"text {i} is {len(text):,} characters long, longer than {MAX_TEXT_CHARS:,} characters. "
+                "Split it into the reviews it holds."
+            )
 
 
 # ---------------------------------------------------------------------------------------

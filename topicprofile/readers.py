@@ -291,7 +291,8 @@ def _json_frame(records: list[dict[str, object]], marks: list[int], undecodable:
     rows: dict[int, tuple[str, str]] = {}
     for i, n_marks in enumerate(marks):
         if n_marks:
-            rows[i] = ("", undecodable.reasons(n_marks))
+            held = [str(c) for c in frame.columns if _MARK in frame[c].iloc[i]]
+            rows[i] = (held[0].replace(_MARK, "\ufffd") if held else "", undecodable.reasons(n_marks))
     frame = frame.rename(columns=lambda c: str(c).replace(_MARK, "\ufffd"))
     frame = frame.apply(lambda col: col.str.replace(_MARK, "\ufffd", regex=False))
     frame.attrs[UNDECODABLE] = {"rows": rows, "kind": f"invalid {undecodable.label}"}
