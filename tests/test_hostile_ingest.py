@@ -52,7 +52,7 @@ def _boundary_file(tmp_path: Path, fmt: str, encoding: str, char: str, offset: i
     head = b"" if fmt == "jsonl" else "customer_id,text\n".encode(encoding)
     rows, i = [head], 0
     while sum(map(len, rows)) < SAMPLE - 400:
-        rows.append(line(f"c{i}", f"{filler} {i}"))
+        rows.append(line(f"c{i}", f"{filler * 20} {i}"))  # long rows: few of them, a fast test
         i += 1
     used = sum(map(len, rows))
     # the straddling row: padding so that `char` starts at SAMPLE - offset
@@ -77,13 +77,13 @@ _GB_CASES = [("😀", off) for off in range(4)] + [("中", off) for off in range
 @pytest.mark.parametrize(("char", "offset"), _UTF8_CASES)
 def test_hostile_utf8_character_cut_by_the_sample_boundary(tmp_path, char, offset, fmt, explicit) -> None:
     # item 1: Chinese and English UTF-8 files over 200 kB were refused or read as cp1252
-    filler = "质量很好，物流也快" if char != "é" else "a fine dénouement"
+    filler = "质量很好物流也快" if char != "é" else "a fine dénouement"
     path, text = _boundary_file(tmp_path, fmt, "utf-8", char, offset, filler=filler)
     load = StreamedLoad("reviews", path, encoding=explicit, chunk_rows=5_000)
     data = pd.concat([r.data for r in load], ignore_index=True)
     assert load.n_rejected == 0
     assert text in set(data["text"])
-    assert data["text"].str.contains(filler.replace("，", ","), regex=False).all()
+    assert data["text"].str.contains(filler, regex=False).all()
 
 
 @pytest.mark.parametrize("explicit", [None, "gb18030"])
@@ -257,7 +257,7 @@ def test_hostile_malformed_row_is_a_parse_error_with_its_line(tmp_path, content,
 
 # -- keep it found: fuzzing --------------------------------------------------------------------------
 
-_FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+_FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 _SUFFIXES = [".csv", ".tsv", ".txt", ".jsonl", ".json", ".csv.gz", ".parquet"]
 _ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "gb18030", "cp1252", "latin-1", "cp1256", "shift_jis"]
@@ -324,19 +324,28 @@ def test_hostile_fuzz_random_json_lines(tmp_path_factory, records, encoding, gar
     _read_everything(path, None)
 
 
+_plain_cell = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=12)
+
+
 @_FUZZ
-@given(columns=st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8), min_size=1,
-                        max_size=4, unique=True),
-       rows=st.lists(st.lists(_cell, min_size=4, max_size=4), min_size=1, max_size=8),
+@given(columns=st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), min_size=1,
+                                max_size=8), min_size=1, max_size=4, unique=True),
+       rows=st.lists(st.lists(_plain_cell, min_size=4, max_size=4), min_size=1, max_size=8),
        suffix=st.sampled_from([".csv", ".parquet"]))  # fmt: skip
 def test_hostile_fuzz_written_tables_read_back_identically(tmp_path_factory, columns, rows, suffix) -> None:
-    # round trip: what our writers write, our readers read back unchanged (a header that pandas
-    # would rename, "a" twice or an unnamed one, is not something the tool writes)
+    # round trip: what TableWriter writes, read_table reads back unchanged (a lone CR: see below)
     table = pd.DataFrame([r[: len(columns)] for r in rows], columns=columns).astype(str)
     path = tmp_path_factory.mktemp("rt") / f"t{suffix}"
     write_table(table, path)
-    back = read_table(path)
-    pd.testing.assert_frame_equal(back.astype(str), table, check_dtype=False)
+    pd.testing.assert_frame_equal(read_table(path).astype(str), table, check_dtype=False)
+
+
+@pytest.mark.xfail(strict=True, reason="TableWriter (workflows.py) writes a lone CR unquoted with '\\n' line ends; "
+                   "found by the round-trip fuzz, to fix with lineterminator='\\r\\n' where the CSV writer is owned")
+def test_hostile_table_with_a_lone_carriage_return_reads_back(tmp_path) -> None:
+    table = pd.DataFrame({"customer_id": ["a\rb"], "top_interest": ["x"]})
+    write_table(table, tmp_path / "t.csv")
+    pd.testing.assert_frame_equal(read_table(tmp_path / "t.csv"), table, check_dtype=False)
 
 
 @_FUZZ

@@ -748,7 +748,8 @@ def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         with open(tmp, "x", encoding="utf-8", newline="") as f:
-            rejects.loc[:, list(REJECT_COLUMNS)].to_csv(f, index=False, lineterminator="\n")
+            # CRLF (RFC 4180): Python's csv quotes a field holding a lone CR only when CR is in the terminator
+            rejects.loc[:, list(REJECT_COLUMNS)].to_csv(f, index=False, lineterminator="\r\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

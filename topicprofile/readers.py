@@ -22,6 +22,7 @@ import os
 import re
 import warnings
 from datetime import date, datetime
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -472,15 +473,16 @@ def _looks_like_chinese(raw: bytes, *, partial: bool = False) -> bool:
     # simplified-Chinese text stays almost entirely inside the common GB2312 repertoire,
     # and its ideographs come in runs, not one at a time between Latin letters.
     sample = _sample(raw, partial=partial).decode("gb18030", errors="ignore")
-    wide = [i for i, ch in enumerate(sample) if ord(ch) > 127]
-    if not wide:
+    runs = re.findall("[^\x00-\x7f]+", sample)
+    n_wide = sum(map(len, runs))
+    if not n_wide:
         return True
-    common = sum(1 for i in wide if _decodes_gb2312(sample[i]))
-    if common / len(wide) < _MIN_GB2312_SHARE:
+    counts = Counter("".join(runs))
+    common = sum(n for ch, n in counts.items() if _decodes_gb2312(ch))
+    if common / n_wide < _MIN_GB2312_SHARE:
         return False
-    wide_set = set(wide)
-    paired = sum(1 for i in wide if i - 1 in wide_set or i + 1 in wide_set)
-    return paired / len(wide) >= _MIN_CJK_NEIGHBOUR_SHARE
+    paired = sum(len(run) for run in runs if len(run) > 1)
+    return paired / n_wide >= _MIN_CJK_NEIGHBOUR_SHARE
 
 
 def _decodes_gb2312(ch: str) -> bool:
