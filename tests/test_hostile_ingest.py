@@ -51,13 +51,14 @@ def _boundary_file(tmp_path: Path, fmt: str, encoding: str, char: str, offset: i
 
     head = b"" if fmt == "jsonl" else "customer_id,text\n".encode(encoding)
     rows, i = [head], 0
-    while sum(map(len, rows)) < SAMPLE - 400:
+    while sum(map(len, rows)) < SAMPLE - 2_000:
         rows.append(line(f"c{i}", f"{filler * 20} {i}"))  # long rows: few of them, a fast test
         i += 1
     used = sum(map(len, rows))
     # the straddling row: padding so that `char` starts at SAMPLE - offset
     prefix = line("cx", "@")[: line("cx", "@").index("@".encode(encoding))]
     pad = SAMPLE - offset - used - len(prefix)
+    assert pad > 0
     text = "p" * pad + char + filler
     rows.append(line("cx", text))
     assert sum(map(len, rows[:-1])) + len(prefix) + pad == SAMPLE - offset
@@ -68,7 +69,8 @@ def _boundary_file(tmp_path: Path, fmt: str, encoding: str, char: str, offset: i
     return path, text
 
 
-_UTF8_CASES = [(c, off) for c in ("😀", "中", "é") for off in range(len(c.encode("utf-8")) + (1 if c != "é" else 0))]
+# offset 0: the character ends the sample whole (the control); 1..len-1: the sample cuts it
+_UTF8_CASES = [(c, off) for c in ("😀", "中", "é") for off in range(len(c.encode("utf-8")))]
 _GB_CASES = [("😀", off) for off in range(4)] + [("中", off) for off in range(2)]
 
 
