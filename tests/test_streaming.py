@@ -121,14 +121,18 @@ def test_streamed_load_numbers_and_deduplicates_across_chunks(tmp_path) -> None:
     assert streamed.rejects["reason"].str.startswith("duplicate of row").sum() > 0
 
 
-def test_streamed_load_bad_bytes_after_the_sample_is_one_clear_error(tmp_path) -> None:
-    from topicprofile.errors import DataValidationError
+def test_streamed_load_bad_bytes_after_the_sample_reject_that_row(tmp_path) -> None:
+    # A UTF-8 file with one undecodable byte far down is UTF-8 with one bad row (issue 10, item 2),
+    # not a whole-file failure.
     from topicprofile.loaders import StreamedLoad
 
     path = tmp_path / "r.csv"
-    path.write_bytes(b"customer_id,text\n" + b"c1,plain ascii text\n" * 20_000 + b"c2,caf\xe9\n")
-    with pytest.raises(DataValidationError, match="r.csv: cannot decode as 'utf-8-sig'.*--encoding"):
-        list(StreamedLoad("reviews", path, chunk_rows=1000))
+    lines = [b"customer_id,text\n"] + [b"c%d,plain ascii text\n" % i for i in range(20_000)] + [b"c2,caf\xe9\n"]
+    path.write_bytes(b"".join(lines))
+    streamed = StreamedLoad("reviews", path, chunk_rows=1000)
+    assert sum(len(r.data) for r in streamed) == 20_000
+    offset = len(b"".join(lines[:-1])) + len(b"c2,caf")
+    assert streamed.rejects[["row", "reason"]].values.tolist() == [[20_001, f"invalid UTF-8 at byte {offset} (0xe9)"]]
 
 
 def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:

@@ -25,6 +25,7 @@ from topicprofile.dates import (
 )  # fmt: skip
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.readers import (
+    UNDECODABLE,
     clean_text,
     iter_read_table,
     parse_amounts,
@@ -52,6 +53,8 @@ __all__ = [
     "ChunkState",
     "write_rejects",
     "rejects_path_for",
+    "check_text_lengths",
+    "MAX_TEXT_CHARS",
     "STANDARD_COLUMNS",
 ]
 
@@ -59,6 +62,10 @@ logger = logging.getLogger(__name__)
 
 IN_MEMORY_SOURCE = "<DataFrame>"
 MAX_REJECT_VALUE_CHARS = 200
+#: Longest text a review or browsing event may have after cleaning; longer rows are rejected
+#: (a whole book pasted into one review is not a review, and the tokenizer refuses 1M characters).
+MAX_TEXT_CHARS = 100_000
+_TOO_LONG = f"text longer than {MAX_TEXT_CHARS:,} characters"
 _REJECT_COLUMN, _REASON, _VALUE = REJECT_COLUMNS[2], REJECT_COLUMNS[3], REJECT_COLUMNS[4]
 _BROWSING_CONTENT = (TEXT, TITLE, QUERY, URL)
 _MAX_FOUND_SHOWN = 20
@@ -121,6 +128,22 @@ class LoadResult:
             f"LoadResult(source={self.source!r}, n_read={self.n_read}, "
             f"n_rows={len(self.data)}, n_rejected={self.n_rejected})"
         )
+
+
+def check_text_lengths(texts: list[str]) -> None:
+    """Refuse a text longer than `MAX_TEXT_CHARS` (free text given directly, as to ``tag_text``).
+
+    Raises
+    ------
+    DataValidationError
+        Names the first text over the limit, its position (1-based) and length.
+    """
+    for i, text in enumerate(texts, start=1):
+        if len(text) > MAX_TEXT_CHARS:
+            raise DataValidationError(
+                f"text {i} is {len(text):,} characters long, longer than {MAX_TEXT_CHARS:,} characters. "
+                "Split it into the reviews it holds."
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -392,9 +415,28 @@ class _Input:
             if chunk is None
             else _Rejector(source, self.n_rows, first_row=chunk.first_row, seen=chunk.seen)
         )
+        self._reject_undecodable(df.attrs.get(UNDECODABLE))
         ignored = set(parse_column_map(columns)) - set(spec.names)
         if ignored:
             logger.debug("%s: column map keys not used for %s: %s", source, spec.kind, sorted(ignored))
+
+    def _reject_undecodable(self, info: Mapping[str, object] | None) -> None:
+        """Reject the rows the reader found undecodable bytes in (``attrs`` of `read_table`'s tables)."""
+        if not info:
+            return
+        rows: Mapping[int, tuple[str, str]] = info["rows"]  # type: ignore[assignment]
+        mask = pd.Series(False, index=self.frame.index)
+        reasons = pd.Series("", index=self.frame.index, dtype=object)
+        values = pd.Series("", index=self.frame.index, dtype=object)
+        for i, (column, reason) in rows.items():
+            mask.iloc[i], reasons.iloc[i] = True, reason
+            if column in self.frame.columns:
+                values.iloc[i] = to_text(self.frame[column].iloc[i : i + 1]).iloc[0]
+        columns = {column for column, _ in rows.values()}
+        self.rejector.flag(mask, columns.pop() if len(columns) == 1 else "", reasons, values, kind=str(info["kind"]))
+
+    def reject_long_text(self, text: pd.Series, standard: str) -> None:
+        self.reject(text.str.len() > MAX_TEXT_CHARS, standard, _TOO_LONG)
 
     def label(self, standard: str) -> str:
         """The user's name of a standard column, for the rejects table."""
@@ -504,8 +546,9 @@ def clean_reviews(
     Returns
     -------
     LoadResult
-        Rejects reasons: missing customer id, empty text, unparseable timestamp,
-        duplicate of row N (same customer and same cleaned text).
+        Rejects reasons: invalid UTF-8 at byte N (bytes the file's encoding cannot decode,
+        found by the reader), missing customer id, empty text, text longer than 100,000
+        characters, unparseable timestamp, duplicate of row N (same customer and same cleaned text).
 
     Raises
     ------
@@ -522,6 +565,7 @@ def clean_reviews(
     customer_ids, text = inp.text(CUSTOMER_ID), clean_text(inp.raw(TEXT))
     inp.reject(customer_ids == "", CUSTOMER_ID, "missing customer id")
     inp.reject(text == "", TEXT, "empty text")
+    inp.reject_long_text(text, TEXT)
     timestamps = inp.timestamps()
     ratings, bad_ratings = parse_ratings(inp.raw(RATING))
     data = pd.DataFrame({
@@ -565,6 +609,7 @@ def clean_browsing(
         (text == "") & (url == ""), "|".join(map(inp.label, content)), "no text, title, query or url",
         inp.raw(content[0]),
     )  # fmt: skip
+    inp.rejector.flag(text.str.len() > MAX_TEXT_CHARS, inp.label(content[0]), _TOO_LONG, inp.raw(content[0]))
     timestamps = inp.timestamps()
     data = pd.DataFrame({
         CUSTOMER_ID: customer_ids, TIMESTAMP: timestamps, TEXT: text, TITLE: title, QUERY: query, URL: url,
@@ -842,7 +887,8 @@ def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         with open(tmp, "x", encoding="utf-8", newline="") as f:
-            rejects.loc[:, list(REJECT_COLUMNS)].to_csv(f, index=False, lineterminator="\n")
+            # CRLF (RFC 4180): Python's csv quotes a field holding a lone CR only when CR is in the terminator
+            rejects.loc[:, list(REJECT_COLUMNS)].to_csv(f, index=False, lineterminator="\r\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

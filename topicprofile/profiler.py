@@ -29,7 +29,7 @@ from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.explain import explain_tags
 from topicprofile.fuse import FeatureFuser
 from topicprofile.lang import check_lang, language_mismatch
-from topicprofile.loaders import clean_orders
+from topicprofile.loaders import check_text_lengths, clean_orders
 from topicprofile.parallel import default_workers, iter_tokenize_parallel
 from topicprofile.phrases import PhraseDetector
 from topicprofile.segment import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
@@ -585,6 +585,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         items = [texts] if isinstance(texts, str) else list(texts)
+        check_text_lengths(items)
         bows, n_tokens = self._encode(items)
         counts = bows_to_csr(bows, len(self.dictionary_))
         doc_topics = self.topics_.transform_counts(counts)

@@ -22,7 +22,8 @@ import os
 import re
 import warnings
 from datetime import date, datetime
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -57,6 +58,20 @@ _SUPPORTED = (
 )
 _DETECT_SAMPLE_BYTES = 200_000
 _MIN_GB2312_SHARE = 0.9
+# Chinese text runs in blocks of ideographs; bytes of another encoding read as GB18030 give
+# ideographs scattered among Latin letters ("café" -> "caf茅").
+_MIN_CJK_NEIGHBOUR_SHARE = 0.5
+# A sample with fewer valid multi-byte UTF-8 characters than this share of its undecodable runs is
+# not UTF-8 (the valid ones are chance: "Ã©" in cp1252); with more it is UTF-8 with damaged rows.
+_MIN_UTF8_SHARE = 0.05
+_SCAN_BLOCK_BYTES = 1 << 16
+#: Key of ``DataFrame.attrs`` where the readers list the rows holding undecodable bytes.
+UNDECODABLE = "topicprofile.undecodable"
+# Each undecodable run of bytes is read as one U+FFFF (a noncharacter: no real text has it) so the
+# rows holding one are found after parsing; U+FFFD replaces it in the values kept.
+_MARK = "\uffff"
+_MARK_ERRORS = "topicprofile.mark"
+codecs.register_error(_MARK_ERRORS, lambda e: (_MARK, e.end))  # type: ignore[arg-type,return-value]
 # Encodings charset-normalizer may pick from: those shop and spreadsheet exports use. Without
 # this list it prefers exotic pages on short files (hp_roman8 for German cp1252 text).
 _CANDIDATE_ENCODINGS = [
@@ -74,6 +89,8 @@ _ODD_SPACE = f"[{_ODD_SPACE_CHARS}]|  "  # whitespace that is not a lone ' '
 _BLOCK_RE = r"(?is)<!--.*?-->|<(?:script|style)(?:[^>a-z0-9][^>]*)?>.*?</(?:script|style)[^>a-z0-9]*>"
 _TAG_RE = r"(?i)</?[a-z][^<>]*>|<![^<>]*>"
 _PARSER_LINE_RE = r"line (\d+)"
+_PARSER_ROW_RE = r"starting at row (\d+)"  # pandas counts rows from 0, the header included
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _RELATIVE_DATES = ("now", "today", "tomorrow", "yesterday")
 
 
@@ -126,7 +143,7 @@ def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> 
     else:
         raw = _read_bytes(path, compression)
         codec = resolve_encoding(raw, encoding=encoding, name=name)
-        table = _parse_bytes(raw, codec, fmt, name)
+        table = _parse_bytes(raw, codec, fmt, name, _Undecodable(lambda: iter([raw]), codec))
     if len(table) == 0:
         raise DataValidationError(f"{name}: no data rows.")
     logger.info("%s: read %d rows, %d columns", name, len(table), table.shape[1])
@@ -156,7 +173,7 @@ def iter_read_table(
         chunks: Iterator[pd.DataFrame] = _iter_parquet(path, chunk_rows)
     elif fmt == "json":
         table = read_table(path, encoding=encoding)
-        chunks = (table.iloc[i : i + chunk_rows].reset_index(drop=True) for i in range(0, len(table), chunk_rows))
+        chunks = (_slice_rows(table, i, i + chunk_rows) for i in range(0, len(table), chunk_rows))
     else:
         chunks = _iter_text(path, compression, fmt, encoding, chunk_rows)
     for chunk in chunks:
@@ -193,42 +210,94 @@ def _iter_text(
             head = f.read(_DETECT_SAMPLE_BYTES)
     except (OSError, EOFError, ValueError) as e:
         raise DataValidationError(f"{name}: cannot read the file ({e}). Check the file or its extension.") from e
-    codec = resolve_encoding(_sample(head) if len(head) == _DETECT_SAMPLE_BYTES else head,
-                             encoding=encoding, name=name)  # fmt: skip
-    text_head = head.decode(codec, errors="ignore")
+    # The head may end inside a character: detection and checks treat it as the start of more.
+    codec = resolve_encoding(head, encoding=encoding, name=name, partial=len(head) == _DETECT_SAMPLE_BYTES)
+    text_head = codecs.getincrementaldecoder(codec)("ignore").decode(head)
     if not text_head.strip():
         raise DataValidationError(f"{name}: no data rows.")
+    undecodable = _Undecodable(lambda: _iter_blocks(path, compression), codec)
     with _open_binary(path, compression) as f:
         try:
             if fmt == "jsonl":
-                yield from _iter_json_lines(io.TextIOWrapper(f, encoding=codec, newline=""), name, chunk_rows)
+                lines = io.TextIOWrapper(f, encoding=codec, errors=_MARK_ERRORS, newline="")
+                yield from _iter_json_lines(lines, name, chunk_rows, undecodable)
                 return
-            reader = pd.read_csv(f, sep=_delimiter(text_head, fmt), encoding=codec, dtype=str,
-                                 keep_default_na=False, na_filter=False, chunksize=chunk_rows)  # fmt: skip
+            reader = pd.read_csv(f, sep=_delimiter(text_head, fmt), encoding=codec, encoding_errors=_MARK_ERRORS,
+                                 dtype=str, keep_default_na=False, na_filter=False, chunksize=chunk_rows)  # fmt: skip
             with reader:
-                yield from reader
-        except UnicodeDecodeError as e:
+                for n, chunk in enumerate(reader):
+                    _check_no_implicit_index(chunk, name)
+                    yield _flag_undecodable(chunk, undecodable, header=n == 0)
+        except UnicodeError as e:
             raise DataValidationError(
                 f"{name}: cannot decode as {codec!r} beyond the first {_DETECT_SAMPLE_BYTES // 1000} kB "
-                f"({e.reason}). Pass the file's real encoding with --encoding."
+                f"({e}). Pass the file's real encoding with --encoding."
             ) from e
         except pd.errors.EmptyDataError as e:
             raise DataValidationError(f"{name}: no data rows.") from e
         except pd.errors.ParserError as e:
             raise _malformed(e, name) from e
+        except (OSError, EOFError) as e:  # a compressed file cut short
+            raise DataValidationError(f"{name}: cannot read the file ({e}). Check the file or its extension.") from e
 
 
-def _iter_json_lines(lines: IO[str], name: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _iter_blocks(path: Path, compression: str | None) -> Iterator[bytes]:
+    with _open_binary(path, compression) as f:
+        while block := f.read(_SCAN_BLOCK_BYTES):
+            yield block
+
+
+def _check_no_implicit_index(frame: pd.DataFrame, name: str) -> None:
+    """pandas makes the first column the index when the first data row has one field more than
+    the header, shifting every column by one: that is a malformed row, not data."""
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise DataValidationError(
+            f"{name}: malformed file at line 2 (the first data row has {frame.shape[1] + 1} fields, the header "
+            f"{frame.shape[1]}). Check quoting and the delimiter."
+        )
+
+
+def _iter_json_lines(
+    lines: IO[str], name: str, chunk_rows: int, undecodable: _Undecodable | None = None
+) -> Iterator[pd.DataFrame]:
     records: list[dict[str, object]] = []
+    marks: list[int] = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        records.append(_json_objects(line, name, line=n)[0])
+        records.append(_json_line(line, name, n))
+        marks.append(line.count(_MARK))
         if len(records) == chunk_rows:
-            yield pd.DataFrame.from_records(records).apply(to_text)
-            records = []
+            yield _json_frame(records, marks, undecodable)
+            records, marks = [], []
     if records:
-        yield pd.DataFrame.from_records(records).apply(to_text)
+        yield _json_frame(records, marks, undecodable)
+
+
+def _json_line(line: str, name: str, n: int) -> dict[str, object]:
+    """One JSON Lines record; a line with undecodable bytes that no longer parses is an empty record
+    (rejected for its bytes)."""
+    if _MARK in line:
+        try:
+            return _json_objects(line, name, line=n)[0]
+        except DataValidationError:
+            return {}
+    return _json_objects(line, name, line=n)[0]
+
+
+def _json_frame(records: list[dict[str, object]], marks: list[int], undecodable: _Undecodable | None) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records).apply(to_text) if any(records) else pd.DataFrame(index=range(len(records)))
+    if undecodable is None or not any(marks):
+        return frame
+    rows: dict[int, tuple[str, str]] = {}
+    for i, n_marks in enumerate(marks):
+        if n_marks:
+            held = [str(c) for c in frame.columns if _MARK in frame[c].iloc[i]]
+            rows[i] = (held[0].replace(_MARK, "\ufffd") if held else "", undecodable.reasons(n_marks))
+    frame = frame.rename(columns=lambda c: str(c).replace(_MARK, "\ufffd"))
+    frame = frame.apply(lambda col: col.str.replace(_MARK, "\ufffd", regex=False))
+    frame.attrs[UNDECODABLE] = {"rows": rows, "kind": f"invalid {undecodable.label}"}
+    return frame
 
 
 def _detect_format(path: Path) -> tuple[str, str | None]:
@@ -273,12 +342,24 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 # Encodings
 
 
-def resolve_encoding(raw: bytes, *, encoding: str | None = None, name: str = "<bytes>") -> str:
-    """The codec that decodes `raw` without error, detected when `encoding` is None.
+def resolve_encoding(
+    raw: bytes, *, encoding: str | None = None, name: str = "<bytes>", partial: bool = False
+) -> str:
+    """The codec to read `raw` with, detected when `encoding` is None.
 
-    UTF-8 comes back as ``"utf-8-sig"`` so a BOM is stripped. An explicit `encoding` is
-    checked strictly; when it fails the error names the offending byte and line and
-    suggests the detected encoding.
+    UTF-8 comes back as ``"utf-8-sig"`` so a BOM is stripped. A file that is UTF-8 except
+    for a few undecodable bytes is UTF-8 (the rows holding them are rejected by the loaders);
+    another codec is chosen only when the bytes are clearly not UTF-8, and then a warning
+    says which. An explicit `encoding` is checked strictly (UTF-8: unless the file is UTF-8
+    with a few damaged bytes); when it fails the error names the offending byte and line
+    and suggests the detected encoding.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's bytes, or its first bytes.
+    partial : bool
+        `raw` is the head of a longer file: a character cut at its end is not an error.
 
     Raises
     ------
@@ -288,21 +369,18 @@ def resolve_encoding(raw: bytes, *, encoding: str | None = None, name: str = "<b
         `encoding` is not a known codec name.
     """
     if encoding is None:
-        detected = _detect_encoding(raw)
+        detected = _detect_encoding(raw, partial=partial, name=name)
         if detected is None:
             raise DataValidationError(
                 f"{name}: cannot detect the text encoding. Pass it with --encoding "
                 "(for example --encoding gb18030 or --encoding cp1252)."
             )
-        if detected != "utf-8-sig":
-            logger.info("%s: detected encoding %s", name, detected)
         return detected
     codec = _lookup_codec(encoding)
     codec = "utf-8-sig" if codec == "utf-8" else codec
-    try:
-        raw.decode(codec)
-    except UnicodeDecodeError as e:
-        raise _decode_error(raw, encoding, e, name) from e
+    error = _first_error(raw, codec, partial=partial)
+    if error is not None and not (codec == "utf-8-sig" and _mostly_utf8(raw, partial=partial)):
+        raise _decode_error(raw, encoding, error, name, partial=partial)
     return codec
 
 
@@ -316,9 +394,11 @@ def _lookup_codec(encoding: str) -> str:
         ) from e
 
 
-def _decode_error(raw: bytes, encoding: str, e: UnicodeDecodeError, name: str) -> DataValidationError:
+def _decode_error(
+    raw: bytes, encoding: str, e: UnicodeDecodeError, name: str, *, partial: bool
+) -> DataValidationError:
     line = raw.count(b"\n", 0, e.start) + 1
-    suggestion = _detect_encoding(raw)
+    suggestion = _detect_encoding(raw, partial=partial, name=name, quiet=True)
     hint = (
         f"Try --encoding {suggestion}."
         if suggestion not in (None, "utf-8-sig", codecs.lookup(encoding).name)
@@ -330,35 +410,79 @@ def _decode_error(raw: bytes, encoding: str, e: UnicodeDecodeError, name: str) -
     )
 
 
-def _detect_encoding(raw: bytes) -> str | None:
-    """UTF-8 (with BOM), UTF-16 (with BOM), GB18030 if plausible, else charset-normalizer."""
+def _detect_encoding(raw: bytes, *, partial: bool = False, name: str = "<bytes>", quiet: bool = False) -> str | None:
+    """UTF-8 (with BOM), UTF-16 (with BOM), GB18030 if plausible, else charset-normalizer.
+
+    A sample that is UTF-8 but for a few undecodable runs stays UTF-8; a legacy code page is
+    chosen only when the bytes are clearly not UTF-8, with a warning (unless `quiet`).
+    """
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16" if _decodes(raw, "utf-16") else None
-    if _decodes(raw, "utf-8-sig"):
+        return "utf-16" if _decodes(raw, "utf-16", partial=partial) else None
+    n_multi, n_bad = _utf8_counts(raw, partial=partial)
+    if n_bad == 0 or n_multi >= n_bad:
         return "utf-8-sig"
-    if _decodes(raw, "gb18030") and _looks_like_chinese(raw):
-        return "gb18030"
-    guess = _charset_normalizer_guess(raw)
-    return guess if guess is not None and _decodes(raw, guess) else None
+    if _decodes(raw, "gb18030", partial=partial) and _looks_like_chinese(raw, partial=partial):
+        guess: str | None = "gb18030"
+    elif n_multi >= _MIN_UTF8_SHARE * n_bad:
+        return "utf-8-sig"  # mixed: the rows that are not UTF-8 are rejected with their byte
+    else:
+        guess = _charset_normalizer_guess(raw, partial=partial)
+        guess = guess if guess is not None and _decodes(raw, guess, partial=partial) else None
+    if guess is not None and not quiet:
+        logger.warning(
+            "%s: not UTF-8 (%d undecodable byte sequence%s, %d valid multi-byte character%s in the first %d kB); "
+            "reading it as %s. If that is wrong, pass --encoding.",
+            name, n_bad, "s" if n_bad != 1 else "", n_multi, "s" if n_multi != 1 else "",
+            _DETECT_SAMPLE_BYTES // 1000, guess,
+        )  # fmt: skip
+    return guess
 
 
-def _decodes(raw: bytes, encoding: str) -> bool:
+def _utf8_counts(raw: bytes, *, partial: bool) -> tuple[int, int]:
+    """(valid non-ASCII characters, undecodable byte runs) when `raw` is read as UTF-8."""
+    text = codecs.getincrementaldecoder("utf-8")(_MARK_ERRORS).decode(raw[:_DETECT_SAMPLE_BYTES],
+                                                                       final=not partial and len(raw) <= _DETECT_SAMPLE_BYTES)  # fmt: skip
+    n_bad = text.count(_MARK)
+    n_high = len(text) - len(text.encode("ascii", errors="ignore"))
+    return n_high - n_bad, n_bad
+
+
+def _mostly_utf8(raw: bytes, *, partial: bool) -> bool:
+    n_multi, n_bad = _utf8_counts(raw, partial=partial)
+    return n_multi >= _MIN_UTF8_SHARE * n_bad and n_multi > 0
+
+
+def _first_error(raw: bytes, codec: str, *, partial: bool) -> UnicodeDecodeError | None:
     try:
-        raw.decode(encoding)
+        codecs.getincrementaldecoder(codec)().decode(raw, final=not partial)
+    except UnicodeDecodeError as e:
+        return e
+    return None
+
+
+def _decodes(raw: bytes, encoding: str, *, partial: bool = False) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(raw, final=not partial)
     except (UnicodeDecodeError, LookupError):
         return False
     return True
 
 
-def _looks_like_chinese(raw: bytes) -> bool:
+def _looks_like_chinese(raw: bytes, *, partial: bool = False) -> bool:
     # Latin-1 / cp1252 bytes often decode as GB18030 too ("Größe" -> "Gr鲞e"); real
-    # simplified-Chinese text stays almost entirely inside the common GB2312 repertoire.
-    sample = _sample(raw).decode("gb18030", errors="ignore")
-    wide = [ch for ch in sample if ord(ch) > 127]
-    if not wide:
+    # simplified-Chinese text stays almost entirely inside the common GB2312 repertoire,
+    # and its ideographs come in runs, not one at a time between Latin letters.
+    sample = _sample(raw, partial=partial).decode("gb18030", errors="ignore")
+    runs = re.findall("[^\x00-\x7f]+", sample)
+    n_wide = sum(map(len, runs))
+    if not n_wide:
         return True
-    common = sum(1 for ch in wide if _decodes_gb2312(ch))
-    return common / len(wide) >= _MIN_GB2312_SHARE
+    counts = Counter("".join(runs))
+    common = sum(n for ch, n in counts.items() if _decodes_gb2312(ch))
+    if common / n_wide < _MIN_GB2312_SHARE:
+        return False
+    paired = sum(len(run) for run in runs if len(run) > 1)
+    return paired / n_wide >= _MIN_CJK_NEIGHBOUR_SHARE
 
 
 def _decodes_gb2312(ch: str) -> bool:
@@ -369,10 +493,10 @@ def _decodes_gb2312(ch: str) -> bool:
     return True
 
 
-def _charset_normalizer_guess(raw: bytes) -> str | None:
+def _charset_normalizer_guess(raw: bytes, *, partial: bool = False) -> str | None:
     import charset_normalizer  # only needed for files that are neither UTF-8 nor GB18030
 
-    matches = charset_normalizer.from_bytes(_sample(raw), cp_isolation=_CANDIDATE_ENCODINGS)
+    matches = charset_normalizer.from_bytes(_sample(raw, partial=partial), cp_isolation=_CANDIDATE_ENCODINGS)
     best = matches.best()
     if best is None:
         return None
@@ -385,8 +509,9 @@ def _charset_normalizer_guess(raw: bytes) -> str | None:
     return str(best.encoding)
 
 
-def _sample(raw: bytes) -> bytes:
-    if len(raw) <= _DETECT_SAMPLE_BYTES:
+def _sample(raw: bytes, *, partial: bool = False) -> bytes:
+    """At most the first 200 kB, cut after a line end when `raw` goes on (never inside a character)."""
+    if len(raw) <= _DETECT_SAMPLE_BYTES and not partial:
         return raw
     head = raw[:_DETECT_SAMPLE_BYTES]
     cut = head.rfind(b"\n")
@@ -394,17 +519,112 @@ def _sample(raw: bytes) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------
+# Undecodable bytes
+
+
+class _Undecodable:
+    """The undecodable byte runs of one file, in order, found on demand (a clean file is never scanned).
+
+    ``blocks`` gives the file's (decompressed) bytes in blocks; the runs are those the
+    ``topicprofile.mark`` error handler turned into one U+FFFF each, so the n-th mark read is
+    the n-th run here.
+    """
+
+    def __init__(self, blocks: Callable[[], Iterator[bytes]], codec: str) -> None:
+        self._blocks = blocks
+        # Decoding restarts after each run: without the BOM check ("utf-8-sig" would eat one).
+        self.codec = "utf-8" if codec == "utf-8-sig" else codec
+        self.label = "UTF-8" if self.codec == "utf-8" else codec
+        self._runs: Iterator[tuple[int, bytes]] | None = None
+
+    def _scan(self) -> Iterator[tuple[int, bytes]]:
+        offset, carry = 0, b""  # file offset of data[0]; bytes of a character cut by a block end
+        blocks = self._blocks()
+        while True:
+            block = next(blocks, b"")
+            final = not block
+            data, pos, pending = carry + block, 0, 0
+            while True:
+                decoder = codecs.getincrementaldecoder(self.codec)()
+                try:
+                    decoder.decode(data[pos:], final=final)
+                except UnicodeDecodeError as e:
+                    yield offset + pos + e.start, data[pos + e.start : pos + e.end]
+                    pos += max(e.end, e.start + 1)
+                    continue
+                pending = len(decoder.getstate()[0])
+                break
+            if final:
+                return
+            carry = data[len(data) - pending :] if pending else b""
+            offset += len(data) - len(carry)
+
+    def reasons(self, n_marks: int) -> str:
+        """The reject reason of a row holding `n_marks` marks (and consume their runs)."""
+        if self._runs is None:
+            self._runs = self._scan()
+        runs = [run for run in (next(self._runs, None) for _ in range(n_marks)) if run is not None]
+        if not runs:
+            return f"invalid {self.label}"
+        offset, bad = runs[0]
+        more = f" and {len(runs) - 1} more" if len(runs) > 1 else ""
+        return f"invalid {self.label} at byte {offset} (0x{bad.hex()}){more}"
+
+
+def _flag_undecodable(frame: pd.DataFrame, undecodable: _Undecodable, *, header: bool) -> pd.DataFrame:
+    """Find the rows holding marks of undecodable bytes: their reasons go to ``frame.attrs``
+    (row position -> (column, reason)); marks become U+FFFD. With `header`, marks in the column
+    names are counted first (the header comes first in the file)."""
+    if header and any(_MARK in str(c) for c in frame.columns):
+        undecodable.reasons(sum(str(c).count(_MARK) for c in frame.columns))
+        frame = frame.rename(columns=lambda c: str(c).replace(_MARK, "\ufffd"))
+    text_columns = [c for c in frame.columns if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
+    counts = {c: frame[c].str.count(_MARK).fillna(0).to_numpy(dtype=np.int64) for c in text_columns
+              if frame[c].str.contains(_MARK, regex=False).any()}  # fmt: skip
+    if not counts:
+        return frame
+    total = sum(counts.values())
+    rows: dict[int, tuple[str, str]] = {}
+    for i in np.flatnonzero(total):
+        column = next(str(c) for c in counts if counts[c][i])
+        rows[int(i)] = (column, undecodable.reasons(int(total[i])))
+    frame = frame.copy()
+    for c in counts:
+        frame[c] = frame[c].str.replace(_MARK, "\ufffd", regex=False)
+    frame.attrs[UNDECODABLE] = {"rows": rows, "kind": f"invalid {undecodable.label}"}
+    return frame
+
+
+def _slice_rows(table: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
+    """Rows ``start:stop`` of a table read whole, its undecodable rows renumbered."""
+    part = table.iloc[start:stop].reset_index(drop=True)
+    info = table.attrs.get(UNDECODABLE)
+    if info is not None:
+        rows = {i - start: v for i, v in info["rows"].items() if start <= i < stop}
+        part.attrs = {UNDECODABLE: {"rows": rows, "kind": info["kind"]}} if rows else {}
+    return part
+
+
+# ---------------------------------------------------------------------------------------
 # Parsing
 
 
-def _parse_bytes(raw: bytes, codec: str, fmt: str, name: str) -> pd.DataFrame:
-    head = raw[:_DETECT_SAMPLE_BYTES].decode(codec, errors="ignore")
+def _parse_bytes(raw: bytes, codec: str, fmt: str, name: str, undecodable: _Undecodable) -> pd.DataFrame:
+    head = codecs.getincrementaldecoder(codec)("ignore").decode(raw[:_DETECT_SAMPLE_BYTES])
     if not head.strip():
         raise DataValidationError(f"{name}: no data rows.")
     if fmt in ("jsonl", "json"):
-        return _parse_json(raw.decode(codec), fmt, name)
+        text = raw.decode(codec, errors=_MARK_ERRORS)
+        if fmt == "json" and text.lstrip().startswith("["):
+            return _flag_undecodable(_parse_json(text, fmt, name), undecodable, header=False)
+        # lines as a file gives them (not str.splitlines: JSON strings may hold U+2028 or \x1c)
+        frames = list(_iter_json_lines(io.StringIO(text, newline=""), name, 2**62, undecodable))
+        if not frames:
+            raise DataValidationError(f"{name}: no data rows.")
+        return frames[0]
     # Bytes + encoding: pandas' C reader is several times faster than from a StringIO.
-    return _parse_delimited(io.BytesIO(raw), codec, _delimiter(head, fmt), name)
+    table = _parse_delimited(io.BytesIO(raw), codec, _delimiter(head, fmt), name)
+    return _flag_undecodable(table, undecodable, header=True)
 
 
 def _delimiter(text: str, fmt: str) -> str:
@@ -421,19 +641,21 @@ def _delimiter(text: str, fmt: str) -> str:
 
 def _parse_delimited(buffer: io.BytesIO, codec: str, sep: str, name: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(
-            buffer, sep=sep, encoding=codec, dtype=str, keep_default_na=False, na_filter=False
-        )
+        table = pd.read_csv(buffer, sep=sep, encoding=codec, encoding_errors=_MARK_ERRORS, dtype=str,
+                            keep_default_na=False, na_filter=False)  # fmt: skip
     except pd.errors.EmptyDataError as e:
         raise DataValidationError(f"{name}: no data rows.") from e
     except pd.errors.ParserError as e:
         raise _malformed(e, name) from e
+    _check_no_implicit_index(table, name)
+    return table
 
 
 def _malformed(e: pd.errors.ParserError, name: str) -> DataValidationError:
     detail = str(e).strip().removeprefix("Error tokenizing data. C error: ")
     found = re.search(_PARSER_LINE_RE, detail)
-    where = f"at line {found.group(1)}" if found else "while parsing"
+    row = re.search(_PARSER_ROW_RE, detail)
+    where = f"at line {found.group(1)}" if found else f"at line {int(row.group(1)) + 1}" if row else "while parsing"
     return DataValidationError(f"{name}: malformed file {where} ({detail}). Check quoting and the delimiter.")
 
 
@@ -442,7 +664,7 @@ def _parse_json(text: str, fmt: str, name: str) -> pd.DataFrame:
     if fmt == "json" and text.lstrip().startswith("["):
         records = _json_objects(text, name, line=None)
     else:
-        lines = enumerate(text.splitlines(), start=1)
+        lines = enumerate(io.StringIO(text, newline=""), start=1)
         records = [_json_objects(line, name, line=n)[0] for n, line in lines if line.strip()]
     # stdlib json (not read_json): no guessing of number or date types, same on pandas 2 and 3
     return pd.DataFrame.from_records(records).apply(to_text)
@@ -454,11 +676,24 @@ def _json_objects(text: str, name: str, *, line: int | None) -> list[dict[str, o
         value = json.loads(text)
     except ValueError as e:
         raise DataValidationError(f"{name}: malformed JSON{where} ({e}).") from e
+    if "\\u" in text and _LONE_SURROGATE.search(json.dumps(value)):
+        value = _without_lone_surrogates(value)
     values = value if line is None and isinstance(value, list) else [value]
     if not all(isinstance(v, dict) for v in values):
         expected = "one JSON object per line" if line else "an array of JSON objects"
         raise DataValidationError(f"{name}: malformed JSON{where}: expected {expected}.")
     return values
+
+
+def _without_lone_surrogates(value: object) -> object:
+    """JSON escapes may spell half a surrogate pair ("\\ud800"), which is no text: U+FFFD instead."""
+    if isinstance(value, str):
+        return re.sub("[\ud800-\udfff]", "\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------------------------------
