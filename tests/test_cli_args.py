@@ -167,7 +167,9 @@ def test_cli_segments_with_markup_names(tmp_path, tiny_reviews) -> None:
     profiler = TopicProfiler(n_topics=3, random_state=0, phrases=False, n_segments=2)
     profiler.fit(reviews=tiny_reviews, orders=orders).set_topic_labels({k: f"{MARKUP} {k}" for k in range(3)})
     profiler.save(str(tmp_path / "model"))
-    document = json.loads((tmp_path / "model" / "segments.json").read_text())
+    from topicprofile.store import model_files
+
+    document = json.loads((model_files(tmp_path / "model") / "segments.json").read_text())
     assert document["segments"]
     _shown(invoke("segments", "-m", tmp_path / "model"))
 

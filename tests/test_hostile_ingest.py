@@ -342,8 +342,6 @@ def test_hostile_fuzz_written_tables_read_back_identically(tmp_path_factory, col
     pd.testing.assert_frame_equal(read_table(path).astype(str), table, check_dtype=False)
 
 
-@pytest.mark.xfail(strict=True, reason="TableWriter (workflows.py) writes a lone CR unquoted with '\\n' line ends; "
-                   "found by the round-trip fuzz, to fix with lineterminator='\\r\\n' where the CSV writer is owned")
 def test_hostile_table_with_a_lone_carriage_return_reads_back(tmp_path) -> None:
     table = pd.DataFrame({"customer_id": ["a\rb"], "top_interest": ["x"]})
     write_table(table, tmp_path / "t.csv")

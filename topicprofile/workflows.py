@@ -348,7 +348,7 @@ class TableWriter:
         if self.suffix == ".csv":
             text = block if self.raw_csv else escape_csv_frame(block)
             with open(self._tmp, "a" if not first else "w", encoding="utf-8", newline="") as fh:
-                text.to_csv(fh, index=False, header=first)
+                text.to_csv(fh, index=False, header=first, lineterminator="\r\n")  # RFC 4180: a lone CR is quoted
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
