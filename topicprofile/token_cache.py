@@ -350,6 +350,7 @@ def _code_digest() -> str:
             digest.update(Path(module.__file__ or "").read_bytes())
         except OSError:  # e.g. run from a zip: the versions above still apply
             digest.update(module.__name__.encode())
+    digest.update(json.dumps(tokenizer.LEMMA_OVERRIDES, sort_keys=True).encode())  # data files, not code
     return digest.hexdigest()
 
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 from topicprofile.errors import ConfigError
 from topicprofile.lang import AUTO, AUTO_LANGS, detect_scripts
 
-__all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "CONTENT_POS"]
+__all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,17 @@ def _read_word_file(name: str) -> frozenset[str]:
 DEFAULT_DOMAIN_STOP_WORDS: dict[str, frozenset[str]] = {
     lang: _read_word_file(f"shop_stop_words_{lang}.txt") for lang in ("en", "zh")
 }
+
+def _read_overrides(name: str) -> dict[str, str]:
+    text = resources.files("topicprofile.data").joinpath(name).read_text(encoding="utf-8")
+    pairs = (line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {word.strip(): lemma.strip() for word, lemma in pairs}
+
+
+#: Lemmas that replace a lookup table's where it maps a word onto a different word ("number" ->
+#: "numb"), per language (``topicprofile/data/lemma_overrides_<lang>.txt``, which says how the list
+#: was made).
+LEMMA_OVERRIDES: dict[str, dict[str, str]] = {"en": _read_overrides("lemma_overrides_en.txt")}
 
 #: Parts of speech kept when a trained pipeline provides them.
 CONTENT_POS = frozenset({"NOUN", "PROPN", "ADJ", "VERB"})
@@ -287,6 +298,7 @@ class SpacyTokenizer:
         stops = self._stops
         assert stops is not None  # set together with the pipeline
         min_len = self.min_token_len
+        overrides = LEMMA_OVERRIDES.get(doc.lang_, {})
         out: list[str] = []
         for token in doc:
             if (
@@ -300,7 +312,7 @@ class SpacyTokenizer:
                 continue
             if trained and token.pos_ not in CONTENT_POS:
                 continue
-            lemma = (token.lemma_ or token.text).lower()
+            lemma = overrides.get(token.lower_) or (token.lemma_ or token.text).lower()
             if len(lemma) < min_len or lemma in stops or token.lower_ in stops:
                 continue
             if not _HAS_LETTER.search(lemma):
@@ -340,6 +352,7 @@ class _WordFilter:
     def __init__(self, nlp: Any, *, lemmas: Any, jieba: Any, stops: frozenset[str], min_len: int) -> None:
         self.nlp = nlp
         self.lemmas = lemmas  # the "lemma_lookup" table, or None: a word is its own lemma
+        self.overrides = LEMMA_OVERRIDES.get(nlp.lang, {}) if lemmas is not None else {}
         self.jieba = jieba  # the Chinese segmenter (a ``cut(text)`` -> words), or None
         self.stops = stops
         self.min_len = min_len
@@ -413,7 +426,7 @@ class _WordFilter:
         lex = self.nlp.vocab[text]
         if lex.is_punct or lex.is_space or lex.like_num or lex.like_url or lex.like_email or lex.is_stop:
             return ""
-        lemma = text if self.lemmas is None else self.lemmas.get(text, text)
+        lemma = text if self.lemmas is None else self.overrides.get(text) or self.lemmas.get(text, text)
         if not isinstance(lemma, str):  # a table may list several lemmas; spaCy takes the first
             lemma = lemma[0]
         lemma = (lemma or text).lower()
