@@ -44,7 +44,7 @@ from topicprofile.topics import (
     topic_diversity,
 )
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
-from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, to_bows
+from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, in_vocabulary, to_bows
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -334,7 +334,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         accumulator = CustomerAccumulator(1, self._make_tagger().weights())
         n_terms = len(self.dictionary_)
         report("count", 0, store.n_docs)
+        token2id = self.dictionary_.token2id
         for docs, chunk in zip(store.chunks(), self._phrased(tokens), strict=True):
+            chunk = [in_vocabulary(doc, token2id) for doc in chunk]  # coherence sees what LDA sees
             bows = to_bows(self.dictionary_, chunk)
             counts = bows_to_csr(bows, n_terms)
             corpus.add(docs, counts, chunk)
