@@ -73,3 +73,18 @@ def test_rjieba_user_words_stay_whole_and_are_saved() -> None:
     assert with_words.tokenize([text])[0] == ["手机壳", "好看"]
     assert SpacyTokenizer.from_config(with_words.get_config()).tokenize([text])[0] == ["手机壳", "好看"]
     assert _ZH.tokenize([text])[0] == ["手机", "好看"]  # the shared dictionary is untouched
+
+
+def test_rjieba_taxonomy_seed_words_stay_whole_at_fit_and_tag() -> None:
+    import pandas as pd
+
+    from topicprofile import TopicProfiler
+
+    texts = ["这个手机壳很好看，手机壳质量好", "酒店房间干净，早餐丰富", "手机壳颜色漂亮", "酒店前台服务热情"] * 10
+    reviews = pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(texts))], "text": texts})
+    taxonomy = {"手机配件": ["手机壳", "phone case"], "酒店": ["酒店", "房间"]}
+    tp = TopicProfiler(n_topics=2, lang="zh", random_state=0, phrases=False, taxonomy=taxonomy).fit(reviews=reviews)
+    assert tp.tokenizer_.user_words == tuple(sorted(["手机壳", "房间", "酒店"]))
+    assert "手机壳" in tp.dictionary_.token2id
+    assert tp._tokens(["手机壳很好看"]) == [["手机壳", "好看"]]
+    assert TopicProfiler(lang="en", taxonomy=taxonomy)._make_tokenizer().user_words is None

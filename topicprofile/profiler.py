@@ -27,6 +27,7 @@ from topicprofile.documents import Input, as_loaded, build_documents
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.explain import explain_tags
 from topicprofile.fuse import FeatureFuser
+from topicprofile.lang import AUTO, detect_script
 from topicprofile.loaders import clean_orders
 from topicprofile.parallel import default_workers, iter_tokenize_parallel
 from topicprofile.phrases import PhraseDetector
@@ -446,7 +447,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"max_tags must be >= 1, got {self.max_tags!r}")
 
     def _make_tokenizer(self) -> SpacyTokenizer:
-        return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words)
+        # Chinese seed words go into the segmenter's dictionary: a seed split in two never matches.
+        seeds = _chinese_seed_words(self.taxonomy) if self.lang in ("zh", AUTO) else []
+        return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words,
+                              user_words=seeds or None)  # fmt: skip
 
     def _make_lda(self, eta: Any = None) -> LdaTopics:
         return LdaTopics(
@@ -826,3 +830,9 @@ def _order_columns(table: pd.DataFrame) -> pd.DataFrame:
 def _column_order(columns: Sequence[str]) -> list[str]:
     front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in columns]
     return front + [c for c in columns if c not in front]
+
+
+def _chinese_seed_words(taxonomy: Mapping[str, Sequence[str]] | None) -> list[str]:
+    """The taxonomy's single Chinese words (no spaces), for the segmenter's dictionary."""
+    words = (w for seeds in (taxonomy or {}).values() if isinstance(seeds, (list, tuple)) for w in seeds)
+    return sorted({w for w in words if isinstance(w, str) and detect_script(w) == "zh" and w.split() == [w]})
