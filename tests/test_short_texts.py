@@ -17,10 +17,13 @@ from topicprofile.workflows import load_inputs
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 
-# Measured on corpora/ (k=8, seed 0): 85% of the tagged search queries of customers with text
-# match their planted primary or secondary interest (28% of queries tagged: most are 1-2 words,
-# often rare ones outside the default vocabulary).
-QUERY_AGREEMENT_FLOOR = 0.75
+# Measured on corpora/ (k=8, seed 0): before phrases fell back to their words, 213 search queries
+# were tagged and 85% (180) matched their planted primary or secondary interest; since (words of
+# out-of-vocabulary phrases kept, words inside phrases in the vocabulary) 383 are tagged and 279 of
+# them match (73%; seeds 1, 2: 289 of 386, 243 of 374 against 182 and 170 before):
+# docs/tokenizer_zh.md. Both the share and the number of agreeing queries are asserted.
+QUERY_AGREEMENT_FLOOR = 0.70
+QUERY_AGREEING_FLOOR = 250
 
 GENERIC = [
     "Love it. Excellent value.",
@@ -90,3 +93,4 @@ def test_real_queries_of_the_sample_agree_with_planted_interests(shop) -> None:
     agree = (tagged["predicted"] == tagged["interest"]) | (tagged["predicted"] == tagged["secondary_interest"])
     assert len(tagged) >= 100
     assert agree.mean() >= QUERY_AGREEMENT_FLOOR, agree.mean()
+    assert agree.sum() >= QUERY_AGREEING_FLOOR, (agree.sum(), len(tagged))

@@ -15,7 +15,7 @@ import pytest
 import spacy
 
 import topicprofile.tokenizer as tokenizer_module
-from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS, SpacyTokenizer
+from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS, LEMMA_OVERRIDES, RjiebaTokenizer, SpacyTokenizer
 
 _N_TEXTS = 300
 #: A letter: a word character that is neither a digit nor an underscore.
@@ -30,8 +30,10 @@ _EDGE_CASES = [
 
 
 def _reference_pipeline(lang: str):
-    if lang == "zh":
-        return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    if lang == "zh":  # tests/test_rjieba.py compares rjieba's words with jieba's
+        nlp = spacy.blank("zh")
+        nlp.tokenizer = RjiebaTokenizer(nlp.vocab)
+        return nlp
     nlp = spacy.blank(lang)
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.initialize()
@@ -48,8 +50,9 @@ def _stop_words(*langs: str) -> set[str]:
 
 def _reference_tokens(nlp, texts: list, stops: set[str]) -> list[list[str]]:
     """The rule as documented: lowercase the text; run the whole pipeline; drop punctuation, spaces,
-    numbers, URLs, e-mails and spaCy's stop words; keep the lowercased lemma (the word itself when it
-    has none) if it has 2+ characters and a letter, and neither it nor the word is a stop word."""
+    numbers, URLs, e-mails and spaCy's stop words; keep the lowercased lemma (the override list's, else
+    the pipeline's, else the word itself) if it has 2+ characters and a letter, and neither it nor the
+    word is a stop word."""
     out = []
     for text in texts:
         text = text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else ""
@@ -57,7 +60,7 @@ def _reference_tokens(nlp, texts: list, stops: set[str]) -> list[list[str]]:
         for token in nlp(text.lower()):
             flagged = (token.is_punct, token.is_space, token.like_num, token.like_url, token.like_email,
                        token.is_stop)  # fmt: skip
-            word = (token.lemma_ or token.text).lower()
+            word = LEMMA_OVERRIDES.get(nlp.lang, {}).get(token.lower_) or (token.lemma_ or token.text).lower()
             if any(flagged) or len(word) < 2 or word in stops or token.lower_ in stops:
                 continue
             if _LETTER.search(word):

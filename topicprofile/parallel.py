@@ -21,8 +21,8 @@ thread, BLAS/OpenMP pools, a notebook kernel's threads); a lock held by one of t
 time stays locked forever in the child. Python 3.12+ warns about it and 3.14 dropped it as the
 default. The fork server is a fresh single-threaded process that imports spaCy and topicprofile once
 (:data:`_FORKSERVER_PRELOAD`; about 2 CPU-seconds, hidden by the caller's own work); each pool process
-is forked from it and is ready after building its pipeline (about 0.3 s for English, plus 0.6 s to
-load jieba's dictionary for Chinese). As with ``spawn``, a script that tokenizes in parallel must
+is forked from it and is ready after building its pipeline (about 0.3 s for English, plus 0.15 s to
+load rjieba's dictionary for Chinese). As with ``spawn``, a script that tokenizes in parallel must
 guard its top-level code with ``if __name__ == "__main__":``.
 """
 
@@ -448,7 +448,7 @@ _FORKSERVER_PRELOAD = [
     "spacy.lang.zh",
     "spacy.pipeline",
     "spacy_lookups_data",
-    "jieba",
+    "rjieba",
 ]
 _preload_set = False
 

@@ -28,7 +28,7 @@ from topicprofile.documents import Input, as_loaded, build_documents
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.explain import explain_tags
 from topicprofile.fuse import FeatureFuser
-from topicprofile.lang import check_lang, language_mismatch
+from topicprofile.lang import AUTO, check_lang, detect_script, language_mismatch
 from topicprofile.loaders import check_text_lengths, clean_orders
 from topicprofile.parallel import default_workers, iter_tokenize_parallel
 from topicprofile.phrases import PhraseDetector
@@ -47,7 +47,7 @@ from topicprofile.topics import (
 )
 from topicprofile.topics.gibbs import resolve_gibbs_params
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
-from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, to_bows
+from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, in_vocabulary, to_bows
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -357,7 +357,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         accumulator = CustomerAccumulator(1, self._make_tagger().weights())
         n_terms = len(self.dictionary_)
         report("count", 0, store.n_docs)
+        token2id = self.dictionary_.token2id
         for docs, chunk in zip(store.chunks(), self._phrased(tokens), strict=True):
+            chunk = [in_vocabulary(doc, token2id) for doc in chunk]  # coherence sees what LDA sees
             bows = to_bows(self.dictionary_, chunk)
             counts = bows_to_csr(bows, n_terms)
             corpus.add(docs, counts, chunk)
@@ -491,7 +493,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             )
 
     def _make_tokenizer(self) -> SpacyTokenizer:
-        return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words)
+        # Chinese seed words go into the segmenter's dictionary: a seed split in two never matches.
+        seeds = _chinese_seed_words(self.taxonomy) if self.lang in ("zh", AUTO) else []
+        return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words,
+                              user_words=seeds or None)  # fmt: skip
 
     def _make_lda(self, eta: Any = None) -> LdaTopics:
         return LdaTopics(
@@ -878,3 +883,9 @@ def _order_columns(table: pd.DataFrame) -> pd.DataFrame:
 def _column_order(columns: Sequence[str]) -> list[str]:
     front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in columns]
     return front + [c for c in columns if c not in front]
+
+
+def _chinese_seed_words(taxonomy: Mapping[str, Sequence[str]] | None) -> list[str]:
+    """The taxonomy's single Chinese words (no spaces), for the segmenter's dictionary."""
+    words = (w for seeds in (taxonomy or {}).values() if isinstance(seeds, (list, tuple)) for w in seeds)
+    return sorted({w for w in words if isinstance(w, str) and detect_script(w) == "zh" and w.split() == [w]})

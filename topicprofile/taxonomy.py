@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from topicprofile.errors import ConfigError
+from topicprofile.vectorize import in_vocabulary
 
 __all__ = ["load_taxonomy", "seed_prior", "convergence_warnings", "SeedPrior", "EMERGING_PREFIX"]
 
@@ -139,7 +140,8 @@ def seed_prior(
     for name, words in interests.items():
         ids: list[int] = []
         for word, tokens in zip(words, encode(list(words)), strict=True):
-            found = [dictionary.token2id[t] for t in tokens if t in dictionary.token2id]
+            found = [dictionary.token2id[t] for t in in_vocabulary(tokens, dictionary.token2id)
+                     if t in dictionary.token2id]  # fmt: skip
             if not found:
                 missing.setdefault(name, []).append(word)
             ids.extend(i for i in found if i not in ids)

@@ -3,7 +3,7 @@
 An entry is keyed by everything the tokens depend on: a fingerprint of the texts in order, the
 tokenizer's settings (:meth:`~topicprofile.tokenizer.SpacyTokenizer.get_config`, minus the batch
 size, plus the effective stop word set), the versions of topicprofile, spaCy, spacy-lookups-data,
-jieba and a trained pipeline if one is named, a digest of the tokenizer's source (an editable install
+rjieba and a trained pipeline if one is named, a digest of the tokenizer's source (an editable install
 keeps its version number while the code changes) and :data:`CACHE_FORMAT_VERSION`.
 
 Format: one Parquet file per entry, ``<key>.parquet``, with a single ``tokens`` column of type
@@ -316,7 +316,7 @@ def tokenizer_fingerprint(tokenizer: SpacyTokenizer) -> str:
 @lru_cache(maxsize=1)
 def _library_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {}
-    for dist in ("topicprofile", "spacy", "spacy-lookups-data", "jieba"):
+    for dist in ("topicprofile", "spacy", "spacy-lookups-data", "rjieba"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -350,6 +350,7 @@ def _code_digest() -> str:
             digest.update(Path(module.__file__ or "").read_bytes())
         except OSError:  # e.g. run from a zip: the versions above still apply
             digest.update(module.__name__.encode())
+    digest.update(json.dumps(tokenizer.LEMMA_OVERRIDES, sort_keys=True).encode())  # data files, not code
     return digest.hexdigest()
 
 

@@ -1,8 +1,9 @@
 """spaCy tokenization: text -> lists of content-word lemmas.
 
 The default pipeline is ``spacy.blank(lang)`` plus a lookup lemmatizer whose tables come from the
-``spacy-lookups-data`` package, so nothing is downloaded at run time. Chinese uses spaCy's jieba
-segmenter instead of the per-character default. A trained pipeline (``spacy_model="en_core_web_sm"``)
+``spacy-lookups-data`` package, so nothing is downloaded at run time. Chinese is segmented into
+words by ``rjieba`` (jieba-rs, jieba's dictionary and HMM in Rust, ~10x faster than ``jieba``)
+instead of spaCy's per-character default; docs/tokenizer_zh.md lists where it differs from jieba. A trained pipeline (``spacy_model="en_core_web_sm"``)
 is used when named; then only content words (by part of speech) are kept.
 
 Stop words (spaCy's list plus a domain list), numbers, punctuation, URLs and e-mail addresses are
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 from topicprofile.errors import ConfigError
 from topicprofile.lang import AUTO, AUTO_LANGS, detect_scripts
 
-__all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "CONTENT_POS"]
+__all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,17 @@ def _read_word_file(name: str) -> frozenset[str]:
 DEFAULT_DOMAIN_STOP_WORDS: dict[str, frozenset[str]] = {
     lang: _read_word_file(f"shop_stop_words_{lang}.txt") for lang in ("en", "zh")
 }
+
+def _read_overrides(name: str) -> dict[str, str]:
+    text = resources.files("topicprofile.data").joinpath(name).read_text(encoding="utf-8")
+    pairs = (line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {word.strip(): lemma.strip() for word, lemma in pairs}
+
+
+#: Lemmas that replace a lookup table's where it maps a word onto a different word ("number" ->
+#: "numb"), per language (``topicprofile/data/lemma_overrides_<lang>.txt``, which says how the list
+#: was made).
+LEMMA_OVERRIDES: dict[str, dict[str, str]] = {"en": _read_overrides("lemma_overrides_en.txt")}
 
 #: Parts of speech kept when a trained pipeline provides them.
 CONTENT_POS = frozenset({"NOUN", "PROPN", "ADJ", "VERB"})
@@ -96,6 +108,8 @@ class SpacyTokenizer:
         Shorter tokens are dropped (counted in characters).
     batch_size : int, default 1000
         Texts per ``nlp.pipe`` batch.
+    user_words : iterable of str or None
+        Chinese words the segmenter must keep whole (added to its dictionary), e.g. taxonomy seeds.
 
     Examples
     --------
@@ -111,12 +125,14 @@ class SpacyTokenizer:
         stop_words: Iterable[str] | None = None,
         min_token_len: int = 2,
         batch_size: int = 1000,
+        user_words: Iterable[str] | None = None,
     ) -> None:
         self.lang = lang
         self.spacy_model = spacy_model
         self.stop_words = None if stop_words is None else tuple(sorted(set(stop_words)))
         self.min_token_len = min_token_len
         self.batch_size = batch_size
+        self.user_words = None if user_words is None else tuple(sorted(set(user_words)))
         self._nlp: Any = None
         self._stops: frozenset[str] | None = None
         self._filters: dict[str, _WordFilter] | None = None
@@ -130,6 +146,7 @@ class SpacyTokenizer:
             "stop_words": list(self.stop_words) if self.stop_words is not None else None,
             "min_token_len": self.min_token_len,
             "batch_size": self.batch_size,
+            "user_words": list(self.user_words) if self.user_words is not None else None,
         }
 
     @classmethod
@@ -141,6 +158,7 @@ class SpacyTokenizer:
             stop_words=config.get("stop_words"),
             min_token_len=config.get("min_token_len", 2),
             batch_size=config.get("batch_size", 1000),
+            user_words=config.get("user_words"),
         )
 
     # -- pipeline --------------------------------------------------------------------------
@@ -195,13 +213,11 @@ class SpacyTokenizer:
                     "with pip, or leave out --spacy-model to use the built-in blank pipeline"
                 ) from e
         try:
-            if lang == "zh":
-                _quiet_jieba()
-                nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
-            else:
-                nlp = spacy.blank(lang)
+            nlp = spacy.blank(lang)  # zh: the per-character segmenter, replaced below
         except (ImportError, KeyError) as e:
             raise ConfigError(f"language '{lang}' is not supported by spaCy: {e}") from e
+        if lang == "zh":
+            nlp.tokenizer = RjiebaTokenizer(nlp.vocab, user_words=self.user_words or ())
         self._add_lookup_lemmatizer(nlp, lang)
         return nlp
 
@@ -282,6 +298,7 @@ class SpacyTokenizer:
         stops = self._stops
         assert stops is not None  # set together with the pipeline
         min_len = self.min_token_len
+        overrides = LEMMA_OVERRIDES.get(doc.lang_, {})
         out: list[str] = []
         for token in doc:
             if (
@@ -295,7 +312,7 @@ class SpacyTokenizer:
                 continue
             if trained and token.pos_ not in CONTENT_POS:
                 continue
-            lemma = (token.lemma_ or token.text).lower()
+            lemma = overrides.get(token.lower_) or (token.lemma_ or token.text).lower()
             if len(lemma) < min_len or lemma in stops or token.lower_ in stops:
                 continue
             if not _HAS_LETTER.search(lemma):
@@ -335,7 +352,8 @@ class _WordFilter:
     def __init__(self, nlp: Any, *, lemmas: Any, jieba: Any, stops: frozenset[str], min_len: int) -> None:
         self.nlp = nlp
         self.lemmas = lemmas  # the "lemma_lookup" table, or None: a word is its own lemma
-        self.jieba = jieba  # the jieba module spaCy's Chinese tokenizer calls, or None
+        self.overrides = LEMMA_OVERRIDES.get(nlp.lang, {}) if lemmas is not None else {}
+        self.jieba = jieba  # the Chinese segmenter (a ``cut(text)`` -> words), or None
         self.stops = stops
         self.min_len = min_len
         self._memo: dict[int | str, str] = {}  # orth id (or jieba's word) -> token, "" = dropped
@@ -362,8 +380,10 @@ class _WordFilter:
             lemmas = lemmatizer.lookups.get_table("lemma_lookup", {})
         elif nlp.pipe_names:
             return None
-        if type(nlp.tokenizer) is ChineseTokenizer and nlp.tokenizer.segmenter == "jieba":
-            jieba = nlp.tokenizer.jieba_seg
+        if type(nlp.tokenizer) is RjiebaTokenizer:
+            jieba = nlp.tokenizer
+        elif type(nlp.tokenizer) is ChineseTokenizer and nlp.tokenizer.segmenter == "jieba":
+            jieba = _JiebaCut(nlp.tokenizer.jieba_seg)
         elif type(nlp.tokenizer) is not Tokenizer:  # others (Japanese, Korean) may set lemmas
             return None
         return cls(nlp, lemmas=lemmas, jieba=jieba, stops=stops, min_len=min_len)
@@ -383,7 +403,7 @@ class _WordFilter:
                 nlp.make_doc(text)  # raises spaCy's "text too long" error, as nlp.pipe does
             # spaCy builds its Doc from the same words; whitespace words become spaces or
             # whitespace tokens, which are dropped either way
-            yield self._kept(list(cut(text, cut_all=False)))
+            yield self._kept(cut(text))
 
     def _kept(self, keys: list[Any]) -> list[str]:
         memo = self._memo
@@ -406,7 +426,7 @@ class _WordFilter:
         lex = self.nlp.vocab[text]
         if lex.is_punct or lex.is_space or lex.like_num or lex.like_url or lex.like_email or lex.is_stop:
             return ""
-        lemma = text if self.lemmas is None else self.lemmas.get(text, text)
+        lemma = text if self.lemmas is None else self.overrides.get(text) or self.lemmas.get(text, text)
         if not isinstance(lemma, str):  # a table may list several lemmas; spaCy takes the first
             lemma = lemma[0]
         lemma = (lemma or text).lower()
@@ -425,11 +445,69 @@ def _as_text(value: object, *, lower: bool) -> str:
     return value.lower() if lower else value
 
 
-def _quiet_jieba() -> None:
-    """jieba logs its dictionary build to stderr at INFO; keep the library silent."""
-    try:
-        import jieba
-    except ImportError as e:
-        raise ConfigError("Chinese needs the 'jieba' package: pip install jieba") from e
-    jieba.setLogLevel(logging.WARNING)
+# A Latin letter or digit beside one of the joiners jieba's pattern accepts inside a word.
+_JOINED_LATIN = re.compile(r"[a-zA-Z0-9][.\-_+#&%]|[.\-_+#&%][a-zA-Z0-9]")
+# jieba's ``finalseg.re_skip``: how its HMM step splits a run of Latin letters, digits and joiners.
+_LATIN_PIECE = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
+
+
+class RjiebaTokenizer:
+    """spaCy tokenizer for Chinese: words from ``rjieba`` (jieba's dictionary and HMM, as spaCy's
+    ``segmenter="jieba"`` uses them, in Rust).
+
+    Parameters
+    ----------
+    vocab : spacy.vocab.Vocab
+        The pipeline's vocabulary.
+    user_words : iterable of str
+        Words added to the dictionary (``add_word``), so they are never split: taxonomy seed words,
+        a shop's product names.
+    """
+
+    def __init__(self, vocab: Any, *, user_words: Iterable[str] = ()) -> None:
+        try:
+            import rjieba
+        except ImportError as e:
+            raise ConfigError("Chinese needs the 'rjieba' package: pip install rjieba") from e
+        self.vocab = vocab
+        self.user_words = tuple(user_words)
+        # A dictionary of its own only when words are added (~0.15 s): the shared one stays as is.
+        self._cut = rjieba.cut
+        if self.user_words:
+            jieba = rjieba.Jieba()
+            for word in self.user_words:
+                jieba.add_word(word, None, None)
+            self._cut = jieba.cut
+
+    def cut(self, text: str) -> list[str]:
+        """The words of ``text`` (jieba's default mode, HMM on), whitespace runs included."""
+        words = self._cut(text, True)
+        if not _JOINED_LATIN.search(text):
+            return words
+        # jieba-rs keeps Latin runs joined by . - _ + # & % whole ("check-in", URLs); jieba splits
+        # them into letter/digit pieces (its HMM step's rule); do as jieba did.
+        out: list[str] = []
+        for word in words:
+            if _JOINED_LATIN.search(word):
+                out.extend(piece for piece in _LATIN_PIECE.split(word) if piece)
+            else:
+                out.append(word)
+        return out
+
+    def __call__(self, text: str) -> Any:
+        from spacy.tokens import Doc
+        from spacy.util import get_words_and_spaces
+
+        words, spaces = get_words_and_spaces([w for w in self.cut(text) if w], text)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+
+class _JiebaCut:
+    """``cut(text)`` of a pipeline built with spaCy's own jieba segmenter (e.g. a test's reference)."""
+
+    def __init__(self, jieba: Any) -> None:
+        self._jieba = jieba
+
+    def cut(self, text: str) -> list[str]:
+        return list(self._jieba.cut(text, cut_all=False))
 
