@@ -50,11 +50,10 @@ REVIEW_COUNT_P = 0.7 ** np.arange(10) / (0.7 ** np.arange(10)).sum()
 #: these reviews (hotels, books, laptops): 书 also matches 说明书 (a manual), which then makes a
 #: laptop review match two domains and drops it rather than mislabelling it.
 ZH_DOMAIN_WORDS: dict[str, tuple[str, ...]] = {
-    "hotel": ("酒店", "宾馆", "房间", "前台", "入住", "客房", "住宿", "早餐", "服务员", "大堂", "标准间"),
-    "book": ("书", "作者", "阅读", "小说", "读者", "故事", "出版", "章节", "作品", "读完", "看完"),
-    "computer": ("电脑", "笔记本", "屏幕", "键盘", "系统", "显卡", "内存", "硬盘", "散热", "驱动", "光驱",
-                 "本本", "cpu", "xp", "vista", "触摸板"),
-}  # fmt: skip
+    "hotel": tuple("酒店 宾馆 房间 前台 入住 客房 住宿 早餐 服务员 大堂 标准间".split()),
+    "book": tuple("书 作者 阅读 小说 读者 故事 出版 章节 作品 读完 看完".split()),
+    "computer": tuple("电脑 笔记本 屏幕 键盘 系统 显卡 内存 硬盘 散热 驱动 光驱 本本 cpu xp vista 触摸板".split()),
+}
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,8 @@ def build_shop(
             "label": [rows[j][2] for j in order],
         }
     )
-    return Shop(name=name, lang=lang, k=len(labels), reviews=reviews, planted=pd.Series(planted, name="interest"))
+    planted_interest = pd.Series(planted, name="interest")
+    return Shop(name=name, lang=lang, k=len(labels), reviews=reviews, planted=planted_interest)
 
 
 def corpora_shop(folder: Path = CORPORA_DIR) -> Shop:

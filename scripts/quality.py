@@ -185,7 +185,8 @@ def fit_btm(ps: PreparedShop, k: int, seed: int) -> CustomerResult:
     docs = [np.array([token2id[w] for w in ps.tokens[i]], dtype=np.int32) for i in index]
     vocabulary = np.array([ps.dictionary[i] for i in range(len(ps.dictionary))], dtype=object)
     rows = np.repeat(np.arange(len(docs)), [len(d) for d in docs])
-    n_dw = sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(docs))), shape=(len(docs), len(vocabulary)))
+    shape = (len(docs), len(vocabulary))
+    n_dw = sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(docs))), shape=shape)
     start = time.perf_counter()
     biterms = bitermplus.get_biterms(docs, as_array=True)
     model = bitermplus.BTM(n_dw, vocabulary, T=k, M=10, alpha=50 / k, beta=0.01, seed=seed)
@@ -236,7 +237,8 @@ def coherence(ps: PreparedShop, topics: list[list[str]]) -> dict[str, float]:
 def shop_specs(args: argparse.Namespace) -> list[tuple[str, int, int]]:
     """(source, n_customers, construction seed), construction seed outermost so that an
     interrupted run already covers every source and size."""
-    specs = [(s, n, c) for c in args.construction_seeds for s in args.shops if s != "corpora" for n in args.sizes]
+    sources = [s for s in args.shops if s != "corpora"]
+    specs = [(s, n, c) for c in args.construction_seeds for s in sources for n in args.sizes]
     if "corpora" in args.shops:
         specs.insert(0, ("corpora", 0, 0))
     return specs
@@ -255,6 +257,10 @@ def run(args: argparse.Namespace) -> list[dict]:
     params = json.loads(args.tp_params) if args.tp_params else {}
     if params:
         register("topicprofile", functools.partial(fit_topicprofile, params=params))
+    for name, variant in args.tp_variant:
+        register(name, functools.partial(fit_topicprofile, params=variant))
+        if name not in args.methods:
+            args.methods.append(name)
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         raise SystemExit(f"error: unknown method(s) {unknown}; known: {sorted(METHODS)}")
@@ -267,7 +273,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         truth = shop.planted.to_numpy(dtype=str)
         base = {
             "shop": source, "n_customers": shop.n_customers, "construction_seed": cseed, "k": shop.k,
-            "n_documents": len(ps.docs), "tp_params": params,
+            "n_documents": len(ps.docs), "tp_params": params, "command": args.command,
         }  # fmt: skip
         best = oracle(shop)
         if best is not None:
@@ -279,13 +285,16 @@ def run(args: argparse.Namespace) -> list[dict]:
         for method in args.methods:
             for seed in args.seeds:
                 result = METHODS[method](ps, shop.k, seed)
-                record = {**base, "method": method, "seed": seed, **score(truth, result.top),
-                          **coherence(ps, result.topics), "seconds": result.seconds, "topics": result.topics}  # fmt: skip
+                record = {
+                    **base, "method": method, "seed": seed, **score(truth, result.top),
+                    **coherence(ps, result.topics), "seconds": result.seconds, "topics": result.topics,
+                }  # fmt: skip
                 if method == "topicprofile":
                     record["same_vocab"] = ps.meta.get("tp_same_vocab")
                 records.append(record)
                 print(
-                    f"{source:>10} n={shop.n_customers:<5} c{cseed} {method:>16} seed {seed}: NMI {record['nmi']:.3f} "
+                    f"{source:>10} n={shop.n_customers:<5} c{cseed} {method:>16} seed {seed}: "
+                    f"NMI {record['nmi']:.3f} "
                     f"cov {record['coverage']:.2f} npmi {record['c_npmi']:.3f} {record['seconds']:.1f}s",
                     flush=True,
                 )  # fmt: skip
@@ -298,70 +307,89 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 
 # -- report ------------------------------------------------------------------------------------
+GROUP = ["shop", "n_customers", "method"]
+SCORES = ["nmi", "nmi_all", "purity", "coverage", "recovery", "c_npmi", "c_v"]
+PEERS = ("tomotopy-review", "tomotopy-pooled", "gensim-review", "btm-review")
+TABLE_HEAD = [
+    "| method | NMI (tagged) ± spread | NMI (all) | purity | coverage | recovery | c_npmi | c_v | fit s |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+OVERVIEW_HEAD = [
+    "| shop | customers | topicprofile NMI | best peer | its NMI | ratio | oracle NMI "
+    "| within 0.02 of oracle |",
+    "|---|---|---|---|---|---|---|---|",
+]
+
+
 def summarize(records: list[dict]) -> pd.DataFrame:
     """One row per shop family (source, size) and method: means over construction seeds and
-    seeds; ``spread`` = the mean over constructions of (max - min over seeds) of NMI."""
+    seeds; ``spread`` = the mean over constructions of (max - min over seeds) of NMI;
+    ``seconds`` the median."""
     table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("topics", "tp_params")} for r in records])
     table["seed"] = table["seed"].fillna(-1)
     table = table.drop_duplicates(["shop", "n_customers", "construction_seed", "method", "seed"])
-    spread = (
-        table.groupby(["shop", "n_customers", "method", "construction_seed"])["nmi"].agg(lambda s: s.max() - s.min())
-        .groupby(["shop", "n_customers", "method"]).mean().rename("spread")
-    )  # fmt: skip
-    cols = ["nmi", "nmi_all", "purity", "coverage", "recovery", "c_npmi", "c_v", "seconds"]
-    cols = [c for c in cols if c in table]
-    agg = table.groupby(["shop", "n_customers", "method"])[cols].agg(lambda s: s.mean())
-    agg["seconds"] = table.groupby(["shop", "n_customers", "method"])["seconds"].median() if "seconds" in table else np.nan
-    agg["n_runs"] = table.groupby(["shop", "n_customers", "method"]).size()
-    agg["n_constructions"] = table.groupby(["shop", "n_customers", "method"])["construction_seed"].nunique()
+    per_construction = table.groupby([*GROUP, "construction_seed"])["nmi"]
+    spread = (per_construction.max() - per_construction.min()).groupby(GROUP).mean().rename("spread")
+    groups = table.groupby(GROUP)
+    agg = groups[[c for c in SCORES if c in table]].mean()
+    agg["seconds"] = groups["seconds"].median() if "seconds" in table else np.nan
+    agg["n_runs"] = groups.size()
+    agg["n_constructions"] = groups["construction_seed"].nunique()
     return agg.join(spread).reset_index()
 
 
-def _fmt(x: float, digits: int = 3) -> str:
+def _fmt(x: float | None, digits: int = 3) -> str:
     return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
 
 
-PEERS = ("tomotopy-review", "tomotopy-pooled", "gensim-review", "btm-review")
+def _method_row(name: str, r: pd.Series) -> str:
+    spread = "" if name == "oracle" else f" ± {_fmt(r['spread'])}"
+    cells = [
+        f"{_fmt(r['nmi'])}{spread}", _fmt(r["nmi_all"]), _fmt(r["purity"]), _fmt(r["coverage"], 2),
+        _fmt(r["recovery"]), _fmt(r.get("c_npmi")), _fmt(r.get("c_v")), _fmt(r.get("seconds"), 1),
+    ]  # fmt: skip
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def _overview_row(shop: str, n: int, group: pd.DataFrame) -> str | None:
+    peers = group.loc[[p for p in PEERS if p in group.index]]
+    if "topicprofile" not in group.index or peers.empty:
+        return None
+    best = str(peers["nmi"].idxmax())
+    ours, theirs = group.loc["topicprofile", "nmi"], peers.loc[best, "nmi"]
+    oracle_nmi = group.loc["oracle", "nmi"] if "oracle" in group.index else np.nan
+    near = "—" if np.isnan(oracle_nmi) else ("yes" if ours >= oracle_nmi - 0.02 else "no")
+    ratio = f"{ours / theirs:.2f}×" if theirs > 0 else "—"
+    cells = [shop, str(n), _fmt(ours), best, _fmt(theirs), ratio, _fmt(oracle_nmi), near]
+    return "| " + " | ".join(cells) + " |"
 
 
 def markdown(records: list[dict]) -> str:
+    """The overview and one table per shop family (rows = methods, the oracle first)."""
     summary = summarize(records)
-    lines: list[str] = []
-    head = ("| method | NMI (tagged) ± spread | NMI (all) | purity | coverage | recovery | c_npmi | c_v | fit s |\n"
-            "|---|---|---|---|---|---|---|---|---|")  # fmt: skip
-    overview = ["| shop | customers | topicprofile NMI | best peer | its NMI | ratio | oracle NMI | tp within 0.02 of oracle |",
-                "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    overview, tables = list(OVERVIEW_HEAD), []
     for (shop, n), group in summary.groupby(["shop", "n_customers"], sort=False):
         group = group.set_index("method")
-        first = group.iloc[0]
-        lines += ["", f"### {shop}, {n} customers ({int(first['n_constructions'])} construction(s), "
-                      f"{int(group['n_runs'].drop('oracle', errors='ignore').max())} runs per method)", "", head]  # fmt: skip
-        order = [m for m in ["oracle", "topicprofile", *PEERS] if m in group.index] + [
-            m for m in group.index if m not in ("oracle", "topicprofile", *PEERS)
-        ]
-        for m in order:
-            r = group.loc[m]
-            spread = "" if m == "oracle" else f" ± {_fmt(r['spread'])}"
-            lines.append(
-                f"| {m} | {_fmt(r['nmi'])}{spread} | {_fmt(r['nmi_all'])} | {_fmt(r['purity'])} | {_fmt(r['coverage'], 2)} "
-                f"| {_fmt(r['recovery'])} | {_fmt(r.get('c_npmi'))} | {_fmt(r.get('c_v'))} | {_fmt(r.get('seconds'), 1)} |"
-            )  # fmt: skip
-        peers = group.loc[[p for p in PEERS if p in group.index]]
-        if "topicprofile" in group.index and len(peers):
-            best = peers["nmi"].idxmax()
-            tp_nmi = group.loc["topicprofile", "nmi"]
-            orc = group.loc["oracle", "nmi"] if "oracle" in group.index else np.nan
-            near = "—" if np.isnan(orc) else ("yes" if tp_nmi >= orc - 0.02 else "no")
-            overview.append(f"| {shop} | {n} | {_fmt(tp_nmi)} | {best} | {_fmt(peers.loc[best, 'nmi'])} | "
-                            f"{tp_nmi / peers.loc[best, 'nmi']:.2f}× | {_fmt(orc)} | {near} |")  # fmt: skip
-    return "\n".join(["#### Overview (target: ratio ≥ 1.10×, or within 0.02 of the oracle)", "", *overview, *lines]) + "\n"
+        known = ["oracle", "topicprofile", *PEERS]
+        order = [m for m in known if m in group.index] + [m for m in group.index if m not in known]
+        runs = int(group["n_runs"].drop("oracle", errors="ignore").max())
+        constructions = int(group["n_constructions"].max())
+        title = f"### {shop}, {n} customers ({constructions} construction(s), {runs} runs per method)"
+        tables += ["", title, ""]
+        tables += [*TABLE_HEAD, *(_method_row(m, group.loc[m]) for m in order)]
+        row = _overview_row(shop, n, group)
+        if row is not None:
+            overview.append(row)
+    title = "#### Overview (target: ratio ≥ 1.10×, or within 0.02 of the oracle)"
+    return "\n".join([title, "", *overview, *tables]) + "\n"
 
 
 def write_doc(path: Path, tables: str, command: str) -> None:
     """Replace the text between the RESULTS markers of docs/quality.md (or create the file)."""
     begin, end = "<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->"
     block = f"{begin}\n\nCommand: `{command}`\n\n{tables}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else f"# Tag quality on real shops\n\n{begin}\n{end}\n"
+    fresh = f"# Tag quality on real shops\n\n{begin}\n{end}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else fresh
     if begin in text and end in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
@@ -371,6 +399,16 @@ def write_doc(path: Path, tables: str, command: str) -> None:
     tmp.replace(path)
 
 
+def _variant(text: str) -> tuple[str, dict]:
+    name, sep, params = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=JSON, got {text!r}")
+    try:
+        return name, json.loads(params)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"{name}: not JSON ({e})") from e
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shops", nargs="+", default=["en_amazon", "zh_shop", "zh_domains", "corpora"],
@@ -378,13 +416,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sizes", nargs="+", type=int, default=[150, 1500], help="customers per shop")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--construction-seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--methods", "--peers", nargs="+", default=list(METHODS), help="methods to run (topicprofile and peers)")
-    p.add_argument("--tp-params", default="", help='extra TopicProfiler parameters as JSON, e.g. \'{"pooling": "document"}\'')
-    p.add_argument("--quick", action="store_true", help="one small shop per source (150 customers), seeds 0-1")
-    p.add_argument("--out", type=Path, default=None, help="write the tables into this markdown file (docs/quality.md)")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), help=f"methods to run ({list(METHODS)})")
+    p.add_argument("--peers", nargs="+", default=None, help="run topicprofile and only these peers")
+    p.add_argument("--tp-params", default="", help="TopicProfiler parameters as JSON (see docs/quality.md)")
+    p.add_argument("--tp-variant", action="append", default=[], type=_variant, metavar="NAME=JSON",
+                   help='an extra topicprofile row with these parameters (repeatable)')  # fmt: skip
+    p.add_argument("--quick", action="store_true", help="one 150-customer shop per source, seeds 0-1")
+    p.add_argument("--out", type=Path, default=None, help="write the tables into this markdown file")
     p.add_argument("--json", type=Path, default=None, help="append one JSON line per run to this file")
     p.add_argument("--report-only", type=Path, default=None, help="no fitting: tables from a --json file")
     args = p.parse_args(argv)
+    args.command = "python scripts/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.peers is not None:
+        args.methods = ["topicprofile", *args.peers]
     if args.quick:
         args.sizes, args.seeds, args.construction_seeds = [150], [0, 1], [0]
     return args
@@ -392,7 +436,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    command = "python scripts/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.report_only is not None:
         lines = args.report_only.read_text(encoding="utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
@@ -401,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tables = markdown(records)
     print(tables)
     if args.out is not None:
-        write_doc(args.out, tables, command)
+        commands = sorted({r.get("command") or args.command for r in records})
+        write_doc(args.out, tables, "`, `".join(commands))
     return 0
 
 
