@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -384,9 +385,9 @@ def markdown(records: list[dict]) -> str:
     return "\n".join([title, "", *overview, *tables]) + "\n"
 
 
-def write_doc(path: Path, tables: str, command: str) -> None:
-    """Replace the text between the RESULTS markers of docs/quality.md (or create the file)."""
-    begin, end = "<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->"
+def write_doc(path: Path, tables: str, command: str, *, section: str = "RESULTS") -> None:
+    """Replace the text between the ``section`` markers of docs/quality.md (or create the file)."""
+    begin, end = f"<!-- {section} BEGIN -->", f"<!-- {section} END -->"
     block = f"{begin}\n\nCommand: `{command}`\n\n{tables}\n{end}"
     fresh = f"# Tag quality on real shops\n\n{begin}\n{end}\n"
     text = path.read_text(encoding="utf-8") if path.exists() else fresh
@@ -424,9 +425,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="one 150-customer shop per source, seeds 0-1")
     p.add_argument("--out", type=Path, default=None, help="write the tables into this markdown file")
     p.add_argument("--json", type=Path, default=None, help="append one JSON line per run to this file")
+    p.add_argument("--section", default="RESULTS", help="the marked block of --out to replace")
     p.add_argument("--report-only", type=Path, default=None, help="no fitting: tables from a --json file")
     args = p.parse_args(argv)
-    args.command = "python scripts/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    args.command = "python scripts/quality.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.peers is not None:
         args.methods = ["topicprofile", *args.peers]
     if args.quick:
@@ -445,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(tables)
     if args.out is not None:
         commands = sorted({r.get("command") or args.command for r in records})
-        write_doc(args.out, tables, "`, `".join(commands))
+        write_doc(args.out, tables, "`, `".join(commands), section=args.section)
     return 0
 
 
