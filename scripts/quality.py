@@ -19,6 +19,7 @@ import argparse
 import functools
 import json
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -302,6 +303,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                 if out is not None:
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
                     out.flush()
+        if "tp_cache" in ps.meta:  # the token cache of this shop's topicprofile fits
+            shutil.rmtree(ps.meta["tp_cache"], ignore_errors=True)
     if out is not None:
         out.close()
     return records
