@@ -1,0 +1,458 @@
+"""Customer-level tag quality on real shops: topicprofile against topic-model peers.
+
+Builds evaluation shops from real labelled reviews (scripts/_shops.py), fits topicprofile and the
+peers on the same documents with k = the planted number of interests and seeds 0-4, and scores each
+customer's top interest against the planted one (NMI, purity, coverage), the topics' coherence
+(c_npmi, c_v) and the fit time. See docs/quality.md for how to read the table.
+
+    python scripts/quality.py                 # the full table (long: run it in the background)
+    python scripts/quality.py --quick         # one small shop per source, seeds 0-1: a few minutes
+    python scripts/quality.py --report-only results.jsonl --out docs/quality.md   # tables from saved runs
+
+Methods are a registry (``METHODS``): ``name -> fn(shop, k, seed) -> CustomerResult``; add a
+topicprofile variant with :func:`register`, or pass TopicProfiler parameters with ``--tp-params``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.metrics import normalized_mutual_info_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shops import DATA_DIR, SOURCES, Shop, build_shop, corpora_shop, load_source, oracle  # noqa: E402
+
+from topicprofile import TopicProfiler  # noqa: E402
+from topicprofile.documents import build_documents  # noqa: E402
+from topicprofile.phrases import PhraseDetector  # noqa: E402
+from topicprofile.tokenizer import SpacyTokenizer  # noqa: E402
+from topicprofile.topics import coherence_scores  # noqa: E402
+from topicprofile.vectorize import build_dictionary  # noqa: E402
+
+UNTAGGED = -1
+TOMOTOPY_ITERATIONS = 500
+GENSIM_PASSES = 10
+BTM_ITERATIONS = 200
+
+
+# -- shops with their tokens -------------------------------------------------------------------
+@dataclass
+class PreparedShop:
+    """A shop plus what every method shares: its documents and their tokens.
+
+    ``docs``: topicprofile's documents (``build_documents``: cleaned reviews, then browsing);
+    ``tokens``: each document's tokens after topicprofile's tokenizer and phrases, restricted to the
+    vocabulary topicprofile builds with its defaults (``dictionary``), so every peer sees exactly
+    the words topicprofile trains on; ``doc_customer``: index of each document's customer in
+    ``customers`` (the planted customers, in order; -1 for a document of another customer).
+    """
+
+    shop: Shop
+    docs: pd.DataFrame
+    tokens: list[list[str]]
+    dictionary: object
+    customers: np.ndarray
+    doc_customer: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def k(self) -> int:
+        return self.shop.k
+
+
+def prepare(shop: Shop) -> PreparedShop:
+    docs = build_documents(shop.reviews, shop.browsing)
+    raw = SpacyTokenizer(shop.lang).tokenize(docs["text"].tolist())
+    phrased = PhraseDetector().fit(raw).transform(raw)
+    dictionary = build_dictionary(phrased)
+    vocab = dictionary.token2id
+    tokens = [[w for w in doc if w in vocab] for doc in phrased]
+    customers = shop.planted.index.to_numpy(dtype=str)
+    position = {c: i for i, c in enumerate(customers)}
+    doc_customer = np.array([position.get(c, -1) for c in docs["customer_id"].astype(str)])
+    return PreparedShop(shop, docs, tokens, dictionary, customers, doc_customer)
+
+
+# -- methods -----------------------------------------------------------------------------------
+@dataclass
+class CustomerResult:
+    """``top``: each planted customer's top topic (``UNTAGGED`` = no tag); ``topics``: each topic's
+    10 most probable words; ``seconds``: wall time of the topic-model fit."""
+
+    top: np.ndarray
+    topics: list[list[str]]
+    seconds: float
+
+
+Method = Callable[[PreparedShop, int, int], CustomerResult]
+METHODS: dict[str, Method] = {}
+
+
+def register(name: str, fn: Method) -> None:
+    METHODS[name] = fn
+
+
+def mean_top(ps: PreparedShop, doc_topics: np.ndarray, doc_index: np.ndarray) -> np.ndarray:
+    """Argmax of the unweighted mean of each customer's document-topic vectors (rows of
+    ``doc_topics`` belong to documents ``doc_index``); customers without a usable document: UNTAGGED."""
+    owner = ps.doc_customer[doc_index]
+    keep = (owner >= 0) & np.isfinite(doc_topics).all(axis=1)
+    sums = np.zeros((len(ps.customers), doc_topics.shape[1]))
+    np.add.at(sums, owner[keep], doc_topics[keep])
+    counts = np.bincount(owner[keep], minlength=len(ps.customers))
+    top = sums.argmax(axis=1)
+    top[counts == 0] = UNTAGGED
+    return top
+
+
+def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None = None) -> CustomerResult:
+    cache = ps.meta.setdefault("tp_cache", tempfile.mkdtemp(prefix="quality_tokens_"))
+    start = time.perf_counter()
+    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **(params or {}))
+    model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+    seconds = time.perf_counter() - start
+    if "tp_same_vocab" not in ps.meta:
+        ps.meta["tp_same_vocab"] = model.dictionary_.token2id == ps.dictionary.token2id
+    profiles = model.profile(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+    first = profiles["interest_topics"].str.split(";").str[0]
+    by_customer = dict(zip(profiles["customer_id"].astype(str), first, strict=True))
+    top = np.array([int(by_customer[c]) if by_customer.get(c) else UNTAGGED for c in ps.customers])
+    return CustomerResult(top, [list(t) for t in model.topic_info_["top_terms"]], seconds)
+
+
+def _nonempty(ps: PreparedShop) -> np.ndarray:
+    return np.array([i for i, t in enumerate(ps.tokens) if t], dtype=int)
+
+
+def fit_tomotopy(ps: PreparedShop, k: int, seed: int, *, pooled: bool = False) -> CustomerResult:
+    import tomotopy
+
+    if pooled:
+        groups: dict[int, list[str]] = {}
+        for owner, toks in zip(ps.doc_customer, ps.tokens, strict=True):
+            if owner >= 0 and toks:
+                groups.setdefault(int(owner), []).extend(toks)
+        owners, texts = list(groups), list(groups.values())
+    else:
+        index = _nonempty(ps)
+        texts = [ps.tokens[i] for i in index]
+    start = time.perf_counter()
+    model = tomotopy.LDAModel(k=k, seed=seed)
+    for toks in texts:
+        model.add_doc(toks)
+    model.train(TOMOTOPY_ITERATIONS, workers=1)
+    seconds = time.perf_counter() - start
+    dists = np.array([doc.get_topic_dist() for doc in model.docs])
+    if pooled:
+        top = np.full(len(ps.customers), UNTAGGED)
+        top[np.array(owners)] = dists.argmax(axis=1)
+    else:
+        top = mean_top(ps, dists, index)
+    topics = [[w for w, _ in model.get_topic_words(t, top_n=10)] for t in range(k)]
+    return CustomerResult(top, topics, seconds)
+
+
+def fit_gensim(ps: PreparedShop, k: int, seed: int) -> CustomerResult:
+    from gensim.models import LdaModel
+
+    index = _nonempty(ps)
+    bows = [ps.dictionary.doc2bow(ps.tokens[i]) for i in index]
+    start = time.perf_counter()
+    model = LdaModel(bows, id2word=ps.dictionary, num_topics=k, random_state=seed, passes=GENSIM_PASSES)
+    seconds = time.perf_counter() - start
+    gamma, _ = model.inference(bows)
+    top = mean_top(ps, gamma / gamma.sum(axis=1, keepdims=True), index)
+    topics = [[w for w, _ in model.show_topic(t, topn=10)] for t in range(k)]
+    return CustomerResult(top, topics, seconds)
+
+
+def fit_btm(ps: PreparedShop, k: int, seed: int) -> CustomerResult:
+    import bitermplus
+
+    index = np.array([i for i, t in enumerate(ps.tokens) if len(t) >= 2], dtype=int)  # a biterm needs 2 words
+    token2id = ps.dictionary.token2id
+    docs = [np.array([token2id[w] for w in ps.tokens[i]], dtype=np.int32) for i in index]
+    vocabulary = np.array([ps.dictionary[i] for i in range(len(ps.dictionary))], dtype=object)
+    rows = np.repeat(np.arange(len(docs)), [len(d) for d in docs])
+    shape = (len(docs), len(vocabulary))
+    n_dw = sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(docs))), shape=shape)
+    start = time.perf_counter()
+    biterms = bitermplus.get_biterms(docs, as_array=True)
+    model = bitermplus.BTM(n_dw, vocabulary, T=k, M=10, alpha=50 / k, beta=0.01, seed=seed)
+    model.fit(biterms, iterations=BTM_ITERATIONS, verbose=False)
+    seconds = time.perf_counter() - start
+    p_zd = model.transform(docs, verbose=False)
+    top = mean_top(ps, np.asarray(p_zd, dtype=float), index)
+    phi = np.asarray(model.matrix_topics_words_)
+    topics = [[str(vocabulary[j]) for j in np.argsort(-phi[t], kind="stable")[:10]] for t in range(k)]
+    return CustomerResult(top, topics, seconds)
+
+
+register("topicprofile", fit_topicprofile)
+register("tomotopy-review", fit_tomotopy)
+register("tomotopy-pooled", functools.partial(fit_tomotopy, pooled=True))
+register("gensim-review", fit_gensim)
+register("btm-review", fit_btm)
+
+
+# -- scores ------------------------------------------------------------------------------------
+def purity(truth: Sequence, predicted: Sequence) -> float:
+    """Share of items whose cluster's majority label is their own label."""
+    table = pd.crosstab(pd.Series(list(predicted), name="p"), pd.Series(list(truth), name="t"))
+    return float(table.max(axis=1).sum() / max(len(truth), 1))
+
+
+def score(truth: np.ndarray, top: np.ndarray) -> dict[str, float]:
+    """NMI and purity over tagged customers, coverage, NMI over all (untagged = one class of its
+    own) and recovery (purity with untagged customers counted as misses)."""
+    top = np.asarray(top)
+    tagged = np.array([t != UNTAGGED for t in top]) if top.dtype == object else top != UNTAGGED
+    n_tagged = int(tagged.sum())
+    return {
+        "nmi": float(normalized_mutual_info_score(truth[tagged], top[tagged])) if n_tagged else 0.0,
+        "purity": purity(truth[tagged], top[tagged]) if n_tagged else 0.0,
+        "coverage": n_tagged / len(truth),
+        "nmi_all": float(normalized_mutual_info_score(truth, top.astype(str))),
+        "recovery": purity(truth[tagged], top[tagged]) * n_tagged / len(truth) if n_tagged else 0.0,
+    }
+
+
+def coherence(ps: PreparedShop, topics: list[list[str]]) -> dict[str, float]:
+    scores = coherence_scores(topics, ps.tokens, ps.dictionary)
+    return {name: s["mean"] for name, s in scores.items()}
+
+
+# -- running -----------------------------------------------------------------------------------
+def shop_specs(args: argparse.Namespace) -> list[tuple[str, int, int]]:
+    """(source, n_customers, construction seed), construction seed outermost so that an
+    interrupted run already covers every source and size."""
+    sources = [s for s in args.shops if s != "corpora"]
+    specs = [(s, n, c) for c in args.construction_seeds for s in sources for n in args.sizes]
+    if "corpora" in args.shops:
+        specs.insert(0, ("corpora", 0, 0))
+    return specs
+
+
+def make_shop(source: str, n_customers: int, construction_seed: int, tables: dict) -> Shop:
+    if source == "corpora":
+        return corpora_shop()
+    if source not in tables:
+        tables[source] = load_source(source, Path(DATA_DIR))
+    lang, table = tables[source]
+    return build_shop(table, n_customers=n_customers, seed=construction_seed, lang=lang, name=source)
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    params = json.loads(args.tp_params) if args.tp_params else {}
+    if params:
+        register("topicprofile", functools.partial(fit_topicprofile, params=params))
+    for name, variant in args.tp_variant:
+        register(name, functools.partial(fit_topicprofile, params=variant))
+        if name not in args.methods:
+            args.methods.append(name)
+    unknown = [m for m in args.methods if m not in METHODS]
+    if unknown:
+        raise SystemExit(f"error: unknown method(s) {unknown}; known: {sorted(METHODS)}")
+    out = open(args.json, "a", encoding="utf-8") if args.json else None
+    records: list[dict] = []
+    tables: dict = {}
+    for source, n_customers, cseed in shop_specs(args):
+        shop = make_shop(source, n_customers, cseed, tables)
+        ps = prepare(shop)
+        truth = shop.planted.to_numpy(dtype=str)
+        base = {
+            "shop": source, "n_customers": shop.n_customers, "construction_seed": cseed, "k": shop.k,
+            "n_documents": len(ps.docs), "tp_params": params, "command": args.command,
+        }  # fmt: skip
+        best = oracle(shop)
+        if best is not None:
+            top = best.reindex(ps.customers).fillna("").to_numpy(dtype=object)
+            top[top == ""] = UNTAGGED
+            records.append({**base, "method": "oracle", "seed": None, **score(truth, top)})
+            if out is not None:
+                out.write(json.dumps(records[-1], ensure_ascii=False) + "\n")
+        for method in args.methods:
+            for seed in args.seeds:
+                result = METHODS[method](ps, shop.k, seed)
+                record = {
+                    **base, "method": method, "seed": seed, **score(truth, result.top),
+                    **coherence(ps, result.topics), "seconds": result.seconds, "topics": result.topics,
+                }  # fmt: skip
+                if method == "topicprofile":
+                    record["same_vocab"] = ps.meta.get("tp_same_vocab")
+                records.append(record)
+                print(
+                    f"{source:>10} n={shop.n_customers:<5} c{cseed} {method:>16} seed {seed}: "
+                    f"NMI {record['nmi']:.3f} "
+                    f"cov {record['coverage']:.2f} npmi {record['c_npmi']:.3f} {record['seconds']:.1f}s",
+                    flush=True,
+                )  # fmt: skip
+                if out is not None:
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    out.flush()
+        if "tp_cache" in ps.meta:  # the token cache of this shop's topicprofile fits
+            shutil.rmtree(ps.meta["tp_cache"], ignore_errors=True)
+    if out is not None:
+        out.close()
+    return records
+
+
+# -- report ------------------------------------------------------------------------------------
+GROUP = ["shop", "n_customers", "method"]
+SCORES = ["nmi", "nmi_all", "purity", "coverage", "recovery", "c_npmi", "c_v"]
+PEERS = ("tomotopy-review", "tomotopy-pooled", "gensim-review", "btm-review")
+TABLE_HEAD = [
+    "| method | NMI (tagged) ± spread | NMI (all) | purity | coverage | recovery | c_npmi | c_v | fit s |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+OVERVIEW_HEAD = [
+    "| shop | customers | topicprofile NMI | best peer | its NMI | ratio | oracle NMI "
+    "| within 0.02 of oracle |",
+    "|---|---|---|---|---|---|---|---|",
+]
+
+
+def summarize(records: list[dict]) -> pd.DataFrame:
+    """One row per shop family (source, size) and method: means over construction seeds and
+    seeds; ``spread`` = the mean over constructions of (max - min over seeds) of NMI;
+    ``seconds`` the median."""
+    table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("topics", "tp_params")} for r in records])
+    table["seed"] = table["seed"].fillna(-1)
+    table = table.drop_duplicates(["shop", "n_customers", "construction_seed", "method", "seed"])
+    per_construction = table.groupby([*GROUP, "construction_seed"])["nmi"]
+    spread = (per_construction.max() - per_construction.min()).groupby(GROUP).mean().rename("spread")
+    groups = table.groupby(GROUP)
+    agg = groups[[c for c in SCORES if c in table]].mean()
+    agg["seconds"] = groups["seconds"].median() if "seconds" in table else np.nan
+    agg["n_runs"] = groups.size()
+    agg["n_constructions"] = groups["construction_seed"].nunique()
+    return agg.join(spread).reset_index()
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _method_row(name: str, r: pd.Series) -> str:
+    spread = "" if name == "oracle" else f" ± {_fmt(r['spread'])}"
+    cells = [
+        f"{_fmt(r['nmi'])}{spread}", _fmt(r["nmi_all"]), _fmt(r["purity"]), _fmt(r["coverage"], 2),
+        _fmt(r["recovery"]), _fmt(r.get("c_npmi")), _fmt(r.get("c_v")), _fmt(r.get("seconds"), 1),
+    ]  # fmt: skip
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def _overview_row(shop: str, n: int, group: pd.DataFrame) -> str | None:
+    peers = group.loc[[p for p in PEERS if p in group.index]]
+    if "topicprofile" not in group.index or peers.empty:
+        return None
+    best = str(peers["nmi"].idxmax())
+    ours, theirs = group.loc["topicprofile", "nmi"], peers.loc[best, "nmi"]
+    oracle_nmi = group.loc["oracle", "nmi"] if "oracle" in group.index else np.nan
+    near = "—" if np.isnan(oracle_nmi) else ("yes" if ours >= oracle_nmi - 0.02 else "no")
+    ratio = f"{ours / theirs:.2f}×" if theirs > 0 else "—"
+    cells = [shop, str(n), _fmt(ours), best, _fmt(theirs), ratio, _fmt(oracle_nmi), near]
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown(records: list[dict]) -> str:
+    """The overview and one table per shop family (rows = methods, the oracle first)."""
+    summary = summarize(records)
+    overview, tables = list(OVERVIEW_HEAD), []
+    for (shop, n), group in summary.groupby(["shop", "n_customers"], sort=False):
+        group = group.set_index("method")
+        known = ["oracle", "topicprofile", *PEERS]
+        order = [m for m in known if m in group.index] + [m for m in group.index if m not in known]
+        runs = int(group["n_runs"].drop("oracle", errors="ignore").max())
+        constructions = int(group["n_constructions"].max())
+        title = f"### {shop}, {n} customers ({constructions} construction(s), {runs} runs per method)"
+        tables += ["", title, ""]
+        tables += [*TABLE_HEAD, *(_method_row(m, group.loc[m]) for m in order)]
+        row = _overview_row(shop, n, group)
+        if row is not None:
+            overview.append(row)
+    title = "#### Overview (target: ratio ≥ 1.10×, or within 0.02 of the oracle)"
+    return "\n".join([title, "", *overview, *tables]) + "\n"
+
+
+def write_doc(path: Path, tables: str, command: str, *, section: str = "RESULTS") -> None:
+    """Replace the text between the ``section`` markers of docs/quality.md (or create the file)."""
+    begin, end = f"<!-- {section} BEGIN -->", f"<!-- {section} END -->"
+    block = f"{begin}\n\nCommand: `{command}`\n\n{tables}\n{end}"
+    fresh = f"# Tag quality on real shops\n\n{begin}\n{end}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else fresh
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+    else:
+        text += "\n" + block + "\n"
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _variant(text: str) -> tuple[str, dict]:
+    name, sep, params = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=JSON, got {text!r}")
+    try:
+        return name, json.loads(params)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"{name}: not JSON ({e})") from e
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shops", nargs="+", default=["en_amazon", "zh_shop", "zh_domains", "corpora"],
+                   choices=[*SOURCES, "corpora"])  # fmt: skip
+    p.add_argument("--sizes", nargs="+", type=int, default=[150, 1500], help="customers per shop")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    p.add_argument("--construction-seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--methods", nargs="+", default=list(METHODS), help=f"methods to run ({list(METHODS)})")
+    p.add_argument("--peers", nargs="+", default=None, help="run topicprofile and only these peers")
+    p.add_argument("--tp-params", default="", help="TopicProfiler parameters as JSON (see docs/quality.md)")
+    p.add_argument("--tp-variant", action="append", default=[], type=_variant, metavar="NAME=JSON",
+                   help='an extra topicprofile row with these parameters (repeatable)')  # fmt: skip
+    p.add_argument("--quick", action="store_true", help="one 150-customer shop per source, seeds 0-1")
+    p.add_argument("--out", type=Path, default=None, help="write the tables into this markdown file")
+    p.add_argument("--json", type=Path, default=None, help="append one JSON line per run to this file")
+    p.add_argument("--section", default="RESULTS", help="the marked block of --out to replace")
+    p.add_argument("--report-only", type=Path, default=None, help="no fitting: tables from a --json file")
+    args = p.parse_args(argv)
+    args.command = "python scripts/quality.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    if args.peers is not None:
+        args.methods = ["topicprofile", *args.peers]
+    if args.quick:
+        args.sizes, args.seeds, args.construction_seeds = [150], [0, 1], [0]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.report_only is not None:
+        lines = args.report_only.read_text(encoding="utf-8").splitlines()
+        records = [json.loads(line) for line in lines if line.strip()]
+    else:
+        records = run(args)
+    tables = markdown(records)
+    print(tables)
+    if args.out is not None:
+        commands = sorted({r.get("command") or args.command for r in records})
+        write_doc(args.out, tables, "`, `".join(commands), section=args.section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
