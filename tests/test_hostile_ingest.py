@@ -330,7 +330,9 @@ _plain_cell = st.text(st.characters(blacklist_categories=("Cs",), blacklist_char
 
 
 @_FUZZ
-@given(columns=st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), min_size=1,
+# column names without a tab or ';': a .csv header with one of them and no comma is read as tab/;-separated
+# (exports from spreadsheets in other locales), by design
+@given(columns=st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\t;"), min_size=1,
                                 max_size=8), min_size=1, max_size=4, unique=True),
        rows=st.lists(st.lists(_plain_cell, min_size=4, max_size=4), min_size=1, max_size=8),
        suffix=st.sampled_from([".csv", ".parquet"]))  # fmt: skip
@@ -338,7 +340,7 @@ def test_hostile_fuzz_written_tables_read_back_identically(tmp_path_factory, col
     # round trip: what TableWriter writes, read_table reads back unchanged (a lone CR: see below)
     table = pd.DataFrame([r[: len(columns)] for r in rows], columns=columns).astype(str)
     path = tmp_path_factory.mktemp("rt") / f"t{suffix}"
-    write_table(table, path)
+    write_table(table, path, raw_csv=True)  # escaping formulas (the default) changes cells on purpose
     pd.testing.assert_frame_equal(read_table(path).astype(str), table, check_dtype=False)
 
 
