@@ -76,7 +76,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     Parameters
     ----------
     n_topics : int or "auto", default 12
-        Number of LDA topics; ``"auto"`` fits each k of ``k_values`` with three seeds and keeps the
+        Number of LDA topics; ``"auto"`` fits each k of ``k_values`` with five seeds and keeps the
         most stable one (:func:`topicprofile.topics.tuning.tune_k`; the table is ``tuning_``).
     lang : str, default "en"
         Language of the text ("en", "zh", or another spaCy language code).

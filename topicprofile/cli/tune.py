@@ -52,7 +52,7 @@ def tune_cli(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Fit k topics for a range of k (3 seeds each), print coherence, diversity and stability, pick k.
+    """Fit k topics for a range of k (5 seeds each), print coherence, diversity and stability, pick k.
 
     Example: topicprofile tune --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --k-min 4 --k-max 12
     """
@@ -79,7 +79,7 @@ def tune_cli(
     if json_out:
         print_json({"chosen_k": profiler.n_topics_, "table": table.to_dict(orient="records")})
         return
-    view = Table(title="Topic counts tried (mean of 3 seeds)", title_justify="left")
+    view = Table(title="Topic counts tried (mean of 5 seeds)", title_justify="left")
     for column in ("k", "c_npmi", "c_v", "diversity", "stability", "seconds"):
         view.add_column(column, justify="right")
     for row in table.itertuples(index=False):

@@ -60,7 +60,7 @@ def tune_k(
     token_lists: Sequence[Sequence[str]],
     *,
     k_values: Sequence[int] = DEFAULT_K_VALUES,
-    seeds: Sequence[int] = (0, 1, 2),
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
     lda_params: dict[str, Any] | None = None,
 ) -> TuningResult:
     """Fit and score each k; see the module docstring for the rule.
