@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Tag the new or changed review exports in a folder with a saved model (for cron).
 
-The same run as ``topicprofile batch`` (`topicprofile.batch.tag_folder`): each file is tagged
+The same run as ``topicprofile batch`` (`topicprofile.app.batch.tag_folder`): each file is tagged
 once, its profiles are added to OUT/profiles.csv and it is recorded in OUT/ledger.json; a changed
 file replaces its earlier profiles; a second run while one is working exits 1 and does nothing.
 Prints one line per tagged or failed file; exit 0 when every file is done, 1 otherwise.
@@ -23,9 +23,9 @@ import argparse
 import logging
 import sys
 
-from topicprofile.batch import FORMATS, summary_line, tag_folder
+from topicprofile.app.batch import FORMATS, summary_line, tag_folder
 from topicprofile.errors import TopicProfileError
-from topicprofile.loaders import parse_column_map
+from topicprofile.ingest.load import parse_column_map
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ Steps and contenders (``--steps``):
 
 * ``tokenize``: ``SpacyTokenizer.tokenize`` vs raw spaCy (``spacy.blank`` + lookup lemmatizer,
   jieba segmenter for zh, ``nlp.pipe`` and the same token filter; "same tokens" checks the output),
-  vs ``tokenize_parallel(workers=2)`` (``n/a`` when ``topicprofile.parallel`` is absent), cold
+  vs ``tokenize_parallel(workers=2)`` (``n/a`` when ``topicprofile.text.pool`` is absent), cold
   and with the fork server already up (as ``fit_files`` starts it while reading large inputs). One
   worker is ``SpacyTokenizer.tokenize`` itself: ``tokenize_parallel(workers=1)`` runs it in-process.
 * ``lda``: ``LdaTopics(k, **DEFAULT_LDA_PARAMS).fit`` vs gensim ``LdaModel`` with the same
@@ -341,9 +341,9 @@ def task_prep_lda(spec: dict[str, Any]) -> dict[str, Any]:
     """The LDA step's shared input: topicprofile's tokens (+ phrases), vocabulary, pooled bags of words."""
     import pickle
 
-    from topicprofile.phrases import PhraseDetector
-    from topicprofile.tokenizer import SpacyTokenizer
-    from topicprofile.vectorize import build_dictionary, pool_bows, to_bows
+    from topicprofile.text.phrases import PhraseDetector
+    from topicprofile.text.tokenizer import SpacyTokenizer
+    from topicprofile.text.vectorize import build_dictionary, pool_bows, to_bows
 
     df = read_corpus(spec)
     unphrased = SpacyTokenizer(spec["lang"]).tokenize(df["text"].tolist())
@@ -368,15 +368,15 @@ def task_prep_model(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_tokenize(spec: dict[str, Any]) -> dict[str, Any]:
-    from topicprofile.tokenizer import SpacyTokenizer
+    from topicprofile.text.tokenizer import SpacyTokenizer
 
     texts = read_corpus(spec)["text"].tolist()
     who, lang = spec["contender"], spec["lang"]
     if who.startswith("parallel"):
         try:
-            from topicprofile.parallel import tokenize_parallel
+            from topicprofile.text.pool import tokenize_parallel
         except ImportError:
-            return {"na": "topicprofile.parallel is absent"}
+            return {"na": "topicprofile.text.pool is absent"}
         workers = int(who.split()[1])
         if who.endswith("fork server up"):
             fork_server_up()
@@ -401,7 +401,7 @@ def fork_server_up() -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from topicprofile import parallel
+    from topicprofile.text import pool as parallel
 
     parallel.prestart()
     context = multiprocessing.get_context(parallel.START_METHOD)
@@ -633,7 +633,7 @@ def task_scale(spec: dict[str, Any]) -> dict[str, Any]:
     import shutil
 
     from topicprofile import TopicProfiler
-    from topicprofile.workflows import fit_files
+    from topicprofile.app.jobs import fit_files
 
     streamed = spec["contender"] == "streamed from CSV"
     if not streamed and spec["size"] > IN_MEMORY_MAX:

@@ -12,9 +12,9 @@ import pandas as pd
 
 from topicprofile import TopicProfiler
 from topicprofile.actions import evaluate_recommenders, item_lines
-from topicprofile.fuse import topic_shares
-from topicprofile.loaders import load_browsing, load_reviews
-from topicprofile.readers import read_table
+from topicprofile.segments.fuse import topic_shares
+from topicprofile.ingest.load import load_browsing, load_reviews
+from topicprofile.ingest.files import read_table
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 

@@ -13,8 +13,8 @@ import time
 import pandas as pd
 
 from topicprofile import TopicProfiler
-from topicprofile.sample import planted_recovery, sample_dir
-from topicprofile.workflows import load_inputs
+from topicprofile.app.sample import planted_recovery, sample_dir
+from topicprofile.app.jobs import load_inputs
 
 SETTINGS = {
     "per-document LDA, no_below=3": {"pooling": "document", "no_below": 3},

@@ -100,8 +100,8 @@ def run_one(spec: dict, path: Path) -> dict:
         def call() -> int:
             return sum(len(doc) for doc in nlp.pipe(texts, batch_size=1000, n_process=spec["workers"]))
     else:
-        from topicprofile.parallel import tokenize_parallel
-        from topicprofile.tokenizer import SpacyTokenizer
+        from topicprofile.text.pool import tokenize_parallel
+        from topicprofile.text.tokenizer import SpacyTokenizer
 
         tokenizer = SpacyTokenizer("en")  # pipeline not built yet: the cold run pays for it
 
@@ -154,9 +154,9 @@ def measure(specs: list[dict], runs: int, path: Path) -> list[dict]:
 
 # -- token cache -------------------------------------------------------------------------------
 def measure_cache(texts: list[str], runs: int) -> list[tuple[str, float, str]]:
-    from topicprofile.parallel import tokenize_parallel
-    from topicprofile.token_cache import TokenCache, fingerprint_texts
-    from topicprofile.tokenizer import SpacyTokenizer
+    from topicprofile.text.pool import tokenize_parallel
+    from topicprofile.text.cache import TokenCache, fingerprint_texts
+    from topicprofile.text.tokenizer import SpacyTokenizer
 
     tokenizer = SpacyTokenizer("en")
     tokens = tokenize_parallel(tokenizer, texts, workers=2)
@@ -211,7 +211,7 @@ def main() -> None:
         return
     if not args.data.is_file():
         sys.exit(f"{args.data} not found (pass --data)")
-    from topicprofile.parallel import DEFAULT_CHUNK_SIZE, START_METHOD, available_cpus
+    from topicprofile.text.pool import DEFAULT_CHUNK_SIZE, START_METHOD, available_cpus
 
     chunk_sizes = args.chunk_sizes or [DEFAULT_CHUNK_SIZE]
     load = os.getloadavg()

@@ -7,7 +7,7 @@ For the sample shop (corpora/ reviews + browsing) and the Rotten Tomatoes snippe
 (default settings). A *known-word occurrence* is a token of the unphrased text that is in the
 vocabulary; it is *kept* when the bag of words represents it (itself, or inside a phrase that is in
 the vocabulary). Printed: the share lost without the fallback (phrase dropped whole) and with it
-(:func:`topicprofile.vectorize.in_vocabulary`), and the share of texts left with fewer than 2
+(:func:`topicprofile.text.vectorize.in_vocabulary`), and the share of texts left with fewer than 2
 vocabulary words ("too little to tell").
 """
 
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from topicprofile.documents import build_documents
-from topicprofile.phrases import PhraseDetector
-from topicprofile.sample import sample_dir
-from topicprofile.tokenizer import SpacyTokenizer
-from topicprofile.vectorize import PHRASE_DELIMITER, build_dictionary, in_vocabulary
-from topicprofile.workflows import load_inputs
+from topicprofile.ingest.documents import build_documents
+from topicprofile.text.phrases import PhraseDetector
+from topicprofile.app.sample import sample_dir
+from topicprofile.text.tokenizer import SpacyTokenizer
+from topicprofile.text.vectorize import PHRASE_DELIMITER, build_dictionary, in_vocabulary
+from topicprofile.app.jobs import load_inputs
 
 _DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shops import DATA_DIR, SOURCES, Shop, build_shop, corpora_shop, load_source, oracle  # noqa: E402
 
 from topicprofile import TopicProfiler  # noqa: E402
-from topicprofile.documents import build_documents  # noqa: E402
-from topicprofile.phrases import PhraseDetector  # noqa: E402
-from topicprofile.tokenizer import SpacyTokenizer  # noqa: E402
+from topicprofile.ingest.documents import build_documents  # noqa: E402
+from topicprofile.text.phrases import PhraseDetector  # noqa: E402
+from topicprofile.text.tokenizer import SpacyTokenizer  # noqa: E402
 from topicprofile.topics import coherence_scores  # noqa: E402
-from topicprofile.vectorize import build_dictionary  # noqa: E402
+from topicprofile.text.vectorize import build_dictionary  # noqa: E402
 
 UNTAGGED = -1
 TOMOTOPY_ITERATIONS = 500

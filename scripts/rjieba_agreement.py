@@ -17,7 +17,7 @@ from pathlib import Path
 
 import spacy
 
-from topicprofile.tokenizer import SpacyTokenizer
+from topicprofile.text.tokenizer import SpacyTokenizer
 
 _DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "zh_reviews.txt"
 

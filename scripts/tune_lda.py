@@ -54,11 +54,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from topicprofile.phrases import PhraseDetector  # noqa: E402
-from topicprofile.tokenizer import SpacyTokenizer  # noqa: E402
+from topicprofile.text.phrases import PhraseDetector  # noqa: E402
+from topicprofile.text.tokenizer import SpacyTokenizer  # noqa: E402
 from topicprofile.topics.coherence import coherence_scores, topic_diversity  # noqa: E402
 from topicprofile.topics.lda import DEFAULT_LDA_PARAMS, LdaTopics  # noqa: E402
-from topicprofile.vectorize import build_dictionary, default_no_below, pool_bows, to_bows  # noqa: E402
+from topicprofile.text.vectorize import build_dictionary, default_no_below, pool_bows, to_bows  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 

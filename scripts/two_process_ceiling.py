@@ -35,7 +35,7 @@ def texts_of(lang: str) -> list[str]:
 
 def child(lang: str) -> float:
     """Seconds one process takes to tokenize the texts (pipeline built and warmed up first)."""
-    from topicprofile.tokenizer import SpacyTokenizer
+    from topicprofile.text.tokenizer import SpacyTokenizer
 
     texts = texts_of(lang)
     tokenizer = SpacyTokenizer(lang)

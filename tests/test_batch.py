@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from topicprofile import batch
-from topicprofile.batch import batch_lock, find_inputs, summary_line, tag_folder
+from topicprofile.app import batch as batch
+from topicprofile.app.batch import batch_lock, find_inputs, summary_line, tag_folder
 from topicprofile.cli import app
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
 

@@ -14,7 +14,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from topicprofile.cli import app
 from topicprofile.schema import BEHAVIOR_PROFILE_COLUMNS, PROFILE_COLUMNS
-from topicprofile.sample import planted_recovery
+from topicprofile.app.sample import planted_recovery
 
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"

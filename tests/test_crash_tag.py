@@ -119,7 +119,7 @@ def _snapshot(out: Path) -> dict[str, object]:
 
 
 def test_crash_batch_next_run_equals_an_uninterrupted_run(crash_shop, tmp_path) -> None:
-    from topicprofile.batch import tag_folder
+    from topicprofile.app.batch import tag_folder
 
     exports = tmp_path / "exports"
     exports.mkdir()

@@ -1,4 +1,4 @@
-"""Tests of topicprofile.evaluate: temporal holdout on corpora/, synthetic shops and CDNOW; the CLI."""
+"""Tests of topicprofile.app.evaluate: temporal holdout on corpora/, synthetic shops and CDNOW; the CLI."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.evaluate import evaluate_holdout, top_decile_lift
-from topicprofile.loaders import load_browsing, load_reviews
+from topicprofile.app.evaluate import evaluate_holdout, top_decile_lift
+from topicprofile.ingest.load import load_browsing, load_reviews
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT / "corpora"

@@ -9,7 +9,7 @@ import pytest
 
 from topicprofile import TopicProfiler
 from topicprofile.errors import DataValidationError
-from topicprofile.explain import _snippet
+from topicprofile.tag.explain import _snippet
 from topicprofile.store import model_files
 
 

@@ -1,4 +1,4 @@
-"""Tests of topicprofile.fuse: fused vectors (never NaN, one-sided customers, weights), the joined table."""
+"""Tests of topicprofile.segments.fuse: fused vectors (never NaN, one-sided customers, weights), the joined table."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from topicprofile.behavior import compute_rfm
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.fuse import (
+from topicprofile.segments.fuse import (
     BEHAVIOR_COLUMNS,
     NO_ORDERS_RECENCY,
     NO_ORDERS_SEGMENT,

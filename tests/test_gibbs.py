@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from topicprofile import TopicProfiler
 from topicprofile.cli import app
 from topicprofile.errors import ConfigError
-from topicprofile.taxonomy import load_taxonomy
+from topicprofile.topics.seeding import load_taxonomy
 from topicprofile.topics import LdaTopics
 from topicprofile.topics.gibbs import tomotopy_to_gensim, train_tomotopy
-from topicprofile.vectorize import bows_to_csr, to_bows
-from topicprofile.workflows import load_inputs
+from topicprofile.text.vectorize import bows_to_csr, to_bows
+from topicprofile.app.jobs import load_inputs
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 SLUGS = ["kitchen", "outdoor", "beauty", "pets", "audio", "fitness", "coffee", "garden"]

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from topicprofile.cli import app
 from topicprofile.errors import TopicProfileError
-from topicprofile.loaders import (
+from topicprofile.ingest.load import (
     MAX_TEXT_CHARS,
     StreamedLoad,
     load_browsing,
@@ -28,8 +28,8 @@ from topicprofile.loaders import (
     load_reviews,
     write_rejects,
 )
-from topicprofile.readers import iter_read_table, read_table
-from topicprofile.workflows import write_table
+from topicprofile.ingest.files import iter_read_table, read_table
+from topicprofile.app.jobs import write_table
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"

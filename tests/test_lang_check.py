@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from topicprofile import TopicProfiler
 from topicprofile.cli import app
 from topicprofile.errors import ConfigError
-from topicprofile.lang import check_lang, language_mismatch, supported_langs
+from topicprofile.text.lang import check_lang, language_mismatch, supported_langs
 
 runner = CliRunner()
 ENGLISH = [

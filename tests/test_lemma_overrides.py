@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from topicprofile.tokenizer import LEMMA_OVERRIDES, SpacyTokenizer
+from topicprofile.text.tokenizer import LEMMA_OVERRIDES, SpacyTokenizer
 
 _EN = SpacyTokenizer("en")
 

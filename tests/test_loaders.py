@@ -1,4 +1,4 @@
-"""Tests for the ingest stage: topicprofile.loaders and topicprofile.readers."""
+"""Tests for the ingest stage: topicprofile.ingest.load and topicprofile.ingest.files."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from topicprofile import schema
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.loaders import (
+from topicprofile.ingest.load import (
     LoadResult,
     clean_browsing,
     clean_orders,
@@ -30,7 +30,7 @@ from topicprofile.loaders import (
     rejects_path_for,
     write_rejects,
 )
-from topicprofile.readers import clean_text, parse_timestamps
+from topicprofile.ingest.files import clean_text, parse_timestamps
 
 REVIEW_ROWS = [
     {"customer_id": "007", "text": "Great value", "timestamp": "2024-03-05", "rating": "5"},
@@ -351,7 +351,7 @@ def test_loaders_all_rows_rejected_is_an_error() -> None:
 
 def test_loaders_aggregated_warning(caplog: pytest.LogCaptureFixture) -> None:
     frame = reviews_frame(["a", "", "a", "b"], rating=["5", "x", "1", "great"])
-    with caplog.at_level(logging.WARNING, logger="topicprofile.loaders"):
+    with caplog.at_level(logging.WARNING, logger="topicprofile.ingest.load"):
         clean_reviews(frame, source="reviews.csv")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from topicprofile.behavior import compute_rfm
 from topicprofile.cli import app
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.loaders import StreamedLoad, clean_orders, clean_reviews, load_orders
+from topicprofile.ingest.load import StreamedLoad, clean_orders, clean_reviews, load_orders
 
 runner = CliRunner()
 TODAY = "2025-12-31"
@@ -207,7 +207,7 @@ def test_cli_ambiguous_dates_fail_with_one_line_and_date_format_fixes_them(shop_
 
 
 def test_batch_reads_ambiguous_review_dates_only_with_date_format(tmp_path, tiny_profiler, tiny_reviews) -> None:
-    from topicprofile.batch import tag_folder
+    from topicprofile.app.batch import tag_folder
 
     model, exports = tmp_path / "model", tmp_path / "exports"
     tiny_profiler.save(str(model))

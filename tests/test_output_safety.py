@@ -221,7 +221,7 @@ def test_tag_read_only_out_folder_is_found_before_work(model_dir, hostile_review
 
 
 def test_fit_read_only_model_parent_is_found_before_work(hostile_reviews, tmp_path, monkeypatch) -> None:
-    from topicprofile import workflows
+    from topicprofile.app import jobs as workflows
 
     real = _fs.tempfile.mkstemp
 
@@ -271,7 +271,7 @@ def test_tag_disk_full_is_one_line_and_keeps_the_old_output(model_dir, hostile_r
 
 
 def test_table_writer_disk_full_mid_write_removes_the_temporary_file(tmp_path, monkeypatch) -> None:
-    from topicprofile.workflows import TableWriter
+    from topicprofile.app.jobs import TableWriter
 
     out = tmp_path / "p.csv"
     out.write_text("old\n")
@@ -303,7 +303,7 @@ def test_cli_prints_a_repeated_warning_once() -> None:
     def twice() -> None:
         with user_errors():
             for _ in range(2):
-                logging.getLogger("topicprofile.loaders").warning("reviews.csv: 11 of 1201 rows rejected")
+                logging.getLogger("topicprofile.ingest.load").warning("reviews.csv: 11 of 1201 rows rejected")
 
     result = runner.invoke(runner_app, [])
     assert result.stderr.count("11 of 1201 rows rejected") == 1

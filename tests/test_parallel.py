@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from topicprofile import parallel
+from topicprofile.text import pool as parallel
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.parallel import default_workers, iter_tokenize_parallel, prestart, tokenize_parallel
-from topicprofile.tokenizer import SpacyTokenizer
+from topicprofile.text.pool import default_workers, iter_tokenize_parallel, prestart, tokenize_parallel
+from topicprofile.text.tokenizer import SpacyTokenizer
 
 _EN = [
     "Love these trail shoes, great grip on wet rocks!",
@@ -59,7 +59,7 @@ def test_parallel_one_worker_equals_serial(tokenizers, lang: str, chunk_size: in
 @pytest.mark.parametrize(("lang", "chunk_size"), [("zh", 5), ("auto", 3)])
 def test_parallel_two_workers_equal_serial(tokenizers, pool_only, caplog, lang: str, chunk_size: int) -> None:
     texts = _TEXTS[lang]
-    with caplog.at_level(logging.INFO, logger="topicprofile.parallel"):
+    with caplog.at_level(logging.INFO, logger="topicprofile.text.pool"):
         out = tokenize_parallel(tokenizers[lang], texts, workers=2, chunk_size=chunk_size)
     assert out == tokenizers[lang].tokenize(texts)
     assert "in 2 pool processes (forkserver start), " in caplog.text  # the pool did all the work
@@ -114,7 +114,7 @@ class HandOverTokenizer(SpacyTokenizer):
 def test_parallel_caller_and_pool_share_the_work(tmp_path, caplog) -> None:
     texts = [f"{_word(i)}." for i in range(300)]
     tokenizer = HandOverTokenizer("en", ready_file=str(tmp_path / "ready"), caller=os.getpid())
-    with caplog.at_level(logging.DEBUG, logger="topicprofile.parallel"):
+    with caplog.at_level(logging.DEBUG, logger="topicprofile.text.pool"):
         out = tokenize_parallel(tokenizer, texts, workers=2, chunk_size=4)
     assert out == [[_word(i)] for i in range(300)]
     assert "in 1 pool processes (forkserver start) and this one" in caplog.text
@@ -159,7 +159,7 @@ def test_parallel_pool_that_cannot_start_falls_back_to_this_process(tokenizers, 
 
     monkeypatch.setattr(parallel._PoolStarter, "run", cannot_start)
     texts = [f"{_word(i)}." for i in range(50)]
-    with caplog.at_level(logging.WARNING, logger="topicprofile.parallel"):
+    with caplog.at_level(logging.WARNING, logger="topicprofile.text.pool"):
         out = tokenize_parallel(tokenizers["en"], texts, workers=2, chunk_size=5)
     assert out == [[_word(i)] for i in range(50)]
     assert "could not start tokenizer worker processes (Resource temporarily unavailable)" in caplog.text
@@ -258,7 +258,7 @@ def test_parallel_real_mixed_reviews_equal_serial(shared_data, tokenizers, pool_
 def test_parallel_fit_files_starts_the_fork_server_early_only_when_a_pool_is_likely(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    from topicprofile import workflows
+    from topicprofile.app import jobs as workflows
 
     started: list[bool] = []
     monkeypatch.setattr(workflows, "prestart", lambda: started.append(True))

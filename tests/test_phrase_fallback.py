@@ -10,9 +10,9 @@ import pytest
 from gensim.corpora import Dictionary
 
 from topicprofile import TopicProfiler
-from topicprofile.sample import sample_dir
-from topicprofile.vectorize import build_dictionary, in_vocabulary, to_bows
-from topicprofile.workflows import load_inputs
+from topicprofile.app.sample import sample_dir
+from topicprofile.text.vectorize import build_dictionary, in_vocabulary, to_bows
+from topicprofile.app.jobs import load_inputs
 
 
 def test_phrase_fallback_out_of_vocabulary_phrase_keeps_its_known_words() -> None:

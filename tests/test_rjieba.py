@@ -8,7 +8,7 @@ import random
 import pytest
 import rjieba
 
-from topicprofile.tokenizer import RjiebaTokenizer, SpacyTokenizer
+from topicprofile.text.tokenizer import RjiebaTokenizer, SpacyTokenizer
 
 _ZH = SpacyTokenizer("zh")
 

@@ -1,4 +1,4 @@
-"""Tests of topicprofile.segment: choosing k, stability, cards, names, save/load, corpora/ value groups."""
+"""Tests of topicprofile.segments.cluster: choosing k, stability, cards, names, save/load, corpora/ value groups."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from topicprofile.behavior import compute_rfm
 from topicprofile.errors import ConfigError, DataValidationError, ModelError
-from topicprofile.fuse import BEHAVIOR_COLUMNS, FeatureFuser
-from topicprofile.loaders import load_orders
-from topicprofile.segment import (
+from topicprofile.segments.fuse import BEHAVIOR_COLUMNS, FeatureFuser
+from topicprofile.ingest.load import load_orders
+from topicprofile.segments.cluster import (
     SEGMENTS_FILE,
     CustomerSegmenter,
     fit_segments,

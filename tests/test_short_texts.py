@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from topicprofile import TopicProfiler
-from topicprofile.workflows import load_inputs
+from topicprofile.app.jobs import load_inputs
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 

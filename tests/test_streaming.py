@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from topicprofile import TopicProfiler
-from topicprofile.corpus import CsrCorpus, DocumentStore
-from topicprofile.documents import build_documents, fingerprint
+from topicprofile.text.corpus import CsrCorpus, DocumentStore
+from topicprofile.ingest.documents import build_documents, fingerprint
 from topicprofile.topics import LdaTopics
-from topicprofile.vectorize import bows_to_csr, build_dictionary, pool_bows, to_bows
-from topicprofile.workflows import load_inputs
+from topicprofile.text.vectorize import bows_to_csr, build_dictionary, pool_bows, to_bows
+from topicprofile.app.jobs import load_inputs
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 
@@ -94,7 +94,7 @@ def test_csr_corpus_streams_the_non_empty_rows() -> None:
 # -- reading files in chunks ------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["reviews.csv", "browsing.jsonl", "orders.csv"])
 def test_iter_read_table_chunks_equal_the_whole_file(name: str, tmp_path) -> None:
-    from topicprofile.readers import iter_read_table, read_table
+    from topicprofile.ingest.files import iter_read_table, read_table
 
     whole = read_table(CORPORA / name)
     pd.testing.assert_frame_equal(pd.concat(iter_read_table(CORPORA / name, chunk_rows=97), ignore_index=True), whole)
@@ -107,7 +107,7 @@ def test_iter_read_table_chunks_equal_the_whole_file(name: str, tmp_path) -> Non
 
 
 def test_streamed_load_numbers_and_deduplicates_across_chunks(tmp_path) -> None:
-    from topicprofile.loaders import StreamedLoad, load_reviews
+    from topicprofile.ingest.load import StreamedLoad, load_reviews
 
     path = tmp_path / "r.csv"
     rows = ["customer_id,text"] + [f"c{i % 5},review number {i % 3}" for i in range(60)] + [",no id", "c1,"]
@@ -124,7 +124,7 @@ def test_streamed_load_numbers_and_deduplicates_across_chunks(tmp_path) -> None:
 def test_streamed_load_bad_bytes_after_the_sample_reject_that_row(tmp_path) -> None:
     # A UTF-8 file with one undecodable byte far down is UTF-8 with one bad row (issue 10, item 2),
     # not a whole-file failure.
-    from topicprofile.loaders import StreamedLoad
+    from topicprofile.ingest.load import StreamedLoad
 
     path = tmp_path / "r.csv"
     lines = [b"customer_id,text\n"] + [b"c%d,plain ascii text\n" % i for i in range(20_000)] + [b"c2,caf\xe9\n"]
@@ -136,7 +136,7 @@ def test_streamed_load_bad_bytes_after_the_sample_reject_that_row(tmp_path) -> N
 
 
 def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
-    from topicprofile.workflows import fit_files
+    from topicprofile.app.jobs import fit_files
 
     inputs = {"reviews": CORPORA / "reviews.csv", "browsing": CORPORA / "browsing.jsonl"}
     streamed = TopicProfiler(n_topics=6, random_state=0, chunk_rows=600)
@@ -155,7 +155,7 @@ def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
 def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> None:
     """Tagging writes its output block by block; the blocks join up to exactly the one-block table
     (with orders: segments and orders-only customers, which fall between text customers' ids)."""
-    from topicprofile.workflows import TableWriter, round_output, stream_documents, tag_files, write_table
+    from topicprofile.app.jobs import TableWriter, round_output, stream_documents, tag_files, write_table
 
     inputs = {"reviews": CORPORA / "reviews.csv", "browsing": CORPORA / "browsing.jsonl"}
     order_files = {"orders": CORPORA / "orders.csv", "orders_columns": {"timestamp": "order_date"}}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from topicprofile.errors import ConfigError
-from topicprofile.tag import InterestTagger
+from topicprofile.tag.tagger import InterestTagger
 
 
 def test_tag_customer_topics_weighted_by_length_and_channel() -> None:
@@ -48,7 +48,7 @@ def test_tag_short_rows_need_an_anchor_word_long_rows_do_not() -> None:
 
 
 def test_anchor_matrix_is_bayes_over_topics() -> None:
-    from topicprofile.tag import anchor_matrix
+    from topicprofile.tag.tagger import anchor_matrix
 
     topic_word = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]])
     a = anchor_matrix(topic_word, np.array([0.5, 0.5]), 0.6)

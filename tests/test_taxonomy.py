@@ -11,9 +11,9 @@ import pytest
 
 from topicprofile import TopicProfiler
 from topicprofile.errors import ConfigError
-from topicprofile.sample import planted_recovery
-from topicprofile.taxonomy import EMERGING_PREFIX, convergence_warnings, load_taxonomy
-from topicprofile.workflows import load_inputs
+from topicprofile.app.sample import planted_recovery
+from topicprofile.topics.seeding import EMERGING_PREFIX, convergence_warnings, load_taxonomy
+from topicprofile.app.jobs import load_inputs
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 

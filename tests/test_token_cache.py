@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from topicprofile import token_cache
-from topicprofile.token_cache import TokenCache, cached_tokenize, default_cache_dir, fingerprint_texts
-from topicprofile.tokenizer import SpacyTokenizer
+from topicprofile.text import cache as token_cache
+from topicprofile.text.cache import TokenCache, cached_tokenize, default_cache_dir, fingerprint_texts
+from topicprofile.text.tokenizer import SpacyTokenizer
 
 _TEXTS = [
     "Love these trail shoes, great grip on wet rocks!",
@@ -141,7 +141,7 @@ def test_token_cache_corrupt_entry_is_a_logged_miss(cache: TokenCache, caplog, d
     key = "cd" * 16
     path = cache.put(key, [["trail", "shoe"]] * 100)
     path.write_bytes(damage(path.read_bytes()))
-    with caplog.at_level(logging.WARNING, logger="topicprofile.token_cache"):
+    with caplog.at_level(logging.WARNING, logger="topicprofile.text.cache"):
         assert cache.get(key) is None
     assert "unreadable" in caplog.text and key in caplog.text
 
@@ -246,7 +246,7 @@ def test_token_cache_unwritable_directory_only_warns(tmp_path: Path, caplog) -> 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     cache = TokenCache(blocker / "tokens")
-    with caplog.at_level(logging.WARNING, logger="topicprofile.token_cache"):
+    with caplog.at_level(logging.WARNING, logger="topicprofile.text.cache"):
         assert cached_tokenize(_TEXTS, _EN, cache, workers=1) == _EN.tokenize(_TEXTS)
     assert "could not store tokens" in caplog.text
 

@@ -1,7 +1,7 @@
 """SpacyTokenizer against a plain reference of its documented rule, on real reviews.
 
 The tokenizer decides each distinct word once and skips the lemmatizer component (see
-``topicprofile.tokenizer._WordFilter``); the reference runs the whole blank pipeline on every text
+``topicprofile.text.tokenizer._WordFilter``); the reference runs the whole blank pipeline on every text
 and applies the rule token by token, so both must give the very same tokens.
 """
 
@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import spacy
 
-import topicprofile.tokenizer as tokenizer_module
-from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS, LEMMA_OVERRIDES, RjiebaTokenizer, SpacyTokenizer
+import topicprofile.text.tokenizer as tokenizer_module
+from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS, LEMMA_OVERRIDES, RjiebaTokenizer, SpacyTokenizer
 
 _N_TEXTS = 300
 #: A letter: a word character that is neither a digit nor an underscore.
@@ -91,7 +91,7 @@ def test_tokenizer_equals_reference_on_real_reviews(real_texts, lang: str) -> No
 
 
 def test_tokenizer_auto_equals_reference_per_language(real_texts) -> None:
-    from topicprofile.lang import detect_script
+    from topicprofile.text.lang import detect_script
 
     texts = real_texts["en"] + real_texts["zh"]
     random.Random(1).shuffle(texts)

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topicprofile import TopicProfiler
-from topicprofile.lang import detect_script
-from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS, SpacyTokenizer
+from topicprofile.text.lang import detect_script
+from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS, SpacyTokenizer
 
 _ZH = SpacyTokenizer("zh")
 _AUTO = SpacyTokenizer("auto")

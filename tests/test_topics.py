@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from topicprofile.topics import LdaTopics, coherence_scores, make_labels, relevant_terms, topic_diversity
-from topicprofile.vectorize import build_dictionary, to_bows
+from topicprofile.text.vectorize import build_dictionary, to_bows
 
 
 @pytest.fixture(scope="module")
 def fitted(tiny_reviews):
-    from topicprofile.tokenizer import SpacyTokenizer
+    from topicprofile.text.tokenizer import SpacyTokenizer
 
     tokens = SpacyTokenizer("en").tokenize(tiny_reviews["text"])
     dictionary = build_dictionary(tokens, no_below=2)

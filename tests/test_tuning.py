@@ -12,7 +12,7 @@ from topicprofile import TopicProfiler
 from topicprofile.cli import app
 from topicprofile.errors import ConfigError
 from topicprofile.topics.tuning import _stability, tune_k
-from topicprofile.vectorize import build_dictionary, to_bows
+from topicprofile.text.vectorize import build_dictionary, to_bows
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 PLANTED_INTERESTS = 8  # corpora/truth.csv

@@ -12,9 +12,9 @@ from topicprofile.errors import (
 # the command line — does not pay for pandas, gensim, spaCy and scikit-learn up front.
 _LAZY = {
     "TopicProfiler": "topicprofile.profiler",
-    "load_reviews": "topicprofile.loaders",
-    "load_browsing": "topicprofile.loaders",
-    "load_orders": "topicprofile.loaders",
+    "load_reviews": "topicprofile.ingest.load",
+    "load_browsing": "topicprofile.ingest.load",
+    "load_orders": "topicprofile.ingest.load",
 }
 
 __all__ = [

@@ -100,7 +100,7 @@ def rfm_table(orders: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None) 
 
     An order is keyed by ``(customer_id, order_id)``, so the same order id under two customers is two
     orders here (the loaders reject such lines, and lines dated in the future or after ``as_of``,
-    before they reach this pure function: see :func:`topicprofile.loaders.clean_orders`); its lines
+    before they reach this pure function: see :func:`topicprofile.ingest.load.clean_orders`); its lines
     add up to one order, dated by its earliest line (any status). An order
     *counts* when at least one line is neither cancelled nor refunded (see the module docstring).
     ``frequency`` is the number of counted orders, ``monetary`` the sum of their non-refunded line
@@ -112,7 +112,7 @@ def rfm_table(orders: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None) 
     Parameters
     ----------
     orders : pandas.DataFrame
-        Standardized orders table (see :func:`topicprofile.loaders.load_orders`).
+        Standardized orders table (see :func:`topicprofile.ingest.load.load_orders`).
     as_of : str or pandas.Timestamp, optional
         The day recency is measured from. Default: the latest order date in ``orders``.
 
@@ -371,7 +371,7 @@ def _validated_lines(orders: pd.DataFrame) -> pd.DataFrame:
     if not pd.api.types.is_datetime64_any_dtype(orders[TIMESTAMP]):
         raise DataValidationError(
             f"orders: column 'timestamp' must hold datetimes, not {orders[TIMESTAMP].dtype}; "
-            "load the file with topicprofile.loaders or convert it with pandas.to_datetime."
+            "load the file with topicprofile.ingest.load or convert it with pandas.to_datetime."
         )
     if not pd.api.types.is_numeric_dtype(orders[AMOUNT]) or pd.api.types.is_bool_dtype(orders[AMOUNT]):
         raise DataValidationError(f"orders: column 'amount' must be numeric, not {orders[AMOUNT].dtype}.")
@@ -474,7 +474,7 @@ def _reject(orders: pd.DataFrame, bad: pd.Series, problem: str) -> None:
     examples = ", ".join(map(str, where[bad.to_numpy()].iloc[:5]))
     raise DataValidationError(
         f"orders: {int(bad.sum())} rows have {problem} (rows {examples}); clean them or load the file "
-        "with topicprofile.loaders, which rejects such rows."
+        "with topicprofile.ingest.load, which rejects such rows."
     )
 
 

@@ -23,20 +23,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
-from topicprofile.corpus import DEFAULT_CHUNK_ROWS, CountedCorpus, CsrCorpus, DocumentStore, TokenShards, row_bow as _row_bow
-from topicprofile.documents import Input, as_loaded, build_documents
+from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CountedCorpus, CsrCorpus, DocumentStore, TokenShards, row_bow as _row_bow
+from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.explain import explain_tags
-from topicprofile.fuse import FeatureFuser
-from topicprofile.lang import AUTO, check_lang, detect_script, language_mismatch
-from topicprofile.loaders import check_text_lengths, clean_orders
-from topicprofile.parallel import default_workers, iter_tokenize_parallel
-from topicprofile.phrases import PhraseDetector
-from topicprofile.segment import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
-from topicprofile.tag import CustomerAccumulator, CustomerTopics, InterestTagger, anchor_matrix
-from topicprofile.taxonomy import EMERGING_PREFIX, convergence_warnings, seed_prior, validate_taxonomy
-from topicprofile.token_cache import TokenCache
-from topicprofile.tokenizer import SpacyTokenizer
+from topicprofile.tag.explain import explain_tags
+from topicprofile.segments.fuse import FeatureFuser
+from topicprofile.text.lang import AUTO, check_lang, detect_script, language_mismatch
+from topicprofile.ingest.load import check_text_lengths, clean_orders
+from topicprofile.text.pool import default_workers, iter_tokenize_parallel
+from topicprofile.text.phrases import PhraseDetector
+from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
+from topicprofile.tag.tagger import CustomerAccumulator, CustomerTopics, InterestTagger, anchor_matrix
+from topicprofile.topics.seeding import EMERGING_PREFIX, convergence_warnings, seed_prior, validate_taxonomy
+from topicprofile.text.cache import TokenCache
+from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import (
     LdaTopics,
     apply_label_overrides,
@@ -47,7 +47,7 @@ from topicprofile.topics import (
 )
 from topicprofile.topics.gibbs import resolve_gibbs_params
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
-from topicprofile.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, in_vocabulary, to_bows
+from topicprofile.text.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, in_vocabulary, to_bows
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -93,7 +93,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         page titles), or on the individual documents. Tags are always inferred per document.
     no_below, no_above, keep_n
         Vocabulary filter (gensim ``filter_extremes``); ``no_below=None`` keeps words found in at
-        least 0.3% of the documents (and at least 3), see :func:`~topicprofile.vectorize.default_no_below`.
+        least 0.3% of the documents (and at least 3), see :func:`~topicprofile.text.vectorize.default_no_below`.
     trainer : {"vb", "gibbs"}, default "vb"
         How LDA is trained: gensim's variational Bayes (batch, vectorized) or tomotopy's collapsed
         Gibbs sampling (:mod:`topicprofile.topics.gibbs`), converted into the same gensim model, so
@@ -103,11 +103,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         LDA training settings; ``None`` uses the trainer's defaults (docs/lda_defaults.md; Gibbs:
         500 iterations, alpha 0.1, eta 0.1; ``passes`` and ``update_every`` are VB only).
     tag_threshold, max_tags, min_tokens, channel_weights
-        Interest tagging, see :class:`~topicprofile.tag.InterestTagger`.
+        Interest tagging, see :class:`~topicprofile.tag.tagger.InterestTagger`.
     anchor_threshold : float, default 0.5
         For short texts and customers (fewer than ``anchor_below`` vocabulary words, default 10), a
         topic becomes a tag only if the text holds a word with ``p(topic | word)`` at least this (an
-        anchor word, :func:`~topicprofile.tag.anchor_matrix`): generic short reviews ("love it,
+        anchor word, :func:`~topicprofile.tag.tagger.anchor_matrix`): generic short reviews ("love it,
         great value") abstain instead of getting an arbitrary tag. 0 turns the rule off.
     n_keywords : int, default 5
         TF-IDF keywords per customer.
@@ -119,7 +119,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     n_segments : int or None
         Number of customer segments; ``None`` picks it by silhouette within ``segment_k_range``.
     taxonomy : mapping of str to list of str, or None
-        The shop's interests and their seed words (:func:`topicprofile.taxonomy.load_taxonomy`):
+        The shop's interests and their seed words (:func:`topicprofile.topics.seeding.load_taxonomy`):
         topic ``k`` is guided towards interest ``k`` and named after it; the other topics are
         labelled as emerging interests.
     k_values : sequence of int
@@ -129,13 +129,13 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         of this size (tokens and word counts wait on disk between passes), so memory does not grow
         with the corpus; results do not depend on it.
     workers : int or None
-        Tokenizer processes (:mod:`topicprofile.parallel`); ``None`` picks by machine and corpus
+        Tokenizer processes (:mod:`topicprofile.text.pool`); ``None`` picks by machine and corpus
         size (one process for small corpora). Results do not depend on it.
     cache_dir : str or None
-        Folder of the token cache (:mod:`topicprofile.token_cache`): tokens are stored under a
+        Folder of the token cache (:mod:`topicprofile.text.cache`): tokens are stored under a
         fingerprint of the texts and the tokenizer settings, so refitting the same texts with other
         LDA settings skips tokenization. ``None`` (the API default) caches nothing; the CLI uses
-        :func:`~topicprofile.token_cache.default_cache_dir`.
+        :func:`~topicprofile.text.cache.default_cache_dir`.
 
     Examples
     --------
@@ -258,9 +258,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
     ) -> TopicProfiler:
-        """:meth:`fit` on documents already in a :class:`~topicprofile.corpus.DocumentStore`.
+        """:meth:`fit` on documents already in a :class:`~topicprofile.text.corpus.DocumentStore`.
 
-        This is how files too large for memory are fitted (:func:`topicprofile.workflows.fit_files`
+        This is how files too large for memory are fitted (:func:`topicprofile.app.jobs.fit_files`
         streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
         """
         self._validate_params()
@@ -634,7 +634,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
-        """:meth:`profile` of documents in a :class:`~topicprofile.corpus.DocumentStore`, streamed chunk by chunk."""
+        """:meth:`profile` of documents in a :class:`~topicprofile.text.corpus.DocumentStore`, streamed chunk by chunk."""
         (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None)
         return table
 
@@ -725,7 +725,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return pd.DataFrame({name: columns[name] for name in _column_order(list(columns))})
 
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
-        """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag`)."""
+        """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag.tagger`)."""
         if self.anchor_threshold <= 0:
             return None
         # The anchor matrix depends only on the fitted topics: built once, rebuilt when the topics
@@ -766,7 +766,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         n_words: int = 8,
         n_snippets: int = 3,
     ) -> dict[str, Any]:
-        """Evidence for one customer's interest tags (:mod:`topicprofile.explain`).
+        """Evidence for one customer's interest tags (:mod:`topicprofile.tag.explain`).
 
         Parameters
         ----------

@@ -469,7 +469,7 @@ def _write_parts(profiler: Any, folder: Path, manifest: dict[str, Any]) -> None:
     if getattr(profiler, "documents_", None) is not None:
         profiler.documents_.write_parquet(folder / "documents.parquet")
     if getattr(profiler, "segmenter_", None) is not None:
-        from topicprofile.segment import write_segments
+        from topicprofile.segments.cluster import write_segments
 
         write_segments(folder, fuser=profiler.fuser_, segmenter=profiler.segmenter_, cards=profiler.segment_cards_)
     # The manifest goes last: a version folder with a manifest is complete.
@@ -647,7 +647,7 @@ def _read_lda(folder: Path, dictionary: Any) -> Any:
 
 def _profiler_from_manifest(manifest: dict[str, Any]) -> Any:
     from topicprofile.profiler import TopicProfiler
-    from topicprofile.tokenizer import SpacyTokenizer
+    from topicprofile.text.tokenizer import SpacyTokenizer
 
     params = dict(manifest["params"])
     if params.get("k_values") is not None:
@@ -662,7 +662,7 @@ def _profiler_from_manifest(manifest: dict[str, Any]) -> Any:
 
 
 def _build_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
-    from topicprofile.phrases import PhraseDetector
+    from topicprofile.text.phrases import PhraseDetector
 
     profiler = _profiler_from_manifest(manifest)
     dictionary = _read_dictionary(folder / "dictionary")
@@ -674,8 +674,8 @@ def _build_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
 
 def _assemble(profiler: Any, folder: Path, manifest: dict[str, Any], **parts: Any) -> Any:
     """Set a profiler's fitted state from its parts and the tables of ``folder``."""
-    from topicprofile.corpus import DocumentStore
-    from topicprofile.vectorize import TfidfKeywords
+    from topicprofile.text.corpus import DocumentStore
+    from topicprofile.text.vectorize import TfidfKeywords
 
     profiler.dictionary_ = parts["dictionary"]
     keywords = TfidfKeywords()
@@ -699,7 +699,7 @@ def _assemble(profiler: Any, folder: Path, manifest: dict[str, Any], **parts: An
     profiler.documents_ = DocumentStore.open(documents) if documents.is_file() else None
     profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
     if (folder / "segments.json").is_file():
-        from topicprofile.segment import load_segments
+        from topicprofile.segments.cluster import load_segments
 
         profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = load_segments(folder)
     # profiles.parquet and segments.json were written with these labels: no relabelling needed
@@ -765,7 +765,7 @@ def _build_legacy_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
     from gensim.models import LdaModel, TfidfModel
     from gensim.models.phrases import FrozenPhrases
 
-    from topicprofile.phrases import PhraseDetector
+    from topicprofile.text.phrases import PhraseDetector
     from topicprofile.topics import LdaTopics
 
     profiler = _profiler_from_manifest(manifest)

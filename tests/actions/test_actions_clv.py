@@ -18,7 +18,7 @@ from topicprofile.actions.clv import (
     params_within,
 )
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.loaders import clean_orders
+from topicprofile.ingest.load import clean_orders
 
 PAPER_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee 2005, CDNOW 1/10
 PAPER_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}  # Fader & Hardie 2005 note on the same sample

@@ -11,7 +11,7 @@ import pytest
 from topicprofile.actions.recommend import HybridRecommender, item_lines
 from topicprofile.actions.recommend_eval import evaluate_recommenders
 from topicprofile.errors import DataValidationError
-from topicprofile.readers import read_table
+from topicprofile.ingest.files import read_table
 
 CORPORA = Path(__file__).resolve().parents[2] / "corpora"
 

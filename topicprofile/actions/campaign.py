@@ -97,7 +97,7 @@ def campaign_outcomes(
     if missing:
         raise DataValidationError(
             f"orders: required column(s) {', '.join(map(repr, missing))} missing; load them with "
-            "topicprofile.loaders.load_orders."
+            "topicprofile.ingest.load.load_orders."
         )
     ids = pd.Index(pd.Series(list(customer_ids), dtype="str"), name=CUSTOMER_ID)
     stamps = orders[TIMESTAMP]

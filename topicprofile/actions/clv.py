@@ -78,10 +78,10 @@ def _purchase_days(orders: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise DataValidationError(
             f"orders: required column(s) {', '.join(map(repr, missing))} missing (found: "
-            f"{', '.join(map(str, orders.columns))}); load the file with topicprofile.loaders.load_orders."
+            f"{', '.join(map(str, orders.columns))}); load the file with topicprofile.ingest.load.load_orders."
         )
     if not pd.api.types.is_datetime64_any_dtype(orders[TIMESTAMP]):
-        raise DataValidationError("orders: column 'timestamp' must hold datetimes; use topicprofile.loaders.")
+        raise DataValidationError("orders: column 'timestamp' must hold datetimes; use topicprofile.ingest.load.")
     status = (
         orders[STATUS].fillna("").astype(str).str.strip().str.lower()
         if STATUS in orders.columns
@@ -111,7 +111,7 @@ def clv_summary(
 ) -> pd.DataFrame:
     """Per-customer inputs of BG/NBD and Gamma-Gamma from an orders table.
 
-    Input: standardized order lines (:func:`topicprofile.loaders.load_orders`): ``customer_id``,
+    Input: standardized order lines (:func:`topicprofile.ingest.load.load_orders`): ``customer_id``,
     ``timestamp`` (datetime64), ``amount`` and optionally ``status`` (cancelled lines are dropped,
     refunded lines count as a visit worth 0). Lines on the same calendar day are one purchase.
     Output: one row per customer whose first purchase is on or before ``calibration_end``, index

@@ -14,12 +14,12 @@ from topicprofile.actions.campaign import evaluate_campaign
 from topicprofile.actions.recommend import HybridRecommender, item_lines
 from topicprofile.actions.recommend_eval import evaluate_recommenders
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.fuse import topic_shares
-from topicprofile.loaders import clean_orders, load_browsing, load_reviews
-from topicprofile.readers import read_table
+from topicprofile.segments.fuse import topic_shares
+from topicprofile.ingest.load import clean_orders, load_browsing, load_reviews
+from topicprofile.ingest.files import read_table
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
 from topicprofile.store import load_model
-from topicprofile.workflows import write_table
+from topicprofile.app.jobs import write_table
 
 __all__ = ["campaign_files", "read_ids", "recommend_files"]
 

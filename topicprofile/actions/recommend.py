@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator
 
 from topicprofile.behavior import CANCELLED_STATUSES
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.loaders import clean_orders
+from topicprofile.ingest.load import clean_orders
 from topicprofile.schema import CUSTOMER_ID, ORDER_ID, ROW, STATUS, TIMESTAMP
 
 __all__ = ["ITEM", "HybridRecommender", "item_lines", "rank_metrics"]
@@ -48,7 +48,7 @@ _CHUNK = 1024  # customers scored at once (bounds memory: chunk x items x top)
 def item_lines(
     raw: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, item_column: str | None = None
 ) -> pd.DataFrame:
-    """Standardized order lines (:func:`topicprofile.loaders.clean_orders`) plus an ``item`` column.
+    """Standardized order lines (:func:`topicprofile.ingest.load.clean_orders`) plus an ``item`` column.
 
     Input: an orders table as read from the file (any column names; ``columns`` maps them). The item
     is ``item_column``, or ``product`` / ``category``, whichever exists first. Output: the loader's

@@ -66,7 +66,7 @@ AsOfOpt = Annotated[
 
 
 def _date_format(value: str | None) -> str | None:
-    from topicprofile.dates import check_date_format
+    from topicprofile.ingest.dates import check_date_format
 
     try:
         check_date_format(value)
@@ -77,7 +77,7 @@ def _date_format(value: str | None) -> str | None:
 
 def lang_code(value: str) -> str:
     """``--lang`` callback: an unknown language code is a bad argument (exit 2) listing the valid ones."""
-    from topicprofile.lang import check_lang
+    from topicprofile.text.lang import check_lang
 
     try:
         check_lang(value)
@@ -239,7 +239,7 @@ def print_json(payload: Any) -> None:
 
 def column_map(spec: str | None, *, option: str) -> dict[str, str]:
     """Parse a ``--columns`` value; a malformed one is a bad argument (exit 2)."""
-    from topicprofile.loaders import parse_column_map
+    from topicprofile.ingest.load import parse_column_map
 
     try:
         return parse_column_map(spec)
@@ -302,6 +302,6 @@ NoCacheOpt = Annotated[
 
 def cache_dir(no_cache: bool) -> str | None:
     """The token cache folder of a CLI run (None with ``--no-cache``)."""
-    from topicprofile.token_cache import default_cache_dir
+    from topicprofile.text.cache import default_cache_dir
 
     return None if no_cache else str(default_cache_dir())

@@ -64,7 +64,7 @@ def batch_cli(
     """
     column_spec = column_map(columns, option="--columns")
     with user_errors(quiet=quiet or json_out):
-        from topicprofile.batch import summary_line, tag_folder
+        from topicprofile.app.batch import summary_line, tag_folder
 
         def show(result: dict[str, Any]) -> None:
             if result["status"] == "failed":

@@ -45,10 +45,10 @@ def demo_cli(
         import pandas as pd
 
         from topicprofile.profiler import TopicProfiler
-        from topicprofile.segment import load_segment_cards
+        from topicprofile.segments.cluster import load_segment_cards
         from topicprofile.store import model_files
-        from topicprofile.sample import planted_recovery, sample_dir
-        from topicprofile.workflows import fit_files, tag_files
+        from topicprofile.app.sample import planted_recovery, sample_dir
+        from topicprofile.app.jobs import fit_files, tag_files
 
         corpora = sample_dir()
         inputs = {

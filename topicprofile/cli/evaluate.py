@@ -77,7 +77,7 @@ def evaluate_cli(
         encoding=encoding,
     ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
-        from topicprofile.evaluate import evaluate_files
+        from topicprofile.app.evaluate import evaluate_files
 
         with progress_bar(quiet=quiet or json_out) as progress:
             result = evaluate_files(

@@ -49,7 +49,7 @@ def explain_cli(
     inputs["date_format"] = date_format
     with user_errors(quiet=json_out):
         from topicprofile.store import load_model
-        from topicprofile.workflows import load_inputs
+        from topicprofile.app.jobs import load_inputs
 
         profiler = load_model(model_dir)
         loaded: dict[str, Any] = {}

@@ -125,9 +125,9 @@ def fit_cli(
         # before any work (and a folder made here goes again if the fit fails)
         from topicprofile.config import read_labels_file, read_word_list
         from topicprofile.profiler import TopicProfiler
-        from topicprofile.taxonomy import load_taxonomy
-        from topicprofile.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
-        from topicprofile.workflows import fit_files
+        from topicprofile.topics.seeding import load_taxonomy
+        from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
+        from topicprofile.app.jobs import fit_files
 
         extra = None
         if stop_words is not None:

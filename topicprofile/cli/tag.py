@@ -65,7 +65,7 @@ def tag_cli(
         encoding=encoding,
     ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
-        from topicprofile.workflows import tag_files
+        from topicprofile.app.jobs import tag_files
 
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(

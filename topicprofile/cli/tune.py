@@ -63,7 +63,7 @@ def tune_cli(
     inputs["date_format"] = date_format
     with user_errors(quiet=quiet or json_out):
         from topicprofile.profiler import TopicProfiler
-        from topicprofile.workflows import fit_files, load_inputs
+        from topicprofile.app.jobs import fit_files, load_inputs
 
         profiler = TopicProfiler(
             n_topics="auto", lang=lang, random_state=seed, k_values=tuple(range(k_min, k_max + 1, step)),

@@ -18,9 +18,9 @@ import numpy as np
 from scipy import sparse
 from scipy.special import psi
 
-from topicprofile.corpus import CsrCorpus
+from topicprofile.text.corpus import CsrCorpus
 from topicprofile.topics.gibbs import resolve_gibbs_params, train_gibbs
-from topicprofile.vectorize import bows_to_csr
+from topicprofile.text.vectorize import bows_to_csr
 
 __all__ = ["LdaTopics", "DEFAULT_LDA_PARAMS"]
 

@@ -15,16 +15,15 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from topicprofile import schema
-from topicprofile.documents import update_fingerprint
+from topicprofile.ingest.documents import update_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ class DocumentStore:
         Documents appended so far.
     fingerprint : str
         SHA-256 of the documents' customer, channel and text, in order (as
-        :func:`topicprofile.documents.fingerprint`).
+        :func:`topicprofile.ingest.documents.fingerprint`).
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, *, chunk_rows: int = DEFAULT_CHUNK_ROWS):

@@ -1,7 +1,7 @@
 """Why a customer carries a tag: the words that carried it and the texts that support it most.
 
 A customer's score for topic ``k`` is the weighted mean of their documents' topic shares
-(:class:`~topicprofile.tag.InterestTagger`). Each document's share of ``k`` comes from its words:
+(:class:`~topicprofile.tag.tagger.InterestTagger`). Each document's share of ``k`` comes from its words:
 LDA's E-step gives every occurrence of word ``v`` in document ``d`` a responsibility for ``k``,
 
     r(d, v, k) = theta(d, k) * phi(k, v) / sum_j theta(d, j) * phi(j, v),

@@ -8,7 +8,7 @@ The stage in five calls (the profiler composes them)::
     fuser, segmenter, cards = load_segments(model_dir)
     table, cards = rename_segments(relabelled_table, cards)      # after topics were renamed
 
-``table`` is :func:`~topicprofile.fuse.join_behavior`'s table (profile columns + RFM columns, one
+``table`` is :func:`~topicprofile.segments.fuse.join_behavior`'s table (profile columns + RFM columns, one
 row per customer with text and/or orders) plus ``segment_id`` and ``segment_name``.
 
 Choosing the number of segments
@@ -44,8 +44,8 @@ from threadpoolctl import threadpool_limits
 from topicprofile import schema
 from topicprofile.behavior import AVG_ORDER_VALUE, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SEGMENT
 from topicprofile.errors import ConfigError, DataValidationError, ModelError, NotFittedError
-from topicprofile.fuse import BEHAVIOR_COLUMNS, NO_ORDERS_SEGMENT, FeatureFuser, join_behavior, topic_shares
-from topicprofile.fuse import require_columns as _require
+from topicprofile.segments.fuse import BEHAVIOR_COLUMNS, NO_ORDERS_SEGMENT, FeatureFuser, join_behavior, topic_shares
+from topicprofile.segments.fuse import require_columns as _require
 
 __all__ = [
     "SEGMENT_ID",
@@ -266,7 +266,7 @@ def segment_customers(
 ) -> pd.DataFrame:
     """Assign customers (new or known) to the fitted segments without refitting.
 
-    Output: :func:`~topicprofile.fuse.join_behavior`'s table (one row per customer of either input,
+    Output: :func:`~topicprofile.segments.fuse.join_behavior`'s table (one row per customer of either input,
     sorted by id) plus ``segment_id`` (int) and ``segment_name`` (the name given at fit).
     """
     shares = topic_shares(profiles) if profiles is not None else None

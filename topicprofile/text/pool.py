@@ -2,7 +2,7 @@
 
 spaCy's own ``nlp.pipe(n_process=...)`` sends every ``Doc`` back to the parent and is much slower than
 one process for our cheap blank pipelines (see ``NOTES.md``). Here each pool process builds its
-:class:`~topicprofile.tokenizer.SpacyTokenizer` once, from :meth:`~SpacyTokenizer.get_config` (of the
+:class:`~topicprofile.text.tokenizer.SpacyTokenizer` once, from :meth:`~SpacyTokenizer.get_config` (of the
 caller's class), receives thousands of raw texts per task and returns only token lists. Results come
 back in input order and equal ``tokenizer.tokenize(texts)`` for any number of workers and any chunk
 size, because every text is tokenized on its own.
@@ -41,7 +41,7 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import Any
 
-from topicprofile.tokenizer import SpacyTokenizer
+from topicprofile.text.tokenizer import SpacyTokenizer
 
 __all__ = [
     "tokenize_parallel",

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from topicprofile.errors import ConfigError
-from topicprofile.vectorize import in_vocabulary
+from topicprofile.text.vectorize import in_vocabulary
 
 __all__ = ["load_taxonomy", "seed_prior", "convergence_warnings", "SeedPrior", "EMERGING_PREFIX"]
 

@@ -19,9 +19,9 @@ import pandas as pd
 
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
 from topicprofile.errors import DataValidationError
-from topicprofile.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
-from topicprofile.documents import build_documents
-from topicprofile.loaders import (
+from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
+from topicprofile.ingest.documents import build_documents
+from topicprofile.ingest.load import (
     LoadResult,
     StreamedLoad,
     load_browsing,
@@ -30,7 +30,7 @@ from topicprofile.loaders import (
     rejects_path_for,
     write_rejects,
 )
-from topicprofile.parallel import default_workers, prestart
+from topicprofile.text.pool import default_workers, prestart
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 
 __all__ = [
@@ -102,7 +102,7 @@ def stream_documents(
 
 
 #: Text inputs from this size on (about 50,000 short reviews) will likely be tokenized by a pool:
-#: its fork server is started before reading them (:func:`~topicprofile.parallel.prestart`).
+#: its fork server is started before reading them (:func:`~topicprofile.text.pool.prestart`).
 PRESTART_BYTES = 4_000_000
 
 
@@ -162,7 +162,7 @@ def _write_all_rejects(
 
 
 def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
-    """:func:`~topicprofile.loaders.write_rejects` with the rejected values escaped for spreadsheets
+    """:func:`~topicprofile.ingest.load.write_rejects` with the rejected values escaped for spreadsheets
     (:func:`~topicprofile._fs.escape_csv_frame`) unless ``raw_csv``; atomic, umask permissions."""
     table = rejects if raw_csv else escape_csv_frame(rejects)
     with atomic_path(path) as tmp:

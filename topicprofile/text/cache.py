@@ -1,7 +1,7 @@
 """On-disk cache of tokenized corpora, so refitting on the same texts skips tokenization.
 
 An entry is keyed by everything the tokens depend on: a fingerprint of the texts in order, the
-tokenizer's settings (:meth:`~topicprofile.tokenizer.SpacyTokenizer.get_config`, minus the batch
+tokenizer's settings (:meth:`~topicprofile.text.tokenizer.SpacyTokenizer.get_config`, minus the batch
 size, plus the effective stop word set), the versions of topicprofile, spaCy, spacy-lookups-data,
 rjieba and a trained pipeline if one is named, a digest of the tokenizer's source (an editable install
 keeps its version number while the code changes) and :data:`CACHE_FORMAT_VERSION`.
@@ -30,8 +30,8 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from topicprofile.parallel import DEFAULT_CHUNK_SIZE, ProgressCallback, default_workers, tokenize_parallel
-from topicprofile.tokenizer import SpacyTokenizer
+from topicprofile.text.pool import DEFAULT_CHUNK_SIZE, ProgressCallback, default_workers, tokenize_parallel
+from topicprofile.text.tokenizer import SpacyTokenizer
 
 __all__ = [
     "TokenCache",
@@ -51,7 +51,7 @@ CACHE_FORMAT_VERSION = 1
 CACHE_DIR_ENV = "TOPICPROFILE_CACHE_DIR"
 
 _COLUMN = "tokens"
-_META_KEY = b"topicprofile.token_cache"
+_META_KEY = b"topicprofile.text.cache"
 _SUFFIX = ".parquet"
 _ROWS_PER_GROUP = 100_000  # bounds the Arrow memory of a write and of a decode step
 _HASH_BLOCK = 8192  # texts per hash update (does not change the digest)
@@ -256,10 +256,10 @@ def cached_tokenize(
     cache : TokenCache or None
         None tokenizes without caching.
     workers : int or None
-        Tokenizer processes on a miss (:func:`~topicprofile.parallel.tokenize_parallel`); None
-        uses :func:`~topicprofile.parallel.default_workers` for the number of texts.
+        Tokenizer processes on a miss (:func:`~topicprofile.text.pool.tokenize_parallel`); None
+        uses :func:`~topicprofile.text.pool.default_workers` for the number of texts.
     chunk_size, progress
-        As in :func:`~topicprofile.parallel.tokenize_parallel`. A hit reports once, all done.
+        As in :func:`~topicprofile.text.pool.tokenize_parallel`. A hit reports once, all done.
 
     Returns
     -------
@@ -342,7 +342,7 @@ def _model_version(name: str | None) -> str | None:
 @lru_cache(maxsize=1)
 def _code_digest() -> str:
     """Digest of the modules that decide what a token is."""
-    from topicprofile import lang, tokenizer
+    from topicprofile.text import lang, tokenizer
 
     digest = hashlib.blake2b(digest_size=16)
     for module in (tokenizer, lang):

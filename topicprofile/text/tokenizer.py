@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from topicprofile.errors import ConfigError
-from topicprofile.lang import AUTO, AUTO_LANGS, detect_scripts
+from topicprofile.text.lang import AUTO, AUTO_LANGS, detect_scripts
 
 __all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
 
@@ -99,7 +99,7 @@ class SpacyTokenizer:
     ----------
     lang : str, default "en"
         spaCy language code of a blank pipeline ("en", "zh", ...), or ``"auto"``: each document
-        goes to the English or the Chinese pipeline by its script (:func:`topicprofile.lang.detect_script`).
+        goes to the English or the Chinese pipeline by its script (:func:`topicprofile.text.lang.detect_script`).
     spacy_model : str or None
         Name of an installed trained pipeline; when given, tokens are filtered by part of speech.
     stop_words : iterable of str or None

@@ -22,7 +22,7 @@ Everything known before the cutoff builds the features; what happens after it is
   stratified k-fold cross-validation with a fixed seed: out-of-fold probabilities of all customers
   give ROC-AUC, PR-AUC (average precision) and the lift of the top decile (positive rate among the
   10% highest scores / the base rate; 1 = no better than random).
-* **Segments**: :func:`~topicprofile.segment.fit_segments` on the same customers: silhouette, sizes, names.
+* **Segments**: :func:`~topicprofile.segments.cluster.fit_segments` on the same customers: silhouette, sizes, names.
 
 The topic model and the feature standardization are fitted on all pre-cutoff customers before the
 folds are split; both are unsupervised (they never see a label), so no label leaks into them.
@@ -50,11 +50,11 @@ from threadpoolctl import threadpool_limits
 
 from topicprofile import schema
 from topicprofile.behavior import CANCELLED_STATUSES, REFUNDED_STATUSES, compute_rfm
-from topicprofile.documents import as_loaded
+from topicprofile.ingest.documents import as_loaded
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.fuse import HAS_ORDERS, HAS_TEXT, FeatureFuser, topic_shares
-from topicprofile.loaders import LoadResult, clean_browsing, clean_orders, clean_reviews
-from topicprofile.segment import CustomerSegmenter, fit_segments
+from topicprofile.segments.fuse import HAS_ORDERS, HAS_TEXT, FeatureFuser, topic_shares
+from topicprofile.ingest.load import LoadResult, clean_browsing, clean_orders, clean_reviews
+from topicprofile.segments.cluster import CustomerSegmenter, fit_segments
 
 __all__ = ["CATEGORY", "MODELS", "evaluate_files", "evaluate_holdout", "top_decile_lift"]
 
@@ -110,7 +110,7 @@ def evaluate_holdout(
     orders_columns : str or mapping, optional
         Column map of a raw orders table, e.g. ``"timestamp=order_date"``.
     orders_options : mapping, optional
-        Further :func:`~topicprofile.loaders.clean_orders` keywords for a raw orders table
+        Further :func:`~topicprofile.ingest.load.clean_orders` keywords for a raw orders table
         (``date_format``, ``max_amount``, ``today``).
     category_column : str or None, default "category"
         Orders column with the category of a line; None or absent = no per-category labels.
@@ -218,8 +218,8 @@ def evaluate_files(
 
     The result also gets ``inputs``: rows read, used and rejected per file.
     """
-    from topicprofile.loaders import load_browsing, load_reviews, parse_column_map
-    from topicprofile.readers import read_table
+    from topicprofile.ingest.load import load_browsing, load_reviews, parse_column_map
+    from topicprofile.ingest.files import read_table
 
     loaded: dict[str, LoadResult] = {}
     if reviews is not None:

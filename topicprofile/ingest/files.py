@@ -4,7 +4,7 @@
 ``.gz`` or ``.bz2`` compressed) into a DataFrame of strings, detecting the encoding. The
 value functions turn raw columns of any dtype into clean typed Series, vectorized:
 `to_text`, `clean_text`, `parse_timestamps`, `parse_ratings`, `parse_amounts`.
-`topicprofile.loaders` builds the standardized tables and the rejects on top of them.
+`topicprofile.ingest.load` builds the standardized tables and the rejects on top of them.
 """
 
 from __future__ import annotations

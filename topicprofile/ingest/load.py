@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from topicprofile.dates import (
+from topicprofile.ingest.dates import (
     as_day, check_date_format, infer_date_order, latest_today, parse_with_format, to_iso_dates,
 )  # fmt: skip
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.readers import (
+from topicprofile.ingest.files import (
     UNDECODABLE,
     clean_text,
     iter_read_table,
@@ -541,7 +541,7 @@ def clean_reviews(
         strftime format of the timestamp column (``"%d/%m/%Y"``); values that do not match are
         rejected. Default: ISO 8601 and other unambiguous forms; numeric dates such as
         ``03/04/2025`` are read day-first or month-first as the file's other values prove
-        (:mod:`topicprofile.dates`), and a file where nothing tells is refused.
+        (:mod:`topicprofile.ingest.dates`), and a file where nothing tells is refused.
 
     Returns
     -------

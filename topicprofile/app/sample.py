@@ -13,7 +13,7 @@ __all__ = ["sample_dir", "planted_recovery"]
 
 def sample_dir() -> Path:
     """The ``corpora/`` folder of a source checkout (the sample is not shipped inside wheels)."""
-    folder = Path(__file__).resolve().parents[1] / "corpora"
+    folder = Path(__file__).resolve().parents[2] / "corpora"
     if not (folder / "reviews.csv").is_file():
         raise DataValidationError(
             f"{folder}: sample shop not found; run from a clone of the topicprofile repository "

@@ -59,11 +59,11 @@ import pandas as pd
 
 from topicprofile._fs import apply_umask, check_outputs_apart, check_writable
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
-from topicprofile.loaders import load_reviews, rejects_path_for
+from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, atomic_write_text, read_manifest
-from topicprofile.workflows import round_output, write_rejects_csv, write_table
+from topicprofile.app.jobs import round_output, write_rejects_csv, write_table
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
 

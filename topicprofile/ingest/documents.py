@@ -11,8 +11,8 @@ import pandas as pd
 
 from topicprofile import schema
 from topicprofile.errors import DataValidationError
-from topicprofile.loaders import LoadResult, clean_browsing, clean_reviews
-from topicprofile.tokenizer import url_to_words
+from topicprofile.ingest.load import LoadResult, clean_browsing, clean_reviews
+from topicprofile.text.tokenizer import url_to_words
 
 __all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
 

@@ -1,0 +1,1 @@
+"""Ingest: read files, validate and clean rows, quarantine rejects, documents."""

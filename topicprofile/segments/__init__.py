@@ -1,0 +1,1 @@
+"""Segments: fusion of topic shares with RFM, clustering, segment cards."""

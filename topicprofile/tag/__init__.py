@@ -1,0 +1,1 @@
+"""Tags: per-customer aggregation, interest tags, explanations, the output table."""

@@ -1,0 +1,1 @@
+"""Text: tokenizer, languages, worker pool, token cache, phrases, vocabulary and counts."""
