@@ -16,6 +16,7 @@ topicprofile variant with :func:`register`, or pass TopicProfiler parameters wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import shlex
@@ -40,7 +41,7 @@ from topicprofile.ingest.documents import build_documents  # noqa: E402
 from topicprofile.text.phrases import PhraseDetector  # noqa: E402
 from topicprofile.text.tokenizer import SpacyTokenizer  # noqa: E402
 from topicprofile.topics import coherence_scores  # noqa: E402
-from topicprofile.text.vectorize import build_dictionary  # noqa: E402
+from topicprofile.text.vectorize import bows_to_csr, build_dictionary, in_vocabulary, to_bows  # noqa: E402
 
 UNTAGGED = -1
 TOMOTOPY_ITERATIONS = 500
@@ -79,11 +80,15 @@ def prepare(shop: Shop) -> PreparedShop:
     phrased = PhraseDetector().fit(raw).transform(raw)
     dictionary = build_dictionary(phrased)
     vocab = dictionary.token2id
-    tokens = [[w for w in doc if w in vocab] for doc in phrased]
+    # as topicprofile counts them (``to_bows``): a phrase outside the vocabulary falls back to its
+    # words that are in it, other words outside it are dropped
+    tokens = [[w for w in in_vocabulary(doc, vocab) if w in vocab] for doc in phrased]
     customers = shop.planted.index.to_numpy(dtype=str)
     position = {c: i for i, c in enumerate(customers)}
     doc_customer = np.array([position.get(c, -1) for c in docs["customer_id"].astype(str)])
-    return PreparedShop(shop, docs, tokens, dictionary, customers, doc_customer)
+    # the phrased tokens before the vocabulary: a variant with another vocabulary (no_below)
+    # encodes each document with its own dictionary (phrases do not depend on the vocabulary)
+    return PreparedShop(shop, docs, tokens, dictionary, customers, doc_customer, meta={"phrased": phrased})
 
 
 # -- methods -----------------------------------------------------------------------------------
@@ -120,9 +125,12 @@ def mean_top(ps: PreparedShop, doc_topics: np.ndarray, doc_index: np.ndarray) ->
 
 def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None = None) -> CustomerResult:
     cache = ps.meta.setdefault("tp_cache", tempfile.mkdtemp(prefix="quality_tokens_"))
+    params = dict(params or {})
+    restarts, probe = params.pop("restarts", None), params.pop("probe", None)  # prototypes: gibbs_restarts
     start = time.perf_counter()
-    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **(params or {}))
-    model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **params)
+    with gibbs_restarts(restarts, probe):
+        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
     seconds = time.perf_counter() - start
     if "tp_same_vocab" not in ps.meta:
         ps.meta["tp_same_vocab"] = model.dictionary_.token2id == ps.dictionary.token2id
@@ -131,6 +139,102 @@ def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None
     by_customer = dict(zip(profiles["customer_id"].astype(str), first, strict=True))
     top = np.array([int(by_customer[c]) if by_customer.get(c) else UNTAGGED for c in ps.customers])
     return CustomerResult(top, [list(t) for t in model.topic_info_["top_terms"]], seconds)
+
+
+#: Customer aggregation rules prototyped on a fitted TopicProfiler (``"aggregate"`` in a
+#: ``--tp-variant``'s JSON): every rule sees the fitted model's topic vector of each of the
+#: customer's documents (``topics_.transform_counts`` of the document's own counts; documents
+#: without a vocabulary word left out) and tags every customer with at least one such document
+#: with the argmax (coverage as the peers'). ``length``: weighted by the document's in-vocabulary
+#: token count (today's rule without channel weights and thresholds); ``mean``: unweighted mean;
+#: ``vote``: majority of the documents' argmaxes (ties broken by the unweighted mean); ``sharp``:
+#: mean of p² renormalised; ``log``: sum of log p (a product of experts).
+AGGREGATES = ("length", "mean", "vote", "sharp", "log")
+
+
+def aggregate_top(ps: PreparedShop, doc_topics: np.ndarray, doc_index: np.ndarray, lengths: np.ndarray,
+                  rule: str) -> np.ndarray:  # fmt: skip
+    """Each planted customer's top topic from its documents' topic vectors under ``rule``."""
+    if rule == "mean":
+        return mean_top(ps, doc_topics, doc_index)
+    if rule == "length":
+        return mean_top(ps, doc_topics * lengths[:, None], doc_index)
+    if rule == "sharp":
+        sq = doc_topics**2
+        return mean_top(ps, sq / sq.sum(axis=1, keepdims=True), doc_index)
+    if rule == "log":
+        return mean_top(ps, np.log(np.clip(doc_topics, 1e-12, None)), doc_index)
+    if rule == "vote":
+        votes = np.eye(doc_topics.shape[1])[doc_topics.argmax(axis=1)]
+        return mean_top(ps, votes + 1e-6 * doc_topics, doc_index)  # ties: the mean decides
+    raise ValueError(f"unknown aggregate {rule!r}; known: {AGGREGATES}")
+
+
+@contextlib.contextmanager
+def gibbs_restarts(restarts: int | None, probe: int | None = None):
+    """Within the block, the Gibbs trainer trains ``restarts`` tomotopy models (seeds
+    ``random_state * 1000 + r``, each with the configured iterations) and keeps the one with the
+    best log-likelihood per word: a harness prototype (patches
+    ``topicprofile.topics.gibbs.train_tomotopy``; the package is untouched). With ``probe`` P,
+    each chain runs only P sweeps, and the best one continues for the rest of the configured
+    iterations minus R·P, so the total number of sweeps (the time) stays the configured one."""
+    from topicprofile.topics import gibbs
+
+    if not restarts or restarts <= 1:
+        yield
+        return
+    original = gibbs.train_tomotopy
+
+    def best_of(counts, dictionary, *, n_topics, params, random_state):
+        chain = params if probe is None else {**params, "iterations": int(probe)}
+        models = [
+            original(
+                counts, dictionary, n_topics=n_topics, params=chain, random_state=random_state * 1000 + r
+            )
+            for r in range(restarts)
+        ]
+        best = max(models, key=lambda m: m.ll_per_word)
+        rest = int(params["iterations"]) - restarts * int(probe or 0)
+        if probe is not None and rest > 0:
+            best.train(rest, workers=1)
+        return best
+
+    gibbs.train_tomotopy = best_of
+    try:
+        yield
+    finally:
+        gibbs.train_tomotopy = original
+
+
+def _tp_fit_cached(ps: PreparedShop, k: int, seed: int, params: dict) -> tuple:
+    """A TopicProfiler's per-document topic vectors (and topics, fit seconds), fitted once per
+    (params, seed) and shared by every aggregation rule of the same parameters (only the arrays
+    are kept, not the model)."""
+    key = ("tp_fit", json.dumps(params, sort_keys=True), seed)
+    if key in ps.meta:
+        return ps.meta[key]
+    cache = ps.meta.setdefault("tp_cache", tempfile.mkdtemp(prefix="quality_tokens_"))
+    params = dict(params)
+    restarts, probe = params.pop("restarts", None), params.pop("probe", None)
+    start = time.perf_counter()
+    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **params)
+    with gibbs_restarts(restarts, probe):
+        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+    seconds = time.perf_counter() - start
+    dictionary = model.dictionary_
+    bows = to_bows(dictionary, ps.meta["phrased"])
+    lengths = np.array([sum(c for _, c in b) for b in bows], dtype=float)
+    index = np.flatnonzero(lengths > 0)
+    counts = bows_to_csr([bows[i] for i in index], len(dictionary))
+    doc_topics = model.topics_.transform_counts(counts)
+    topics = [list(t) for t in model.topic_info_["top_terms"]]
+    ps.meta[key] = (doc_topics, index, lengths[index], topics, seconds)
+    return ps.meta[key]
+
+
+def fit_tp_aggregate(ps: PreparedShop, k: int, seed: int, *, params: dict, rule: str) -> CustomerResult:
+    doc_topics, index, lengths, topics, seconds = _tp_fit_cached(ps, k, seed, params)
+    return CustomerResult(aggregate_top(ps, doc_topics, index, lengths, rule), topics, seconds)
 
 
 def _nonempty(ps: PreparedShop) -> np.ndarray:
@@ -260,7 +364,14 @@ def run(args: argparse.Namespace) -> list[dict]:
     if params:
         register("topicprofile", functools.partial(fit_topicprofile, params=params))
     for name, variant in args.tp_variant:
-        register(name, functools.partial(fit_topicprofile, params=variant))
+        variant = dict(variant)
+        rule = variant.pop("aggregate", None)
+        if rule is None:
+            register(name, functools.partial(fit_topicprofile, params=variant))
+        else:
+            if rule not in AGGREGATES:
+                raise SystemExit(f"error: {name}: unknown aggregate {rule!r}; known: {list(AGGREGATES)}")
+            register(name, functools.partial(fit_tp_aggregate, params=variant, rule=rule))
         if name not in args.methods:
             args.methods.append(name)
     unknown = [m for m in args.methods if m not in METHODS]
@@ -368,6 +479,47 @@ def _overview_row(shop: str, n: int, group: pd.DataFrame) -> str | None:
     return "| " + " | ".join(cells) + " |"
 
 
+def variants_table(summary: pd.DataFrame) -> list[str]:
+    """One row per topicprofile method (defaults and variants), one column per shop family:
+    ``NMI ± spread (coverage)``, plus the worst ratio to that shop's best peer over the real shops
+    (issue #12's target: >= 1.10 on each) and the lowest coverage (target >= 0.95)."""
+    families = list(dict.fromkeys(zip(summary["shop"], summary["n_customers"], strict=True)))
+    ours = [m for m in dict.fromkeys(summary["method"]) if m not in ("oracle", *PEERS)]
+    if len(ours) < 2:
+        return []
+    by = summary.set_index(["shop", "n_customers", "method"])
+    best: dict = {}
+    for shop, n in families:
+        peers = [p for p in PEERS if (shop, n, p) in by.index]
+        if peers:
+            best[(shop, n)] = max(float(by.loc[(shop, n, p), "nmi"]) for p in peers)
+    head = (
+        "| variant | "
+        + " | ".join(f"{s} {n}" for s, n in families)
+        + " | worst ratio (real) | min cov (real) |"
+    )
+    lines = [head, "|---" * (len(families) + 3) + "|"]
+    best_row = ["best peer"] + [_fmt(best.get(f)) for f in families] + ["1.00×", "—"]
+    lines.append("| " + " | ".join(best_row) + " |")
+    for m in ours:
+        cells, ratios, covs = [], [], []
+        for shop, n in families:
+            if (shop, n, m) not in by.index:
+                cells.append("—")
+                continue
+            r = by.loc[(shop, n, m)]
+            cells.append(f"{_fmt(r['nmi'])} ± {_fmt(r['spread'], 2)} ({_fmt(r['coverage'], 2)})")
+            if shop != "corpora":
+                covs.append(float(r["coverage"]))
+                if best.get((shop, n)):
+                    ratios.append(float(r["nmi"]) / best[(shop, n)])
+        worst = f"{min(ratios):.2f}×" if ratios else "—"
+        lines.append(
+            f"| {m} | " + " | ".join(cells) + f" | {worst} | {_fmt(min(covs) if covs else None, 2)} |"
+        )
+    return lines
+
+
 def markdown(records: list[dict]) -> str:
     """The overview and one table per shop family (rows = methods, the oracle first)."""
     summary = summarize(records)
@@ -385,7 +537,10 @@ def markdown(records: list[dict]) -> str:
         if row is not None:
             overview.append(row)
     title = "#### Overview (target: ratio ≥ 1.10×, or within 0.02 of the oracle)"
-    return "\n".join([title, "", *overview, *tables]) + "\n"
+    variants = variants_table(summary)
+    if variants:
+        variants = ["", "#### Variants: NMI ± seed spread (coverage), means over runs", "", *variants]
+    return "\n".join([title, "", *overview, *variants, *tables]) + "\n"
 
 
 def write_doc(path: Path, tables: str, command: str, *, section: str = "RESULTS") -> None:
