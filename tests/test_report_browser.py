@@ -57,6 +57,8 @@ def _open(browser, path: Path, screenshot: str) -> dict:
     )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    top = ARTIFACTS / screenshot.replace(".png", "_top.png")  # the first screen and a half: docs/report.png
+    page.screenshot(path=str(top), clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
     page.close()
     return {"url": url, "requests": requests, "errors": errors, "sections": sections, "charts": charts}
 
@@ -74,13 +76,14 @@ def _check(seen: dict, expected_charts: set[str]) -> None:
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory) -> Path:
     from topicprofile import TopicProfiler
-    from topicprofile.ingest.load import load_orders, load_reviews
+    from topicprofile.ingest.load import load_browsing, load_orders, load_reviews
     from topicprofile.report import write_report
 
     corpora = Path(__file__).resolve().parents[1] / "corpora"
     reviews = load_reviews(corpora / "reviews.csv").data
     orders = load_orders(corpora / "orders.csv", columns={"timestamp": "order_date"}).data
-    profiler = TopicProfiler(n_topics=8, random_state=0).fit(reviews=reviews, orders=orders)
+    browsing = load_browsing(corpora / "browsing.jsonl").data
+    profiler = TopicProfiler(n_topics=8, random_state=0).fit(reviews=reviews, browsing=browsing, orders=orders)
     path = tmp_path_factory.mktemp("report") / "demo_report.html"
     evaluation = {"cutoff": "2025-01-01", "results": [
         {"target": "any order", "model": "logistic", "features": "rfm", "n_positive": 120,

@@ -35,14 +35,14 @@ def _topic_snippets(profiler: Any, profiles: Any, n_topics: int, n: int = N_SNIP
     out: dict[int, list[str]] = {}
     for topic in range(n_topics):
         texts: list[str] = []
-        for row in np.argsort(-shares[:, topic], kind="stable")[: 2 * n]:
+        for row in np.argsort(-shares[:, topic], kind="stable")[:n]:
             try:
                 explained = profiler.explain(ids[row])
             except (TopicProfileError, KeyError, ValueError):
                 continue
             for tag in explained.get("tags", []):
                 if tag.get("topic") == topic:
-                    texts += [s["text"] for s in tag.get("snippets", []) if s.get("text") and s["text"] not in texts][:1]
+                    texts += [s["text"] for s in tag.get("snippets", []) if s.get("text") and s["text"] not in texts][:2]
             if len(texts) >= n:
                 break
         out[topic] = texts[:n]

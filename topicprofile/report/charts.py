@@ -43,20 +43,24 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 
 def intertopic_chart(topics: list[Mapping[str, Any]]) -> alt.Chart:
-    data = pd.DataFrame([{"x": t["x"], "y": t["y"], "label": t["label"], "share": t["prevalence"],
-                          "topic": t["topic"]} for t in topics])  # fmt: skip
-    pad = max(float(data[["x", "y"]].abs().to_numpy().max()), 0.05) * 1.35
-    scale = alt.Scale(domain=[-pad, pad])
+    """Circles at the topics' map positions (area = prevalence), numbered; the legend names them."""
+    data = pd.DataFrame([{"x": t["x"], "y": t["y"], "name": f"{t['topic']} · {t['label']}", "share": t["prevalence"],
+                          "topic": str(t["topic"])} for t in topics]).sort_values("share", ascending=False)  # fmt: skip
+    low, high = data[["x", "y"]].min().to_numpy(), data[["x", "y"]].max().to_numpy()
+    centre, half = (low + high) / 2, max(float((high - low).max()) / 2, 0.05) * 1.25  # same scale on both axes
+    x_scale = alt.Scale(domain=[centre[0] - half, centre[0] + half], nice=False)
+    y_scale = alt.Scale(domain=[centre[1] - half, centre[1] + half], nice=False)
+    axis = {"labels": False, "ticks": False, "grid": False, "domain": False}
     base = alt.Chart(data).encode(
-        x=alt.X("x:Q", scale=scale, axis=alt.Axis(title="PC1", labels=False, ticks=False)),
-        y=alt.Y("y:Q", scale=scale, axis=alt.Axis(title="PC2", labels=False, ticks=False)),
+        x=alt.X("x:Q", scale=x_scale, axis=alt.Axis(title="first map axis", **axis)),
+        y=alt.Y("y:Q", scale=y_scale, axis=alt.Axis(title="second map axis", **axis)),
     )
-    circles = base.mark_circle(opacity=0.55, stroke="white", strokeWidth=1).encode(
-        size=alt.Size("share:Q", scale=alt.Scale(range=[300, 6000], zero=True), legend=None),
-        color=alt.Color("label:N", legend=None, sort=None),
+    circles = base.mark_circle(opacity=0.6, stroke="white", strokeWidth=1.5).encode(
+        size=alt.Size("share:Q", scale=alt.Scale(range=[200, 5000], zero=True), legend=None),
+        color=alt.Color("name:N", title="topic", sort=list(data["name"])),
     )
-    text = base.mark_text(fontSize=11, color=INK, dy=0, fontWeight="bold").encode(text="label:N")
-    return (circles + text).properties(width=WIDTH, height=420, title="Intertopic distance map")
+    text = base.mark_text(fontSize=12, color=INK, fontWeight="bold").encode(text="topic:N")
+    return (circles + text).properties(width=440, height=420, title="Intertopic distance map")
 
 
 def time_chart(series: list[Mapping[str, Any]]) -> alt.Chart:
@@ -110,11 +114,12 @@ def scores_chart(rows: list[Mapping[str, Any]]) -> alt.Chart:
 
 def heat_chart(rows: list[Mapping[str, Any]], *, x: str, y: str, x_sort: list[Any] | None = None,
                y_sort: list[Any] | None = None, label: str | None = None, width: int = WIDTH,
-               height: int | None = None) -> alt.Chart:  # fmt: skip
+               height: int | None = None, x_title: str | None = None, y_title: str | None = None) -> alt.Chart:  # fmt: skip
     data = pd.DataFrame(rows)
     base = alt.Chart(data).encode(
-        x=alt.X(f"{x}:O", title=None, sort=x_sort, axis=alt.Axis(labelAngle=-35, labelLimit=160, orient="top")),
-        y=alt.Y(f"{y}:O", title=None, sort=y_sort, axis=alt.Axis(labelLimit=240)),
+        x=alt.X(f"{x}:O", title=x_title, sort=x_sort,
+                axis=alt.Axis(labelAngle=0 if x_title else -35, labelLimit=160, orient="top")),
+        y=alt.Y(f"{y}:O", title=y_title, sort=y_sort, axis=alt.Axis(labelLimit=240)),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("customers:Q", scale=alt.Scale(scheme="blues"), legend=None)
@@ -165,7 +170,8 @@ def make_charts(data: Mapping[str, Any]) -> dict[str, str]:
         charts["rfm_scores"] = scores_chart(value["distributions"])
         grid = [{**c, "cell": f"{c['segment']}\n{c['customers']:,}"} for c in value["grid"]]
         charts["rfm_grid"] = heat_chart(grid, x="r", y="fm", x_sort=[1, 2, 3, 4, 5], y_sort=[5, 4, 3, 2, 1],
-                                        label="cell", width=WIDTH, height=300)  # fmt: skip
+                                        label="cell", width=WIDTH, height=300, x_title="recency score (5 = recent)",
+                                        y_title="frequency + money score")  # fmt: skip
         charts["revenue_by_rfm"] = bar_chart(value["revenue"], y="segment", x="revenue", x_title="revenue",
                                              fmt=",.0f", color="#3e8e63")  # fmt: skip
     if data["segments"].get("heat"):
