@@ -58,7 +58,7 @@ def _open(browser, path: Path, screenshot: str) -> dict:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
     top = ARTIFACTS / screenshot.replace(".png", "_top.png")  # the first screen and a half: docs/report.png
-    page.screenshot(path=str(top), clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
+    page.screenshot(path=str(top), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1700})
     page.close()
     return {"url": url, "requests": requests, "errors": errors, "sections": sections, "charts": charts}
 
