@@ -159,3 +159,25 @@ def test_report_of_200000_customers_is_under_2_mb(tiny_profiler, tmp_path):
     summary = write_report(tiny_profiler, tmp_path / "big.html", profiles=profiles, orders=orders, snippets=False)
     assert summary["bytes"] < 2_000_000, summary["bytes"]
     assert all(summary["sections"][s] for s in ("topics", "time", "customers", "value", "segments"))
+
+
+def test_report_cli_writes_page_and_errors_are_one_line(tiny_profiler, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from topicprofile.cli import app
+
+    model = tmp_path / "model"
+    tiny_profiler.save(str(model))
+    out = tmp_path / "sub" / "report.html"
+    result = CliRunner().invoke(app, ["report", "--model-dir", str(model), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["path"] == str(out) and out.stat().st_size == summary["bytes"]
+    assert "intertopic_map" in summary["charts"] and not list(out.parent.glob("*.tmp*"))
+
+    missing = CliRunner().invoke(app, ["report", "--model-dir", str(tmp_path / "nope"), "--out", str(out)])
+    assert missing.exit_code == 1 and missing.output.count("\n") == 1 and missing.output.startswith("error:")
+    bad = CliRunner().invoke(app, ["report", "--model-dir", str(model), "--lambda", "2", "--out", str(out)])
+    assert bad.exit_code == 2
