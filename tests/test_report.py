@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("jinja2", reason="report extra not installed: pip install -e '.[report]'")
 pytest.importorskip("vl_convert", reason="report extra not installed: pip install -e '.[report]'")
 
-from topicprofile.report import build, layout, write_report  # noqa: E402
+from topicprofile.report import build, layout, write_report
 
 EVIL = "<script>alert(1)</script>"
 

@@ -12,10 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from topicprofile.report.build import build_report_data, with_rfm
+import numpy as np
+
+from topicprofile._fs import atomic_path
+from topicprofile.behavior import compute_rfm
+from topicprofile.errors import TopicProfileError
+from topicprofile.report.build import build_report_data, topic_share_matrix, with_rfm
 from topicprofile.report.layout import DEFAULT_LAMBDA
 
-__all__ = ["write_report", "report_data", "render_html", "build_report_data", "DEFAULT_LAMBDA"]
+__all__ = ["DEFAULT_LAMBDA", "build_report_data", "render_html", "report_data", "write_report"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 N_SNIPPETS = 3
@@ -23,11 +28,6 @@ N_SNIPPETS = 3
 
 def _topic_snippets(profiler: Any, profiles: Any, n_topics: int, n: int = N_SNIPPETS) -> dict[int, list[str]]:
     """Example snippets per topic: ``explain`` of the customers with the highest share of the topic."""
-    import numpy as np
-
-    from topicprofile.errors import TopicProfileError
-    from topicprofile.report.build import topic_share_matrix
-
     if profiles is None or "customer_id" not in profiles or not len(profiles):
         return {}
     shares = topic_share_matrix(profiles, n_topics)
@@ -67,10 +67,6 @@ def report_data(
     order_id, timestamp, amount) adds RFM columns via :func:`~topicprofile.behavior.compute_rfm`
     and the monthly interest series.
     """
-    import numpy as np
-
-    from topicprofile.errors import TopicProfileError
-
     topics = profiler.topics()
     dictionary = profiler.dictionary_
     n_terms = len(dictionary)
@@ -81,8 +77,6 @@ def report_data(
     if profiles is None:
         profiles = getattr(profiler, "profiles_", None)
     if orders is not None:
-        from topicprofile.behavior import compute_rfm
-
         profiles = with_rfm(profiles, compute_rfm(orders, as_of=as_of))
     try:
         cards = profiler.segments()
@@ -92,7 +86,7 @@ def report_data(
         manifest = {"n_topics": len(topics), "coherence": getattr(profiler, "coherence_", None) or {},
                     "input": {"fingerprint": getattr(profiler, "input_fingerprint_", "") or "",
                               "n_documents": getattr(profiler, "n_documents_", 0) or 0}}  # fmt: skip
-    facts = {"report made": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **(facts or {})}
+    facts = {"report made": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), **(facts or {})}
     if profiles is not None:
         facts.setdefault("customers in report", f"{len(profiles):,}")
     return build_report_data(
@@ -113,7 +107,7 @@ def report_data(
 
 def render_html(data: Mapping[str, Any], charts: Mapping[str, str] | None = None) -> str:
     """The report page: ``data`` from :func:`report_data`, ``charts`` from ``charts.make_charts``."""
-    import jinja2
+    import jinja2  # the optional extra
 
     from topicprofile.report.charts import FONT_STACK, make_charts
 
@@ -146,8 +140,7 @@ def write_report(
 
     Returns a summary: ``path``, ``bytes``, ``sections`` (which had data) and ``charts``.
     """
-    from topicprofile._fs import atomic_path
-    from topicprofile.report.charts import make_charts
+    from topicprofile.report.charts import make_charts  # the optional extra (altair, vl-convert-python)
 
     data = report_data(profiler, profiles=profiles, orders=orders, as_of=as_of, evaluation=evaluation,
                        manifest=manifest, lam=lam, snippets=snippets, facts=facts)  # fmt: skip

@@ -20,14 +20,14 @@ from topicprofile.report.layout import DEFAULT_LAMBDA, intertopic_map, top_relev
 
 __all__ = [
     "build_report_data",
-    "topics_section",
-    "time_section",
     "customers_section",
-    "value_section",
-    "segments_section",
     "evaluation_section",
     "facts_section",
+    "segments_section",
+    "time_section",
     "topic_share_matrix",
+    "topics_section",
+    "value_section",
 ]
 
 NO_ORDERS = "No orders"
@@ -69,11 +69,11 @@ def topics_section(
     relevant = top_relevant(topic_word, term_counts, lam=lam, n=n_terms)
     coords = intertopic_map(topic_word) if topic_word.shape[0] > 1 else np.zeros((1, 2))
     rows = []
-    for i, row in enumerate(topics.itertuples(index=False)):
+    for row in topics.itertuples(index=False):
         topic = int(row.topic)
         flags = getattr(row, "flags", None)
         flags = [str(f) for f in flags] if isinstance(flags, (list, tuple, np.ndarray)) else (
-            [s for s in str(flags).split(";") if s] if isinstance(flags, str) else [])  # fmt: skip
+            [s for s in str(flags).split(";") if s] if isinstance(flags, str) else [])
         rows.append({
             "topic": topic,
             "label": str(row.label),
@@ -83,12 +83,11 @@ def topics_section(
             "c_v": _num(getattr(row, "c_v", None)),
             "flags": flags,
             "terms": [{"term": vocabulary[w].replace("_", " "), "relevance": rel, "p_topic": pw, "p_corpus": pc}
-                      for w, rel, pw, pc in relevant[topic]],  # fmt: skip
+                      for w, rel, pw, pc in relevant[topic]],
             "snippets": [_clip(s) for s in (snippets or {}).get(topic, [])[:3]],
             "x": float(coords[topic, 0]),
             "y": float(coords[topic, 1]),
         })  # fmt: skip
-        del i
     rows.sort(key=lambda r: -r["prevalence"])
     top = rows[0]
     reading = f"“{top['label']}” is the largest topic: {_pct(top['prevalence'])} of what customers wrote and browsed."

@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
-__all__ = ["FONT_STACK", "to_svg", "make_charts"]
+__all__ = ["FONT_STACK", "make_charts", "to_svg"]
 
 #: Latin first, then the CJK families of macOS, Windows, Linux (Noto / WenQuanYi), then generic.
 FONT_STACK = (
@@ -78,7 +78,7 @@ def time_chart(series: list[Mapping[str, Any]]) -> alt.Chart:
 
 
 def bar_chart(rows: list[Mapping[str, Any]], *, y: str, x: str, x_title: str, fmt: str = ",d",
-              sort: bool = True, color: str = ACCENT, height: int | None = None) -> alt.Chart:  # fmt: skip
+              sort: bool = True, color: str = ACCENT, height: int | None = None) -> alt.Chart:
     data = pd.DataFrame(rows)
     order = "-x" if sort else None
     bars = alt.Chart(data).mark_bar(color=color, cornerRadiusEnd=2).encode(
@@ -95,7 +95,7 @@ def tags_chart(rows: list[Mapping[str, Any]]) -> alt.Chart:
         alt.Chart(data)
         .mark_bar(color=ACCENT, cornerRadiusEnd=2)
         .encode(x=alt.X("n_tags:O", title="interest tags per customer", axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("customers:Q", title="customers"))  # fmt: skip
+                y=alt.Y("customers:Q", title="customers"))
         .properties(width=260, height=180)
     )
 
@@ -107,7 +107,7 @@ def scores_chart(rows: list[Mapping[str, Any]]) -> alt.Chart:
         .mark_bar(color=ACCENT)
         .encode(x=alt.X("value:O", title="score (5 best)", axis=alt.Axis(labelAngle=0)),
                 y=alt.Y("customers:Q", title="customers"),
-                column=alt.Column("score:N", title=None, sort=["R", "F", "M"]))  # fmt: skip
+                column=alt.Column("score:N", title=None, sort=["R", "F", "M"]))
         .properties(width=150, height=150)
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["js_distances", "classical_mds", "intertopic_map", "relevance", "top_relevant"]
+__all__ = ["classical_mds", "intertopic_map", "js_distances", "relevance", "top_relevant"]
 
 #: LDAvis' suggested λ (Sievert & Shirley 2014: 0.6 was best in their user study).
 DEFAULT_LAMBDA = 0.6
