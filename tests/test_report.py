@@ -135,6 +135,7 @@ def test_text_from_data_is_escaped(tiny_profiler, tiny_reviews, tmp_path):
     assert html.count("alert(1)") >= 3  # label in topics, charts and heat map; the review as a snippet
     assert summary["bytes"] == len(html.encode("utf-8"))
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", html)  # no external URL at all
+    assert not re.search(r"https?:", html)  # no URL at all, not even an SVG namespace
 
 
 def test_report_of_200000_customers_is_under_2_mb(tiny_profiler, tmp_path):

@@ -39,7 +39,11 @@ def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """An altair chart as an SVG string (rendered offline by vl-convert)."""
     svg = vlc.vegalite_to_svg(_config(chart).to_dict())
-    return svg[svg.find("<svg"):] if "<svg" in svg else svg
+    svg = svg[svg.find("<svg"):] if "<svg" in svg else svg
+    # Inline SVG in HTML needs no namespace declarations: drop them so the page holds no URL at all.
+    return svg.replace(' xmlns="http://www.w3.org/2000/svg"', "").replace(
+        ' xmlns:xlink="http://www.w3.org/1999/xlink"', ""
+    )
 
 
 def intertopic_chart(topics: list[Mapping[str, Any]]) -> alt.Chart:
