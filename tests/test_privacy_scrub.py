@@ -213,3 +213,37 @@ def test_scrub_text_doc_example():
     assert scrub_text("Mail jo@example.com or call +44 20 7946 0958, order 12345678") == (
         "Mail <EMAIL> or call <PHONE>, order 12345678"
     )
+
+
+def test_cli_fit_tag_batch_write_no_planted_pii(tmp_path):
+    """fit, tag and batch with default options: no planted personal data in any file they write
+    (documents.parquet, profiles, rejects — a rejected duplicate row carries PII too)."""
+    from typer.testing import CliRunner
+
+    from topicprofile.cli import app
+
+    frame, _ = _planted_reviews(240)
+    again = pd.DataFrame({schema.CUSTOMER_ID: ["C999"] * 2, schema.TEXT: ["Text me on 13812345678, great kettle."] * 2})
+    frame = pd.concat([frame, again], ignore_index=True)  # the duplicate is rejected: PII in rejects.csv
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    frame.to_csv(inbox / "reviews.csv", index=False)
+    runner = CliRunner()
+    model, outputs = tmp_path / "written" / "model", tmp_path / "written"
+    steps = [
+        ["fit", "-m", str(model), "-r", str(inbox / "reviews.csv"), "-k", "4", "--passes", "2", "--quiet"],
+        ["tag", "-m", str(model), "-r", str(inbox / "reviews.csv"), "-o", str(outputs / "profiles.csv"), "--quiet"],
+        ["batch", "-m", str(model), "-i", str(inbox), "-o", str(outputs / "batch"), "--quiet"],
+    ]
+    for args in steps:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args[0], result.output)
+    written = [p for p in outputs.rglob("*") if p.is_file()]
+    assert any(p.name == "rejects.csv" for p in written) and any(p.name == "documents.parquet" for p in written)
+    for path in written:
+        blob = path.read_bytes().decode("utf-8", "replace")
+        if path.suffix == ".parquet":
+            stored = pd.read_parquet(path)
+            blob += "\n".join(stored[c].astype(str).str.cat(sep="\n") for c in stored.columns)
+        leaked = [pii for pii in PLANTED if pii in blob]
+        assert not leaked, f"{path.name} holds {leaked}"
