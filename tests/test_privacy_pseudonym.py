@@ -126,3 +126,24 @@ def test_reidentify_cli_maps_outputs_back(pseudonymous_run, tmp_path):
     result = runner.invoke(app, ["reidentify", "--key-file", str(wrong), "--ids", str(root / "out" / "profiles.csv"),
                                  "--candidates", str(CORPORA / "reviews.csv")])
     assert result.exit_code == 1 and "wrong key" in result.output
+
+
+def test_privacy_report_lists_files_counts_and_pseudonymous_ids(pseudonymous_run, tmp_path):
+    import json
+
+    root, _ = pseudonymous_run
+    runner = CliRunner()
+    result = runner.invoke(app, ["privacy-report", "--model-dir", str(root / "model"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    by_name = {Path(e["path"]).name: e for e in report["files"]}
+    assert {"documents.parquet", "profiles.parquet", "segments.json", "vocabulary.json"} <= set(by_name)
+    docs = by_name["documents.parquet"]
+    assert docs["ids_pseudonymous"] is True and by_name["profiles.parquet"]["ids_pseudonymous"] is True
+    assert docs["n_texts"] == report["n_texts"] > 1000
+    assert docs["placeholders"]["EMAIL"] >= 1  # the sample shop's reviews carry e-mail addresses
+    assert report["n_customers"] == by_name["profiles.parquet"]["n_customers"]
+    human = runner.invoke(app, ["privacy-report", "--model-dir", str(root / "model")])
+    assert human.exit_code == 0 and "documents.parquet" in human.output
+    missing = runner.invoke(app, ["privacy-report", "--model-dir", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "not found" in missing.output

@@ -10,6 +10,7 @@ from topicprofile.cli import (  # noqa: F401  (registers the commands)
     fit,
     quality,
     recommend,
+    privacy_report,  # privacy (issue 14)
     reidentify,  # privacy (issue 14)
     segments,
     tag,
