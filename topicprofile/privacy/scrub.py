@@ -50,8 +50,9 @@ def _url(match: re.Match[str]) -> str | None:
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 # -- IP addresses ----------------------------------------------------------------------------------
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\d]|\.\d)")
+# Patterns start with a character class, not a look-behind, so the regex engine skips ahead to
+# candidates quickly; the boundaries are checked in the replacement function (``_apart``).
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%\w+)?(?![\w:])")
 
 
@@ -63,15 +64,28 @@ def _ipv6(match: re.Match[str]) -> str | None:
     return placeholder("IP")
 
 
+def _apart(match: re.Match[str], joiners: str) -> bool:
+    """Whether the match is not glued to more digits (or to ``joiners`` followed by digits)."""
+    text, start, end = match.string, match.start(), match.end()
+    if start and (text[start - 1].isdigit() or text[start - 1] in joiners):
+        return False
+    if end < len(text) and (text[end].isdigit() or (text[end] in joiners and text[end + 1 : end + 2].isdigit())):
+        return False
+    return True
+
+
 def _ipv4(match: re.Match[str]) -> str | None:
+    octets = match.group(0).split(".")
+    if not _apart(match, ".") or any(int(o) > 255 or (len(o) > 1 and o[0] == "0") for o in octets):
+        return None
     # All octets below 10 is a version number ("1.0.5.0"), not an address a customer would type.
-    return placeholder("IP") if any(len(o) > 1 for o in match.group(0).split(".")) else None
+    return placeholder("IP") if any(len(o) > 1 for o in octets) else None
 
 
 # -- payment cards ---------------------------------------------------------------------------------
 # 13-19 digits, optionally grouped by single spaces or dashes; issuer prefixes 2-6 (Mastercard 2-series,
 # Amex/Diners/JCB, Visa, Mastercard, Discover/UnionPay) keep most Luhn-valid order numbers out.
-_CARD = re.compile(r"(?<![\d\-])[2-6]\d{2,3}(?:[ \-]?\d){9,15}(?![\d\-])")
+_CARD = re.compile(r"[2-6]\d{2,3}(?:[ \-]?\d){9,15}")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -86,7 +100,7 @@ def luhn_ok(digits: str) -> bool:
 
 
 def _card(match: re.Match[str]) -> str | None:
-    if _part_of_id(match.string, match.start(), match.end()):
+    if not _apart(match, "-") or _part_of_id(match.string, match.start(), match.end()):
         return None
     digits = re.sub(r"\D", "", match.group(0))
     if not 13 <= len(digits) <= 19 or len(set(digits)) == 1 or not luhn_ok(digits):
@@ -162,7 +176,7 @@ _STREET_TYPES = (
 )
 # "<number> <Capitalised words> <street type>", e.g. "221B Baker Street", "1600 Pennsylvania Ave NW".
 _ADDRESS_EN = re.compile(
-    rf"\b\d{{1,5}}[A-Za-z]?\s+(?:[A-Z][A-Za-z'\-]+\.?\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
+    rf"\d{{1,5}}[A-Za-z]?\s+(?:[A-Z][A-Za-z'\-]+\.?\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:,?\s+(?:Apt|Suite|Unit|Flat)\.?\s*#?\w+)?"
 )
 # "…路/街/大道/巷/弄 <number> 号 [<number> 室/楼]", e.g. "上海市南京东路100号3楼".
@@ -170,6 +184,11 @@ _ADDRESS_ZH = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:路|街|大道|大街|巷|弄|胡同)\s*\d{1,5}(?:[\-之]\d{1,4})?\s*号"
     r"(?:\s*\d{1,5}\s*(?:室|楼|层|单元|幢|栋))*"
 )
+
+def _address(match: re.Match[str]) -> str | None:
+    start = match.start()
+    return None if start and match.string[start - 1].isalnum() else placeholder("ADDRESS")
+
 
 _Replacer = Callable[[re.Match[str]], "str | None"]
 # (kind, must-contain test, pattern, replacement or None for "always the placeholder")
@@ -182,14 +201,7 @@ _DETECTORS: list[tuple[str, Callable[[str], bool], re.Pattern[str], _Replacer | 
 ]
 
 
-def _has_digit_run(text: str, n: int) -> bool:
-    count = 0
-    for ch in text:
-        if ch.isdigit():
-            count += 1
-            if count >= n:
-                return True
-    return False
+_DIGIT = re.compile(r"\d")
 
 
 def scrub_text(text: str, counts: Counter[str] | None = None, *, phone_regions: Sequence[str] = PHONE_REGIONS) -> str:
@@ -203,7 +215,7 @@ def scrub_text(text: str, counts: Counter[str] | None = None, *, phone_regions: 
     if not isinstance(text, str) or not text:
         return text
     counts = counts if counts is not None else Counter()
-    has_digits = _has_digit_run(text, 1)
+    has_digits = _DIGIT.search(text) is not None
     for kind, hint, pattern, replace in _DETECTORS:
         if kind in ("IP", "CARD") and not has_digits:
             continue
@@ -216,7 +228,7 @@ def scrub_text(text: str, counts: Counter[str] | None = None, *, phone_regions: 
             text = text[:start] + placeholder("PHONE") + text[end:]
         counts["PHONE"] += len(spans)
     if has_digits:
-        text = _sub(text, _ADDRESS_EN, "ADDRESS", None, counts)
+        text = _sub(text, _ADDRESS_EN, "ADDRESS", _address, counts)
         if "号" in text:
             text = _sub(text, _ADDRESS_ZH, "ADDRESS", None, counts)
     return text
