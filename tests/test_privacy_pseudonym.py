@@ -109,7 +109,7 @@ def test_pseudonymised_fit_and_tag_leave_no_raw_id(pseudonymous_run):
 
 
 def test_reidentify_cli_maps_outputs_back(pseudonymous_run, tmp_path):
-    root, raw_ids = pseudonymous_run
+    root, _ = pseudonymous_run
     key_file = tmp_path / "shop.key"
     key_file.write_bytes(KEY)
     runner = CliRunner()

@@ -116,7 +116,7 @@ def _planted_reviews(n: int = 300, *, plant: bool = True) -> tuple[pd.DataFrame,
 
 
 def test_scrub_real_reviews_with_planted_pii():
-    frame, texts = _planted_reviews()
+    _, texts = _planted_reviews()
     out, counts = scrub_texts(texts)
     joined = "\n".join(out)
     for pii in PLANTED:

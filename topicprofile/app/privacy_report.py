@@ -48,12 +48,12 @@ def _ids_summary(ids: pd.Series) -> dict[str, Any]:
 
 def _table_entry(path: Path) -> dict[str, Any]:
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
-    entry: dict[str, Any] = {"rows": int(len(frame)), "columns": [str(c) for c in frame.columns]}
+    entry: dict[str, Any] = {"rows": len(frame), "columns": [str(c) for c in frame.columns]}
     if schema.CUSTOMER_ID in frame.columns:
         entry |= _ids_summary(frame[schema.CUSTOMER_ID])
     if path.name == "documents.parquet" and schema.TEXT in frame.columns:
         found = frame[schema.TEXT].astype(str).str.findall(_PLACEHOLDER.pattern).explode().dropna()
-        entry["n_texts"] = int(len(frame))
+        entry["n_texts"] = len(frame)
         entry["placeholders"] = {str(k): int(v) for k, v in found.value_counts().sort_index().items()}
     return entry
 

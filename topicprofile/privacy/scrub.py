@@ -27,7 +27,7 @@ from topicprofile import schema
 from topicprofile.errors import ConfigError
 from topicprofile.privacy.placeholders import PLACEHOLDERS, placeholder
 
-__all__ = ["SCRUB_COUNTS_ATTR", "scrub_text", "scrub_texts", "scrub_documents", "luhn_ok", "NameScrubber", "SCRUB_KINDS"]
+__all__ = ["SCRUB_COUNTS_ATTR", "SCRUB_KINDS", "NameScrubber", "luhn_ok", "scrub_documents", "scrub_text", "scrub_texts"]
 
 #: Key of ``DataFrame.attrs`` where ``build_documents`` leaves the counts per kind.
 SCRUB_COUNTS_ATTR = "scrub_counts"
@@ -69,9 +69,8 @@ def _apart(match: re.Match[str], joiners: str) -> bool:
     text, start, end = match.string, match.start(), match.end()
     if start and (text[start - 1].isdigit() or text[start - 1] in joiners):
         return False
-    if end < len(text) and (text[end].isdigit() or (text[end] in joiners and text[end + 1 : end + 2].isdigit())):
-        return False
-    return True
+    glued_after = text[end : end + 1].isdigit() or (text[end : end + 1] in joiners and text[end + 1 : end + 2].isdigit())
+    return not (end < len(text) and glued_after)
 
 
 def _ipv4(match: re.Match[str]) -> str | None:
