@@ -21,6 +21,7 @@ from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, e
 from topicprofile.errors import DataValidationError
 from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
+from topicprofile.privacy.scrub import scrub_texts  # privacy hook (issue 14)
 from topicprofile.ingest.load import (
     LoadResult,
     StreamedLoad,
@@ -164,6 +165,7 @@ def _write_all_rejects(
 def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
     """:func:`~topicprofile.ingest.load.write_rejects` with the rejected values escaped for spreadsheets
     (:func:`~topicprofile._fs.escape_csv_frame`) unless ``raw_csv``; atomic, umask permissions."""
+    rejects = rejects.assign(value=scrub_texts(rejects["value"].tolist())[0])  # privacy hook (issue 14): no PII in rejects
     table = rejects if raw_csv else escape_csv_frame(rejects)
     with atomic_path(path) as tmp:
         write_rejects(table, tmp)

@@ -12,6 +12,7 @@ import pandas as pd
 from topicprofile import schema
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.load import LoadResult, clean_browsing, clean_reviews
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_documents  # privacy hook (issue 14)
 from topicprofile.text.tokenizer import url_to_words
 
 __all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
@@ -33,7 +34,7 @@ def as_loaded(
     return cleaner(data, source=f"<{name} DataFrame>")
 
 
-def build_documents(reviews: Input = None, browsing: Input = None) -> pd.DataFrame:
+def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: bool = True) -> pd.DataFrame:
     """One row per text document.
 
     Parameters
@@ -45,7 +46,10 @@ def build_documents(reviews: Input = None, browsing: Input = None) -> pd.DataFra
     -------
     DataFrame
         Columns ``customer_id, channel, text, source, row``; reviews first, then browsing, each in
-        input order. Browsing text is its text/title/query plus the words of its URL.
+        input order. Browsing text is its text/title/query plus the words of its URL. With
+        ``scrub`` (the default) personal data in the text is replaced by typed placeholders
+        (:func:`topicprofile.privacy.scrub.scrub_documents`); the counts per kind are in
+        ``docs.attrs["scrub_counts"]``.
     """
     loaded_reviews = as_loaded(reviews, clean_reviews, name="reviews")
     loaded_browsing = as_loaded(browsing, clean_browsing, name="browsing")
@@ -61,6 +65,9 @@ def build_documents(reviews: Input = None, browsing: Input = None) -> pd.DataFra
         parts.append(events.assign(**{schema.TEXT: text, schema.CHANNEL: schema.BROWSING}))
     docs = pd.concat([p[DOC_COLUMNS] for p in parts], ignore_index=True)
     docs[schema.CUSTOMER_ID] = docs[schema.CUSTOMER_ID].astype(str)
+    if scrub:  # privacy hook (issue 14): before anything is stored or tokenised
+        docs, counts = scrub_documents(docs)
+        docs.attrs[SCRUB_COUNTS_ATTR] = counts
     return docs
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from topicprofile.errors import ConfigError
+from topicprofile.privacy.placeholders import strip_placeholders  # privacy hook (issue 14)
 from topicprofile.text.lang import AUTO, AUTO_LANGS, detect_scripts
 
 __all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
@@ -442,6 +443,7 @@ def _as_text(value: object, *, lower: bool) -> str:
         return ""
     if not value.isascii():
         value = value.encode("utf-8", "replace").decode("utf-8")
+    value = strip_placeholders(value)  # privacy hook (issue 14): <EMAIL>, <PHONE>… are no topic words
     return value.lower() if lower else value
 
 

@@ -1,0 +1,48 @@
+"""``topicprofile privacy-report``: where a model directory keeps personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from topicprofile.cli._util import JsonOpt, ModelDirOpt, app, print_json, stdout, user_errors
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    settings = report["settings"]
+    stdout.print(f"model {escape(report['model_dir'])} (current: {escape(report['current'])}, versions kept: "
+                 f"{', '.join(report['versions'])})")  # fmt: skip
+    stdout.print(f"customers {report['n_customers']}, texts {report['n_texts']}; scrubbing: "
+                 f"{escape(str(settings['scrub']))}; pseudonymous ids: {escape(str(settings['pseudonymized']))}")  # fmt: skip
+    table = Table(title="Personal data kept", title_justify="left")
+    for column in ("file", "holds", "rows", "customers", "ids pseudonymous", "placeholders"):
+        table.add_column(column, no_wrap=column == "file")
+    for entry in report["files"] + report["outside"]:
+        placeholders = ", ".join(f"{k} {v}" for k, v in entry.get("placeholders", {}).items())
+        table.add_row(
+            escape(entry["path"]),
+            escape(entry["holds"]),
+            str(entry.get("rows", "")),
+            str(entry.get("n_customers", "")),
+            {True: "yes", False: "no"}.get(entry.get("ids_pseudonymous"), ""),
+            escape(placeholders),
+        )
+    stdout.print(table)
+
+
+@app.command("privacy-report")
+def privacy_report_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
+    """List every place a model directory keeps personal data, with counts and privacy settings.
+
+    Example: topicprofile privacy-report --model-dir models/shop --json
+    """
+    with user_errors():
+        from topicprofile.app.privacy_report import privacy_report
+
+        report = privacy_report(model_dir)
+    if json_out:
+        print_json(report)
+    else:
+        _print_report(report)

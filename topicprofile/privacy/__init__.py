@@ -1,0 +1,1 @@
+"""Privacy stage: scrub personal data from texts, pseudonymous customer ids."""
