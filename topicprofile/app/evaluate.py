@@ -53,7 +53,11 @@ from topicprofile.behavior import CANCELLED_STATUSES, REFUNDED_STATUSES, compute
 from topicprofile.ingest.documents import as_loaded
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.segments.fuse import HAS_ORDERS, HAS_TEXT, FeatureFuser, topic_shares
-from topicprofile.ingest.load import LoadResult, clean_browsing, clean_orders, clean_reviews
+from topicprofile.ingest.files import read_table
+from topicprofile.ingest.load import (
+    LoadResult, clean_browsing, clean_orders, clean_reviews, load_browsing, load_reviews, parse_column_map,
+)  # fmt: skip
+from topicprofile.profiler import TopicProfiler
 from topicprofile.segments.cluster import CustomerSegmenter, fit_segments
 
 __all__ = ["CATEGORY", "MODELS", "evaluate_files", "evaluate_holdout", "top_decile_lift"]
@@ -218,9 +222,6 @@ def evaluate_files(
 
     The result also gets ``inputs``: rows read, used and rejected per file.
     """
-    from topicprofile.ingest.load import load_browsing, load_reviews, parse_column_map
-    from topicprofile.ingest.files import read_table
-
     loaded: dict[str, LoadResult] = {}
     if reviews is not None:
         loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding, date_format=date_format)
@@ -271,8 +272,6 @@ def _features(
     """Topics (when there is text), fused vectors, the two feature sets, and the segments."""
     profiles = None
     if texts:
-        from topicprofile.profiler import TopicProfiler
-
         params = {"n_topics": n_topics, "random_state": random_state, **(profiler_params or {})}
         profiler = TopicProfiler(**params).fit(texts.get("reviews"), texts.get("browsing"), progress=progress)
         profiles = profiler.profiles_

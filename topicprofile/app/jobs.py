@@ -164,9 +164,7 @@ def _write_all_rejects(
 def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
     """:func:`~topicprofile.ingest.load.write_rejects` with the rejected values escaped for spreadsheets
     (:func:`~topicprofile._fs.escape_csv_frame`) unless ``raw_csv``; atomic, umask permissions."""
-    table = rejects if raw_csv else escape_csv_frame(rejects)
-    with atomic_path(path) as tmp:
-        write_rejects(table, tmp)
+    write_rejects(rejects if raw_csv else escape_csv_frame(rejects), path)
 
 
 def round_output(table: pd.DataFrame) -> pd.DataFrame:
