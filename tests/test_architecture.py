@@ -80,7 +80,6 @@ KNOWN_LARGE: dict[str, str] = {
     "topicprofile.text.pool": "R-core: the worker pool (start, load-aware sizing, crash handling)",
     "topicprofile.text.cache": "R-core: the token cache (key, Parquet entry format, versions)",
     "topicprofile.topics.lda": "R-core: gensim wrapper + Gibbs switch; labels/describe may move out",
-    "topicprofile.app.evaluate": "R-edges: shrinks when evaluate fits a TopicProfiler with orders",
     "topicprofile.app.batch": "the nightly batch: ledger, lock, parts, merge — one job, documented at the top",
     "topicprofile.actions.recommend": "actions stage (not in issue #11's scope)",
 }
