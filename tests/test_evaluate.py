@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +22,25 @@ METRICS = ("roc_auc", "pr_auc", "top_decile_lift")
 
 
 def _check_metrics(result: dict) -> None:
+    """Every reported figure agrees with the counts it comes from (a metric computed on the wrong
+    customers or label, or a segment lost, breaks one of these)."""
     assert result["results"]
+    n, n_positive = result["n_customers"], result["n_positive"]
+    assert result["base_rate"] == round(n_positive / n, 4)
+    n_top = math.ceil(0.1 * n)
     for row in result["results"]:
-        assert 0.0 <= row["roc_auc"] <= 1.0 and 0.0 <= row["pr_auc"] <= 1.0
-        assert row["top_decile_lift"] >= 0.0
-    assert sum(s["size"] for s in result["segments"]["sizes"]) == result["n_customers"]
-    assert -1.0 <= result["segments"]["silhouette"] <= 1.0
+        if row["target"] == "any order":
+            assert row["n_positive"] == n_positive
+            # lift = (buyers among the n_top best scores / n_top) / base rate: a whole number of buyers
+            buyers_on_top = row["top_decile_lift"] * n_positive / n * n_top
+            assert buyers_on_top == pytest.approx(round(buyers_on_top), abs=0.05) and 0 <= round(buyers_on_top) <= n_top
+    pairs = {}
+    for row in result["results"]:  # both feature sets of one target and model score the same label
+        pairs.setdefault((row["target"], row["model"]), set()).add(row["n_positive"])
+    assert all(len(counts) == 1 for counts in pairs.values()), pairs
+    segments = result["segments"]
+    assert sum(s["size"] for s in segments["sizes"]) == n and len(segments["sizes"]) == segments["n_segments"]
+    assert segments["silhouette"] == segments["silhouette_by_k"][str(segments["n_segments"])]
     json.dumps(result)  # JSON-ready
 
 

@@ -36,6 +36,7 @@ def gibbs_profiler(tiny_reviews: pd.DataFrame) -> TopicProfiler:
     return TopicProfiler(n_topics=3, random_state=0, phrases=False, trainer="gibbs").fit(reviews=tiny_reviews)
 
 
+@pytest.mark.slow
 def test_gibbs_conversion_agrees_with_tomotopy_infer(amazon_sample: pd.DataFrame) -> None:
     profiler = TopicProfiler(n_topics=4, random_state=0, trainer="gibbs", pooling="document").fit(amazon_sample)
     texts = amazon_sample["text"].tolist()

@@ -293,6 +293,7 @@ _cell = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 _table = st.lists(st.lists(_cell, min_size=1, max_size=4), min_size=1, max_size=6)
 
 
+@pytest.mark.slow
 @_FUZZ
 @given(rows=_table, encoding=st.sampled_from(_ENCODINGS), sep=st.sampled_from([",", ";", "\t", "|"]),
        quote=st.booleans(), explicit=st.booleans())  # fmt: skip
@@ -313,6 +314,7 @@ _json_value = st.recursive(
 )
 
 
+@pytest.mark.slow
 @_FUZZ
 @given(records=st.lists(st.dictionaries(st.sampled_from(["customer_id", "text", "title", "x", "timestamp"]) | _cell,
                                         _json_value, max_size=4), min_size=1, max_size=5),
@@ -329,6 +331,7 @@ def test_hostile_fuzz_random_json_lines(tmp_path_factory, records, encoding, gar
 _plain_cell = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=12)
 
 
+@pytest.mark.slow
 @_FUZZ
 # column names without a tab or ';': a .csv header with one of them and no comma is read as tab/;-separated
 # (exports from spreadsheets in other locales), by design

@@ -30,7 +30,7 @@ from topicprofile.ingest.load import (
     rejects_path_for,
     write_rejects,
 )
-from topicprofile.ingest.files import clean_text, parse_timestamps
+from topicprofile.ingest.values import clean_text, parse_timestamps
 
 REVIEW_ROWS = [
     {"customer_id": "007", "text": "Great value", "timestamp": "2024-03-05", "rating": "5"},

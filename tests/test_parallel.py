@@ -83,43 +83,69 @@ def test_parallel_keeps_input_order(tokenizers, pool_only) -> None:
     assert tokenize_parallel(tokenizers["en"], texts, workers=2, chunk_size=10_000) == expected
 
 
-class HandOverTokenizer(SpacyTokenizer):
-    """In the calling process, waits for a pool process to be up, then is slow: the caller and the
-    pool both tokenize part of the input. Pool processes signal through ``ready_file``."""
+class LoggingTokenizer(SpacyTokenizer):
+    """Appends ``pid first-word n-texts`` to ``log_file`` for every chunk it tokenizes (one short
+    ``O_APPEND`` write per chunk, so lines of several processes never interleave). In the calling
+    process it waits until a pool process has logged a chunk, so both sides surely take part —
+    an event, not a sleep: the test does not depend on how fast the machine is."""
 
-    def __init__(self, lang: str = "en", *, ready_file: str = "", caller: int = 0, **kwargs) -> None:
+    def __init__(self, lang: str = "en", *, log_file: str = "", caller: int = 0, **kwargs) -> None:
         super().__init__(lang, **kwargs)
-        self.ready_file, self.caller = ready_file, caller
+        self.log_file, self.caller = log_file, caller
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "ready_file": self.ready_file, "caller": self.caller}
+        return {**super().get_config(), "log_file": self.log_file, "caller": self.caller}
 
     @classmethod
-    def from_config(cls, config: dict) -> HandOverTokenizer:
+    def from_config(cls, config: dict) -> LoggingTokenizer:
         tokenizer = super().from_config(config)
-        tokenizer.ready_file, tokenizer.caller = config["ready_file"], config["caller"]
+        tokenizer.log_file, tokenizer.caller = config["log_file"], config["caller"]
         return tokenizer
 
     def tokenize(self, texts):
-        if os.getpid() != self.caller:
-            Path(self.ready_file).touch()
-        else:
-            deadline = time.monotonic() + 30
-            while not Path(self.ready_file).exists() and time.monotonic() < deadline:
+        texts = list(texts)
+        if not texts:
+            return super().tokenize(texts)
+        if os.getpid() == self.caller:
+            deadline = time.monotonic() + 120
+            while not self._pool_pids() and time.monotonic() < deadline:
                 time.sleep(0.01)
-            time.sleep(0.02)
-        return super().tokenize(texts)
+        out = super().tokenize(texts)
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            first = (texts[0].split() or ["-"])[0].rstrip(".")  # a pool's warm-up text is not ours
+            os.write(fd, f"{os.getpid()} {first} {len(texts)}\n".encode())
+        finally:
+            os.close(fd)
+        return out
+
+    def _pool_pids(self) -> set[int]:
+        if not os.path.exists(self.log_file):
+            return set()
+        lines = Path(self.log_file).read_text().splitlines()
+        return {int(line.split()[0]) for line in lines} - {self.caller}
 
 
-def test_parallel_caller_and_pool_share_the_work(tmp_path, caplog) -> None:
+def test_parallel_caller_and_pool_share_the_work_without_loss_or_repeat(tmp_path, caplog) -> None:
     texts = [f"{_word(i)}." for i in range(300)]
-    tokenizer = HandOverTokenizer("en", ready_file=str(tmp_path / "ready"), caller=os.getpid())
+    log_file = tmp_path / "chunks.log"
+    tokenizer = LoggingTokenizer("en", log_file=str(log_file), caller=os.getpid())
     with caplog.at_level(logging.DEBUG, logger="topicprofile.text.pool"):
         out = tokenize_parallel(tokenizer, texts, workers=2, chunk_size=4)
     assert out == [[_word(i)] for i in range(300)]
     assert "in 1 pool processes (forkserver start) and this one" in caplog.text
-    ready = re.search(r"pool ready after (\d+) texts", caplog.text)
-    assert ready and int(ready.group(1)) <= 280  # the pool got at least the next chunks
+    chunks = [c for c in map(str.split, log_file.read_text().splitlines()) if c[1].startswith("zq")]
+    by_caller = [c for c in chunks if int(c[0]) == os.getpid()]
+    by_pool = [c for c in chunks if int(c[0]) != os.getpid()]
+    assert by_caller and by_pool, chunks  # both tokenized part of the input
+    # every text tokenized exactly once: the chunks' first words and sizes tile 0..299 without a gap
+    starts = {c[1]: int(c[2]) for c in chunks}
+    assert len(starts) == len(chunks)
+    i = 0
+    while i < 300:
+        assert _word(i) in starts, f"text {i} starts no chunk: lost or tokenized twice"
+        i += starts[_word(i)]
+    assert i == 300 and sum(starts.values()) == 300
 
 
 def test_parallel_caller_helps_while_pool_starts(tokenizers) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from topicprofile import TopicProfiler
 
+pytestmark = pytest.mark.slow  # a 13,905-text real-data fit
+
 
 @pytest.fixture(scope="module")
 def movie_model(shared_data):

@@ -34,6 +34,7 @@ def many_chunks(shop):
     return TopicProfiler(n_topics=6, random_state=0, chunk_rows=777).fit(*shop)
 
 
+@pytest.mark.slow
 def test_streamed_fit_equals_one_chunk(one_chunk, many_chunks) -> None:
     assert many_chunks.documents_ is not None and len(many_chunks.documents_._shards()) > 5
     assert many_chunks.dictionary_.token2id == one_chunk.dictionary_.token2id
@@ -44,6 +45,7 @@ def test_streamed_fit_equals_one_chunk(one_chunk, many_chunks) -> None:
     assert many_chunks.input_fingerprint_ == one_chunk.input_fingerprint_
 
 
+@pytest.mark.slow
 def test_streamed_fit_equals_in_memory_computation(shop, many_chunks) -> None:
     """Dictionary and topics equal what the whole corpus in memory gives (the pre-streaming path)."""
     docs = build_documents(*shop)
@@ -59,6 +61,7 @@ def test_streamed_fit_equals_in_memory_computation(shop, many_chunks) -> None:
     assert many_chunks.input_fingerprint_ == fingerprint(docs)
 
 
+@pytest.mark.slow
 def test_streamed_profile_equals_one_chunk(shop, one_chunk) -> None:
     whole = one_chunk.profile(*shop)
     one_chunk.set_params(chunk_rows=500)
@@ -135,6 +138,7 @@ def test_streamed_load_bad_bytes_after_the_sample_reject_that_row(tmp_path) -> N
     assert streamed.rejects[["row", "reason"]].values.tolist() == [[20_001, f"invalid UTF-8 at byte {offset} (0xe9)"]]
 
 
+@pytest.mark.slow
 def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
     from topicprofile.app.jobs import fit_files
 
@@ -152,6 +156,7 @@ def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
     assert reloaded.explain("C00001") == in_memory.explain("C00001")
 
 
+@pytest.mark.slow
 def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> None:
     """Tagging writes its output block by block; the blocks join up to exactly the one-block table
     (with orders: segments and orders-only customers, which fall between text customers' ids)."""
@@ -192,6 +197,7 @@ def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> N
 
 
 # -- workers and the token cache ---------------------------------------------------------------
+@pytest.mark.slow
 def test_two_tokenizer_workers_fit_the_same_model(shop, many_chunks) -> None:
     two = TopicProfiler(n_topics=6, random_state=0, chunk_rows=777, workers=2).fit(*shop)
     assert two.dictionary_.token2id == many_chunks.dictionary_.token2id
@@ -199,6 +205,7 @@ def test_two_tokenizer_workers_fit_the_same_model(shop, many_chunks) -> None:
     pd.testing.assert_frame_equal(two.profile(*shop), many_chunks.profile(*shop))
 
 
+@pytest.mark.slow
 def test_token_cache_skips_tokenizing_and_is_invalidated(shop, tmp_path, monkeypatch) -> None:
     import topicprofile.profiler as profiler_module
 

@@ -45,6 +45,7 @@ def test_taxonomy_bad_files(tmp_path, content: str, message: str) -> None:
         load_taxonomy(path)
 
 
+@pytest.mark.slow
 def test_taxonomy_seeded_recovers_planted_interests_under_their_names(shop) -> None:
     reviews, browsing, truth = shop
     taxonomy = load_taxonomy(CORPORA / "taxonomy.toml")

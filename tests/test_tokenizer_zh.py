@@ -95,6 +95,7 @@ def test_tokenizer_mixed_shop_tags_both_languages() -> None:
         assert any(detect_script(w) == detect_script(text) for w in words), (text, words)
 
 
+@pytest.mark.slow
 def test_tokenizer_zh_topics_separate_domains_on_real_reviews(zh_lines) -> None:
     reviews = pd.DataFrame({"customer_id": [f"c{i}" for i in range(6000)], "text": zh_lines[:6000]})
     tp = TopicProfiler(n_topics=10, lang="zh", random_state=0).fit(reviews=reviews)

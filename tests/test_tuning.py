@@ -46,6 +46,7 @@ def test_n_topics_auto_validation() -> None:
         TopicProfiler(n_topics="many").fit(reviews=None, browsing=None)
 
 
+@pytest.mark.slow
 def test_cli_tune_on_corpora_picks_k_near_planted_and_saves(tmp_path) -> None:
     model = tmp_path / "model"
     args = ["tune", "--reviews", str(CORPORA / "reviews.csv"), "--browsing", str(CORPORA / "browsing.jsonl"),

@@ -4,6 +4,10 @@
   permissions a plain ``open`` would (:func:`apply_umask`), ``os.replace`` it onto the target and
   ``fsync`` the folder. Readers see the old file or the whole new one; on any error (disk full...)
   the temporary file is removed and the old file is left as it was.
+- :func:`atomic_write_text` / :func:`atomic_write_bytes`: the same for a whole text or byte
+  string in one call (manifests, ledgers, JSON cards, cache entries).
+- :func:`sha256_file` / :func:`sha256_bytes`: the one content fingerprint (hex SHA-256) used for
+  input files, manifests and ledgers.
 - :func:`escape_csv_frame`: the OWASP CSV-injection rule for every CSV the project writes: a text
   cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'`` so a
   spreadsheet shows it as text instead of running it as a formula. Numbers stay numbers.
@@ -17,6 +21,7 @@ import this module without slowing its start.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -32,6 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "atomic_path",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "sha256_file",
+    "sha256_bytes",
     "apply_umask",
     "current_umask",
     "fsync_folder",
@@ -112,6 +121,40 @@ def atomic_path(path: str | os.PathLike[str], *, durable: bool = True) -> Iterat
         tmp.unlink(missing_ok=True)
     if durable:
         fsync_folder(target.parent)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, durable: bool = False) -> None:
+    """Write ``text`` (UTF-8, text mode) to ``path`` through :func:`atomic_path`.
+
+    ``durable`` also syncs the file and its folder, so the new text survives a power cut.
+    """
+    with atomic_path(path, durable=durable) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_path` (see :func:`atomic_write_text`)."""
+    with atomic_path(path, durable=durable) as tmp:
+        tmp.write_bytes(data)
+
+
+# -- fingerprints -------------------------------------------------------------------------------
+_HASH_CHUNK = 1 << 20
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's content, read in 1 MiB blocks (any size, constant memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # -- CSV safety ---------------------------------------------------------------------------------

@@ -42,7 +42,6 @@ and a run with another model (refitted or relabelled) asks for a new output fold
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -57,12 +56,12 @@ from typing import Any
 
 import pandas as pd
 
-from topicprofile._fs import apply_umask, check_outputs_apart, check_writable
+from topicprofile._fs import atomic_write_text, check_outputs_apart, check_writable, sha256_file
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
 from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
-from topicprofile.store import MANIFEST, atomic_write_text, read_manifest
+from topicprofile.store import MANIFEST, read_manifest
 from topicprofile.app.jobs import round_output, write_rejects_csv, write_table
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
@@ -77,7 +76,6 @@ FORMATS = ("csv", "parquet")
 #: File types picked up without ``pattern``; the text formats may also end in .gz or .bz2.
 DEFAULT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 _COMPRESSED = (".gz", ".bz2")
-_HASH_CHUNK = 1 << 20
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 FileCallback = Callable[[dict[str, Any]], None]
@@ -272,11 +270,11 @@ def _tag_file(
         return {"file": name, "status": "failed", "error": str(e), "seconds": _since(start)}
     part = Path(PARTS) / f"{_UNSAFE.sub('_', name)}.{facts['sha256'][:12]}.{ledger['format']}"
     raw_csv = ledger.get("csv") == "raw"
-    _write_durably(lambda p: write_table(profiles, p, raw_csv=raw_csv), out / part)
+    write_table(profiles, out / part, raw_csv=raw_csv)
     rejects_file = rejects_path_for(part) if loaded.n_rejected else None
     if rejects_file is not None:
         rejects = loaded.rejects.assign(**{SOURCE: name})  # the name relative to the input folder
-        _write_durably(lambda p: write_rejects_csv(rejects, p, raw_csv=raw_csv), out / rejects_file)
+        write_rejects_csv(rejects, out / rejects_file, raw_csv=raw_csv)
     entry = {
         "file": name, **facts,
         "n_read": loaded.n_read, "n_used": len(loaded.data), "n_rejected": loaded.n_rejected,
@@ -296,12 +294,8 @@ def _parts_exist(out: Path, entry: Mapping[str, Any]) -> bool:
 
 def _file_facts(path: Path) -> dict[str, Any]:
     stat = path.stat()
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            digest.update(chunk)
     mtime = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).isoformat(timespec="seconds")
-    return {"size": stat.st_size, "sha256": digest.hexdigest(), "mtime": mtime}
+    return {"size": stat.st_size, "sha256": sha256_file(path), "mtime": mtime}
 
 
 # -- ledger -------------------------------------------------------------------------------------
@@ -349,11 +343,11 @@ def _write_ledger(out: Path, ledger: dict[str, Any]) -> None:
     entries = [ledger["files"][name] for name in sorted(ledger["files"])]
     payload = {**ledger, "format_version": LEDGER_FORMAT_VERSION, "files": entries}
     text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
-    _write_durably(lambda p: atomic_write_text(p, text), out / LEDGER)
+    atomic_write_text(out / LEDGER, text, durable=True)
 
 
 def _model_fingerprint(model_dir: str | os.PathLike[str]) -> str:
-    return hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
+    return sha256_file(Path(model_dir) / MANIFEST)
 
 
 # -- views and cleanup --------------------------------------------------------------------------
@@ -373,13 +367,13 @@ def _refresh_views(
         rejects = [_read_part(out / e["rejects_file"]) for e in entries if e["rejects_file"]]
         if rejects:
             table = pd.concat(rejects, ignore_index=True)
-            _write_durably(lambda p: write_rejects_csv(table, p, raw_csv=raw_csv), rejects_path)
+            write_rejects_csv(table, rejects_path, raw_csv=raw_csv)
         else:
             rejects_path.unlink(missing_ok=True)
         parts = [_read_part(out / e["part"]).assign(**{SOURCE: e["file"]}) for e in entries]
         profiles = pd.concat(parts, ignore_index=True)
         profiles = profiles[[SOURCE, *(c for c in profiles.columns if c != SOURCE)]]
-        _write_durably(lambda p: write_table(profiles, p, raw_csv=raw_csv), profiles_path)
+        write_table(profiles, profiles_path, raw_csv=raw_csv)
     rejects_file = str(rejects_path) if rejects_path.exists() else None
     n_rows = sum(e["n_customers"] for e in entries)
     return {"profiles": str(profiles_path), "rejects_file": rejects_file, "n_profile_rows": n_rows}
@@ -406,25 +400,6 @@ def _sweep(out: Path, ledger: dict[str, Any]) -> None:
 
 
 # -- small helpers ------------------------------------------------------------------------------
-def _write_durably(write: Callable[[Path], None], path: Path) -> None:
-    """Atomic write (``write``), then fsync file and folder, so a later step never overtakes it on disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write(path)
-    apply_umask(path)  # a temporary file is private (0600); let cron's readers in
-    folder_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    for target, flags in ((path, os.O_RDONLY), (path.parent, folder_flags)):
-        try:
-            fd = os.open(target, flags)
-        except OSError:  # folders cannot be opened on Windows; os.replace is still atomic
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,20 +39,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from topicprofile import schema
 from topicprofile.behavior import CANCELLED_STATUSES, REFUNDED_STATUSES, compute_rfm
 from topicprofile.ingest.documents import as_loaded
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.segments.fuse import HAS_ORDERS, HAS_TEXT, FeatureFuser, topic_shares
-from topicprofile.ingest.load import LoadResult, clean_browsing, clean_orders, clean_reviews
+from topicprofile.ingest.files import read_table
+from topicprofile.ingest.load import (
+    LoadResult, clean_browsing, clean_orders, clean_reviews, load_browsing, load_reviews, parse_column_map,
+)  # fmt: skip
+from topicprofile.profiler import TopicProfiler
+from topicprofile.app.scoring import ANY_ORDER, MODELS, macro_means, n_folds, score_feature_sets, top_decile_lift
 from topicprofile.segments.cluster import CustomerSegmenter, fit_segments
 
 __all__ = ["CATEGORY", "MODELS", "evaluate_files", "evaluate_holdout", "top_decile_lift"]
@@ -62,12 +59,6 @@ logger = logging.getLogger(__name__)
 
 #: Optional orders column naming the product category of a line (not a loader column yet).
 CATEGORY = "category"
-#: Classifier name -> factory(random_state).
-MODELS: Mapping[str, Callable[[int], Any]] = {
-    "logistic": lambda seed: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-    "gradient_boosting": lambda seed: HistGradientBoostingClassifier(random_state=seed, early_stopping=False),
-}
-ANY_ORDER = "any order"
 RFM, RFM_TOPICS = "rfm", "rfm+topics"
 
 
@@ -161,17 +152,17 @@ def evaluate_holdout(
     )  # fmt: skip
     targets = _labels(after, fused.index, n_categories=n_categories)
     y_any = targets.pop(ANY_ORDER)
-    folds = _n_folds(y_any, cv)
+    folds = n_folds(y_any, cv)
     results = []
     report("classifiers", 0, None)
     for model in models:
-        results += _score(fused, y_any, ANY_ORDER, model, feature_sets, folds=folds, seed=random_state)
+        results += score_feature_sets(fused, y_any, ANY_ORDER, model, feature_sets, folds=folds, seed=random_state)
     for name, y in targets.items():
         if min(int(y.sum()), int((~y).sum())) < 2:
             logger.info("skipping label %r: fewer than 2 customers on one side", name)
             continue
-        results += _score(
-            fused, y, name, models[0], feature_sets, folds=min(folds, _n_folds(y, cv)), seed=random_state
+        results += score_feature_sets(
+            fused, y, name, models[0], feature_sets, folds=min(folds, n_folds(y, cv)), seed=random_state
         )
     categories = sorted({r["target"] for r in results if r["target"] != ANY_ORDER})
     return {
@@ -189,7 +180,7 @@ def evaluate_holdout(
         "feature_sets": feature_sets,
         "results": results,
         "categories": [c.removeprefix("category: ") for c in categories],
-        "macro": _macro(results),
+        "macro": macro_means(results),
         "segments": {
             "n_segments": segmenter.n_segments_,
             "silhouette": round(segmenter.silhouette_, 4),
@@ -218,9 +209,6 @@ def evaluate_files(
 
     The result also gets ``inputs``: rows read, used and rejected per file.
     """
-    from topicprofile.ingest.load import load_browsing, load_reviews, parse_column_map
-    from topicprofile.ingest.files import read_table
-
     loaded: dict[str, LoadResult] = {}
     if reviews is not None:
         loaded["reviews"] = load_reviews(reviews, columns=reviews_columns, encoding=encoding, date_format=date_format)
@@ -241,23 +229,6 @@ def evaluate_files(
     return {"inputs": inputs, **result}
 
 
-def top_decile_lift(y_true: Any, scores: Any) -> float:
-    """Positive rate among the 10% highest ``scores`` (at least one) divided by the overall rate.
-
-    Ties are broken by input order (stable sort), so the value is reproducible.
-
-    >>> top_decile_lift([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0.9] + [0.1] * 9)
-    10.0
-    """
-    y = np.asarray(y_true, dtype="float64")
-    s = np.asarray(scores, dtype="float64")
-    if len(y) == 0 or y.sum() == 0:
-        raise DataValidationError("top-decile lift needs at least one positive customer.")
-    n_top = max(1, math.ceil(0.1 * len(y)))
-    top = np.argsort(-s, kind="stable")[:n_top]
-    return float(y[top].mean() / y.mean())
-
-
 # -- steps ----------------------------------------------------------------------------------------
 def _features(
     texts: Mapping[str, LoadResult],
@@ -271,8 +242,6 @@ def _features(
     """Topics (when there is text), fused vectors, the two feature sets, and the segments."""
     profiles = None
     if texts:
-        from topicprofile.profiler import TopicProfiler
-
         params = {"n_topics": n_topics, "random_state": random_state, **(profiler_params or {})}
         profiler = TopicProfiler(**params).fit(texts.get("reviews"), texts.get("browsing"), progress=progress)
         profiles = profiler.profiles_
@@ -417,53 +386,3 @@ def _check_classes(y: pd.Series, name: str) -> None:
         )
 
 
-def _n_folds(y: pd.Series, cv: int) -> int:
-    return int(max(2, min(cv, int(y.sum()), int((~y).sum()))))
-
-
-def _score(
-    fused: pd.DataFrame,
-    y: pd.Series,
-    target: str,
-    model: str,
-    feature_sets: Mapping[str, list[str]],
-    *,
-    folds: int,
-    seed: int,
-) -> list[dict[str, Any]]:
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    labels = y.to_numpy(dtype=bool)
-    rows = []
-    for features, columns in feature_sets.items():
-        X = fused[columns].to_numpy(dtype="float64")
-        # One thread: thread start-up dominates on shop-sized tables, and sums stay in one order.
-        with threadpool_limits(limits=1):
-            scores = cross_val_predict(MODELS[model](seed), X, labels, cv=splitter, method="predict_proba")[
-                :, 1
-            ]
-        rows.append(
-            {
-                "target": target,
-                "model": model,
-                "features": features,
-                "n_positive": int(labels.sum()),
-                "roc_auc": round(float(roc_auc_score(labels, scores)), 4),
-                "pr_auc": round(float(average_precision_score(labels, scores)), 4),
-                "top_decile_lift": round(top_decile_lift(labels, scores), 3),
-            }
-        )
-    return rows
-
-
-def _macro(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = [r for r in results if r["target"] != ANY_ORDER]
-    if not rows:
-        return []
-    frame = pd.DataFrame(rows)
-    means = frame.groupby(["model", "features"], sort=False)[["roc_auc", "pr_auc", "top_decile_lift"]].mean()
-    counts = frame.groupby(["model", "features"], sort=False)["target"].nunique()
-    return [
-        {"model": model, "features": features, "n_categories": int(counts[(model, features)]),
-         **{k: round(float(v), 4) for k, v in means.loc[(model, features)].items()}}
-        for model, features in means.index
-    ]  # fmt: skip

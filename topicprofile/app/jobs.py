@@ -166,9 +166,7 @@ def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, ra
     """:func:`~topicprofile.ingest.load.write_rejects` with the rejected values escaped for spreadsheets
     (:func:`~topicprofile._fs.escape_csv_frame`) unless ``raw_csv``; atomic, umask permissions."""
     rejects = rejects.assign(value=scrub_texts(rejects["value"].tolist())[0])  # privacy hook (issue 14): no PII in rejects
-    table = rejects if raw_csv else escape_csv_frame(rejects)
-    with atomic_path(path) as tmp:
-        write_rejects(table, tmp)
+    write_rejects(rejects if raw_csv else escape_csv_frame(rejects), path)
 
 
 def round_output(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The bundled sample shop (``corpora/``) and how well a model recovers its planted interests."""
+"""The bundled sample shop (``corpora/``, shipped in the wheel as ``topicprofile/sample_data/``) and how well a model recovers its planted interests."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ __all__ = ["sample_dir", "planted_recovery"]
 
 
 def sample_dir() -> Path:
-    """The ``corpora/`` folder of a source checkout (the sample is not shipped inside wheels)."""
-    folder = Path(__file__).resolve().parents[2] / "corpora"
-    if not (folder / "reviews.csv").is_file():
-        raise DataValidationError(
-            f"{folder}: sample shop not found; run from a clone of the topicprofile repository "
-            "(pip install -e .) or regenerate it with scripts/make_sample_shop.py"
-        )
-    return folder
+    """The sample shop's folder: ``topicprofile/sample_data/`` in an installed wheel, else the
+    top-level ``corpora/`` of a source checkout (the wheel is built from it, see ``setup.py``)."""
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package / "sample_data", package.parent / "corpora"):
+        if (folder / "reviews.csv").is_file():
+            return folder
+    raise DataValidationError(
+        f"{package / 'sample_data'}: sample shop not found; reinstall topicprofile, or regenerate it "
+        "with scripts/make_sample_shop.py in a clone of the repository"
+    )
 
 
 def planted_recovery(profiles: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:

@@ -22,7 +22,6 @@ import logging
 import os
 import struct
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import metadata
@@ -30,6 +29,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from topicprofile._fs import atomic_path
 from topicprofile.text.pool import DEFAULT_CHUNK_SIZE, ProgressCallback, default_workers, tokenize_parallel
 from topicprofile.text.tokenizer import SpacyTokenizer
 
@@ -127,8 +127,7 @@ class TokenCache:
 
     Examples
     --------
-    >>> import tempfile
-    >>> cache = TokenCache(tempfile.mkdtemp())
+    >>>     >>> cache = TokenCache(tempfile.mkdtemp())
     >>> tokenizer, texts = SpacyTokenizer("en"), ["Sturdy trail shoes", "The tent leaks"]
     >>> key = cache.key(texts, tokenizer)
     >>> cache.get(key) is None  # a miss
@@ -213,15 +212,8 @@ class TokenCache:
             A token is not a string, or not encodable as UTF-8 (a lone surrogate).
         """
         path = self.path(key)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as sink:
-                n_docs = _write_entry(sink, key, tokens)
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as sink:
+            n_docs = _write_entry(sink, key, tokens)
         logger.debug("token cache: stored %d documents in %s", n_docs, path)
         return path
 

@@ -1,0 +1,225 @@
+"""The package's shape, checked from its source with ``ast`` (docs/architecture.md explains it).
+
+* Layers: a module imports (at module level) only from its own layer or below::
+
+      cli  ->  app (+ actions.jobs)  ->  profiler, store  ->  actions  ->  segments  ->  tag, behavior
+           ->  topics  ->  text  ->  ingest  ->  errors, schema, config, _fs
+
+* No import circle among topicprofile's modules.
+* No function-level import of a topicprofile module outside ``cli/`` (where it keeps ``--help``
+  fast): an import inside a function is how a circle hides.
+* No module over ~400 lines unless listed with its reason.
+
+The ``KNOWN_*`` lists are the debts the refactor has not paid yet, each with who pays it. A listed
+item that is gone fails too, so the lists only shrink.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "topicprofile"
+MAX_LINES = 400
+
+#: (first dotted prefix that matches wins) -> rank; a module may import a module of equal or lower rank.
+LAYERS: list[tuple[str, int]] = [
+    ("topicprofile.__main__", 9),
+    ("topicprofile.cli", 9),
+    ("topicprofile.app", 8),
+    ("topicprofile.actions.jobs", 8),  # file-level jobs over the actions, beside app/jobs.py
+    ("topicprofile.profiler", 7),
+    ("topicprofile.store", 7),
+    ("topicprofile.actions", 6),
+    ("topicprofile.segments", 5),
+    ("topicprofile.tag", 4),
+    ("topicprofile.behavior", 4),
+    ("topicprofile.topics", 3),
+    ("topicprofile.text", 2),
+    ("topicprofile.ingest", 1),
+    ("topicprofile.errors", 0),
+    ("topicprofile.schema", 0),
+    ("topicprofile.config", 0),
+    ("topicprofile._fs", 0),
+    ("topicprofile", 0),  # __init__: the public API, re-exported lazily (module __getattr__)
+]
+
+#: (importer, imported) module-level imports that point up a layer, and who fixes them.
+KNOWN_UPWARD: dict[tuple[str, str], str] = {
+    ("topicprofile.ingest.documents", "topicprofile.text.tokenizer"): (
+        "url_to_words is a value parser: move it to ingest/values.py (tokenizer.py is R-core's)"
+    ),
+}
+
+#: (importer, imported) function-level topicprofile imports outside cli/, and who removes them.
+KNOWN_FUNCTION_LEVEL: dict[tuple[str, str], str] = {
+    ("topicprofile.profiler", "topicprofile.store"): "R-core: store gets the class passed in (issue #11)",
+    ("topicprofile.store", "topicprofile.profiler"): "R-core: to_state()/from_state() per component",
+    ("topicprofile.store", "topicprofile.segments.cluster"): "R-core: to_state()/from_state() per component",
+    ("topicprofile.store", "topicprofile.text.corpus"): "R-core: to_state()/from_state() per component",
+    ("topicprofile.store", "topicprofile.text.phrases"): "R-core: to_state()/from_state() per component",
+    ("topicprofile.store", "topicprofile.text.tokenizer"): "R-core: to_state()/from_state() per component",
+    ("topicprofile.store", "topicprofile.text.vectorize"): "R-core: to_state()/from_state() per component",
+    ("topicprofile.store", "topicprofile.topics"): "R-core: to_state()/from_state() per component",
+    ("topicprofile.segments.cluster", "topicprofile.store"): "R-core: write cards with _fs.atomic_write_text",
+    ("topicprofile.text.cache", "topicprofile.text.lang"): "R-core: version probe of the tokenizer's source",
+    ("topicprofile.text.cache", "topicprofile.text.tokenizer"): "R-core: version probe of the tokenizer's source",
+}
+
+#: Modules over MAX_LINES lines, with the reason (or the plan) for each.
+KNOWN_LARGE: dict[str, str] = {
+    "topicprofile.profiler": "R-core: a thin composer of ~300 lines (issue #11)",
+    "topicprofile.store": "R-core: each component's to_state()/from_state() moves out",
+    "topicprofile.segments.cluster": "R-core: split into cluster.py + cards.py",
+    "topicprofile.segments.fuse": "R-core: segments take numbers (CustomerTopics), not table columns",
+    "topicprofile.behavior": "pure RFM functions in the pymc-marketing style; one topic, many small functions",
+    "topicprofile.text.tokenizer": "R-core: spaCy + jieba routing; candidates for text/encoder.py",
+    "topicprofile.text.pool": "R-core: the worker pool (start, load-aware sizing, crash handling)",
+    "topicprofile.text.cache": "R-core: the token cache (key, Parquet entry format, versions)",
+    "topicprofile.topics.lda": "R-core: gensim wrapper + Gibbs switch; labels/describe may move out",
+    "topicprofile.app.batch": "the nightly batch: ledger, lock, parts, merge — one job, documented at the top",
+    "topicprofile.actions.recommend": "actions stage (not in issue #11's scope)",
+}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _resolve(name: str) -> str | None:
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _targets(node: ast.Import | ast.ImportFrom, module: str, path: Path) -> Iterator[str]:
+    """The topicprofile modules an import statement loads (``from pkg import mod`` -> ``pkg.mod``)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+            package = package[: len(package) - (node.level - 1)]
+            base = ".".join(package + ([base] if base else []))
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+    for name in names:
+        if name.startswith("topicprofile") and (target := _resolve(name)) and target != module:
+            yield target
+
+
+def _imports(module: str, path: Path) -> tuple[set[str], set[str]]:
+    """(module-level, function-level) topicprofile imports; ``if TYPE_CHECKING:`` blocks are skipped."""
+    top: set[str] = set()
+    inner: set[str] = set()
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                (inner if in_function else top).update(_targets(child, module, path))
+            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return top, inner
+
+
+IMPORTS = {module: _imports(module, path) for module, path in MODULES.items()}
+
+
+def _rank(module: str) -> int:
+    return next(rank for prefix, rank in LAYERS if module == prefix or module.startswith(prefix + "."))
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in MODULES:
+        assert isinstance(_rank(module), int), module
+
+
+def test_module_level_imports_point_down() -> None:
+    upward = {
+        (module, target)
+        for module, (top, _) in IMPORTS.items()
+        for target in top
+        if _rank(target) > _rank(module)
+    }
+    unexpected = sorted(upward - KNOWN_UPWARD.keys())
+    assert not unexpected, f"imports pointing up a layer (see docs/architecture.md): {unexpected}"
+    paid = sorted(KNOWN_UPWARD.keys() - upward)
+    assert not paid, f"fixed, remove from KNOWN_UPWARD: {paid}"
+
+
+def test_no_import_circle() -> None:
+    graph = {module: top for module, (top, _) in IMPORTS.items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                circle = path[path.index(target) :] + [target]
+                pytest.fail("import circle: " + " -> ".join(circle))
+            if target not in state:
+                visit(target)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+
+
+def test_no_function_level_imports_of_the_package_outside_cli() -> None:
+    inner = {
+        (module, target)
+        for module, (_, function_level) in IMPORTS.items()
+        if not module.startswith(("topicprofile.cli", "topicprofile.__main__"))
+        for target in function_level
+    }
+    unexpected = sorted(inner - KNOWN_FUNCTION_LEVEL.keys())
+    assert not unexpected, f"imports inside functions (a hidden circle?): {unexpected}"
+    paid = sorted(KNOWN_FUNCTION_LEVEL.keys() - inner)
+    assert not paid, f"fixed, remove from KNOWN_FUNCTION_LEVEL: {paid}"
+
+
+def test_modules_stay_small() -> None:
+    sizes = {module: len(path.read_text(encoding="utf-8").splitlines()) for module, path in MODULES.items()}
+    large = {module for module, n in sizes.items() if n > MAX_LINES}
+    unexpected = {module: sizes[module] for module in sorted(large - KNOWN_LARGE.keys())}
+    assert not unexpected, f"modules over {MAX_LINES} lines (split them, or list them with a reason): {unexpected}"
+    paid = sorted(KNOWN_LARGE.keys() - large)
+    assert not paid, f"now at most {MAX_LINES} lines, remove from KNOWN_LARGE: {paid}"
+
+
+def test_the_checker_sees_imports(tmp_path: Path) -> None:
+    """The checks above can fail: the scanner finds module-level, function-level and relative imports."""
+    source = tmp_path / "probe.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from topicprofile.ingest import load\n"
+        "import topicprofile.text.tokenizer as tok\n"
+        "if TYPE_CHECKING:\n"
+        "    from topicprofile.profiler import TopicProfiler\n"
+        "def f():\n"
+        "    from ..store import load_model\n"
+        "    return load_model\n",
+        encoding="utf-8",
+    )
+    top, inner = _imports("topicprofile.app.probe", source)
+    assert top == {"topicprofile.ingest.load", "topicprofile.text.tokenizer"}
+    assert inner == {"topicprofile.store"}
