@@ -2,8 +2,8 @@
 
 * Layers: a module imports (at module level) only from its own layer or below::
 
-      cli  ->  app (+ actions.jobs)  ->  profiler, store  ->  actions  ->  segments  ->  tag, behavior
-           ->  topics  ->  text  ->  ingest  ->  errors, schema, config, _fs
+      cli  ->  app (+ actions.jobs, report, db)  ->  profiler, store  ->  actions  ->  segments  ->  tag, behavior
+           ->  topics  ->  text  ->  ingest, privacy  ->  errors, schema, config, _fs
 
 * No import circle among topicprofile's modules.
 * No function-level import of a topicprofile module outside ``cli/`` (where it keeps ``--help``
@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.cli", 9),
     ("topicprofile.app", 8),
     ("topicprofile.actions.jobs", 8),  # file-level jobs over the actions, beside app/jobs.py
+    ("topicprofile.report", 8),  # the HTML report: reads a fitted model, profiles and orders
+    ("topicprofile.db", 8),  # the profile database and audiences: stores what the profiler made
     ("topicprofile.profiler", 7),
     ("topicprofile.store", 7),
     ("topicprofile.actions", 6),
@@ -40,6 +42,7 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.topics", 3),
     ("topicprofile.text", 2),
     ("topicprofile.ingest", 1),
+    ("topicprofile.privacy", 1),  # scrubbing happens where documents are built (ingest) and tokens made
     ("topicprofile.errors", 0),
     ("topicprofile.schema", 0),
     ("topicprofile.config", 0),
