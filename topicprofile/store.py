@@ -645,7 +645,7 @@ def _read_lda(folder: Path, dictionary: Any) -> Any:
     return LdaTopics.from_state(params, arrays, dictionary)
 
 
-def _profiler_from_manifest(manifest: dict[str, Any]) -> Any:
+def _profiler_from_manifest(manifest: dict[str, Any]) -> tuple[Any, Any]:
     from topicprofile.profiler import TopicProfiler
     from topicprofile.text.tokenizer import SpacyTokenizer
 
@@ -656,35 +656,35 @@ def _profiler_from_manifest(manifest: dict[str, Any]) -> Any:
         params["segment_k_range"] = tuple(params["segment_k_range"])
     if params.get("topic_labels"):
         params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
-    profiler = TopicProfiler(**params)
-    profiler.tokenizer_ = SpacyTokenizer.from_config(manifest["tokenizer"])
-    return profiler
+    return TopicProfiler(**params), SpacyTokenizer.from_config(manifest["tokenizer"])
 
 
 def _build_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
     from topicprofile.text.phrases import PhraseDetector
 
-    profiler = _profiler_from_manifest(manifest)
+    profiler, tokenizer = _profiler_from_manifest(manifest)
     dictionary = _read_dictionary(folder / "dictionary")
     tfidf = _read_tfidf(folder / "tfidf", dictionary)
     topics = _read_lda(folder / "lda", dictionary)
     phrases = PhraseDetector.load(folder / "phrases.json") if (folder / "phrases.json").is_file() else None
-    return _assemble(profiler, folder, manifest, dictionary=dictionary, tfidf=tfidf, topics=topics, phrases=phrases)
+    return _assemble(profiler, folder, manifest, tokenizer=tokenizer, dictionary=dictionary, tfidf=tfidf,
+                     topics=topics, phrases=phrases)  # fmt: skip
 
 
 def _assemble(profiler: Any, folder: Path, manifest: dict[str, Any], **parts: Any) -> Any:
     """Set a profiler's fitted state from its parts and the tables of ``folder``."""
     from topicprofile.text.corpus import DocumentStore
+    from topicprofile.text.encoder import TextEncoder
     from topicprofile.text.vectorize import TfidfKeywords
 
-    profiler.dictionary_ = parts["dictionary"]
     keywords = TfidfKeywords()
     keywords.tfidf_ = parts["tfidf"]
-    keywords.dictionary_ = profiler.dictionary_
-    profiler.keywords_ = keywords
+    keywords.dictionary_ = parts["dictionary"]
+    profiler.encoder_ = TextEncoder.from_parts(
+        parts["tokenizer"], phrases=parts["phrases"], dictionary=parts["dictionary"], keywords=keywords
+    )
     profiler.topics_ = parts["topics"]
     profiler.n_topics_ = profiler.topics_.n_topics
-    profiler.phrases_ = parts["phrases"]
     tuning = manifest.get("tuning")
     profiler.tuning_ = pd.DataFrame(tuning) if tuning else None
     profiler.topic_info_ = pd.DataFrame(_read_json(folder / "topics.json"))
@@ -768,7 +768,7 @@ def _build_legacy_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
     from topicprofile.text.phrases import PhraseDetector
     from topicprofile.topics import LdaTopics
 
-    profiler = _profiler_from_manifest(manifest)
+    profiler, tokenizer = _profiler_from_manifest(manifest)
     dictionary = Dictionary.load(str(folder / "dictionary.gensim"))
     tfidf = TfidfModel.load(str(folder / "tfidf.gensim"))
     lda = LdaModel.load(str(folder / "lda" / "lda.gensim"))
@@ -784,5 +784,6 @@ def _build_legacy_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
             phrases_logger.setLevel(level)
         phrases.min_count, phrases.threshold = phrases.phrases_.min_count, phrases.phrases_.threshold
     topics = LdaTopics.from_gensim(lda, random_state=profiler.random_state)
-    return _assemble(profiler, folder, manifest, dictionary=dictionary, tfidf=tfidf, topics=topics, phrases=phrases)
+    return _assemble(profiler, folder, manifest, tokenizer=tokenizer, dictionary=dictionary, tfidf=tfidf,
+                     topics=topics, phrases=phrases)  # fmt: skip
 
