@@ -25,6 +25,8 @@ from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import check_text_lengths, clean_orders
 from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
 from topicprofile.segments.fuse import FeatureFuser
+from topicprofile.segments.saved import segments_document, segments_from_document
+from topicprofile.store import load_model, save_model
 from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
 from topicprofile.tag.explain import explain_tags
 from topicprofile.tag.table import order_columns, profile_table, relabel
@@ -666,18 +668,71 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         Every part is plain data (JSON, Parquet, ``.npy``); see :mod:`topicprofile.store`. ``path``
         may be new, a saved model or, with ``force``, a folder holding other files (left alone).
         """
-        from topicprofile.store import save_model
-
         self._check_fitted()
-        save_model(self, path, force=force)
+        save_model(self.to_state(), path, force=force)
 
     @classmethod
     def load(cls, path: str) -> TopicProfiler:
         """Read a model written by :meth:`save` (its current version); raises ModelError if missing,
         corrupt, incompatible, or of format 1 (pickles, refused: ``topicprofile convert-model --trust``)."""
-        from topicprofile.store import load_model
+        return load_model(path, cls.from_state)
 
-        return load_model(path)
+    def to_state(self) -> dict[str, Any]:
+        """The fitted model as plain data, each part from its own ``to_state()`` (written by
+        :func:`topicprofile.store.save_model`); ``documents`` is the :class:`DocumentStore` or None."""
+        self._check_fitted()
+        resolved = self.topics_.resolved_params().items()
+        manifest = {
+            "params": self.get_params(),
+            "n_segments": len(self.segment_cards_),
+            "tokenizer": self.tokenizer_.get_config(),
+            "lda": {k: ("seeded by the taxonomy" if hasattr(v, "shape") else v) for k, v in resolved},
+            "input": {"fingerprint": self.input_fingerprint_, "n_documents": self.n_documents_},
+            "n_customers": int(len(self.profiles_)),
+            "n_terms": len(self.dictionary_),
+            "coherence": self.coherence_,
+            "n_topics": self.n_topics_,
+            "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
+            "topic_labels": list(self.topic_labels_),
+        }
+        segments = None
+        if self.segmenter_ is not None:
+            segments = segments_document(fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_)
+        return {"manifest": manifest, "encoder": self.encoder_.to_state(), "lda": self.topics_.to_state(),
+                "topics": self.topic_info_.drop(columns=["label"]), "profiles": self.profiles_,
+                "documents": self.documents_, "segments": segments}  # fmt: skip
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> TopicProfiler:
+        """A fitted profiler from :meth:`to_state`'s data as :func:`topicprofile.store.read_state` reads it."""
+        manifest = state["manifest"]
+        params = dict(manifest["params"])
+        for name in ("k_values", "segment_k_range"):
+            if params.get(name) is not None:
+                params[name] = tuple(params[name])
+        if params.get("topic_labels"):
+            params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
+        profiler = cls(**params)
+        profiler.encoder_ = TextEncoder.from_state(state["encoder"])
+        profiler.topics_ = LdaTopics.from_state(*state["lda"], profiler.dictionary_)
+        profiler.n_topics_ = profiler.topics_.n_topics
+        profiler.tuning_ = pd.DataFrame(manifest["tuning"]) if manifest.get("tuning") else None
+        profiler.topic_info_ = state["topics"]
+        profiler.auto_labels_ = profiler.topic_info_["auto_label"].tolist()
+        profiler.coherence_ = manifest["coherence"]
+        profiler.n_documents_ = manifest["input"]["n_documents"]
+        profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
+        profiler.profiles_ = state["profiles"]
+        profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
+        profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
+        if state["segments"] is not None:
+            profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = segments_from_document(
+                state["segments"], where=state.get("folder", "model")
+            )
+        # the profiles and segments were saved with these labels: no relabelling needed
+        profiler.topic_labels_ = list(manifest["topic_labels"])
+        profiler.topic_info_["label"] = profiler.topic_labels_
+        return profiler
 
 
 def _rfm(orders: Input, *, as_of: Any) -> pd.DataFrame | None:

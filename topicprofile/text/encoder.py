@@ -24,7 +24,9 @@ from topicprofile.text.lang import AUTO, detect_script
 from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.pool import default_workers, iter_tokenize_parallel
 from topicprofile.text.tokenizer import SpacyTokenizer
-from topicprofile.text.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, in_vocabulary, to_bows
+from topicprofile.text.vectorize import (
+    TfidfKeywords, bows_to_csr, build_dictionary, dictionary_from_state, dictionary_to_state, in_vocabulary, to_bows,
+)  # fmt: skip
 
 __all__ = ["TextEncoder", "make_tokenizer"]
 
@@ -83,6 +85,26 @@ class TextEncoder:
         encoder = cls(tokenizer, phrases=phrases is not None)
         encoder.phrases_, encoder.dictionary_, encoder.keywords_ = phrases, dictionary, keywords
         return encoder
+
+    def to_state(self) -> dict[str, Any]:
+        """The fitted encoder as plain data: ``tokenizer`` (its config), ``phrases`` (or None),
+        ``dictionary`` and ``tfidf`` (each a pair: JSON-ready settings, numpy arrays)."""
+        return {
+            "tokenizer": self.tokenizer.get_config(),
+            "phrases": None if self.phrases_ is None else self.phrases_.to_state(),
+            "dictionary": dictionary_to_state(self.dictionary_),
+            "tfidf": self.keywords_.to_state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> TextEncoder:
+        """Rebuild a fitted encoder from :meth:`to_state`'s data (checked by the caller)."""
+        dictionary = dictionary_from_state(*state["dictionary"])
+        phrases = None if state["phrases"] is None else PhraseDetector.from_state(state["phrases"])
+        return cls.from_parts(
+            SpacyTokenizer.from_config(state["tokenizer"]), phrases=phrases, dictionary=dictionary,
+            keywords=TfidfKeywords.from_state(*state["tfidf"], dictionary),
+        )  # fmt: skip
 
     @property
     def n_terms(self) -> int:
