@@ -29,7 +29,7 @@ from topicprofile.segments.saved import segments_document, segments_from_documen
 from topicprofile.store import load_model, save_model
 from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
 from topicprofile.tag.explain import explain_tags
-from topicprofile.tag.table import order_columns, profile_table, relabel
+from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
 from topicprofile.tag.tagger import CustomerTopics, InterestTagger, anchor_matrix
 from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CsrCorpus, DocumentStore
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
@@ -39,7 +39,7 @@ from topicprofile.topics import LdaTopics, apply_label_overrides
 from topicprofile.topics.describe import describe_topics
 from topicprofile.topics.gibbs import resolve_gibbs_params
 from topicprofile.topics.seeding import convergence_warnings, seed_prior, validate_taxonomy
-from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
+from topicprofile.topics.tuning import DEFAULT_K_VALUES, choose_n_topics
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -320,19 +320,15 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         n_interests = len(self.taxonomy or {})
         return [k for k in self.k_values if k >= max(2, n_interests)] or [max(2, n_interests)]
 
-    def _choose_n_topics(self, training: list[list[tuple[int, int]]], tokens: list[list[str]], report: Any) -> None:
-        """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`tune_k`."""
-        self.tuning_: pd.DataFrame | None = None
-        if self.n_topics != "auto":
-            self.n_topics_ = int(self.n_topics)
-            return
-        report("choose k", 0, None)
+    def _choose_n_topics(self, training: Any, tokens: list[list[str]], report: ProgressCallback) -> None:
+        """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`choose_n_topics`."""
+        if self.n_topics == "auto":
+            report("choose k", 0, None)
         lda_params = {"passes": self.passes, "iterations": self.iterations, "update_every": self.update_every,
                       "alpha": self.alpha}  # fmt: skip
-        result = tune_k(training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params)
-        self.tuning_ = result.table
-        self.n_topics_ = result.best_k
-        logger.info("chose %d topics (%s)", result.best_k, result.rule)
+        self.n_topics_, self.tuning_ = choose_n_topics(
+            self.n_topics, training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params
+        )
 
     def _seed_prior(self, n_training_docs: int) -> Any:
         """The taxonomy's topic-word prior (``eta``), or the ``eta`` parameter without a taxonomy."""
@@ -472,15 +468,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         doc_topics = self.topics_.transform_counts(counts)
         anchors = self._anchor_counts(counts)
         tags = self._make_tagger().topic_tags(doc_topics, n_tokens, anchors)
-        labels = self.topic_labels_
-        return [
-            {
-                "tags": [{"label": labels[k], "topic": int(k), "score": s} for k, s in doc_tags],
-                "topics": [round(float(p), 6) for p in row],
-                "n_tokens": int(n),
-            }
-            for doc_tags, row, n in zip(tags, doc_topics, n_tokens, strict=True)
-        ]
+        return text_tags(tags, doc_topics, n_tokens, self.topic_labels_)
 
     def profile(
         self,
@@ -628,14 +616,15 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         bows, _ = self.encoder_.encode(mine[schema.TEXT].tolist())
         counts = self.encoder_.counts(bows)
         doc_topics = self.topics_.transform_counts(counts)
-        row = self._profiles(self._aggregate([(mine, counts)], _no_progress, total=None)[0]).iloc[0]
-        tags = [(int(k), float(row[f"topic_{k}"])) for k in row["interest_topics"].split(";") if k]
+        customer = self._aggregate([(mine, counts)], _no_progress, total=None)[0]
+        (topic_tags,) = self._make_tagger().topic_tags(customer.shares, customer.n_tokens, self._anchor_counts(customer.counts))
+        tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
         return {
             schema.CUSTOMER_ID: customer_id,
             "source": source,
-            schema.N_DOCUMENTS: int(row[schema.N_DOCUMENTS]),
-            "n_tokens": int(row["n_tokens"]),
-            schema.TOP_INTEREST: row[schema.TOP_INTEREST],
+            schema.N_DOCUMENTS: int(customer.n_documents[0]),
+            "n_tokens": int(customer.n_tokens[0]),
+            schema.TOP_INTEREST: self.topic_labels_[tags[0][0]] if tags else "",
             "tags": explain_tags(
                 tags,
                 labels=self.topic_labels_,
