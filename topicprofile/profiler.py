@@ -1,7 +1,9 @@
 """TopicProfiler: the one object that knows the order of the stages.
 
-``documents -> tokenizer -> phrases -> vectorize -> topics -> tag``; saving and loading live in
-:mod:`topicprofile.store`.
+``documents -> text encoder (tokenizer, phrases, vocabulary, TF-IDF: text/encoder.py) -> topics ->
+per-customer aggregation (tag/aggregate.py) -> tags and the profile table (tag/table.py) ->
+segments (segments/)``. Each fitted part turns itself into plain data (``to_state``/``from_state``);
+:mod:`topicprofile.store` writes and reads that data.
 """
 
 from __future__ import annotations
