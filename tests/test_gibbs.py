@@ -41,7 +41,7 @@ def test_gibbs_conversion_agrees_with_tomotopy_infer(amazon_sample: pd.DataFrame
     profiler = TopicProfiler(n_topics=4, random_state=0, trainer="gibbs", pooling="document").fit(amazon_sample)
     texts = amazon_sample["text"].tolist()
     dictionary = profiler.dictionary_
-    counts = bows_to_csr(to_bows(dictionary, profiler._tokens(texts)), len(dictionary))
+    counts = bows_to_csr(to_bows(dictionary, profiler.encoder_.tokens(texts)), len(dictionary))
     params = profiler.topics_.resolved_params()
     model = train_tomotopy(counts, dictionary, n_topics=4, params=params, random_state=0)
     converted = LdaTopics.from_gensim(tomotopy_to_gensim(model, dictionary, eta=params["eta"], random_state=0))

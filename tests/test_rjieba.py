@@ -86,5 +86,5 @@ def test_rjieba_taxonomy_seed_words_stay_whole_at_fit_and_tag() -> None:
     tp = TopicProfiler(n_topics=2, lang="zh", random_state=0, phrases=False, taxonomy=taxonomy).fit(reviews=reviews)
     assert tp.tokenizer_.user_words == tuple(sorted(["手机壳", "房间", "酒店"]))
     assert "手机壳" in tp.dictionary_.token2id
-    assert tp._tokens(["手机壳很好看"]) == [["手机壳", "好看"]]
+    assert tp.encoder_.tokens(["手机壳很好看"]) == [["手机壳", "好看"]]
     assert TopicProfiler(lang="en", taxonomy=taxonomy)._make_tokenizer().user_words is None

@@ -1,4 +1,4 @@
-"""Tests of topicprofile.segments.cluster: choosing k, stability, cards, names, save/load, corpora/ value groups."""
+"""Tests of topicprofile.segments (cluster, cards, saved): choosing k, stability, cards, names, save/load, corpora/ value groups."""
 
 from __future__ import annotations
 
@@ -16,18 +16,9 @@ from topicprofile.behavior import compute_rfm
 from topicprofile.errors import ConfigError, DataValidationError, ModelError
 from topicprofile.segments.fuse import BEHAVIOR_COLUMNS, FeatureFuser
 from topicprofile.ingest.load import load_orders
-from topicprofile.segments.cluster import (
-    SEGMENTS_FILE,
-    CustomerSegmenter,
-    fit_segments,
-    load_segment_cards,
-    load_segments,
-    name_segment,
-    segment_cards,
-    segment_customers,
-    value_label,
-    write_segments,
-)
+from topicprofile.segments.cards import name_segment, segment_cards, value_label
+from topicprofile.segments.cluster import CustomerSegmenter, fit_segments, segment_customers
+from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards, load_segments, write_segments
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 CONTRACT = [*BEHAVIOR_COLUMNS, "segment_id", "segment_name"]

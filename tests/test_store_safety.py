@@ -111,7 +111,7 @@ class _Payload:
 
 def _legacy_model(profiler: TopicProfiler, path: Path, payload: object | None = None) -> None:
     """A model as topicprofile format 1 saved it (gensim pickles); with ``payload``, every pickle is it."""
-    from topicprofile.store import _manifest
+    from topicprofile.store import model_manifest
 
     path.mkdir(parents=True)
     (path / "lda").mkdir()
@@ -131,7 +131,7 @@ def _legacy_model(profiler: TopicProfiler, path: Path, payload: object | None = 
     (path / "topics.json").write_text(json.dumps(topics, default=lambda v: v.tolist()), encoding="utf-8")
     profiler.profiles_.to_parquet(path / "profiles.parquet", index=False)
     profiler.documents_.write_parquet(path / "documents.parquet")
-    manifest = {**_manifest(profiler), "format_version": 1}
+    manifest = {**model_manifest(profiler.to_state()["manifest"]), "format_version": 1}
     (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 

@@ -207,7 +207,7 @@ def test_two_tokenizer_workers_fit_the_same_model(shop, many_chunks) -> None:
 
 @pytest.mark.slow
 def test_token_cache_skips_tokenizing_and_is_invalidated(shop, tmp_path, monkeypatch) -> None:
-    import topicprofile.profiler as profiler_module
+    import topicprofile.text.encoder as encoder_module
 
     reviews, browsing = shop
     first = TopicProfiler(n_topics=6, random_state=0, cache_dir=str(tmp_path)).fit(reviews, browsing)
@@ -216,7 +216,7 @@ def test_token_cache_skips_tokenizing_and_is_invalidated(shop, tmp_path, monkeyp
     def no_tokenizing(*args, **kwargs):
         raise AssertionError("tokenized although the cache holds these tokens")
 
-    monkeypatch.setattr(profiler_module, "iter_tokenize_parallel", no_tokenizing)
+    monkeypatch.setattr(encoder_module, "iter_tokenize_parallel", no_tokenizing)
     again = TopicProfiler(n_topics=5, random_state=1, passes=5, cache_dir=str(tmp_path)).fit(reviews, browsing)
     assert again.dictionary_.token2id == first.dictionary_.token2id  # same tokens, other LDA settings
 

@@ -1,17 +1,16 @@
 """TopicProfiler: the one object that knows the order of the stages.
 
-``documents -> tokenizer -> phrases -> vectorize -> topics -> tag``; saving and loading live in
-:mod:`topicprofile.store`.
+``documents -> text encoder (tokenizer, phrases, vocabulary, TF-IDF: text/encoder.py) -> topics ->
+per-customer aggregation (tag/aggregate.py) -> tags and the profile table (tag/table.py) ->
+segments (segments/)``. Each fitted part turns itself into plain data (``to_state``/``from_state``);
+:mod:`topicprofile.store` writes and reads that data.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
-import json
 import logging
-from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -23,31 +22,26 @@ from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
-from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CountedCorpus, CsrCorpus, DocumentStore, TokenShards, row_bow as _row_bow
-from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.tag.explain import explain_tags
-from topicprofile.segments.fuse import FeatureFuser
-from topicprofile.text.lang import AUTO, check_lang, detect_script, language_mismatch
+from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import check_text_lengths, clean_orders
-from topicprofile.text.pool import default_workers, iter_tokenize_parallel
-from topicprofile.text.phrases import PhraseDetector
 from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
-from topicprofile.tag.tagger import CustomerAccumulator, CustomerTopics, InterestTagger, anchor_matrix
-from topicprofile.topics.seeding import EMERGING_PREFIX, convergence_warnings, seed_prior, validate_taxonomy
-from topicprofile.text.cache import TokenCache
+from topicprofile.segments.fuse import FeatureFuser
+from topicprofile.segments.saved import segments_document, segments_from_document
+from topicprofile.store import load_model, save_model
+from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
+from topicprofile.tag.explain import explain_tags
+from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
+from topicprofile.tag.tagger import CustomerTopics, InterestTagger, anchor_matrix
+from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CsrCorpus, DocumentStore
+from topicprofile.text.encoder import TextEncoder, make_tokenizer
+from topicprofile.text.lang import check_lang, language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
-from topicprofile.topics import (
-    LdaTopics,
-    apply_label_overrides,
-    coherence_scores,
-    make_labels,
-    relevant_terms,
-    topic_diversity,
-)
+from topicprofile.topics import LdaTopics, apply_label_overrides
+from topicprofile.topics.describe import describe_topics
 from topicprofile.topics.gibbs import resolve_gibbs_params
-from topicprofile.topics.tuning import DEFAULT_K_VALUES, tune_k
-from topicprofile.text.vectorize import TfidfKeywords, bows_to_csr, build_dictionary, in_vocabulary, to_bows
+from topicprofile.topics.seeding import convergence_warnings, seed_prior, validate_taxonomy
+from topicprofile.topics.tuning import DEFAULT_K_VALUES, choose_n_topics
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
 
@@ -274,19 +268,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         mismatch = language_mismatch(itertools.islice(store.iter_column(schema.TEXT), LANG_SAMPLE), self.lang)
         if mismatch:
             logger.warning("%s", mismatch)
-        self.tokenizer_ = self._make_tokenizer()
-        tokens = self._token_shards(store, report)
-        if self.phrases:
-            report("phrases", 0, None)
-            self.phrases_: PhraseDetector | None = PhraseDetector().fit(tokens.iter_docs())
-        else:
-            self.phrases_ = None
-        report("vocabulary", 0, None)
-        self.dictionary_ = build_dictionary(
-            (doc for chunk in self._phrased(tokens) for doc in chunk),
-            no_below=self.no_below, no_above=self.no_above, keep_n=self.keep_n,
-        )  # fmt: skip
-        corpus = self._count_pass(store, tokens, report, examples=rfm is not None)
+        self.encoder_ = TextEncoder(self._make_tokenizer(), phrases=self.phrases, no_below=self.no_below,
+                                    no_above=self.no_above, keep_n=self.keep_n)  # fmt: skip
+        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=self.workers, cache_dir=self.cache_dir)
+        corpus = count_corpus(store, tokens, self.encoder_, report=report, seed=self.random_state,
+                              min_example_words=MIN_EXAMPLE_WORDS if rfm is not None else None)  # fmt: skip
         fewest = min(self._k_candidates()) if self.n_topics == "auto" else self.n_topics
         if corpus.n_nonempty < fewest:
             raise DataValidationError(
@@ -294,7 +280,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
                 f"--topics {fewest}; add text or ask for fewer topics"
             )
         self._check_vocabulary(fewest)
-        self.keywords_ = TfidfKeywords().fit(corpus.iter_bows(), self.dictionary_)
+        self.encoder_.fit_keywords(corpus.iter_bows())
         report("topics", 0, None)
         training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
         self._choose_n_topics(CsrCorpus(training), corpus.sample_tokens, report)
@@ -307,7 +293,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         )
         customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs, pooled=corpus.pooled)
         report("quality", 0, None)
-        self._describe_topics(corpus.sample_tokens, topic_mass)
+        described = describe_topics(self.topics_.topic_word_, self.dictionary_, tokens=corpus.sample_tokens,
+                                    topic_mass=topic_mass, seeded_names=list(self.taxonomy or {}))  # fmt: skip
+        self.auto_labels_, self.coherence_, self.topic_info_ = described.auto_labels, described.coherence, described.table
+        self.set_topic_labels(self.topic_labels or {})
         self.n_documents_ = store.n_docs
         self.input_fingerprint_ = store.fingerprint
         self.documents_: DocumentStore | None = store
@@ -316,105 +305,32 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._fit_segments(rfm, reviews=corpus.first_reviews)
         return self
 
-    def _token_shards(self, store: DocumentStore, report: ProgressCallback) -> TokenShards:
-        """The documents' tokens on disk, one shard per store chunk: from the token cache when it
-        has them, else tokenized by ``workers`` processes (and then cached)."""
-        cache = TokenCache(Path(self.cache_dir) / "tokens") if self.cache_dir is not None else None
-        key = cache.key(store.iter_column(schema.TEXT), self.tokenizer_) if cache is not None else None
-        if cache is not None and key is not None:
-            cached = TokenShards.from_docs(cache.iter_docs(key), store.chunk_sizes(), store.directory / "tokens")
-            if cached is not None:
-                logger.info("tokens of %d documents from the cache (%s)", store.n_docs, cache.path(key))
-                report("tokenize", store.n_docs, store.n_docs)
-                return cached
-        shards = TokenShards(store.directory / "tokens")
-        workers = self.workers if self.workers is not None else default_workers(store.n_docs)
-        tokens = iter_tokenize_parallel(
-            self.tokenizer_, store.iter_column(schema.TEXT), workers=workers,
-            progress=lambda _, done, __: report("tokenize", done, store.n_docs),
-        )  # fmt: skip
-        report("tokenize", 0, store.n_docs)
-        for size in store.chunk_sizes():
-            shards.append(list(itertools.islice(tokens, size)))
-        if cache is not None and key is not None:
-            try:
-                cache.put(key, shards.iter_docs())
-            except (OSError, ValueError, TypeError) as e:  # a cache never fails the fit
-                logger.warning("could not store the tokens in the cache %s (%s)", cache.directory, e)
-        return shards
-
-    def _phrased(self, tokens: TokenShards) -> Iterator[list[list[str]]]:
-        for chunk in tokens.chunks():
-            yield self.phrases_.transform(chunk) if self.phrases_ is not None else chunk
-
-    def _count_pass(
-        self, store: DocumentStore, tokens: TokenShards, report: ProgressCallback, *, examples: bool
-    ) -> CountedCorpus:
-        """Bags of words of every document (kept on disk), pooled per customer, plus a sample for
-        coherence and, with ``examples`` (segments will be built), each customer's example review."""
-        corpus = CountedCorpus(store, store.directory / "counts", seed=self.random_state,
-                               min_example_words=MIN_EXAMPLE_WORDS if examples else None)  # fmt: skip
-        accumulator = CustomerAccumulator(1, self._make_tagger().weights())
-        n_terms = len(self.dictionary_)
-        report("count", 0, store.n_docs)
-        token2id = self.dictionary_.token2id
-        for docs, chunk in zip(store.chunks(), self._phrased(tokens), strict=True):
-            chunk = [in_vocabulary(doc, token2id) for doc in chunk]  # coherence sees what LDA sees
-            bows = to_bows(self.dictionary_, chunk)
-            counts = bows_to_csr(bows, n_terms)
-            corpus.add(docs, counts, chunk)
-            accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(),
-                            np.zeros(len(docs), dtype=np.int64), counts=counts)  # fmt: skip
-            report("count", corpus.n_docs, store.n_docs)
-        corpus.pooled = accumulator.result().counts
-        return corpus
+    # the encoder's fitted parts, under the names the API has always had
+    tokenizer_ = property(lambda self: self.encoder_.tokenizer, doc="The fitted :class:`SpacyTokenizer`.")
+    phrases_ = property(lambda self: self.encoder_.phrases_, doc="The fitted :class:`PhraseDetector` or None.")
+    dictionary_ = property(lambda self: self.encoder_.dictionary_, doc="The vocabulary (gensim Dictionary).")
+    keywords_ = property(lambda self: self.encoder_.keywords_, doc="The TF-IDF keyword model.")
 
     def _aggregate(
         self, chunks: Iterable[tuple[pd.DataFrame, Any]], report: ProgressCallback, *, total: int | None,
         pooled: Any = None,
     ) -> tuple[CustomerTopics, np.ndarray]:
-        """Infer each document's topics chunk by chunk and add them up per customer.
-
-        Returns the customers' aggregates and the length-weighted topic mass of all documents.
-        ``pooled``: the customers' pooled word counts when already known (the fit's counting pass
-        has them, rows sorted by customer id as here), instead of adding them up again.
-        """
-        accumulator = CustomerAccumulator(self.n_topics_, self._make_tagger().weights())
-        topic_mass = np.zeros((1, self.n_topics_))
-        done = 0
-        report("tag", 0, total)
-        for docs, counts in chunks:
-            doc_topics = self.topics_.transform_counts(counts)
-            n_tokens = np.asarray(counts.sum(axis=1)).ravel().astype(np.int64)
-            accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(), n_tokens,
-                            doc_topics=doc_topics, counts=counts if pooled is None else None)  # fmt: skip
-            np.add.at(topic_mass, np.zeros(len(docs), dtype=np.int64), doc_topics * n_tokens[:, None])
-            done += len(docs)
-            report("tag", done, total)
-        customers = accumulator.result()
-        if pooled is not None:
-            if pooled.shape[0] != len(customers.customer_ids):
-                raise RuntimeError("pooled counts do not match the customers (internal error)")
-            customers = dataclasses.replace(customers, counts=pooled)
-        return customers, topic_mass[0]
+        return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
+                                report=report, total=total, pooled=pooled)  # fmt: skip
 
     def _k_candidates(self) -> list[int]:
         n_interests = len(self.taxonomy or {})
         return [k for k in self.k_values if k >= max(2, n_interests)] or [max(2, n_interests)]
 
-    def _choose_n_topics(self, training: list[list[tuple[int, int]]], tokens: list[list[str]], report: Any) -> None:
-        """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`tune_k`."""
-        self.tuning_: pd.DataFrame | None = None
-        if self.n_topics != "auto":
-            self.n_topics_ = int(self.n_topics)
-            return
-        report("choose k", 0, None)
+    def _choose_n_topics(self, training: Any, tokens: list[list[str]], report: ProgressCallback) -> None:
+        """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`choose_n_topics`."""
+        if self.n_topics == "auto":
+            report("choose k", 0, None)
         lda_params = {"passes": self.passes, "iterations": self.iterations, "update_every": self.update_every,
                       "alpha": self.alpha}  # fmt: skip
-        result = tune_k(training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params)
-        self.tuning_ = result.table
-        self.n_topics_ = result.best_k
-        logger.info("chose %d topics (%s)", result.best_k, result.rule)
+        self.n_topics_, self.tuning_ = choose_n_topics(
+            self.n_topics, training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params
+        )
 
     def _seed_prior(self, n_training_docs: int) -> Any:
         """The taxonomy's topic-word prior (``eta``), or the ``eta`` parameter without a taxonomy."""
@@ -426,7 +342,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             validate_taxonomy(self.taxonomy),
             n_topics=self.n_topics_,
             dictionary=self.dictionary_,
-            encode=self._tokens,
+            encode=self.encoder_.tokens,
             n_training_docs=n_training_docs,
             base=self._make_lda(self.eta).resolved_params()["eta"] if self.trainer == "gibbs" else None,
         )
@@ -447,7 +363,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         table, self.segment_cards_ = fit_segments(
             self.profiles_, rfm, fuser=self.fuser_, segmenter=self.segmenter_, reviews=reviews
         )
-        self.profiles_ = _order_columns(table)
+        self.profiles_ = order_columns(table)
 
     def _check_fitted(self) -> None:
         try:
@@ -493,10 +409,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             )
 
     def _make_tokenizer(self) -> SpacyTokenizer:
-        # Chinese seed words go into the segmenter's dictionary: a seed split in two never matches.
-        seeds = _chinese_seed_words(self.taxonomy) if self.lang in ("zh", AUTO) else []
-        return SpacyTokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words,
-                              user_words=seeds or None)  # fmt: skip
+        return make_tokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words, taxonomy=self.taxonomy)
 
     def _make_lda(self, eta: Any = None) -> LdaTopics:
         return LdaTopics(
@@ -519,35 +432,6 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             channel_weights=self.channel_weights,
         )
 
-    def _describe_topics(self, tokens: list[list[str]], topic_mass: np.ndarray) -> None:
-        dictionary = self.dictionary_
-        topic_word = self.topics_.topic_word_
-        term_freq = np.array([dictionary.cfs.get(i, 0) for i in range(len(dictionary))], dtype=float)
-        relevant = relevant_terms(topic_word, term_freq, dictionary, n=10)
-        probable = [[dictionary[int(i)] for i in np.argsort(-row, kind="stable")[:10]] for row in topic_word]
-        self.auto_labels_ = make_labels(relevant)
-        if self.taxonomy:  # seeded topics carry the taxonomy's names; the rest are emerging interests
-            names = list(self.taxonomy)
-            self.auto_labels_ = names + [EMERGING_PREFIX + label for label in self.auto_labels_[len(names) :]]
-        scores = coherence_scores(probable, tokens, dictionary)
-        prevalence = topic_mass / max(float(topic_mass.sum()), 1.0)
-        self.coherence_ = {name: s["mean"] for name, s in scores.items()}
-        self.coherence_["diversity"] = topic_diversity(
-            [[dictionary[int(i)] for i in np.argsort(-row, kind="stable")[:25]] for row in topic_word]
-        )
-        self.topic_info_ = pd.DataFrame(
-            {
-                "topic": np.arange(self.n_topics_),
-                "auto_label": self.auto_labels_,
-                "relevant_terms": relevant,
-                "top_terms": probable,
-                "prevalence": prevalence,
-                "c_npmi": scores["c_npmi"]["per_topic"],
-                "c_v": scores["c_v"]["per_topic"],
-            }
-        )
-        self.set_topic_labels(self.topic_labels or {})
-
     def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:
         """Rename topics (``{topic_id: name}``); other topics keep their automatic labels."""
         self._check_fitted()
@@ -562,23 +446,13 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"topic labels must be unique, got {self.topic_labels_}")
         self.topic_info_["label"] = self.topic_labels_
         if hasattr(self, "profiles_"):
-            self.profiles_ = self._relabel(self.profiles_)
+            self.profiles_ = relabel(self.profiles_, self.topic_labels_)
             if getattr(self, "segmenter_", None) is not None:
                 table, self.segment_cards_ = rename_segments(self.profiles_, self.segment_cards_)
-                self.profiles_ = _order_columns(table)
+                self.profiles_ = order_columns(table)
         return self
 
     # -- applying --------------------------------------------------------------------------
-    def _tokens(self, texts: Sequence[str]) -> list[list[str]]:
-        """Exactly the fit-time preprocessing: tokens, then phrases."""
-        tokens = self.tokenizer_.tokenize(texts)
-        return self.phrases_.transform(tokens) if self.phrases_ is not None else tokens
-
-    def _encode(self, texts: Sequence[str]) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
-        """Bags of words (and in-vocabulary token counts) of texts, preprocessed as at fit."""
-        bows = to_bows(self.dictionary_, self._tokens(texts))
-        return bows, np.array([sum(c for _, c in b) for b in bows], dtype=np.int64)
-
     def tag_text(self, texts: str | Iterable[str]) -> list[dict[str, Any]]:
         """Interest tags of each text, with scores and the topic distribution.
 
@@ -591,20 +465,12 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         items = [texts] if isinstance(texts, str) else list(texts)
         check_text_lengths(items)
-        bows, n_tokens = self._encode(items)
-        counts = bows_to_csr(bows, len(self.dictionary_))
+        bows, n_tokens = self.encoder_.encode(items)
+        counts = self.encoder_.counts(bows)
         doc_topics = self.topics_.transform_counts(counts)
         anchors = self._anchor_counts(counts)
         tags = self._make_tagger().topic_tags(doc_topics, n_tokens, anchors)
-        labels = self.topic_labels_
-        return [
-            {
-                "tags": [{"label": labels[k], "topic": int(k), "score": s} for k, s in doc_tags],
-                "topics": [round(float(p), 6) for p in row],
-                "n_tokens": int(n),
-            }
-            for doc_tags, row, n in zip(tags, doc_topics, n_tokens, strict=True)
-        ]
+        return text_tags(tags, doc_topics, n_tokens, self.topic_labels_)
 
     def profile(
         self,
@@ -666,7 +532,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError("this model was fitted without orders; give reviews or browsing")
         customers = None
         if documents is not None:
-            chunks = self._encoded_chunks(documents.chunks(), documents.n_docs)
+            chunks = self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=self.workers)
             customers = self._aggregate(chunks, report, total=documents.n_docs)[0]
         n = 0 if customers is None else len(customers.customer_ids)
         step = max(n, 1) if block_rows is None else block_rows
@@ -675,7 +541,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             rfm = rfm.set_axis(rfm.index.astype(str)).sort_index()
         rfm_at = 0
         for start, stop in itertools.pairwise(bounds):
-            block = None if customers is None else self._profiles(_customer_block(customers, start, stop))
+            block = None if customers is None else self._profiles(customer_block(customers, start, stop))
             if self.segmenter_ is None:
                 yield block
                 continue
@@ -684,45 +550,15 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
                 last = stop == n
                 end = len(rfm) if last else int(np.searchsorted(rfm.index, customers.customer_ids[stop - 1], side="right"))
                 part, rfm_at = rfm.iloc[rfm_at:end], end
-            yield _order_columns(segment_customers(
+            yield order_columns(segment_customers(
                 block, part, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_
             ))  # fmt: skip
 
-    def _encoded_chunks(self, chunks: Iterable[pd.DataFrame], n_docs: int) -> Iterator[tuple[pd.DataFrame, Any]]:
-        """Chunks of documents with their word-count matrices, preprocessed as at fit (the texts are
-        tokenized by ``workers`` processes)."""
-        n_terms = len(self.dictionary_)
-        frames, for_texts = itertools.tee(chunks)
-        texts = (text for frame in for_texts for text in frame[schema.TEXT].tolist())
-        workers = self.workers if self.workers is not None else default_workers(n_docs)
-        tokens = iter_tokenize_parallel(self.tokenizer_, texts, workers=workers)
-        for frame in frames:
-            chunk = list(itertools.islice(tokens, len(frame)))
-            if self.phrases_ is not None:
-                chunk = self.phrases_.transform(chunk)
-            yield frame, bows_to_csr(to_bows(self.dictionary_, chunk), n_terms)
-
     def _profiles(self, customers: CustomerTopics) -> pd.DataFrame:
         """The profile table from per-customer aggregates (shares, counts, pooled word counts)."""
-        counts = customers.counts
-        anchors = self._anchor_counts(counts)
-        topic_tags = self._make_tagger().topic_tags(customers.shares, customers.n_tokens, anchors)
-        keywords = [
-            ";".join(self.keywords_.keywords([_row_bow(counts, i)], n=self.n_keywords)).replace("_", " ")
-            for i in range(counts.shape[0])
-        ]
-        interest_topics = [";".join(str(k) for k, _ in t) for t in topic_tags]
-        columns = {
-            schema.CUSTOMER_ID: customers.customer_ids,
-            "interest_topics": interest_topics,
-            schema.N_DOCUMENTS: customers.n_documents,
-            "n_tokens": customers.n_tokens,
-            schema.KEYWORDS: keywords,
-            **{f"topic_{k}": customers.shares[:, k] for k in range(self.n_topics_)},
-            **self._label_columns(interest_topics, customers.shares),
-        }
-        # built once, in the output contract's order (no copies: this table has a row per customer)
-        return pd.DataFrame({name: columns[name] for name in _column_order(list(columns))})
+        topic_tags = self._make_tagger().topic_tags(customers.shares, customers.n_tokens, self._anchor_counts(customers.counts))
+        keywords = self.encoder_.keywords(customers.counts, n=self.n_keywords)
+        return profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.topic_labels_)
 
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
         """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag.tagger`)."""
@@ -737,25 +573,6 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             cached = (topic_word, key, anchor_matrix(topic_word, prevalence, self.anchor_threshold))
             self._anchor_cache = cached
         return np.asarray(counts @ cached[2])
-
-    def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
-        """(Re)write the label columns from ``interest_topics``, the shares and the current labels."""
-        shares = table[[f"topic_{k}" for k in range(self.n_topics_)]].to_numpy()
-        table = table.assign(**self._label_columns(table["interest_topics"], shares))
-        return _order_columns(table)
-
-    def _label_columns(self, interest_topics: Iterable[str], shares: np.ndarray) -> dict[str, list[str]]:
-        """``top_interest``, ``interest_tags`` and ``interest_scores`` of each row, in the current labels."""
-        labels = self.topic_labels_
-        named = [
-            [(labels[int(k)], round(float(shares[i, int(k)]), 3)) for k in ids.split(";") if k]
-            for i, ids in enumerate(interest_topics)
-        ]
-        return {
-            schema.TOP_INTEREST: [t[0][0] if t else "" for t in named],
-            schema.INTEREST_TAGS: [";".join(label for label, _ in t) for t in named],
-            schema.INTEREST_SCORES: [json.dumps(dict(t), ensure_ascii=False) for t in named],
-        }
 
     def explain(
         self,
@@ -798,17 +615,18 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             )
         if mine.empty:
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
-        bows, _ = self._encode(mine[schema.TEXT].tolist())
-        counts = bows_to_csr(bows, len(self.dictionary_))
+        bows, _ = self.encoder_.encode(mine[schema.TEXT].tolist())
+        counts = self.encoder_.counts(bows)
         doc_topics = self.topics_.transform_counts(counts)
-        row = self._profiles(self._aggregate([(mine, counts)], _no_progress, total=None)[0]).iloc[0]
-        tags = [(int(k), float(row[f"topic_{k}"])) for k in row["interest_topics"].split(";") if k]
+        customer = self._aggregate([(mine, counts)], _no_progress, total=None)[0]
+        (topic_tags,) = self._make_tagger().topic_tags(customer.shares, customer.n_tokens, self._anchor_counts(customer.counts))
+        tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
         return {
             schema.CUSTOMER_ID: customer_id,
             "source": source,
-            schema.N_DOCUMENTS: int(row[schema.N_DOCUMENTS]),
-            "n_tokens": int(row["n_tokens"]),
-            schema.TOP_INTEREST: row[schema.TOP_INTEREST],
+            schema.N_DOCUMENTS: int(customer.n_documents[0]),
+            "n_tokens": int(customer.n_tokens[0]),
+            schema.TOP_INTEREST: self.topic_labels_[tags[0][0]] if tags else "",
             "tags": explain_tags(
                 tags,
                 labels=self.topic_labels_,
@@ -841,51 +659,74 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         Every part is plain data (JSON, Parquet, ``.npy``); see :mod:`topicprofile.store`. ``path``
         may be new, a saved model or, with ``force``, a folder holding other files (left alone).
         """
-        from topicprofile.store import save_model
-
         self._check_fitted()
-        save_model(self, path, force=force)
+        save_model(self.to_state(), path, force=force)
 
     @classmethod
     def load(cls, path: str) -> TopicProfiler:
         """Read a model written by :meth:`save` (its current version); raises ModelError if missing,
         corrupt, incompatible, or of format 1 (pickles, refused: ``topicprofile convert-model --trust``)."""
-        from topicprofile.store import load_model
+        return load_model(path, cls.from_state)
 
-        return load_model(path)
+    def to_state(self) -> dict[str, Any]:
+        """The fitted model as plain data, each part from its own ``to_state()`` (written by
+        :func:`topicprofile.store.save_model`); ``documents`` is the :class:`DocumentStore` or None."""
+        self._check_fitted()
+        resolved = self.topics_.resolved_params().items()
+        manifest = {
+            "params": self.get_params(),
+            "n_segments": len(self.segment_cards_),
+            "tokenizer": self.tokenizer_.get_config(),
+            "lda": {k: ("seeded by the taxonomy" if hasattr(v, "shape") else v) for k, v in resolved},
+            "input": {"fingerprint": self.input_fingerprint_, "n_documents": self.n_documents_},
+            "n_customers": int(len(self.profiles_)),
+            "n_terms": len(self.dictionary_),
+            "coherence": self.coherence_,
+            "n_topics": self.n_topics_,
+            "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
+            "topic_labels": list(self.topic_labels_),
+        }
+        segments = None
+        if self.segmenter_ is not None:
+            segments = segments_document(fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_)
+        return {"manifest": manifest, "encoder": self.encoder_.to_state(), "lda": self.topics_.to_state(),
+                "topics": self.topic_info_.drop(columns=["label"]), "profiles": self.profiles_,
+                "documents": self.documents_, "segments": segments}  # fmt: skip
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> TopicProfiler:
+        """A fitted profiler from :meth:`to_state`'s data as :func:`topicprofile.store.read_state` reads it."""
+        manifest = state["manifest"]
+        params = dict(manifest["params"])
+        for name in ("k_values", "segment_k_range"):
+            if params.get(name) is not None:
+                params[name] = tuple(params[name])
+        if params.get("topic_labels"):
+            params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
+        profiler = cls(**params)
+        profiler.encoder_ = TextEncoder.from_state(state["encoder"])
+        profiler.topics_ = LdaTopics.from_state(*state["lda"], profiler.dictionary_)
+        profiler.n_topics_ = profiler.topics_.n_topics
+        profiler.tuning_ = pd.DataFrame(manifest["tuning"]) if manifest.get("tuning") else None
+        profiler.topic_info_ = state["topics"]
+        profiler.auto_labels_ = profiler.topic_info_["auto_label"].tolist()
+        profiler.coherence_ = manifest["coherence"]
+        profiler.n_documents_ = manifest["input"]["n_documents"]
+        profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
+        profiler.profiles_ = state["profiles"]
+        profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
+        profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
+        if state["segments"] is not None:
+            profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = segments_from_document(
+                state["segments"], where=state.get("folder", "model")
+            )
+        # the profiles and segments were saved with these labels: no relabelling needed
+        profiler.topic_labels_ = list(manifest["topic_labels"])
+        profiler.topic_info_["label"] = profiler.topic_labels_
+        return profiler
 
 
 def _rfm(orders: Input, *, as_of: Any) -> pd.DataFrame | None:
     """Scored RFM table of the orders (cleaned first when a DataFrame), or None without orders."""
     loaded = as_loaded(orders, functools.partial(clean_orders, as_of=as_of), name="orders")
     return None if loaded is None else compute_rfm(loaded.data, as_of=as_of)
-
-
-def _customer_block(customers: CustomerTopics, start: int, stop: int) -> CustomerTopics:
-    """Customers ``start:stop`` of the aggregates (views, no copies)."""
-    rows = slice(start, stop)
-    return dataclasses.replace(
-        customers,
-        customer_ids=customers.customer_ids[rows],
-        shares=customers.shares[rows],
-        n_documents=customers.n_documents[rows],
-        n_tokens=customers.n_tokens[rows],
-        anchors=None if customers.anchors is None else customers.anchors[rows],
-        counts=None if customers.counts is None else customers.counts[rows],
-    )
-
-
-def _order_columns(table: pd.DataFrame) -> pd.DataFrame:
-    """The output contract's columns first (profile, then behavior when present), the rest after."""
-    return table[_column_order(list(table.columns))].reset_index(drop=True)
-
-
-def _column_order(columns: Sequence[str]) -> list[str]:
-    front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in columns]
-    return front + [c for c in columns if c not in front]
-
-
-def _chinese_seed_words(taxonomy: Mapping[str, Sequence[str]] | None) -> list[str]:
-    """The taxonomy's single Chinese words (no spaces), for the segmenter's dictionary."""
-    words = (w for seeds in (taxonomy or {}).values() if isinstance(seeds, (list, tuple)) for w in seeds)
-    return sorted({w for w in words if isinstance(w, str) and detect_script(w) == "zh" and w.split() == [w]})

@@ -43,6 +43,8 @@ KEYWORDS = "keywords"
 PROFILE_COLUMNS = (CUSTOMER_ID, TOP_INTEREST, INTEREST_TAGS, INTEREST_SCORES, N_DOCUMENTS, KEYWORDS)
 
 # Added by orders (issue #3): RFM value and segment columns
+SEGMENT_ID = "segment_id"
+SEGMENT_NAME = "segment_name"
 BEHAVIOR_PROFILE_COLUMNS = (
     "recency_days",
     "frequency",
@@ -52,6 +54,6 @@ BEHAVIOR_PROFILE_COLUMNS = (
     "f_score",
     "m_score",
     "rfm_segment",
-    "segment_id",
-    "segment_name",
+    SEGMENT_ID,
+    SEGMENT_NAME,
 )

@@ -28,7 +28,12 @@ Layout (format version 2)::
 
 Nothing in a model is a pickle: arrays are read with ``allow_pickle=False`` and checked for dtype
 and shape, tables are JSON or Parquet, and the gensim objects are rebuilt from them. A model of
-format 1 (gensim pickles) is refused; ``topicprofile convert-model --trust`` converts one.
+format 1 (gensim pickles) is refused; ``topicprofile convert-model --trust`` converts one
+(:mod:`topicprofile.store_legacy`).
+
+Each fitted part turns itself into plain data and back (``to_state()`` / ``from_state()``); this
+module writes and reads that data (:func:`save_model`, :func:`load_model`) and never builds an
+estimator itself.
 
 A new version is written to ``versions/.staging-*``, synced, renamed to ``versions/<n>`` and only
 then published by replacing ``manifest.json``; at every instant MODEL holds a complete model, the
@@ -46,26 +51,30 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from topicprofile.errors import ModelError
+from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards
 
 __all__ = [
     "FORMAT_VERSION",
     "save_model",
     "load_model",
+    "model_manifest",
     "read_manifest",
+    "read_state",
+    "read_tables",
     "model_files",
     "model_lock",
-    "convert_model",
     "atomic_write_text",
+    "LEGACY_FILES",
 ]
 
 FORMAT_VERSION = 2
@@ -83,10 +92,11 @@ _PARTS = (
     "topics.json", "profiles.parquet",
 )  # fmt: skip
 #: What a format-1 model held at its top level (pickled gensim parts and their side files included).
-_LEGACY_FILES = ("topics.json", "profiles.parquet", "documents.parquet", "segments.json")
+LEGACY_FILES = ("topics.json", "profiles.parquet", "documents.parquet", "segments.json")
 _LEGACY_PICKLES = ("dictionary.gensim", "tfidf.gensim", "phrases.gensim")
 _CONVERT = "topicprofile convert-model --trust"
 _VERSIONED = ("topicprofile", "gensim", "spacy", "scikit-learn", "pandas", "numpy")
+T = TypeVar("T")
 
 
 # -- small file helpers ---------------------------------------------------------------------------
@@ -371,29 +381,14 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _manifest(profiler: Any) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "kind": KIND,
-        "versions": _package_versions(),
-        "params": _json_safe(profiler.get_params()),
-        "n_segments": len(profiler.segment_cards_),
-        "tokenizer": profiler.tokenizer_.get_config(),
-        "lda": _json_safe(
-            {k: ("seeded by the taxonomy" if hasattr(v, "shape") else v) for k, v in profiler.topics_.resolved_params().items()}
-        ),
-        "input": {"fingerprint": profiler.input_fingerprint_, "n_documents": profiler.n_documents_},
-        "n_customers": int(len(profiler.profiles_)),
-        "n_terms": len(profiler.dictionary_),
-        "coherence": profiler.coherence_,
-        "n_topics": profiler.n_topics_,
-        "tuning": None if profiler.tuning_ is None else _json_safe(profiler.tuning_.to_dict(orient="records")),
-        "topic_labels": list(profiler.topic_labels_),
-    }
+def model_manifest(fields: dict[str, Any]) -> dict[str, Any]:
+    """A version's manifest: format, kind, package versions, then the model's own ``fields``
+    (``TopicProfiler.to_state()["manifest"]``: parameters, tokenizer, LDA settings, input...)."""
+    return {"format_version": FORMAT_VERSION, "kind": KIND, "versions": _package_versions(), **_json_safe(fields)}
 
 
-def save_model(profiler: Any, path: str | os.PathLike[str], *, force: bool = False) -> Path:
-    """Save a fitted :class:`~topicprofile.TopicProfiler` as a new version of the model at ``path``.
+def save_model(state: dict[str, Any], path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Save a fitted model's ``state`` (``TopicProfiler.to_state()``) as a new version of the model at ``path``.
 
     ``path`` may be new, a model (the new version replaces the current one) or, with ``force``, a
     folder holding other files (they are left alone). See the module docstring for the layout.
@@ -413,8 +408,8 @@ def save_model(profiler: Any, path: str | os.PathLike[str], *, force: bool = Fal
         staging = Path(tempfile.mkdtemp(dir=versions, prefix=_STAGING))
         try:
             os.chmod(staging, 0o777 & ~_umask())
-            manifest = _manifest(profiler)
-            _write_parts(profiler, staging, manifest)
+            manifest = model_manifest(state["manifest"])
+            _write_parts(state, staging, manifest)
             _fsync_tree(staging)
             os.rename(staging, final)
             _fsync_dir(versions)
@@ -449,68 +444,34 @@ def _remove_legacy_parts(target: Path) -> None:
     lda = target / "lda"
     if lda.is_dir() and all(f.name.startswith("lda.gensim") for f in lda.iterdir()):
         shutil.rmtree(lda, ignore_errors=True)
-    for name in _LEGACY_FILES:
+    for name in LEGACY_FILES:
         (target / name).unlink(missing_ok=True)
 
 
-def _write_parts(profiler: Any, folder: Path, manifest: dict[str, Any]) -> None:
-    _write_dictionary(profiler.dictionary_, folder / "dictionary")
-    _write_tfidf(profiler.keywords_.tfidf_, folder / "tfidf")
-    (folder / "lda").mkdir()
-    params, arrays = profiler.topics_.to_state()
-    _write_json(folder / "lda" / "params.json", _json_safe(params))
-    for name, array in arrays.items():
-        np.save(folder / "lda" / f"{name}.npy", array, allow_pickle=False)
-    if profiler.phrases_ is not None:
-        profiler.phrases_.save(folder / "phrases.json")
-    topics = profiler.topic_info_.drop(columns=["label"]).to_dict(orient="records")
-    _write_json(folder / "topics.json", _json_safe(topics))
-    profiler.profiles_.to_parquet(folder / "profiles.parquet", index=False)
-    if getattr(profiler, "documents_", None) is not None:
-        profiler.documents_.write_parquet(folder / "documents.parquet")
-    if getattr(profiler, "segmenter_", None) is not None:
-        from topicprofile.segments.cluster import write_segments
-
-        write_segments(folder, fuser=profiler.fuser_, segmenter=profiler.segmenter_, cards=profiler.segment_cards_)
+def _write_parts(state: dict[str, Any], folder: Path, manifest: dict[str, Any]) -> None:
+    encoder = state["encoder"]
+    _write_state(folder / "dictionary", "vocabulary.json", *encoder["dictionary"])
+    _write_state(folder / "tfidf", "params.json", *encoder["tfidf"])
+    _write_state(folder / "lda", "params.json", *state["lda"])
+    if encoder["phrases"] is not None:
+        with open(folder / "phrases.json", "w", encoding="utf-8") as f:
+            json.dump(encoder["phrases"], f, ensure_ascii=False)
+    _write_json(folder / "topics.json", _json_safe(state["topics"].to_dict(orient="records")))
+    state["profiles"].to_parquet(folder / "profiles.parquet", index=False)
+    if state["documents"] is not None:
+        state["documents"].write_parquet(folder / "documents.parquet")
+    if state["segments"] is not None:
+        _write_json(folder / "segments.json", state["segments"])
     # The manifest goes last: a version folder with a manifest is complete.
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def _pairs(mapping: dict[int, int]) -> np.ndarray:
-    return np.array(list(mapping.items()), dtype=np.int64).reshape(-1, 2)
-
-
-def _write_dictionary(dictionary: Any, folder: Path) -> None:
+def _write_state(folder: Path, name: str, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """A component's plain data: its settings as ``name`` (JSON) and each array as ``<key>.npy``."""
     folder.mkdir()
-    vocabulary = {
-        "num_docs": int(dictionary.num_docs),
-        "num_pos": int(dictionary.num_pos),
-        "num_nnz": int(dictionary.num_nnz),
-        "tokens": list(dictionary.token2id),
-        "ids": [int(i) for i in dictionary.token2id.values()],
-    }
-    _write_json(folder / "vocabulary.json", vocabulary)
-    np.save(folder / "dfs.npy", _pairs(dictionary.dfs), allow_pickle=False)
-    np.save(folder / "cfs.npy", _pairs(dictionary.cfs), allow_pickle=False)
-
-
-def _write_tfidf(tfidf: Any, folder: Path) -> None:
-    from gensim import matutils
-    from gensim.models.tfidfmodel import df2idf
-    from gensim.utils import identity
-
-    # gensim swaps normalize=True/False for the function it stands for on first use
-    normalize = {id(matutils.unitvec): True, id(identity): False}.get(id(tfidf.normalize), tfidf.normalize)
-    if tfidf.smartirs is not None or tfidf.wlocal is not identity or tfidf.wglobal is not df2idf or not isinstance(normalize, bool):
-        raise ValueError("only a TfidfModel with gensim's default weighting can be saved as data")
-    if list(tfidf.idfs) != list(tfidf.dfs):
-        raise ValueError("TfidfModel idfs and dfs hold different terms")
-    folder.mkdir()
-    params = {"normalize": normalize, "pivot": tfidf.pivot, "slope": tfidf.slope,
-              "num_docs": int(tfidf.num_docs), "num_nnz": int(tfidf.num_nnz)}  # fmt: skip
-    _write_json(folder / "params.json", params)
-    np.save(folder / "dfs.npy", _pairs(tfidf.dfs), allow_pickle=False)
-    np.save(folder / "idfs.npy", np.array(list(tfidf.idfs.values()), dtype=np.float64), allow_pickle=False)
+    _write_json(folder / name, _json_safe(params))
+    for key, array in arrays.items():
+        np.save(folder / f"{key}.npy", array, allow_pickle=False)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -575,26 +536,62 @@ def model_files(path: str | os.PathLike[str]) -> Path:
     return _parts_folder(folder, read_manifest(folder))
 
 
-def load_model(path: str | os.PathLike[str]) -> Any:
-    """Load a model saved by :func:`save_model` into a fitted :class:`~topicprofile.TopicProfiler`.
+def load_model(path: str | os.PathLike[str], build: Callable[[dict[str, Any]], T]) -> T:
+    """Read a model saved by :func:`save_model` and ``build`` it (``TopicProfiler.from_state``).
 
     ``path`` is the model folder (its current version is loaded) or one of its ``versions/<n>``.
-    Only plain data is read; format-1 models (pickles) are refused.
+    Only plain data is read (see :func:`read_state`); format-1 models (pickles) are refused.
     """
     folder = Path(path)
     manifest = read_manifest(folder)
     try:
-        return _build_profiler(_parts_folder(folder, manifest), manifest)
+        return build(read_state(_parts_folder(folder, manifest), manifest))
     except ModelError:
         raise
     except Exception as e:  # a parquet / JSON / value error means the files are damaged
         raise ModelError(f"{folder}: corrupt model ({type(e).__name__}: {_one_line(e)}); refit the model") from e
 
 
-def _read_dictionary(folder: Path) -> Any:
-    from gensim.corpora import Dictionary
+def read_state(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The plain data of the version in ``folder``: what ``TopicProfiler.to_state()`` gave, with
+    ``documents`` the path of the documents' Parquet file (or None); arrays checked for dtype and shape."""
+    vocabulary = _read_json(folder / "dictionary" / "vocabulary.json")
+    n_terms = _check_vocabulary(folder / "dictionary", vocabulary)
+    pairs = {}
+    for name in ("dfs", "cfs"):
+        pairs[name] = _read_array(folder / "dictionary" / f"{name}.npy", "int64", (None, 2))
+        if pairs[name].size and (pairs[name][:, 0].min() < 0 or pairs[name][:, 0].max() >= n_terms):
+            raise ModelError(f"{folder / 'dictionary' / name}.npy: term ids out of range; refit the model")
+    dfs = _read_array(folder / "tfidf" / "dfs.npy", "int64", (None, 2))
+    tfidf = {"dfs": dfs, "idfs": _read_array(folder / "tfidf" / "idfs.npy", "float64", (dfs.shape[0],))}
+    phrases = folder / "phrases.json"
+    encoder = {
+        "tokenizer": manifest["tokenizer"],
+        "phrases": _read_json(phrases) if phrases.is_file() else None,
+        "dictionary": (vocabulary, pairs),
+        "tfidf": (_read_json(folder / "tfidf" / "params.json"), tfidf),
+    }
+    lda = _read_lda(folder / "lda", n_terms)
+    return {"manifest": manifest, "encoder": encoder, "lda": lda, **read_tables(folder, manifest, n_topics=int(lda[0]["num_topics"]))}
 
-    vocabulary = _read_json(folder / "vocabulary.json")
+
+def read_tables(folder: Path, manifest: dict[str, Any], *, n_topics: int) -> dict[str, Any]:
+    """The tables of a model folder: ``topics`` (checked against ``n_topics`` and the manifest's
+    labels), ``profiles``, ``documents`` (path or None), ``segments`` (document or None)."""
+    topics = pd.DataFrame(_read_json(folder / "topics.json"))
+    if len(topics) != n_topics or len(manifest["topic_labels"]) != n_topics:
+        raise ModelError(f"{folder}: corrupt model (topics.json, manifest and LDA disagree on the topics); refit the model")
+    documents = folder / "documents.parquet"
+    return {
+        "topics": topics,
+        "profiles": pd.read_parquet(folder / "profiles.parquet"),
+        "documents": documents if documents.is_file() else None,
+        "segments": load_segment_cards(folder) if (folder / SEGMENTS_FILE).is_file() else None,
+        "folder": folder,
+    }
+
+
+def _check_vocabulary(folder: Path, vocabulary: dict[str, Any]) -> int:
     tokens, ids = vocabulary["tokens"], vocabulary["ids"]
     n_terms = len(tokens)
     if (
@@ -602,187 +599,16 @@ def _read_dictionary(folder: Path) -> Any:
         or sorted(ids) != list(range(n_terms)) or not all(type(i) is int for i in ids)
     ):  # fmt: skip
         raise ModelError(f"{folder / 'vocabulary.json'}: corrupt vocabulary (tokens and ids do not match); refit the model")
-    dictionary = Dictionary()
-    dictionary.token2id = dict(zip(tokens, ids, strict=True))
-    for name in ("dfs", "cfs"):
-        pairs = _read_array(folder / f"{name}.npy", "int64", (None, 2))
-        if pairs.size and (pairs[:, 0].min() < 0 or pairs[:, 0].max() >= n_terms):
-            raise ModelError(f"{folder / name}.npy: term ids out of range; refit the model")
-        setattr(dictionary, name, dict(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), strict=True)))
-    dictionary.num_docs = int(vocabulary["num_docs"])
-    dictionary.num_pos = int(vocabulary["num_pos"])
-    dictionary.num_nnz = int(vocabulary["num_nnz"])
-    return dictionary
+    return n_terms
 
 
-def _read_tfidf(folder: Path, dictionary: Any) -> Any:
-    from gensim.models import TfidfModel
-
+def _read_lda(folder: Path, n_terms: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     params = _read_json(folder / "params.json")
-    dfs = _read_array(folder / "dfs.npy", "int64", (None, 2))
-    idfs = _read_array(folder / "idfs.npy", "float64", (dfs.shape[0],))
-    # no corpus, no dictionary: gensim leaves the statistics to be set, as here
-    tfidf = TfidfModel(id2word=dictionary, normalize=bool(params["normalize"]), pivot=params["pivot"],
-                       slope=float(params["slope"]))  # fmt: skip
-    tfidf.num_docs, tfidf.num_nnz = int(params["num_docs"]), int(params["num_nnz"])
-    term_ids = dfs[:, 0].tolist()
-    tfidf.dfs = dict(zip(term_ids, dfs[:, 1].tolist(), strict=True))
-    tfidf.idfs = dict(zip(term_ids, idfs.tolist(), strict=True))
-    return tfidf
-
-
-def _read_lda(folder: Path, dictionary: Any) -> Any:
-    from topicprofile.topics import LdaTopics
-
-    params = _read_json(folder / "params.json")
-    k, n_terms = int(params["num_topics"]), len(dictionary)
+    k = int(params["num_topics"])
     arrays = {
         "alpha": _read_array(folder / "alpha.npy", "float64", (k,)),
         "eta": _read_array(folder / "eta.npy", "float64", (n_terms,), (k, n_terms)),
         "sstats": _read_array(folder / "sstats.npy", "float64", (k, n_terms)),
         "exp_elog_beta": _read_array(folder / "exp_elog_beta.npy", "float64", (k, n_terms)),
     }
-    return LdaTopics.from_state(params, arrays, dictionary)
-
-
-def _profiler_from_manifest(manifest: dict[str, Any]) -> Any:
-    from topicprofile.profiler import TopicProfiler
-    from topicprofile.text.tokenizer import SpacyTokenizer
-
-    params = dict(manifest["params"])
-    if params.get("k_values") is not None:
-        params["k_values"] = tuple(params["k_values"])
-    if params.get("segment_k_range") is not None:
-        params["segment_k_range"] = tuple(params["segment_k_range"])
-    if params.get("topic_labels"):
-        params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
-    profiler = TopicProfiler(**params)
-    profiler.tokenizer_ = SpacyTokenizer.from_config(manifest["tokenizer"])
-    return profiler
-
-
-def _build_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
-    from topicprofile.text.phrases import PhraseDetector
-
-    profiler = _profiler_from_manifest(manifest)
-    dictionary = _read_dictionary(folder / "dictionary")
-    tfidf = _read_tfidf(folder / "tfidf", dictionary)
-    topics = _read_lda(folder / "lda", dictionary)
-    phrases = PhraseDetector.load(folder / "phrases.json") if (folder / "phrases.json").is_file() else None
-    return _assemble(profiler, folder, manifest, dictionary=dictionary, tfidf=tfidf, topics=topics, phrases=phrases)
-
-
-def _assemble(profiler: Any, folder: Path, manifest: dict[str, Any], **parts: Any) -> Any:
-    """Set a profiler's fitted state from its parts and the tables of ``folder``."""
-    from topicprofile.text.corpus import DocumentStore
-    from topicprofile.text.vectorize import TfidfKeywords
-
-    profiler.dictionary_ = parts["dictionary"]
-    keywords = TfidfKeywords()
-    keywords.tfidf_ = parts["tfidf"]
-    keywords.dictionary_ = profiler.dictionary_
-    profiler.keywords_ = keywords
-    profiler.topics_ = parts["topics"]
-    profiler.n_topics_ = profiler.topics_.n_topics
-    profiler.phrases_ = parts["phrases"]
-    tuning = manifest.get("tuning")
-    profiler.tuning_ = pd.DataFrame(tuning) if tuning else None
-    profiler.topic_info_ = pd.DataFrame(_read_json(folder / "topics.json"))
-    if len(profiler.topic_info_) != profiler.n_topics_ or len(manifest["topic_labels"]) != profiler.n_topics_:
-        raise ModelError(f"{folder}: corrupt model (topics.json, manifest and LDA disagree on the topics); refit the model")
-    profiler.auto_labels_ = profiler.topic_info_["auto_label"].tolist()
-    profiler.coherence_ = manifest["coherence"]
-    profiler.n_documents_ = manifest["input"]["n_documents"]
-    profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
-    profiler.profiles_ = pd.read_parquet(folder / "profiles.parquet")
-    documents = folder / "documents.parquet"
-    profiler.documents_ = DocumentStore.open(documents) if documents.is_file() else None
-    profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
-    if (folder / "segments.json").is_file():
-        from topicprofile.segments.cluster import load_segments
-
-        profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = load_segments(folder)
-    # profiles.parquet and segments.json were written with these labels: no relabelling needed
-    profiler.topic_labels_ = list(manifest["topic_labels"])
-    profiler.topic_info_["label"] = profiler.topic_labels_
-    return profiler
-
-
-# -- format 1 (pickles): converted only when the user vouches for the model -------------------------
-def convert_model(path: str | os.PathLike[str], *, trust: bool) -> bool:
-    """Rewrite a format-1 model (gensim pickles) at ``path`` in the current format, in place.
-
-    Loading pickles runs whatever code they hold, so this reads them only with ``trust=True``:
-    pass it only for a model you made or vouch for. The converted model gives the same output; the
-    pickles are deleted once the new version is published. Returns False when the model already
-    has the current format (nothing done).
-
-    Raises
-    ------
-    ModelError
-        ``trust`` is False, or ``path`` is not a format-1 or current model.
-    """
-    folder = Path(path)
-    if not trust:
-        raise ModelError(
-            f"{folder}: converting reads the model's pickles, which can run any code; pass --trust only "
-            "for a model you made or vouch for"
-        )
-    with model_lock(folder):
-        manifest = _legacy_manifest(folder)
-        if manifest is None:
-            read_manifest(folder)  # current format: checks it, nothing to do
-            return False
-        try:
-            profiler = _build_legacy_profiler(folder, manifest)
-        except ModelError:
-            raise
-        except Exception as e:
-            raise ModelError(f"{folder}: corrupt format-1 model ({type(e).__name__}: {_one_line(e)}); refit it") from e
-        save_model(profiler, folder)
-    return True
-
-
-def _legacy_manifest(folder: Path) -> dict[str, Any] | None:
-    """The manifest of a format-1 model at ``folder``, None for a current one; ModelError otherwise."""
-    try:
-        read_manifest(folder)
-        return None
-    except ModelError as e:
-        if "model of format 1" not in str(e):
-            raise
-    manifest = _read_json(folder / MANIFEST)
-    missing = [p for p in ("dictionary.gensim", "tfidf.gensim", "lda/lda.gensim", *_LEGACY_FILES[:2]) if not (folder / p).is_file()]
-    if missing:
-        raise ModelError(f"{folder}: corrupt format-1 model, missing {', '.join(missing)}; refit it")
-    return manifest
-
-
-def _build_legacy_profiler(folder: Path, manifest: dict[str, Any]) -> Any:
-    import logging
-
-    from gensim.corpora import Dictionary
-    from gensim.models import LdaModel, TfidfModel
-    from gensim.models.phrases import FrozenPhrases
-
-    from topicprofile.text.phrases import PhraseDetector
-    from topicprofile.topics import LdaTopics
-
-    profiler = _profiler_from_manifest(manifest)
-    dictionary = Dictionary.load(str(folder / "dictionary.gensim"))
-    tfidf = TfidfModel.load(str(folder / "tfidf.gensim"))
-    lda = LdaModel.load(str(folder / "lda" / "lda.gensim"))
-    phrases = None
-    if (folder / "phrases.gensim").is_file():
-        phrases = PhraseDetector()
-        phrases_logger = logging.getLogger("gensim.models.phrases")  # a frozen model warns of no corpus_word_count
-        level = phrases_logger.level
-        phrases_logger.setLevel(logging.ERROR)
-        try:
-            phrases.phrases_ = FrozenPhrases.load(str(folder / "phrases.gensim"))
-        finally:
-            phrases_logger.setLevel(level)
-        phrases.min_count, phrases.threshold = phrases.phrases_.min_count, phrases.phrases_.threshold
-    topics = LdaTopics.from_gensim(lda, random_state=profiler.random_state)
-    return _assemble(profiler, folder, manifest, dictionary=dictionary, tfidf=tfidf, topics=topics, phrases=phrases)
-
+    return params, arrays

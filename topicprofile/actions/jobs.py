@@ -18,7 +18,7 @@ from topicprofile.segments.fuse import topic_shares
 from topicprofile.ingest.load import clean_orders, load_browsing, load_reviews
 from topicprofile.ingest.files import read_table
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
-from topicprofile.store import load_model
+from topicprofile.profiler import TopicProfiler
 from topicprofile.app.jobs import write_table
 
 __all__ = ["campaign_files", "read_ids", "recommend_files"]
@@ -41,7 +41,7 @@ def _interests(
         return None, []
     if model_dir is None:
         raise ConfigError("--reviews/--browsing need --model-dir (the fitted model that turns text into interests).")
-    profiler = load_model(model_dir)
+    profiler = TopicProfiler.load(model_dir)
     texts = {}
     if reviews is not None:
         texts["reviews"] = load_reviews(reviews, columns=columns, encoding=encoding).data

@@ -34,7 +34,7 @@ def convert_model_cli(
         )  # fmt: skip
         raise typer.Exit(2)
     with user_errors():
-        from topicprofile.store import convert_model
+        from topicprofile.store_legacy import convert_model
 
         converted = convert_model(model_dir, trust=True)
     if json_out:

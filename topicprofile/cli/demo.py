@@ -45,7 +45,7 @@ def demo_cli(
         import pandas as pd
 
         from topicprofile.profiler import TopicProfiler
-        from topicprofile.segments.cluster import load_segment_cards
+        from topicprofile.segments.saved import load_segment_cards
         from topicprofile.store import model_files
         from topicprofile.app.sample import planted_recovery, sample_dir
         from topicprofile.app.jobs import fit_files, tag_files

@@ -48,10 +48,10 @@ def explain_cli(
                          browsing_columns=browsing_columns, orders_columns=None, encoding=encoding)  # fmt: skip
     inputs["date_format"] = date_format
     with user_errors(quiet=json_out):
-        from topicprofile.store import load_model
+        from topicprofile.profiler import TopicProfiler
         from topicprofile.app.jobs import load_inputs
 
-        profiler = load_model(model_dir)
+        profiler = TopicProfiler.load(model_dir)
         loaded: dict[str, Any] = {}
         if reviews is not None or browsing is not None:
             loaded = load_inputs(**inputs)

@@ -15,10 +15,10 @@ def quality_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
     Example: topicprofile quality --model-dir models/shop
     """
     with user_errors():
-        from topicprofile.store import load_model
+        from topicprofile.profiler import TopicProfiler
         from topicprofile.topics.quality import topic_quality
 
-        profiler = load_model(model_dir)
+        profiler = TopicProfiler.load(model_dir)
         report = topic_quality(profiler.topics(), stop_words=profiler.tokenizer_.stop_word_set())
     if json_out:
         print_json({"model_dir": str(model_dir), "topics": report.to_dict(orient="records")})

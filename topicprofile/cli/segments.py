@@ -17,7 +17,7 @@ def segments_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
     Example: topicprofile segments --model-dir models/shop --json
     """
     with user_errors():
-        from topicprofile.segments.cluster import load_segment_cards
+        from topicprofile.segments.saved import load_segment_cards
         from topicprofile.store import MANIFEST, model_files
 
         # a model: its current version, checked (format-1 pickle models refused); a bare folder

@@ -19,9 +19,9 @@ def topics_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
     Example: topicprofile topics --model-dir models/shop --json
     """
     with user_errors():
-        from topicprofile.store import load_model
+        from topicprofile.profiler import TopicProfiler
 
-        profiler = load_model(model_dir)
+        profiler = TopicProfiler.load(model_dir)
         topics = profiler.topics()
     records = topics[["topic", "label", "auto_label", "prevalence", "c_npmi", "c_v", "top_terms", "relevant_terms"]]
     if json_out:
@@ -44,12 +44,13 @@ def label_cli(
     """
     with user_errors():
         from topicprofile.config import read_labels_file
-        from topicprofile.store import load_model, model_lock, read_manifest
+        from topicprofile.profiler import TopicProfiler
+        from topicprofile.store import model_lock, read_manifest
 
         read_manifest(model_dir)  # a missing or refused model fails before the lock is taken
         names_read = read_labels_file(labels)
         with model_lock(model_dir):  # no fit may publish between this load and the save
-            profiler = load_model(model_dir)
+            profiler = TopicProfiler.load(model_dir)
             names = {k: v for k, v in enumerate(profiler.topic_labels_) if v != profiler.auto_labels_[k]}
             names.update(names_read)
             profiler.set_topic_labels(names)

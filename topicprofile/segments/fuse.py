@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -278,6 +279,30 @@ class FeatureFuser(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         behavior = [f"{_FUSED_PREFIX}{c}" for c in BEHAVIOR_FEATURES] if len(self.center_) else []
         return np.asarray(self.topic_columns_ + behavior, dtype=object)
+
+    def to_state(self) -> dict[str, Any]:
+        """The fitted fuser as plain data (JSON-ready; floats at full precision)."""
+        self._check_fitted()
+        return {
+            "params": self.get_params(),
+            "topic_columns": list(self.topic_columns_),
+            "topic_mean": self.topic_mean_.tolist(),
+            "center": self.center_.to_dict(),
+            "scale": self.scale_.to_dict(),
+            "never_bought": self.never_bought_.to_dict(),
+            "n_customers": self.n_customers_,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FeatureFuser:
+        """Rebuild from :meth:`to_state`'s data; raises KeyError, TypeError or ValueError when it is not such data."""
+        fuser = cls(**state["params"])
+        fuser.topic_columns_ = list(state["topic_columns"])
+        fuser.topic_mean_ = pd.Series(state["topic_mean"], index=fuser.topic_columns_, dtype="float64")
+        for name in ("center", "scale", "never_bought"):
+            setattr(fuser, f"{name}_", pd.Series(state[name], dtype="float64"))
+        fuser.n_customers_ = int(state["n_customers"])
+        return fuser
 
     def _check_fitted(self) -> None:
         try:

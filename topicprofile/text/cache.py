@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from topicprofile._fs import atomic_path
+from topicprofile.text import lang, tokenizer
 from topicprofile.text.pool import DEFAULT_CHUNK_SIZE, ProgressCallback, default_workers, tokenize_parallel
 from topicprofile.text.tokenizer import SpacyTokenizer
 
@@ -334,8 +335,6 @@ def _model_version(name: str | None) -> str | None:
 @lru_cache(maxsize=1)
 def _code_digest() -> str:
     """Digest of the modules that decide what a token is."""
-    from topicprofile.text import lang, tokenizer
-
     digest = hashlib.blake2b(digest_size=16)
     for module in (tokenizer, lang):
         try:

@@ -73,13 +73,13 @@ class PhraseDetector:
         phrases = self.phrases_
         return [phrases[list(tokens)] for tokens in token_lists]
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the learned phrases as JSON (settings and ``[phrase, score]`` pairs; no pickle)."""
+    def to_state(self) -> dict[str, Any]:
+        """The learned phrases as plain data (settings and ``[phrase, score]`` pairs)."""
         phrases = self.phrases_
         scoring = _scoring_name(phrases.scoring)
         if scoring is None:
             raise ValueError(f"phrases scored by {phrases.scoring!r} cannot be saved (only {', '.join(_SCORERS)})")
-        state = {
+        return {
             "format_version": PHRASES_FORMAT,
             "min_count": phrases.min_count,
             "threshold": phrases.threshold,
@@ -89,6 +89,40 @@ class PhraseDetector:
             "max_vocab_size": self.max_vocab_size,
             "phrasegrams": [[phrase, float(score)] for phrase, score in phrases.phrasegrams.items()],
         }
+
+    @classmethod
+    def from_state(cls, state: Any) -> PhraseDetector:
+        """Rebuild the gensim ``FrozenPhrases`` from :meth:`to_state`'s data (values checked,
+        never executed); raises KeyError, TypeError or ValueError when it is not such data."""
+        from gensim.models.phrases import Phrases
+
+        if not isinstance(state, dict) or state.get("format_version") != PHRASES_FORMAT:
+            raise ValueError(f"not a phrases file of format {PHRASES_FORMAT}")
+        phrasegrams = {str(phrase): float(score) for phrase, score in state["phrasegrams"]}
+        connector_words = frozenset(str(w) for w in state["connector_words"])
+        detector = cls(min_count=int(state["min_count"]), threshold=float(state["threshold"]),
+                       max_vocab_size=int(state["max_vocab_size"]))  # fmt: skip
+        if state["scoring"] not in _SCORERS or not isinstance(state["delimiter"], str):
+            raise ValueError(f"unknown scoring {state['scoring']!r} or delimiter")
+        # an empty Phrases with the saved settings, frozen, then given the saved phrases
+        frozen = Phrases(
+            min_count=state["min_count"], threshold=state["threshold"], delimiter=state["delimiter"],
+            scoring=state["scoring"], connector_words=connector_words,
+        ).freeze()
+        frozen.phrasegrams = phrasegrams
+        detector.phrases_ = frozen
+        return detector
+
+    @classmethod
+    def from_frozen(cls, frozen: Any) -> PhraseDetector:
+        """A detector of an already learned gensim ``FrozenPhrases`` (its settings taken from it)."""
+        detector = cls(min_count=frozen.min_count, threshold=frozen.threshold)
+        detector.phrases_ = frozen
+        return detector
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the learned phrases as JSON (:meth:`to_state`; no pickle)."""
+        state = self.to_state()
         with open(path, "w", encoding="utf-8") as f:
             json.dump(state, f, ensure_ascii=False)
 
@@ -101,29 +135,11 @@ class PhraseDetector:
         ModelError
             The file is not a phrases file of this format (its values are checked, never executed).
         """
-        from gensim.models.phrases import Phrases
-
         try:
             with open(path, encoding="utf-8") as f:
-                state = json.load(f)
-            if not isinstance(state, dict) or state.get("format_version") != PHRASES_FORMAT:
-                raise ValueError(f"not a phrases file of format {PHRASES_FORMAT}")
-            phrasegrams = {str(phrase): float(score) for phrase, score in state["phrasegrams"]}
-            connector_words = frozenset(str(w) for w in state["connector_words"])
-            detector = cls(min_count=int(state["min_count"]), threshold=float(state["threshold"]),
-                           max_vocab_size=int(state["max_vocab_size"]))  # fmt: skip
-            if state["scoring"] not in _SCORERS or not isinstance(state["delimiter"], str):
-                raise ValueError(f"unknown scoring {state['scoring']!r} or delimiter")
-            # an empty Phrases with the saved settings, frozen, then given the saved phrases
-            frozen = Phrases(
-                min_count=state["min_count"], threshold=state["threshold"], delimiter=state["delimiter"],
-                scoring=state["scoring"], connector_words=connector_words,
-            ).freeze()
+                return cls.from_state(json.load(f))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise ModelError(f"{path}: corrupt phrases file ({type(e).__name__}: {e}); refit the model") from e
-        frozen.phrasegrams = phrasegrams
-        detector.phrases_ = frozen
-        return detector
 
 
 def _scoring_name(scoring: Any) -> str | None:

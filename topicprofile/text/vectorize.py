@@ -13,6 +13,7 @@ from topicprofile.errors import DataValidationError
 
 __all__ = [
     "build_dictionary", "default_no_below", "in_vocabulary", "to_bows", "pool_bows", "bows_to_csr", "TfidfKeywords",
+    "dictionary_to_state", "dictionary_from_state",
 ]  # fmt: skip
 
 #: What joins the words of a phrase (``PhraseDetector``'s delimiter): ``hike_boot``.
@@ -182,3 +183,75 @@ class TfidfKeywords:
         id2token = self.dictionary_
         ranked = sorted(weights, key=lambda pair: (-round(pair[1], 12), id2token[pair[0]]))
         return [id2token[term_id] for term_id, _ in ranked[:n]]
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted TF-IDF model as plain data: settings and the arrays ``dfs`` (int64, n × 2:
+        term id, document frequency) and ``idfs`` (float64, rows as ``dfs``)."""
+        from gensim import matutils
+        from gensim.models.tfidfmodel import df2idf
+        from gensim.utils import identity
+
+        tfidf = self.tfidf_
+        # gensim swaps normalize=True/False for the function it stands for on first use
+        normalize = {id(matutils.unitvec): True, id(identity): False}.get(id(tfidf.normalize), tfidf.normalize)
+        if tfidf.smartirs is not None or tfidf.wlocal is not identity or tfidf.wglobal is not df2idf or not isinstance(normalize, bool):
+            raise ValueError("only a TfidfModel with gensim's default weighting can be saved as data")
+        if list(tfidf.idfs) != list(tfidf.dfs):
+            raise ValueError("TfidfModel idfs and dfs hold different terms")
+        params = {"normalize": normalize, "pivot": tfidf.pivot, "slope": tfidf.slope,
+                  "num_docs": int(tfidf.num_docs), "num_nnz": int(tfidf.num_nnz)}  # fmt: skip
+        arrays = {"dfs": _pairs(tfidf.dfs), "idfs": np.array(list(tfidf.idfs.values()), dtype=np.float64)}
+        return params, arrays
+
+    @classmethod
+    def from_state(cls, params: Mapping[str, Any], arrays: Mapping[str, np.ndarray], dictionary: Any) -> TfidfKeywords:
+        """Rebuild from :meth:`to_state`'s data (shapes checked by the caller)."""
+        from gensim.models import TfidfModel
+
+        # no corpus, no dictionary: gensim leaves the statistics to be set, as here
+        tfidf = TfidfModel(id2word=dictionary, normalize=bool(params["normalize"]), pivot=params["pivot"],
+                           slope=float(params["slope"]))  # fmt: skip
+        tfidf.num_docs, tfidf.num_nnz = int(params["num_docs"]), int(params["num_nnz"])
+        term_ids = arrays["dfs"][:, 0].tolist()
+        tfidf.dfs = dict(zip(term_ids, arrays["dfs"][:, 1].tolist(), strict=True))
+        tfidf.idfs = dict(zip(term_ids, arrays["idfs"].tolist(), strict=True))
+        return cls.from_model(tfidf, dictionary)
+
+    @classmethod
+    def from_model(cls, tfidf: Any, dictionary: Any) -> TfidfKeywords:
+        """Keywords of an already fitted gensim ``TfidfModel`` over ``dictionary``."""
+        keywords = cls()
+        keywords.tfidf_, keywords.dictionary_ = tfidf, dictionary
+        return keywords
+
+
+def dictionary_to_state(dictionary: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A gensim ``Dictionary`` as plain data: ``vocabulary`` (tokens and ids in ``token2id`` order,
+    num_docs, num_pos, num_nnz) and the arrays ``dfs``, ``cfs`` (int64, n × 2: term id, frequency)."""
+    vocabulary = {
+        "num_docs": int(dictionary.num_docs),
+        "num_pos": int(dictionary.num_pos),
+        "num_nnz": int(dictionary.num_nnz),
+        "tokens": list(dictionary.token2id),
+        "ids": [int(i) for i in dictionary.token2id.values()],
+    }
+    return vocabulary, {"dfs": _pairs(dictionary.dfs), "cfs": _pairs(dictionary.cfs)}
+
+
+def dictionary_from_state(vocabulary: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any:
+    """Rebuild the gensim ``Dictionary`` from :func:`dictionary_to_state`'s data (checked by the caller)."""
+    from gensim.corpora import Dictionary
+
+    dictionary = Dictionary()
+    dictionary.token2id = dict(zip(vocabulary["tokens"], vocabulary["ids"], strict=True))
+    for name in ("dfs", "cfs"):
+        pairs = arrays[name]
+        setattr(dictionary, name, dict(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), strict=True)))
+    dictionary.num_docs = int(vocabulary["num_docs"])
+    dictionary.num_pos = int(vocabulary["num_pos"])
+    dictionary.num_nnz = int(vocabulary["num_nnz"])
+    return dictionary
+
+
+def _pairs(mapping: Mapping[int, int]) -> np.ndarray:
+    return np.array(list(mapping.items()), dtype=np.int64).reshape(-1, 2)

@@ -18,6 +18,7 @@ the most stable k overall wins.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ import pandas as pd
 from topicprofile.topics.coherence import coherence_scores, topic_diversity
 from topicprofile.topics.lda import LdaTopics
 
-__all__ = ["tune_k", "TuningResult", "MIN_DIVERSITY", "TIE", "DEFAULT_K_VALUES"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["tune_k", "choose_n_topics", "TuningResult", "MIN_DIVERSITY", "TIE", "DEFAULT_K_VALUES"]
 
 MIN_DIVERSITY = 0.6
 TIE = 0.01
@@ -114,3 +117,15 @@ def tune_k(
     if not table["eligible"].any():
         rule = "no k reached the diversity bar: the most stable k"
     return TuningResult(table=table, best_k=best_k, rule=rule)
+
+
+def choose_n_topics(
+    n_topics: int | str, training: Any, dictionary: Any, token_lists: Sequence[Sequence[str]], *,
+    k_values: Sequence[int], lda_params: dict[str, Any] | None = None,
+) -> tuple[int, pd.DataFrame | None]:  # fmt: skip
+    """``(k, tuning table)``: ``n_topics`` itself (no table), or for ``"auto"`` the k :func:`tune_k` picks."""
+    if n_topics != "auto":
+        return int(n_topics), None
+    result = tune_k(training, dictionary, token_lists, k_values=k_values, lda_params=lda_params)
+    logger.info("chose %d topics (%s)", result.best_k, result.rule)
+    return result.best_k, result.table

@@ -1,0 +1,269 @@
+"""Segment cards: size, RFM medians and mix, top interests with lift, a short name, example reviews.
+
+Built from the segmented customer table (:func:`~topicprofile.segments.cluster.fit_segments`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from topicprofile import schema
+from topicprofile.behavior import AVG_ORDER_VALUE, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SEGMENT
+from topicprofile.errors import DataValidationError
+from topicprofile.schema import SEGMENT_ID
+from topicprofile.segments.fuse import NO_ORDERS_SEGMENT
+from topicprofile.segments.fuse import require_columns as _require
+
+__all__ = ["MIN_EXAMPLE_WORDS", "segment_cards", "name_segment", "value_label"]
+
+
+def segment_cards(
+    profiles: pd.DataFrame,
+    *,
+    reviews: pd.DataFrame | None = None,
+    n_interests: int = 3,
+    n_examples: int = 2,
+    min_interest_share: float = 0.1,
+    min_lift: float = 1.2,
+    max_p_value: float = 0.01,
+    snippet_chars: int = 160,
+) -> list[dict[str, Any]]:
+    """One card per segment: size, RFM medians and mix, top interests with lift, name, examples.
+
+    Input: a customer table with ``customer_id``, ``segment_id``, ``interest_tags`` (``;``-joined
+    labels), ``recency_days``, ``frequency``, ``monetary``, ``avg_order_value`` and ``rfm_segment``
+    (as :func:`fit_segments` makes); ``interest_scores`` and ``n_documents`` are used when present.
+
+    Card keys: ``segment_id``, ``name``, ``value`` (value part of the name, see :func:`value_label`),
+    ``interest`` (the naming interest: the listed interest of highest lift that is *distinctive*,
+    lift >= ``min_lift`` and over-represented beyond chance, hypergeometric p-value <= ``max_p_value``;
+    else None and the name says "mixed interests"; without any tags in the base the name is the value
+    part alone), ``size``, ``share`` (of all customers), ``n_with_orders``,
+    ``n_with_text``, ``rfm_medians`` (over the segment's customers with orders; None when it has
+    none), ``rfm_segment_mix`` (``{rfm_segment: share}``, largest first), ``top_interests``
+    (``[{"interest", "share", "lift", "p_value"}]``: share of the segment tagged with it, lift = that
+    share / the share in the whole base, and the chance of at least that many tagged customers in a
+    random group of the segment's size; interests tagged on at least ``min_interest_share`` of the segment,
+    highest lift first) and ``examples`` (``[{"customer_id", "text"}]``: a review of the customers
+    most strongly tagged with the naming interest, cut to ``snippet_chars``). JSON-ready.
+
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        The segmented customer table.
+    reviews : pandas.DataFrame, optional
+        ``customer_id`` and ``text`` columns; no examples without it.
+    n_interests, n_examples : int
+        Interests and example snippets per card.
+    min_interest_share : float
+        Minimum share of the segment an interest needs to be listed (avoids a lift of 10 from one customer).
+    min_lift, max_p_value : float
+        What makes an interest distinctive enough to name the segment after it. The p-value guard
+        keeps chance lifts of small segments (1.3 from a handful of customers) out of the names.
+    snippet_chars : int
+        Longest snippet.
+
+    Returns
+    -------
+    list of dict
+        Cards ordered by segment id.
+    """
+    columns = (
+        schema.CUSTOMER_ID,
+        SEGMENT_ID,
+        schema.INTEREST_TAGS,
+        RECENCY_DAYS,
+        FREQUENCY,
+        MONETARY,
+        RFM_SEGMENT,
+    )
+    _require(profiles, columns, "customer table")
+    if profiles.empty:
+        raise DataValidationError("customer table: no customers, so no segment cards.")
+    profiles = profiles.reset_index(drop=True)
+    tags = profiles[schema.INTEREST_TAGS].fillna("").astype(str).str.get_dummies(sep=";")
+    tags = tags.loc[:, [c for c in tags.columns if c.strip()]]
+    base_share = tags.mean(axis=0)
+    texts = _review_texts(reviews)
+    cards = []
+    for segment_id, members in profiles.groupby(SEGMENT_ID, sort=True):
+        seg_share = tags.loc[members.index].mean(axis=0)
+        listed = seg_share[seg_share >= min_interest_share]
+        lift = listed / base_share[listed.index]
+        ranked = sorted(listed.index, key=lambda label: (-lift[label], -listed[label], label))[:n_interests]
+        counts = tags.loc[members.index, ranked].sum(axis=0)
+        top = [
+            {
+                "interest": label,
+                "share": round(float(listed[label]), 3),
+                "lift": round(float(lift[label]), 2),
+                "p_value": _over_representation(int(counts[label]), tags[label], len(members)),
+            }
+            for label in ranked
+        ]
+        distinctive = [t for t in top if t["lift"] >= min_lift and t["p_value"] <= max_p_value]
+        interest = distinctive[0]["interest"] if distinctive else None
+        value = value_label(members, profiles)
+        buyers = members[members[RFM_SEGMENT] != NO_ORDERS_SEGMENT]
+        mix = members[RFM_SEGMENT].value_counts(normalize=True)
+        cards.append(
+            {
+                SEGMENT_ID: int(segment_id),
+                "name": _compose_name(value, interest) if len(tags.columns) else value,
+                "value": value,
+                "interest": interest,
+                "size": len(members),
+                "share": round(len(members) / len(profiles), 4),
+                "n_with_orders": len(buyers),
+                "n_with_text": int((members[schema.N_DOCUMENTS] > 0).sum())
+                if schema.N_DOCUMENTS in members
+                else None,
+                "rfm_medians": _medians(buyers),
+                "rfm_segment_mix": {str(k): round(float(v), 3) for k, v in mix.items()},
+                "top_interests": top,
+                "examples": _examples(members, interest, texts, n=n_examples, chars=snippet_chars),
+            }
+        )
+    _deduplicate_names(cards)
+    return cards
+
+
+def name_segment(members: pd.DataFrame, base: pd.DataFrame, *, interest: str | None = None) -> str:
+    """A short segment name, value part and interest: ``"High value · outdoor"``.
+
+    Parameters
+    ----------
+    members, base : pandas.DataFrame
+        The segment's customers and all customers (``recency_days``, ``frequency``, ``monetary``,
+        ``rfm_segment``).
+    interest : str, optional
+        The segment's interest label (its first term before ``" · "`` is used); None gives
+        ``"mixed interests"``.
+    """
+    return _compose_name(value_label(members, base), interest)
+
+
+def value_label(members: pd.DataFrame, base: pd.DataFrame) -> str:
+    """The value part of a segment's name, from its RFM medians relative to the base.
+
+    Each median of the segment's customers with orders is placed in the distribution of all customers
+    with orders as a mid-rank percentile (0..1; for recency, 1 = most recent). The first rule that
+    holds names the segment:
+
+    1. half or more of the segment has no orders: ``"No orders yet"``;
+    2. recency ≥ 0.5 and frequency ≥ 0.7 and monetary ≥ 0.7: ``"High value"``;
+    3. recency < 0.4 and frequency > 0.5: ``"At risk"`` (bought often, not lately);
+    4. recency < 0.4: ``"Lapsed"``;
+    5. frequency ≤ 0.5 and recency ≥ 0.6: ``"New"``;
+    6. frequency > 0.5: ``"Loyal"``;
+    7. otherwise ``"Occasional"``.
+
+    (Frequency exactly 0.5 is the middle of the base, e.g. every customer ordered once: not loyal.)
+    """
+    buyers = members[members[RFM_SEGMENT] != NO_ORDERS_SEGMENT]
+    base_buyers = base[base[RFM_SEGMENT] != NO_ORDERS_SEGMENT]
+    if len(buyers) * 2 <= len(members) or base_buyers.empty:
+        return "No orders yet"
+    r = 1.0 - _percentile(buyers[RECENCY_DAYS].median(), base_buyers[RECENCY_DAYS])
+    f = _percentile(buyers[FREQUENCY].median(), base_buyers[FREQUENCY])
+    m = _percentile(buyers[MONETARY].median(), base_buyers[MONETARY])
+    if r >= 0.5 and f >= 0.7 and m >= 0.7:
+        return "High value"
+    if r < 0.4:
+        return "At risk" if f > 0.5 else "Lapsed"
+    if f <= 0.5 and r >= 0.6:
+        return "New"
+    return "Loyal" if f > 0.5 else "Occasional"
+
+
+def _compose_name(value: str, interest: str | None) -> str:
+    short = interest.split(" · ")[0].strip() if interest else "mixed interests"
+    return f"{value} · {short}"
+
+
+def _deduplicate_names(cards: list[dict[str, Any]]) -> None:
+    """Names that repeat get the segment's median orders and spend, then a number if still not unique."""
+    counts = pd.Series([c["name"] for c in cards]).value_counts()
+    for card in cards:
+        medians = card["rfm_medians"]
+        if counts[card["name"]] > 1 and medians:
+            n = medians[FREQUENCY]
+            card["name"] = (
+                f"{card['name']} ({n:g} order{'' if n == 1 else 's'}, {medians[MONETARY]:,.0f} spent)"
+            )
+    seen: dict[str, int] = {}
+    for card in cards:
+        n = seen[card["name"]] = seen.get(card["name"], 0) + 1
+        if n > 1:
+            card["name"] = f"{card['name']} #{n}"
+
+
+def _over_representation(count: int, tagged: pd.Series, n_members: int) -> float:
+    """P(at least ``count`` tagged customers in a random draw of ``n_members``): hypergeometric tail."""
+    from scipy.stats import hypergeom
+
+    return round(float(hypergeom.sf(count - 1, len(tagged), int(tagged.sum()), n_members)), 6)
+
+
+def _percentile(value: float, values: pd.Series) -> float:
+    v = values.to_numpy(dtype="float64")
+    return float(((v < value).sum() + 0.5 * (v == value).sum()) / len(v))
+
+
+def _medians(buyers: pd.DataFrame) -> dict[str, float] | None:
+    if buyers.empty:
+        return None
+    columns = [c for c in (RECENCY_DAYS, FREQUENCY, MONETARY, AVG_ORDER_VALUE) if c in buyers]
+    return {c: round(float(buyers[c].median()), 2) for c in columns}
+
+
+#: A review needs at least this many words to be quoted as a segment's example.
+MIN_EXAMPLE_WORDS = 5
+
+
+def _review_texts(reviews: pd.DataFrame | None) -> dict[str, list[str]]:
+    if reviews is None:
+        return {}
+    _require(reviews, (schema.CUSTOMER_ID, schema.TEXT), "reviews")
+    frame = reviews[[schema.CUSTOMER_ID, schema.TEXT]].dropna()
+    frame = frame[frame[schema.TEXT].astype(str).str.split().str.len() >= MIN_EXAMPLE_WORDS]
+    return frame.groupby(frame[schema.CUSTOMER_ID].astype(str), sort=False)[schema.TEXT].agg(list).to_dict()
+
+
+def _examples(
+    members: pd.DataFrame, interest: str | None, texts: dict[str, list[str]], *, n: int, chars: int
+) -> list[dict[str, str]]:
+    if not texts or n <= 0:
+        return []
+    ids = members[schema.CUSTOMER_ID].astype(str)
+    strength = pd.Series(0.0, index=members.index)
+    if interest and schema.INTEREST_SCORES in members:
+        strength = members[schema.INTEREST_SCORES].map(lambda s: _score_of(s, interest))
+    order = sorted(range(len(members)), key=lambda i: (-strength.iloc[i], ids.iloc[i]))
+    examples = []
+    for i in order:
+        customer = ids.iloc[i]
+        if customer in texts:
+            examples.append({schema.CUSTOMER_ID: customer, schema.TEXT: _snippet(texts[customer][0], chars)})
+            if len(examples) == n:
+                break
+    return examples
+
+
+def _score_of(scores: object, interest: str) -> float:
+    try:
+        value = json.loads(scores).get(interest, 0.0) if isinstance(scores, str) and scores else 0.0
+        return float(value)
+    except (ValueError, AttributeError, TypeError):
+        return 0.0
+
+
+def _snippet(text: str, chars: int) -> str:
+    text = " ".join(str(text).split())
+    if len(text) <= chars:
+        return text
+    cut = text[: chars - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"
