@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -15,9 +14,9 @@ import pytest
 pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
 pytest.importorskip("phonenumbers", reason="the db extra (phonenumbers) is not installed")
 
-from topicprofile.db import ProfileDatabase, write_profiles  # noqa: E402
-from topicprofile.db.identifiers import clean_customers, normalize_phone  # noqa: E402
-from topicprofile.errors import DataValidationError, ModelError  # noqa: E402
+from topicprofile.db import ProfileDatabase, write_profiles
+from topicprofile.db.identifiers import clean_customers, normalize_phone
+from topicprofile.errors import DataValidationError, ModelError
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "demo_profiles.csv"
@@ -52,8 +51,14 @@ def test_tables_are_typed_not_strings(tmp_path):
     path = tmp_path / "p.duckdb"
     write_profiles(path, profiles_frame())
     with ProfileDatabase(path, read_only=True) as db:
-        types = dict(db.con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'profiles'").fetchall())
-        row = db.con.execute("SELECT interest_scores['Coffee'], topic_shares, interest_tags FROM profiles WHERE customer_id = 'C000'").fetchall()[0]
+        types = dict(
+            db.con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'profiles'"
+            ).fetchall()
+        )
+        row = db.con.execute(
+            "SELECT interest_scores['Coffee'], topic_shares, interest_tags FROM profiles WHERE customer_id = 'C000'"
+        ).fetchall()[0]
     assert types["interest_scores"] == "MAP(VARCHAR, DOUBLE)"
     assert types["topic_shares"] == "DOUBLE[]" and types["interest_tags"] == "VARCHAR[]"
     assert row == (0.3, [0.6, 0.3, 0.1], ["Outdoor", "Coffee"])
@@ -139,7 +144,13 @@ def test_a_process_killed_inside_a_batch_leaves_the_previous_state(tmp_path):
     write_profiles(path, profiles_frame())
     before = snapshot(path)
     script = CRASH.format(tests=str(ROOT / "tests"), path=str(path))
-    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        check=False,
+        text=True,
+    )
     assert done.returncode == 3, done.stderr
     after = snapshot(path)
     for name in before:
@@ -160,7 +171,13 @@ def test_a_second_writer_gets_one_clear_error(tmp_path):
     path = tmp_path / "p.duckdb"
     write_profiles(path, profiles_frame())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(path=str(path))], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.format(path=str(path))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(ModelError, match="in use by another process") as info:
@@ -168,7 +185,7 @@ def test_a_second_writer_gets_one_clear_error(tmp_path):
         assert str(path) in str(info.value) and "\n" not in str(info.value)
         cli = subprocess.run(
             [sys.executable, "-m", "topicprofile", "db", "add", str(GOLDEN), "--db", str(path)],
-            capture_output=True, text=True, env=env,
+            capture_output=True, text=True, env=env, check=False,
         )  # fmt: skip
         assert cli.returncode == 1
         assert cli.stderr.strip().startswith("error:") and "in use by another process" in cli.stderr
@@ -180,7 +197,11 @@ def test_a_second_writer_gets_one_clear_error(tmp_path):
 
 def test_parquet_export_and_import_round_trip(tmp_path):
     path = tmp_path / "p.duckdb"
-    write_profiles(path, profiles_frame(), identifiers=clean_customers(pd.DataFrame({"customer_id": ["C001"], "email": ["a@b.org"]}))[0])
+    write_profiles(
+        path,
+        profiles_frame(),
+        identifiers=clean_customers(pd.DataFrame({"customer_id": ["C001"], "email": ["a@b.org"]}))[0],
+    )
     with ProfileDatabase(path, read_only=True) as db:
         counts = db.export_parquet(tmp_path / "backup")
     assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == sorted(
@@ -191,7 +212,10 @@ def test_parquet_export_and_import_round_trip(tmp_path):
     for name, table in snapshot(path).items():
         pd.testing.assert_frame_equal(table, snapshot(tmp_path / "restored.duckdb")[name])
     (tmp_path / "backup" / "manifest.json").write_text("{}")
-    with ProfileDatabase(tmp_path / "other.duckdb") as db, pytest.raises(DataValidationError, match="manifest.json"):
+    with (
+        ProfileDatabase(tmp_path / "other.duckdb") as db,
+        pytest.raises(DataValidationError, match="manifest.json"),
+    ):
         db.import_parquet(tmp_path / "backup")
 
 

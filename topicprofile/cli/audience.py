@@ -28,13 +28,45 @@ def _min_score(value: float | None) -> float | None:
 
 @app.command("audience")
 def audience_cli(
-    to: Annotated[str, typer.Option("--to", callback=_destination, help="csv, parquet, shopify, klaviyo, meta or google.")] = "csv",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (Shopify: split into .partN files above 1 MB).")] = None,
-    where: Annotated[str | None, typer.Option("--where", help="Filter, e.g. \"interest = 'Outdoor' and rfm_segment in ('At Risk', 'Can''t Lose')\".")] = None,
-    min_score: Annotated[float | None, typer.Option("--min-score", callback=_min_score, help="Each named interest (or the top one) scores at least this.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only customers whose tags or segment changed since an export: 'last' (this audience's last) or an export id.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Audience name (what --since last looks up; default: destination + filter).")] = None,
-    columns: Annotated[str | None, typer.Option("--columns", help="csv/parquet: comma-separated profile columns.")] = None,
+    to: Annotated[
+        str,
+        typer.Option("--to", callback=_destination, help="csv, parquet, shopify, klaviyo, meta or google."),
+    ] = "csv",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output file (Shopify: split into .partN files above 1 MB)."),
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            help="Filter, e.g. \"interest = 'Outdoor' and rfm_segment in ('At Risk', 'Can''t Lose')\".",
+        ),
+    ] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            "--min-score",
+            callback=_min_score,
+            help="Each named interest (or the top one) scores at least this.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only customers whose tags or segment changed since an export: 'last' (this audience's last) or an export id.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Audience name (what --since last looks up; default: destination + filter)."
+        ),
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="csv/parquet: comma-separated profile columns.")
+    ] = None,
     list_exports: Annotated[bool, typer.Option("--list", help="List the recorded exports and stop.")] = False,
     db: DbOpt = None,
     model_dir: DbModelDirOpt = None,

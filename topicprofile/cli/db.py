@@ -11,15 +11,27 @@ from rich.markup import escape
 from topicprofile.cli._util import JsonOpt, app, print_json, stdout, user_errors
 from topicprofile.errors import ConfigError
 
-db_app = typer.Typer(help="The profile database (DuckDB): keep profiles across runs, back it up.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The profile database (DuckDB): keep profiles across runs, back it up.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 
 DbOpt = Annotated[
     Path | None,
-    typer.Option("--db", help="Profile database file (default: profiles.duckdb beside --model-dir).", envvar="TOPICPROFILE_DB"),
+    typer.Option(
+        "--db",
+        help="Profile database file (default: profiles.duckdb beside --model-dir).",
+        envvar="TOPICPROFILE_DB",
+    ),
 ]
 DbModelDirOpt = Annotated[
-    Path | None, typer.Option("--model-dir", "-m", help="Model directory (locates the default database).", envvar="TOPICPROFILE_MODEL_DIR")
+    Path | None,
+    typer.Option(
+        "--model-dir",
+        "-m",
+        help="Model directory (locates the default database).",
+        envvar="TOPICPROFILE_MODEL_DIR",
+    ),
 ]
 
 
@@ -29,7 +41,9 @@ def resolve_db(db: Path | None, model_dir: Path | None) -> Path:
         return db
     if model_dir is not None:
         return model_dir.absolute().parent / "profiles.duckdb"
-    raise typer.BadParameter("pass --db PATH (or --model-dir, whose parent folder holds profiles.duckdb).", param_hint="--db")
+    raise typer.BadParameter(
+        "pass --db PATH (or --model-dir, whose parent folder holds profiles.duckdb).", param_hint="--db"
+    )
 
 
 def require_db_extra() -> None:
@@ -38,7 +52,9 @@ def require_db_extra() -> None:
         import duckdb  # noqa: F401
         import phonenumbers  # noqa: F401
     except ImportError as e:
-        raise ConfigError(f"the profile database needs the db extra ({e.name} is missing): pip install 'topicprofile[db]'") from None
+        raise ConfigError(
+            f"the profile database needs the db extra ({e.name} is missing): pip install 'topicprofile[db]'"
+        ) from None
 
 
 def _print(summary: dict[str, Any], json_out: bool, text: str) -> None:
@@ -70,17 +86,27 @@ def add_cli(
             from topicprofile.store import read_manifest
 
             manifest = dict(read_manifest(model_dir))
-        summary = write_profiles(path, read_table(profiles), model_manifest=manifest, inputs={"profiles": profiles.name})
+        summary = write_profiles(
+            path, read_table(profiles), model_manifest=manifest, inputs={"profiles": profiles.name}
+        )
     _print({"db": str(path), **summary}, json_out,
            f"{path}: run {summary['run_id']}: {summary['n_rows']:,} profiles ({summary['n_new']:,} new, {summary['n_changed']:,} changed)")  # fmt: skip
 
 
 @db_app.command("customers")
 def customers_cli(
-    customers: Annotated[Path, typer.Argument(help="Customer export: customer_id, email, phone, first_name, last_name[, accepts_email, accepts_sms].")],
+    customers: Annotated[
+        Path,
+        typer.Argument(
+            help="Customer export: customer_id, email, phone, first_name, last_name[, accepts_email, accepts_sms]."
+        ),
+    ],
     db: DbOpt = None,
     model_dir: DbModelDirOpt = None,
-    region: Annotated[str | None, typer.Option("--region", help="Country of phone numbers written without +code, e.g. US, DE.")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Country of phone numbers written without +code, e.g. US, DE."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Load customers' identifiers (validated; bad e-mails and phones go to CUSTOMERS.rejects.csv).
@@ -101,7 +127,12 @@ def customers_cli(
             write_rejects(rejects, rejects_file)
         with ProfileDatabase(path) as database:
             n = database.upsert_identifiers(identifiers)
-    summary = {"db": str(path), "n_customers": n, "n_rejected": len(rejects), "rejects_file": str(rejects_file) if rejects_file else None}
+    summary = {
+        "db": str(path),
+        "n_customers": n,
+        "n_rejected": len(rejects),
+        "rejects_file": str(rejects_file) if rejects_file else None,
+    }
     _print(summary, json_out, f"{path}: {n:,} customers' identifiers; {len(rejects):,} values rejected"
            + (f" (see {rejects_file})" if rejects_file else ""))  # fmt: skip
 

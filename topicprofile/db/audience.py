@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -43,18 +44,26 @@ def since_run(db: ProfileDatabase, since: str | None, *, name: str) -> int | Non
             "SELECT last_run FROM exports WHERE name = ? ORDER BY export_id DESC LIMIT 1", [name]
         ).fetchall()
         if not rows:
-            raise ConfigError(f"--since last: audience {name!r} was never exported; run it once without --since.")
+            raise ConfigError(
+                f"--since last: audience {name!r} was never exported; run it once without --since."
+            )
         return int(rows[0][0])
     if not since.strip().isdigit():
         raise ConfigError(f"--since takes 'last' or an export id (a number), not {since!r}.")
     rows = db.con.execute("SELECT last_run FROM exports WHERE export_id = ?", [int(since)]).fetchall()
     if not rows:
-        raise ConfigError(f"--since {since}: no export with that id; `topicprofile audience --list` shows them.")
+        raise ConfigError(
+            f"--since {since}: no export with that id; `topicprofile audience --list` shows them."
+        )
     return int(rows[0][0])
 
 
 def select_audience(
-    db: ProfileDatabase, where: str | None = None, *, min_score: float | None = None, after_run: int | None = None
+    db: ProfileDatabase,
+    where: str | None = None,
+    *,
+    min_score: float | None = None,
+    after_run: int | None = None,
 ) -> pd.DataFrame:
     """Profiles (joined with identifiers) matching ``where``; with ``after_run`` only those changed since."""
     condition, params = compile_filter(where, min_score=min_score)
@@ -66,9 +75,13 @@ def select_audience(
 
 
 def _cell(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, (str, pd.Timestamp)):
+    if (
+        isinstance(value, (list, tuple))
+        or hasattr(value, "tolist")
+        and not isinstance(value, (str, pd.Timestamp))
+    ):
         items = value.tolist() if hasattr(value, "tolist") else value
         return ";".join(map(str, items)) if isinstance(items, list) else items
     return value
@@ -103,7 +116,11 @@ def _parts(header: bytes, lines: list[bytes], max_bytes: int | None) -> list[lis
 def _write_csv(frame: pd.DataFrame, out: Path, *, max_bytes: int | None = None) -> list[Path]:
     header, lines = _csv_lines(frame)
     parts = _parts(header, lines, max_bytes)
-    paths = [out] if len(parts) == 1 else [out.with_name(f"{out.stem}.part{i + 1}{out.suffix}") for i in range(len(parts))]
+    paths = (
+        [out]
+        if len(parts) == 1
+        else [out.with_name(f"{out.stem}.part{i + 1}{out.suffix}") for i in range(len(parts))]
+    )
     for part, path in zip(parts, paths):
         with atomic_path(path) as tmp:
             tmp.write_bytes(header + b"".join(part))
@@ -162,7 +179,9 @@ def export_audience(
             )  # fmt: skip
     reasons = skipped["reason"].value_counts().to_dict() if len(skipped) else {}
     if reasons:
-        logger.warning("%d customers left out (%s)", len(skipped), ", ".join(f"{n} {r}" for r, n in reasons.items()))
+        logger.warning(
+            "%d customers left out (%s)", len(skipped), ", ".join(f"{n} {r}" for r, n in reasons.items())
+        )
     return {"export_id": export_id, "name": name, "n_rows": len(table), "n_skipped": len(skipped), "skipped": reasons,
             "files": [str(p) for p in files], "since_run": after}  # fmt: skip
 
@@ -173,4 +192,4 @@ def list_exports(db_path: str | os.PathLike[str]) -> pd.DataFrame:
         return db.con.execute("SELECT * FROM exports ORDER BY export_id DESC").df()
 
 
-__all__ = ["export_audience", "select_audience", "list_exports", "DESTINATIONS"]
+__all__ = ["DESTINATIONS", "export_audience", "list_exports", "select_audience"]

@@ -59,10 +59,14 @@ def dedupe_customers(profiles: pd.DataFrame) -> pd.DataFrame:
         )
     ids = profiles[schema.CUSTOMER_ID]
     if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
-        raise DataValidationError(f"profiles table: {int(ids.isna().sum() + (ids.astype(str).str.strip() == '').sum())} rows have no customer_id.")
+        raise DataValidationError(
+            f"profiles table: {int(ids.isna().sum() + (ids.astype(str).str.strip() == '').sum())} rows have no customer_id."
+        )
     dup = ids.astype(str).duplicated(keep="last")
     if dup.any():
-        logger.warning("profiles: %d repeated customer ids in one batch; the last row of each is kept", int(dup.sum()))
+        logger.warning(
+            "profiles: %d repeated customer ids in one batch; the last row of each is kept", int(dup.sum())
+        )
         profiles = profiles.loc[~dup.to_numpy()]
     return profiles
 
@@ -97,18 +101,27 @@ def to_rows(profiles: pd.DataFrame, *, model_version: str | None, run_id: int) -
     out["score_values"] = [list(s.values()) for s in scores]
     out["top_score"] = pd.array([max(s.values()) if s else None for s in scores], dtype="Float64")
     out["interest_tags"] = tags
-    out["interest_topics"] = [[int(k) for k in _split(v)] for v in profiles.get("interest_topics", pd.Series([None] * len(profiles)))]
+    out["interest_topics"] = [
+        [int(k) for k in _split(v)]
+        for v in profiles.get("interest_topics", pd.Series([None] * len(profiles)))
+    ]
     out["topic_shares"] = topic_share_lists(profiles)
     out["keywords"] = [_split(v) for v in profiles.get(schema.KEYWORDS, pd.Series([None] * len(profiles)))]
     for column in _TEXTS:
-        values = profiles[column].astype("string").replace("", None) if column in profiles.columns else pd.Series([None] * len(profiles), dtype="string")
+        values = (
+            profiles[column].astype("string").replace("", None)
+            if column in profiles.columns
+            else pd.Series([None] * len(profiles), dtype="string")
+        )
         out[column] = values.to_numpy()
     for column in _FLOATS:
         out[column] = _numbers(profiles, column, integer=False).to_numpy()
     for column in _INTS:
         out[column] = _numbers(profiles, column, integer=True).to_numpy()
     if "last_seen" in profiles.columns:
-        out["last_seen"] = pd.to_datetime(profiles["last_seen"], errors="coerce", utc=True).dt.tz_localize(None).to_numpy()
+        out["last_seen"] = (
+            pd.to_datetime(profiles["last_seen"], errors="coerce", utc=True).dt.tz_localize(None).to_numpy()
+        )
     else:
         out["last_seen"] = pd.Series([pd.NaT] * len(profiles), dtype="datetime64[us]").to_numpy()
     out["model_version"] = model_version

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 import pandas as pd
@@ -45,7 +45,8 @@ _ARROW_ROWS = pa.schema([
 ])  # fmt: skip
 
 _SELECT_BATCH = ", ".join(
-    "map(score_keys, score_values)" if f == "interest_scores" else f for f in ("customer_id", *db_schema.PROFILE_FIELDS)
+    "map(score_keys, score_values)" if f == "interest_scores" else f
+    for f in ("customer_id", *db_schema.PROFILE_FIELDS)
 )
 _UPSERT = (
     f"INSERT INTO profiles ({', '.join(('customer_id', *db_schema.PROFILE_FIELDS))}) SELECT {_SELECT_BATCH} FROM batch "
@@ -54,7 +55,9 @@ _UPSERT = (
     + ", changed_run = CASE WHEN profiles.change_key IS DISTINCT FROM excluded.change_key"
     " THEN excluded.changed_run ELSE profiles.changed_run END"
 )
-_CHANGED = "FROM batch b LEFT JOIN profiles p USING (customer_id) WHERE p.change_key IS DISTINCT FROM b.change_key"
+_CHANGED = (
+    "FROM batch b LEFT JOIN profiles p USING (customer_id) WHERE p.change_key IS DISTINCT FROM b.change_key"
+)
 _HISTORY = (
     "INSERT INTO tag_history SELECT customer_id, ?, topic_id, label, map(score_keys, score_values)[label], model_version, ? "
     "FROM (SELECT b.customer_id, b.score_keys, b.score_values, b.model_version, "
@@ -81,7 +84,9 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> duckdb.
     """Open the DuckDB file; a lock held by another process or an unreadable file is one ``ModelError`` line."""
     path = Path(path)
     if read_only and not path.exists():
-        raise ModelError(f"{path}: no profile database here; write one first with `tag --db` or `batch --db`.")
+        raise ModelError(
+            f"{path}: no profile database here; write one first with `tag --db` or `batch --db`."
+        )
     try:
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +150,7 @@ class ProfileDatabase:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> ProfileDatabase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -199,8 +204,20 @@ class ProfileDatabase:
                 [run_id, _utcnow(), model_version_of(model_manifest), json.dumps(model_manifest or {}, default=str),
                  json.dumps(inputs or {}, default=str), len(rows), n_new, n_changed - n_new],
             )  # fmt: skip
-        logger.info("%s: run %d wrote %d profiles (%d new, %d changed)", self.path.name, run_id, len(rows), n_new, n_changed - n_new)
-        return {"run_id": run_id, "n_rows": len(rows), "n_new": int(n_new), "n_changed": int(n_changed - n_new)}
+        logger.info(
+            "%s: run %d wrote %d profiles (%d new, %d changed)",
+            self.path.name,
+            run_id,
+            len(rows),
+            n_new,
+            n_changed - n_new,
+        )
+        return {
+            "run_id": run_id,
+            "n_rows": len(rows),
+            "n_new": int(n_new),
+            "n_changed": int(n_changed - n_new),
+        }
 
     def upsert_identifiers(self, identifiers: pd.DataFrame) -> int:
         """Insert or replace customers' identifiers (columns of ``schema.IDENTIFIER_FIELDS``; one transaction)."""
@@ -234,7 +251,9 @@ class ProfileDatabase:
 
     def counts(self) -> dict[str, int]:
         """Rows per table."""
-        return {t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in db_schema.TABLES}
+        return {
+            t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in db_schema.TABLES
+        }
 
     def last_run(self) -> int:
         return self._next_id("runs", "run_id") - 1
@@ -249,7 +268,11 @@ class ProfileDatabase:
             with atomic_path(folder / f"{table}.parquet") as tmp:
                 literal = str(tmp).replace("'", "''")  # a file path of ours, not user text for a query
                 self.con.execute(f"COPY (SELECT * FROM {table}) TO '{literal}' (FORMAT parquet)")
-        manifest = {"format": "topicprofile-profiles", "schema_version": db_schema.SCHEMA_VERSION, "tables": counts}
+        manifest = {
+            "format": "topicprofile-profiles",
+            "schema_version": db_schema.SCHEMA_VERSION,
+            "tables": counts,
+        }
         with atomic_path(folder / "manifest.json") as tmp:
             tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         return counts
@@ -260,8 +283,13 @@ class ProfileDatabase:
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
-            raise DataValidationError(f"{folder}: no readable manifest.json of a `db export` ({e}).") from None
-        if manifest.get("format") != "topicprofile-profiles" or manifest.get("schema_version") != db_schema.SCHEMA_VERSION:
+            raise DataValidationError(
+                f"{folder}: no readable manifest.json of a `db export` ({e})."
+            ) from None
+        if (
+            manifest.get("format") != "topicprofile-profiles"
+            or manifest.get("schema_version") != db_schema.SCHEMA_VERSION
+        ):
             raise DataValidationError(
                 f"{folder}/manifest.json: not a profile database export of schema version {db_schema.SCHEMA_VERSION}."
             )
@@ -271,7 +299,9 @@ class ProfileDatabase:
         with self.transaction() as con:
             for table in db_schema.TABLES:
                 con.execute(f"DELETE FROM {table}")
-                con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [str(folder / f"{table}.parquet")])
+                con.execute(
+                    f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [str(folder / f"{table}.parquet")]
+                )
         return self.counts()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 
 import pandas as pd
@@ -46,11 +47,17 @@ def sha256_hex(value: str | None) -> str:
 
 
 def _text(value: object) -> str:
-    return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
+    return (
+        ""
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+        else str(value)
+    )
 
 
 def _tags(value: object) -> list[str]:
-    return [] if value is None or (isinstance(value, float) and value != value) else [str(v) for v in value]
+    return (
+        [] if value is None or (isinstance(value, float) and math.isnan(value)) else [str(v) for v in value]
+    )
 
 
 def _reachable(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -145,9 +152,20 @@ def to_google(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return out, skipped
 
 
-def to_plain(audience: pd.DataFrame, columns: tuple[str, ...] = PLAIN_COLUMNS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def to_plain(
+    audience: pd.DataFrame, columns: tuple[str, ...] = PLAIN_COLUMNS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The profile columns as they are (lists stay lists; the CSV writer joins them with ``;``)."""
-    return audience.loc[:, list(columns)].reset_index(drop=True), pd.DataFrame(columns=["customer_id", "reason"])
+    return audience.loc[:, list(columns)].reset_index(drop=True), pd.DataFrame(
+        columns=["customer_id", "reason"]
+    )
 
 
-EXPORTERS = {"shopify": to_shopify, "klaviyo": to_klaviyo, "meta": to_meta, "google": to_google, "csv": to_plain, "parquet": to_plain}
+EXPORTERS = {
+    "shopify": to_shopify,
+    "klaviyo": to_klaviyo,
+    "meta": to_meta,
+    "google": to_google,
+    "csv": to_plain,
+    "parquet": to_plain,
+}

@@ -94,7 +94,7 @@ class BoolOp:
 
 
 def _error(text: str, pos: int, what: str) -> ConfigError:
-    return ConfigError(f"--where: {what} at character {pos + 1}: {text[max(0, pos - 10):pos + 20]!r}")
+    return ConfigError(f"--where: {what} at character {pos + 1}: {text[max(0, pos - 10) : pos + 20]!r}")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -221,7 +221,9 @@ def _check_value(text: str, token: Token, column: str) -> Any:
         try:
             return dt.datetime.fromisoformat(token.value)
         except ValueError:
-            raise _error(text, token.pos, f"{column} takes an ISO date like '2026-01-31', not {token.value!r}") from None
+            raise _error(
+                text, token.pos, f"{column} takes an ISO date like '2026-01-31', not {token.value!r}"
+            ) from None
     if kind == "flag":
         if token.value.lower() not in ("yes", "no"):
             raise _error(text, token.pos, f"{column} is 'yes' or 'no'")
@@ -244,7 +246,9 @@ def _interest_sql(value: str, params: list[Any], min_score: float | None) -> str
 
 def _compile(node: Any, params: list[Any], min_score: float | None) -> str:
     if isinstance(node, BoolOp):
-        return "(" + f" {node.op.upper()} ".join(_compile(item, params, min_score) for item in node.items) + ")"
+        return (
+            "(" + f" {node.op.upper()} ".join(_compile(item, params, min_score) for item in node.items) + ")"
+        )
     if isinstance(node, Not):
         return f"(NOT coalesce({_compile(node.item, params, min_score)}, FALSE))"
     expression, kind = COLUMNS[node.column]

@@ -23,14 +23,24 @@ from topicprofile.ingest.files import read_table
 
 logger = logging.getLogger(__name__)
 
-IDENTIFIER_COLUMNS = ("customer_id", "email", "phone", "first_name", "last_name", "accepts_email", "accepts_sms")
+IDENTIFIER_COLUMNS = (
+    "customer_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "accepts_email",
+    "accepts_sms",
+)
 _ALIASES = {
     "id": "customer_id", "customer_id": "customer_id", "e_mail": "email", "email_address": "email",
     "phone_number": "phone", "default_address_phone": "default_phone", "accepts_email_marketing": "accepts_email",
     "accepts_marketing": "accepts_email", "accepts_sms_marketing": "accepts_sms",
 }  # fmt: skip
 # Pragmatic address check (one @, a dot in the domain, no spaces); the shop already verified them.
-_EMAIL = re.compile(r"^[^@\s\"'<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s\"'<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _YES = {"yes", "y", "true", "1", "subscribed", "t"}
 _NO = {"no", "n", "false", "0", "unsubscribed", "not_subscribed", "f", ""}
 
@@ -52,8 +62,7 @@ def normalize_phone(value: str, *, region: str | None = None) -> str | None:
     A number without ``+`` and country code needs ``region`` (ISO 3166 code of the shop's country).
     """
     text = str(value).strip()
-    if text.startswith("'"):  # a CSV-escaped "+1..." written by a spreadsheet-safe export
-        text = text[1:]
+    text = text.removeprefix("'")
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -91,16 +100,26 @@ def clean_customers(
     def reject(mask: pd.Series, column: str, reason: str) -> None:
         if mask.any():
             values = frame.loc[mask, column] if column in frame.columns else ""
-            rejects.append(pd.DataFrame({"source": source, "row": rows[mask], "column": column, "reason": reason, "value": values}))
+            rejects.append(
+                pd.DataFrame(
+                    {"source": source, "row": rows[mask], "column": column, "reason": reason, "value": values}
+                )
+            )
 
     ids = frame["customer_id"].str.strip()
     reject(ids == "", "customer_id", "empty customer id")
-    reject((ids != "") & ids.duplicated(keep="last"), "customer_id", "repeated customer id; the last row is kept")
+    reject(
+        (ids != "") & ids.duplicated(keep="last"), "customer_id", "repeated customer id; the last row is kept"
+    )
     keep = (ids != "") & ~ids.duplicated(keep="last")
     out = pd.DataFrame({"customer_id": ids})
     for column, normalize, reason in (
         ("email", normalize_email, "not an e-mail address"),
-        ("phone", lambda v: normalize_phone(v, region=region), "not a valid phone number (E.164 or pass --region)"),
+        (
+            "phone",
+            lambda v: normalize_phone(v, region=region),
+            "not a valid phone number (E.164 or pass --region)",
+        ),
     ):
         raw = frame[column].str.strip() if column in frame.columns else pd.Series("", index=frame.index)
         values = pd.Series([normalize(v) if v else None for v in raw], index=frame.index, dtype="object")
@@ -114,7 +133,11 @@ def clean_customers(
             reject(keep & bad, column, "consent flag is not yes/no")
         else:
             out[column] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    table = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(columns=list(schema.REJECT_COLUMNS))
+    table = (
+        pd.concat(rejects, ignore_index=True)
+        if rejects
+        else pd.DataFrame(columns=list(schema.REJECT_COLUMNS))
+    )
     if len(table):
         logger.warning("%s: %d identifier values rejected; see the rejects file", source, len(table))
     return out.loc[keep].reset_index(drop=True), table.loc[:, list(schema.REJECT_COLUMNS)]
