@@ -101,6 +101,7 @@ def to_rows(profiles: pd.DataFrame, *, model_version: str | None, run_id: int) -
     out["score_values"] = [list(s.values()) for s in scores]
     out["top_score"] = pd.array([max(s.values()) if s else None for s in scores], dtype="Float64")
     out["interest_tags"] = tags
+    out["tag_scores"] = [[s.get(t) for t in tag_list] for tag_list, s in zip(tags, scores)]
     out["interest_topics"] = [
         [int(k) for k in _split(v)]
         for v in profiles.get("interest_topics", pd.Series([None] * len(profiles)))

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 _ARROW_ROWS = pa.schema([
     ("customer_id", pa.string()), ("score_keys", pa.list_(pa.string())), ("score_values", pa.list_(pa.float64())),
-    ("top_score", pa.float64()), ("interest_tags", pa.list_(pa.string())), ("interest_topics", pa.list_(pa.int32())),
+    ("top_score", pa.float64()), ("interest_tags", pa.list_(pa.string())), ("tag_scores", pa.list_(pa.float64())), ("interest_topics", pa.list_(pa.int32())),
     ("topic_shares", pa.list_(pa.float64())), ("keywords", pa.list_(pa.string())), ("top_interest", pa.string()),
     ("rfm_segment", pa.string()), ("segment_name", pa.string()), ("recency_days", pa.float64()),
     ("frequency", pa.float64()), ("monetary", pa.float64()), ("avg_order_value", pa.float64()),
@@ -59,9 +59,8 @@ _CHANGED = (
     "FROM batch b LEFT JOIN profiles p USING (customer_id) WHERE p.change_key IS DISTINCT FROM b.change_key"
 )
 _HISTORY = (
-    "INSERT INTO tag_history SELECT customer_id, ?, topic_id, label, map(score_keys, score_values)[label], model_version, ? "
-    "FROM (SELECT b.customer_id, b.score_keys, b.score_values, b.model_version, "
-    f"unnest(b.interest_topics) AS topic_id, unnest(b.interest_tags) AS label {_CHANGED})"
+    "INSERT INTO tag_history SELECT b.customer_id, ?, unnest(b.interest_topics), unnest(b.interest_tags), "
+    f"unnest(b.tag_scores), b.model_version, ? {_CHANGED}"
 )
 
 
