@@ -30,6 +30,8 @@ _SEP = "\x1f"  # joins the fields of the change key; cannot occur in a label
 
 
 def _split(value: Any) -> list[str]:
+    if type(value) is str:
+        return [part for part in value.split(";") if part]
     if isinstance(value, (list, tuple, np.ndarray)):
         return [str(v) for v in value]
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
@@ -38,6 +40,11 @@ def _split(value: Any) -> list[str]:
 
 
 def _scores(value: Any, row: int) -> dict[str, float]:
+    if type(value) is str and value.startswith("{"):
+        try:
+            return {str(k): float(v) for k, v in json.loads(value).items()}
+        except (ValueError, TypeError, AttributeError):
+            pass  # the slow path below names the row
     if isinstance(value, Mapping):
         return {str(k): float(v) for k, v in value.items()}
     if not isinstance(value, str) or not value.strip():
@@ -79,7 +86,11 @@ def topic_share_lists(profiles: pd.DataFrame) -> list[list[float]] | None:
     if not cols:
         return None
     matrix = profiles[[c for _, c in cols]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    return [None if np.isnan(row).all() else row.tolist() for row in matrix]
+    empty = np.isnan(matrix).all(axis=1)
+    lists: list[list[float] | None] = matrix.tolist()
+    for i in np.flatnonzero(empty):
+        lists[i] = None
+    return lists
 
 
 def _numbers(profiles: pd.DataFrame, column: str, *, integer: bool) -> pd.Series:
@@ -90,24 +101,25 @@ def _numbers(profiles: pd.DataFrame, column: str, *, integer: bool) -> pd.Series
     return values.round().astype("Int64") if integer else values.astype("Float64")
 
 
+def _values(profiles: pd.DataFrame, column: str) -> list[Any]:
+    """A column as a plain Python list (iterating Arrow-backed pandas strings is slow); Nones when absent."""
+    return profiles[column].tolist() if column in profiles.columns else [None] * len(profiles)
+
+
 def to_rows(profiles: pd.DataFrame, *, model_version: str | None, run_id: int) -> pd.DataFrame:
     """The typed frame an upsert inserts (one row per customer, keys de-duplicated)."""
     profiles = dedupe_customers(profiles).reset_index(drop=True)
     out = pd.DataFrame({schema.CUSTOMER_ID: profiles[schema.CUSTOMER_ID].astype(str).to_numpy()})
-    tags = [_split(v) for v in profiles.get(schema.INTEREST_TAGS, pd.Series([None] * len(profiles)))]
-    raw_scores = profiles.get(schema.INTEREST_SCORES, pd.Series([None] * len(profiles)))
-    scores = [_scores(v, i + 1) for i, v in enumerate(raw_scores)]
+    tags = [_split(v) for v in _values(profiles, schema.INTEREST_TAGS)]
+    scores = [_scores(v, i + 1) for i, v in enumerate(_values(profiles, schema.INTEREST_SCORES))]
     out["score_keys"] = [list(s) for s in scores]
     out["score_values"] = [list(s.values()) for s in scores]
     out["top_score"] = pd.array([max(s.values()) if s else None for s in scores], dtype="Float64")
     out["interest_tags"] = tags
     out["tag_scores"] = [[s.get(t) for t in tag_list] for tag_list, s in zip(tags, scores)]
-    out["interest_topics"] = [
-        [int(k) for k in _split(v)]
-        for v in profiles.get("interest_topics", pd.Series([None] * len(profiles)))
-    ]
+    out["interest_topics"] = [[int(k) for k in _split(v)] for v in _values(profiles, "interest_topics")]
     out["topic_shares"] = topic_share_lists(profiles)
-    out["keywords"] = [_split(v) for v in profiles.get(schema.KEYWORDS, pd.Series([None] * len(profiles)))]
+    out["keywords"] = [_split(v) for v in _values(profiles, schema.KEYWORDS)]
     for column in _TEXTS:
         values = (
             profiles[column].astype("string").replace("", None)
