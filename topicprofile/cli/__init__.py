@@ -1,13 +1,16 @@
 """The ``topicprofile`` command line: one module per command, all on one typer app."""
 
 from topicprofile.cli import (  # noqa: F401  (registers the commands)
+    audience,
     batch,
     campaign,
     convert_model,
+    db,
     demo,
     evaluate,
     explain,
     fit,
+    history,
     quality,
     privacy_report,
     recommend,
