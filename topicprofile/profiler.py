@@ -653,6 +653,13 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return list(self.segment_cards_)
 
     # -- persistence -----------------------------------------------------------------------
+    def report(self, path: str, **options: Any) -> dict[str, Any]:
+        """Write the offline HTML report of this model (:func:`topicprofile.report.write_report`;
+        needs the ``report`` extra). Returns its path, size, sections and charts."""
+        from topicprofile.report import write_report  # optional extra (jinja2, altair, vl-convert)
+
+        return write_report(self, path, **options)
+
     def save(self, path: str, *, force: bool = False) -> None:
         """Save the fitted model to directory ``path`` as a new version, published atomically.
 

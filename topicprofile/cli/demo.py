@@ -64,8 +64,9 @@ def demo_cli(
             tagged = tag_files(model_dir, out, progress=progress, raw_csv=raw_csv, **inputs)
         profiles = pd.read_csv(out, dtype=str, keep_default_na=False)
         recovery = planted_recovery(profiles, pd.read_csv(corpora / "truth.csv", dtype=str))
+        report = _demo_report(model_dir, out.parent / "demo_report.html", corpora)
     if json_out:
-        print_json({"fit": fitted, "tag": tagged, "planted_interest_recovery": recovery})
+        print_json({"fit": fitted, "tag": tagged, "planted_interest_recovery": recovery, "report": report})
         return
     if quiet:
         return
@@ -77,6 +78,25 @@ def demo_cli(
         f"planted interest recovered for {recovery['accuracy']:.0%} of {recovery['n_customers']} sample "
         f"customers ({recovery['coverage']:.0%} tagged); profiles written to {escape(str(out))}"
     )
+    if report is not None:
+        stdout.print(f"report written to {escape(report)} (open it in a browser; it works offline)")
+    else:
+        stdout.print('for an HTML report of this shop: pip install "topicprofile[report]" and run the demo again')
     stdout.print(
         f'next: topicprofile tag-text --model-dir {escape(str(model_dir))} "great grip on wet rocks, comfy boots"'
     )
+
+
+def _demo_report(model_dir: Path, path: Path, corpora: Path) -> str | None:
+    """The demo's HTML report, or None when the ``report`` extra (jinja2, altair, vl-convert) is not installed."""
+    try:
+        from topicprofile.report import write_report
+    except ModuleNotFoundError as e:
+        if e.name in {"jinja2", "altair", "vl_convert"}:
+            return None
+        raise
+    from topicprofile.ingest.load import load_orders
+    from topicprofile.profiler import TopicProfiler
+
+    orders = load_orders(corpora / "orders.csv", columns={"timestamp": "order_date"}).data
+    return str(write_report(TopicProfiler.load(str(model_dir)), path, orders=orders)["path"])
