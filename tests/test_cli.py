@@ -33,19 +33,33 @@ def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", sorted(typer.main.get_command(app).commands))
+def _leaf_commands() -> dict[str, object]:
+    """Every command the user types, groups opened: ``{"fit": cmd, "db export": cmd, ...}``."""
+    out: dict[str, object] = {}
+    for name, cmd in typer.main.get_command(app).commands.items():
+        subcommands = getattr(cmd, "commands", None)
+        if subcommands:
+            out.update({f"{name} {sub}": subcmd for sub, subcmd in subcommands.items()})
+        else:
+            out[name] = cmd
+    return out
+
+
+@pytest.mark.parametrize("command", sorted(_leaf_commands()))
 def test_cli_every_command_has_an_example_its_parser_accepts(command: str) -> None:
     """The help's example is a real invocation: the command's own parser accepts every option and
     value in it (an option renamed or removed since, or a bad value, raises a UsageError)."""
-    assert invoke(command, "--help").exit_code == 0
-    parser = typer.main.get_command(app).commands[command]
+    words = command.split()
+    assert invoke(*words, "--help").exit_code == 0
+    parser = _leaf_commands()[command]
     example = re.search(r"Example: (topicprofile .*?)(?:\s{2,}|$)", parser.help or "", re.MULTILINE)
     assert example, f"{command}: no 'Example: topicprofile {command} ...' in its help"
     args = shlex.split(example.group(1))
-    assert args[:2] == ["topicprofile", command]
-    params = parser.make_context(command, args[2:]).params
+    assert args[: 1 + len(words)] == ["topicprofile", *words]
+    given = args[1 + len(words) :]
+    params = parser.make_context(command, given).params
     names = {opt: param.name for param in parser.params for opt in param.opts}
-    for option in (a.split("=")[0] for a in args[2:] if a.startswith("--")):
+    for option in (a.split("=")[0] for a in given if a.startswith("--")):
         assert params[names[option]] not in (None, False), f"{command}: {option} in the example was not taken"
 
 
