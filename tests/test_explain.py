@@ -53,8 +53,12 @@ def test_explain_new_customer_from_files_and_errors(tiny_profiler) -> None:
         tiny_profiler.explain("N9", reviews=new)
     with pytest.raises(DataValidationError, match="fitted on"):
         tiny_profiler.explain("N1")
-    thin = tiny_profiler.explain("N2", reviews=new)  # one word: abstains, nothing to explain
-    assert thin["tags"] == [] and thin["top_interest"] == ""
+    # one word: the sharpened rule still gives every customer with a vocabulary word a top interest,
+    # and explain agrees with the profile (under aggregation="length" this customer abstained)
+    thin = tiny_profiler.explain("N2", reviews=new)
+    thin_profile = tiny_profiler.profile(reviews=new).set_index("customer_id").loc["N2"]
+    assert thin["n_tokens"] == 1 and thin["top_interest"] == thin_profile["top_interest"] != ""
+    assert [t["label"] for t in thin["tags"]] == list(_tags_of(thin_profile))
 
 
 def test_explain_after_save_and_load(tiny_profiler, tmp_path) -> None:

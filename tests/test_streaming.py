@@ -56,7 +56,7 @@ def test_streamed_fit_equals_in_memory_computation(shop, many_chunks) -> None:
     assert dictionary.dfs == many_chunks.dictionary_.dfs
     bows = to_bows(dictionary, tokens)
     pooled = pool_bows(bows, docs["customer_id"].tolist())
-    in_memory = LdaTopics(6, random_state=0).fit(pooled, dictionary)
+    in_memory = LdaTopics(6, random_state=0, trainer="gibbs").fit(pooled, dictionary)  # the default trainer
     np.testing.assert_array_equal(in_memory.topic_word_, many_chunks.topics_.topic_word_)
     assert many_chunks.input_fingerprint_ == fingerprint(docs)
 

@@ -9,7 +9,7 @@ from topicprofile.tag.tagger import InterestTagger
 
 def test_tag_customer_topics_weighted_by_length_and_channel() -> None:
     doc_topics = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
-    tagger = InterestTagger(channel_weights={"reviews": 1.0, "browsing": 0.5})
+    tagger = InterestTagger(channel_weights={"reviews": 1.0, "browsing": 0.5}, aggregation="length")
     out = tagger.customer_topics(
         doc_topics, customer_ids=["a", "a", "b"], channels=["reviews", "browsing"] * 1 + ["reviews"], n_tokens=[4, 4, 0]
     )

@@ -32,7 +32,7 @@ from topicprofile.store import load_model, save_model
 from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
 from topicprofile.tag.explain import explain_tags
 from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
-from topicprofile.tag.tagger import CustomerTopics, InterestTagger, anchor_matrix
+from topicprofile.tag.tagger import AGGREGATIONS, CustomerTopics, InterestTagger, anchor_matrix
 from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CsrCorpus, DocumentStore
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
@@ -88,9 +88,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     no_below, no_above, keep_n
         Vocabulary filter (gensim ``filter_extremes``); ``no_below=None`` keeps words found in at
         least 0.3% of the documents (and at least 3), see :func:`~topicprofile.text.vectorize.default_no_below`.
-    trainer : {"vb", "gibbs"}, default "vb"
-        How LDA is trained: gensim's variational Bayes (batch, vectorized) or tomotopy's collapsed
-        Gibbs sampling (:mod:`topicprofile.topics.gibbs`), converted into the same gensim model, so
+    trainer : {"gibbs", "vb"}, default "gibbs"
+        How LDA is trained: tomotopy's collapsed Gibbs sampling (the default: it won on real shops,
+        docs/quality.md) or gensim's variational Bayes (batch, vectorized); Gibbs sampling (:mod:`topicprofile.topics.gibbs`), converted into the same gensim model, so
         tagging, explanations and saving do not depend on it. Gibbs holds the training documents
         (pooled customers or documents, see ``pooling``) in memory.
     passes, iterations, update_every, alpha, eta
@@ -98,6 +98,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         500 iterations, alpha 0.1, eta 0.1; ``passes`` and ``update_every`` are VB only).
     tag_threshold, max_tags, min_tokens, channel_weights
         Interest tagging, see :class:`~topicprofile.tag.tagger.InterestTagger`.
+    aggregation : {"sharpened", "length"}, default "sharpened"
+        A customer's topic vector: the mean of their documents' sharpened vectors (``p² / Σp²``, each
+        document counting once times its channel weight), and every customer with a vocabulary word
+        gets a top interest; or ``"length"``, the length- and channel-weighted mean with every tag
+        thresholded (the rule before; :mod:`topicprofile.tag.tagger`).
     anchor_threshold : float, default 0.5
         For short texts and customers (fewer than ``anchor_below`` vocabulary words, default 10), a
         topic becomes a tag only if the text holds a word with ``p(topic | word)`` at least this (an
@@ -149,7 +154,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         stop_words: Sequence[str] | None = None,
         phrases: bool = True,
         pooling: str = "customer",
-        trainer: str = "vb",
+        trainer: str = "gibbs",
         no_below: int | None = None,
         no_above: float = 0.5,
         keep_n: int = 50_000,
@@ -164,6 +169,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         anchor_threshold: float = 0.5,
         anchor_below: int = 10,
         channel_weights: Mapping[str, float] | None = None,
+        aggregation: str = "sharpened",
         n_keywords: int = 5,
         topic_labels: Mapping[int, str] | None = None,
         text_weight: float = 1.0,
@@ -198,6 +204,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.anchor_threshold = anchor_threshold
         self.anchor_below = anchor_below
         self.channel_weights = channel_weights
+        self.aggregation = aggregation
         self.n_keywords = n_keywords
         self.topic_labels = topic_labels
         self.text_weight = text_weight
@@ -316,7 +323,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         pooled: Any = None,
     ) -> tuple[CustomerTopics, np.ndarray]:
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
-                                report=report, total=total, pooled=pooled)  # fmt: skip
+                                report=report, total=total, pooled=pooled, aggregation=self.aggregation)  # fmt: skip
 
     def _k_candidates(self) -> list[int]:
         n_interests = len(self.taxonomy or {})
@@ -382,6 +389,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"tag_threshold must be within [0, 1], got {self.tag_threshold!r}")
         if self.pooling not in {"customer", "document"}:
             raise ConfigError(f"pooling must be 'customer' or 'document', got {self.pooling!r}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ConfigError(f"aggregation must be 'sharpened' or 'length', got {self.aggregation!r}")
         if self.max_tags < 1:
             raise ConfigError(f"max_tags must be >= 1, got {self.max_tags!r}")
         for name in ("passes", "iterations"):
@@ -430,6 +439,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             min_tokens=self.min_tokens,
             anchor_below=self.anchor_below,
             channel_weights=self.channel_weights,
+            aggregation=self.aggregation,
         )
 
     def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:
@@ -556,7 +566,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def _profiles(self, customers: CustomerTopics) -> pd.DataFrame:
         """The profile table from per-customer aggregates (shares, counts, pooled word counts)."""
-        topic_tags = self._make_tagger().topic_tags(customers.shares, customers.n_tokens, self._anchor_counts(customers.counts))
+        topic_tags = self._make_tagger().customer_tags(customers.shares, customers.n_tokens, self._anchor_counts(customers.counts))
         keywords = self.encoder_.keywords(customers.counts, n=self.n_keywords)
         return profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.topic_labels_)
 
@@ -619,7 +629,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         counts = self.encoder_.counts(bows)
         doc_topics = self.topics_.transform_counts(counts)
         customer = self._aggregate([(mine, counts)], _no_progress, total=None)[0]
-        (topic_tags,) = self._make_tagger().topic_tags(customer.shares, customer.n_tokens, self._anchor_counts(customer.counts))
+        (topic_tags,) = self._make_tagger().customer_tags(customer.shares, customer.n_tokens, self._anchor_counts(customer.counts))
         tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
         return {
             schema.CUSTOMER_ID: customer_id,
@@ -710,6 +720,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
                 params[name] = tuple(params[name])
         if params.get("topic_labels"):
             params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
+        params.setdefault("aggregation", "length")  # saved before the sharpened mean: keep its rule
         profiler = cls(**params)
         profiler.encoder_ = TextEncoder.from_state(state["encoder"])
         profiler.topics_ = LdaTopics.from_state(*state["lda"], profiler.dictionary_)

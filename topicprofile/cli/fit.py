@@ -83,8 +83,8 @@ def fit_cli(
         typer.Option("--iterations", min=1, help="LDA iterations per document (vb) or Gibbs sweeps (gibbs)."),
     ] = None,
     trainer: Annotated[
-        Trainer, typer.Option("--trainer", help="LDA trainer: variational Bayes or tomotopy's collapsed Gibbs.")
-    ] = Trainer.vb,
+        Trainer, typer.Option("--trainer", help="LDA trainer: tomotopy's collapsed Gibbs (default) or variational Bayes.")
+    ] = Trainer.gibbs,
     threshold: ThresholdOpt = 0.2,
     max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
     segments: Annotated[

@@ -30,7 +30,7 @@ def count_corpus(
     """Bags of words of every document (kept on disk), pooled per customer, plus a sample for
     coherence and, with ``min_example_words``, each customer's example review."""
     corpus = CountedCorpus(store, store.directory / "counts", seed=seed, min_example_words=min_example_words)
-    accumulator = CustomerAccumulator(1, {})  # word counts only: channel weights do not apply
+    accumulator = CustomerAccumulator(1, {}, "length")  # word counts only: channel weights do not apply
     report("count", 0, store.n_docs)
     for docs, (chunk, counts) in zip(store.chunks(), encoder.iter_vocabulary_counts(tokens), strict=True):
         corpus.add(docs, counts, chunk)  # coherence sees what LDA sees
@@ -43,16 +43,16 @@ def count_corpus(
 
 def aggregate_topics(
     chunks: Iterable[tuple[pd.DataFrame, Any]], *, topics: Any, channel_weights: Mapping[str, float],
-    report: Report, total: int | None, pooled: Any = None,
+    report: Report, total: int | None, pooled: Any = None, aggregation: str = "sharpened",
 ) -> tuple[CustomerTopics, np.ndarray]:  # fmt: skip
     """Infer each document's topics (``topics.transform_counts``) chunk by chunk and add them up
-    per customer.
+    per customer (``aggregation``: see :class:`~topicprofile.tag.tagger.CustomerAccumulator`).
 
     Returns the customers' aggregates and the length-weighted topic mass of all documents.
     ``pooled``: the customers' pooled word counts when already known (the fit's counting pass
     has them, rows sorted by customer id as here), instead of adding them up again.
     """
-    accumulator = CustomerAccumulator(topics.n_topics, channel_weights)
+    accumulator = CustomerAccumulator(topics.n_topics, channel_weights, aggregation)
     topic_mass = np.zeros((1, topics.n_topics))
     done = 0
     report("tag", 0, total)

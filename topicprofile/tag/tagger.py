@@ -1,8 +1,16 @@
 """Interest tags: per-customer topic shares, thresholded into labelled tags with scores.
 
-A customer's topic vector is the weighted mean of their documents' topic distributions, each
-document weighted by its number of tokens times its channel's weight (reviews, browsing). Topics
-whose share passes ``threshold`` become tags, strongest first, at most ``max_tags``. A customer with
+A customer's topic vector (``aggregation="sharpened"``, the default) is the mean of their
+documents' **sharpened** topic distributions: each document's vector ``p`` squared and renormalised
+(``p² / Σp²``), every document with at least one vocabulary word counting once times its channel's
+weight (a page view counts half a review), whatever its length. Measured on real shops
+(docs/quality.md, "Variants"), this beats the length-weighted mean, which lets one long review
+outvote several short ones. Every customer with at least one vocabulary word gets a top interest
+(the argmax of that vector, as the peers do); further topics whose share passes ``threshold``
+become extra tags, strongest first, at most ``max_tags`` in all.
+
+``aggregation="length"`` is the earlier rule: the mean weighted by each document's number of tokens
+times its channel's weight, and every tag (the top one too) must pass ``threshold``; a customer with
 fewer than ``min_tokens`` tokens in all gets no tag rather than a forced one.
 
 Short texts need one more guard. "Love it, excellent value" has two content words, and LDA's
@@ -27,10 +35,22 @@ from scipy import sparse
 from topicprofile import schema
 from topicprofile.errors import ConfigError
 
-__all__ = ["InterestTagger", "CustomerTopics", "CustomerAccumulator", "DEFAULT_CHANNEL_WEIGHTS", "anchor_matrix"]
+__all__ = [
+    "InterestTagger", "CustomerTopics", "CustomerAccumulator", "DEFAULT_CHANNEL_WEIGHTS", "AGGREGATIONS", "sharpen",
+    "anchor_matrix",
+]
 
 #: Reviews are deliberate statements; a page view is a weaker signal.
 DEFAULT_CHANNEL_WEIGHTS: Mapping[str, float] = {schema.REVIEWS: 1.0, schema.BROWSING: 0.5}
+#: How document topic vectors become a customer's (see the module docstring).
+AGGREGATIONS = ("sharpened", "length")
+
+
+def sharpen(doc_topics: np.ndarray) -> np.ndarray:
+    """Each row squared and renormalised (``p² / Σp²``): the argmax stays, weak topics fade."""
+    squared = np.asarray(doc_topics, dtype=np.float64) ** 2
+    total = squared.sum(axis=1, keepdims=True)
+    return np.divide(squared, total, out=np.zeros_like(squared), where=total > 0)
 
 
 @dataclass(frozen=True)
@@ -69,12 +89,17 @@ class CustomerAccumulator:
     ----------
     n_topics : int
     channel_weights : mapping
-        Channel -> weight of its tokens in the topic shares.
+        Channel -> weight of its documents (``"sharpened"``) or tokens (``"length"``) in the topic shares.
+    aggregation : {"sharpened", "length"}, default "sharpened"
+        Mean of the documents' sharpened vectors, or their length-weighted mean (module docstring).
     """
 
-    def __init__(self, n_topics: int, channel_weights: Mapping[str, float]) -> None:
+    def __init__(self, n_topics: int, channel_weights: Mapping[str, float], aggregation: str = "sharpened") -> None:
+        if aggregation not in AGGREGATIONS:
+            raise ConfigError(f"aggregation must be 'sharpened' or 'length', got {aggregation!r}")
         self.n_topics = n_topics
         self.channel_weights = channel_weights
+        self.aggregation = aggregation
         self._codes: dict[str, int] = {}
         self._sums = np.zeros((0, n_topics))
         self._n_docs = np.zeros(0, dtype=np.int64)
@@ -112,7 +137,10 @@ class CustomerAccumulator:
         np.add.at(self._n_tokens, codes, tokens)
         if doc_topics is not None:
             channel_w = np.array([self.channel_weights.get(c, 1.0) for c in channels], dtype=np.float64)
-            np.add.at(self._sums, codes, doc_topics * (tokens * channel_w)[:, None])
+            if self.aggregation == "sharpened":  # documents without vocabulary words say nothing
+                np.add.at(self._sums, codes, sharpen(doc_topics) * (channel_w * (tokens > 0))[:, None])
+            else:
+                np.add.at(self._sums, codes, doc_topics * (tokens * channel_w)[:, None])
         if anchors is not None:
             if self._anchors is None:
                 self._anchors = np.zeros((len(self._codes), self.n_topics))
@@ -184,7 +212,10 @@ class InterestTagger:
         Customers (or texts) with fewer content tokens need an anchor word of a topic (see
         :meth:`tags`) for it to become a tag.
     channel_weights : mapping or None
-        Weight of each channel's tokens; ``None`` uses :data:`DEFAULT_CHANNEL_WEIGHTS`.
+        Weight of each channel's documents (tokens with ``"length"``); ``None`` uses
+        :data:`DEFAULT_CHANNEL_WEIGHTS`.
+    aggregation : {"sharpened", "length"}, default "sharpened"
+        How :meth:`customer_topics` combines documents, see the module docstring.
 
     Examples
     --------
@@ -201,7 +232,9 @@ class InterestTagger:
         min_tokens: int = 2,
         anchor_below: int = 10,
         channel_weights: Mapping[str, float] | None = None,
+        aggregation: str = "sharpened",
     ) -> None:
+        self.aggregation = aggregation
         self.threshold = threshold
         self.max_tags = max_tags
         self.min_tokens = min_tokens
@@ -225,7 +258,7 @@ class InterestTagger:
         n_tokens: Sequence[int],
         anchors: np.ndarray | None = None,
     ) -> CustomerTopics:
-        """Length- and channel-weighted mean topic distribution of each customer's documents.
+        """Each customer's topic distribution from their documents' (``aggregation``, channel weights).
 
         Parameters
         ----------
@@ -234,7 +267,7 @@ class InterestTagger:
         anchors : array, shape (n_docs, n_topics), optional
             Anchor-word counts per document and topic; summed per customer.
         """
-        accumulator = CustomerAccumulator(doc_topics.shape[1], self.weights())
+        accumulator = CustomerAccumulator(doc_topics.shape[1], self.weights(), self.aggregation)
         accumulator.add(customer_ids, channels, n_tokens, doc_topics=doc_topics, anchors=anchors)
         return accumulator.result()
 
@@ -244,30 +277,45 @@ class InterestTagger:
         n_tokens: np.ndarray,
         labels: Sequence[str],
         anchors: np.ndarray | None = None,
+        *,
+        cover: bool = False,
     ) -> list[list[tuple[str, float]]]:
         """Tags per row of ``shares``: ``[(label, score), ...]`` strongest first, scores rounded to 3 places.
 
         With ``anchors`` (anchor-word counts, same shape as ``shares``), a topic of a row with fewer
-        than ``anchor_below`` tokens needs at least one anchor word in it to become a tag.
+        than ``anchor_below`` tokens needs at least one anchor word in it to become a tag. With
+        ``cover`` (customers under ``aggregation="sharpened"``), every row with at least one token
+        gets its strongest topic as its first tag whatever the threshold and anchors; those rules
+        then apply to the extra tags only.
         """
         out: list[list[tuple[str, float]]] = []
         for i, (row, n) in enumerate(zip(shares, n_tokens, strict=True)):
-            if n < self.min_tokens:
+            if n < (1 if cover else self.min_tokens):
                 out.append([])
                 continue
             order = np.argsort(-row, kind="stable")[: self.max_tags]
             out.append(
                 [
                     (labels[k], round(float(row[k]), 3))
-                    for k in order
-                    if row[k] >= self.threshold
-                    and (anchors is None or n >= self.anchor_below or anchors[i, k] >= 1)
+                    for j, k in enumerate(order)
+                    if (cover and j == 0)
+                    or (
+                        n >= self.min_tokens
+                        and row[k] >= self.threshold
+                        and (anchors is None or n >= self.anchor_below or anchors[i, k] >= 1)
+                    )
                 ]
             )
         return out
 
     def topic_tags(
-        self, shares: np.ndarray, n_tokens: np.ndarray, anchors: np.ndarray | None = None
+        self, shares: np.ndarray, n_tokens: np.ndarray, anchors: np.ndarray | None = None, *, cover: bool = False
     ) -> list[list[tuple[int, float]]]:
         """Like :meth:`tags` but with topic ids instead of labels."""
-        return self.tags(shares, n_tokens, list(range(shares.shape[1])), anchors)  # type: ignore[arg-type]
+        return self.tags(shares, n_tokens, list(range(shares.shape[1])), anchors, cover=cover)  # type: ignore[arg-type]
+
+    def customer_tags(
+        self, shares: np.ndarray, n_tokens: np.ndarray, anchors: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """:meth:`topic_tags` of customers: with ``"sharpened"``, everyone with a word gets a top interest."""
+        return self.topic_tags(shares, n_tokens, anchors, cover=self.aggregation == "sharpened")
