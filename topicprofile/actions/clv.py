@@ -33,6 +33,7 @@ from scipy.special import betaln, gammaln, hyp2f1
 
 from topicprofile.behavior import CANCELLED_STATUSES, REFUNDED_STATUSES
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
+from topicprofile.ingest.dates import as_day
 from topicprofile.schema import AMOUNT, CUSTOMER_ID, STATUS, TIMESTAMP
 
 __all__ = [
@@ -58,16 +59,6 @@ CLV_COLUMNS = (P_ALIVE, EXPECTED_ORDERS_90D, CLV_12M, CHURN_RISK)
 
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
 _DAYS_PER_MONTH = 365.25 / 12
-
-
-def _day(value: str | pd.Timestamp, what: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD.") from e
-    if pd.isna(stamp):
-        raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD.")
-    return (stamp.tz_localize(None) if stamp.tzinfo is not None else stamp).normalize()
 
 
 def _purchase_days(orders: pd.DataFrame) -> pd.DataFrame:
@@ -155,7 +146,7 @@ def clv_summary(
     days = _purchase_days(orders)
     if days.empty:
         raise DataValidationError("orders: no counted purchase (all lines cancelled or the table is empty).")
-    end = days["day"].max() if calibration_end is None else _day(calibration_end, "calibration_end")
+    end = days["day"].max() if calibration_end is None else as_day(calibration_end, what="calibration_end")
     calib = days[days["day"] <= end]
     if calib.empty:
         raise DataValidationError(f"orders: no purchase on or before the calibration end {end.date()}.")
@@ -175,7 +166,7 @@ def clv_summary(
     )
     summary.index.name = CUSTOMER_ID
     if holdout_end is not None:
-        stop = _day(holdout_end, "holdout_end")
+        stop = as_day(holdout_end, what="holdout_end")
         if stop <= end:
             raise ConfigError(f"holdout_end {stop.date()} must come after calibration_end {end.date()}.")
         later = days[(days["day"] > end) & (days["day"] <= stop)]
