@@ -52,11 +52,7 @@ LAYERS: list[tuple[str, int]] = [
 ]
 
 #: (importer, imported) module-level imports that point up a layer, and who fixes them.
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    ("topicprofile.ingest.documents", "topicprofile.text.tokenizer"): (
-        "url_to_words is a value parser: move it to ingest/values.py (tokenizer.py is R-core's)"
-    ),
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 
 #: (importer, imported) function-level topicprofile imports outside cli/, and who removes them.
 KNOWN_FUNCTION_LEVEL: dict[tuple[str, str], str] = {

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from topicprofile import TopicProfiler
-from topicprofile.text.corpus import CsrCorpus, DocumentStore
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.text.corpus import CsrCorpus
 from topicprofile.ingest.documents import build_documents, fingerprint
 from topicprofile.topics import LdaTopics
 from topicprofile.text.vectorize import bows_to_csr, build_dictionary, pool_bows, to_bows

@@ -33,7 +33,8 @@ from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_
 from topicprofile.tag.explain import explain_tags
 from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
 from topicprofile.tag.tagger import AGGREGATIONS, CustomerTopics, InterestTagger, anchor_matrix
-from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CsrCorpus, DocumentStore
+from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
+from topicprofile.text.corpus import CsrCorpus
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
@@ -259,7 +260,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
     ) -> TopicProfiler:
-        """:meth:`fit` on documents already in a :class:`~topicprofile.text.corpus.DocumentStore`.
+        """:meth:`fit` on documents already in a :class:`~topicprofile.ingest.docstore.DocumentStore`.
 
         This is how files too large for memory are fitted (:func:`topicprofile.app.jobs.fit_files`
         streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
@@ -510,7 +511,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
-        """:meth:`profile` of documents in a :class:`~topicprofile.text.corpus.DocumentStore`, streamed chunk by chunk."""
+        """:meth:`profile` of documents in a :class:`~topicprofile.ingest.docstore.DocumentStore`, streamed chunk by chunk."""
         (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None)
         return table
 

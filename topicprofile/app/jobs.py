@@ -19,7 +19,7 @@ import pandas as pd
 
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
 from topicprofile.errors import DataValidationError
-from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
+from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
 from topicprofile.privacy.scrub import scrub_texts  # privacy hook (issue 14)
 from topicprofile.ingest.load import (

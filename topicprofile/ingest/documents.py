@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-
 from typing import Any
 
 import pandas as pd
@@ -12,8 +11,8 @@ import pandas as pd
 from topicprofile import schema
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.load import LoadResult, clean_browsing, clean_reviews
+from topicprofile.ingest.values import url_to_words
 from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_documents  # privacy hook (issue 14)
-from topicprofile.text.tokenizer import url_to_words
 
 __all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
 

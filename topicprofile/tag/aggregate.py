@@ -15,7 +15,8 @@ import pandas as pd
 
 from topicprofile import schema
 from topicprofile.tag.tagger import CustomerAccumulator, CustomerTopics
-from topicprofile.text.corpus import CountedCorpus, DocumentStore, TokenShards
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.text.corpus import CountedCorpus, TokenShards
 from topicprofile.text.encoder import TextEncoder
 
 __all__ = ["count_corpus", "aggregate_topics", "customer_block"]
