@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
+from topicprofile.config import RunOptions
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
@@ -198,20 +199,23 @@ def fit_files(
     profiler: TopicProfiler,
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
+    run: RunOptions | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
-    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected.
+    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``run``: how the
+    fit runs (workers, chunk size, token cache; :class:`~topicprofile.config.RunOptions`).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
-    _prestart_pool(inputs, profiler.workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    run = profiler.run_options(run)
+    _prestart_pool(inputs, run.workers)
+    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of)
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
+    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run)
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir))
     topics = profiler.topics()
@@ -242,13 +246,15 @@ def tag_files(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     raw_csv: bool = False,
+    run: RunOptions | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
 
-    The files are streamed in chunks; ``workers`` tokenizer processes (None: by machine and size).
-    The output is written in blocks of the model's ``chunk_rows`` customers
-    (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
+    The files are streamed in chunks of ``run.chunk_rows`` documents (``run``: a
+    :class:`~topicprofile.config.RunOptions`, default ``RunOptions(workers=workers)``; ``workers``
+    tokenizer processes, None: by machine and size). The output is written in blocks of
+    ``run.chunk_rows`` customers (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
     Before any work, an output that is one of the inputs or an unwritable output folder is refused
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
     are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`).
@@ -256,14 +262,15 @@ def tag_files(
     start = time.perf_counter()
     check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
     TableWriter.check_suffix(out)
-    profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
-    _prestart_pool(inputs, workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    profiler = TopicProfiler.load(str(model_dir))
+    run = run if run is not None else RunOptions(workers=workers)
+    _prestart_pool(inputs, run.workers)
+    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of)
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()
     blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
-                                    block_rows=profiler.chunk_rows)  # fmt: skip
+                                    block_rows=run.chunk_rows, run=run)  # fmt: skip
     with TableWriter(out, raw_csv=raw_csv) as writer:
         for block in blocks:
             block = round_output(block)

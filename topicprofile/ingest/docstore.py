@@ -18,15 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from topicprofile import schema
+from topicprofile.config import DEFAULT_CHUNK_ROWS
 from topicprofile.ingest.documents import update_fingerprint
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "DOC_FIELDS", "DocumentStore"]
 
 #: The columns a document carries through the fit.
 DOC_FIELDS = (schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT)
-#: Documents per chunk: large enough for spaCy batching and vectorized inference, small enough
-#: that a chunk's texts, tokens and bags of words stay in the tens of megabytes.
-DEFAULT_CHUNK_ROWS = 50_000
 
 
 class DocumentStore:

@@ -26,7 +26,7 @@ Segment ids are ordered by size (0 = largest), so they read the same way on ever
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ __all__ = [
     "fit_segments",
     "name_segment",
     "rename_segments",
+    "segment_blocks",
     "segment_cards",
     "segment_customers",
     "value_label",
@@ -293,6 +294,32 @@ def segment_customers(
     names = {int(c[SEGMENT_ID]): str(c["name"]) for c in cards}
     table[SEGMENT_NAME] = table[SEGMENT_ID].map(names).fillna("").astype(str)
     return table
+
+
+def segment_blocks(
+    blocks: Iterable[tuple[pd.DataFrame | None, str | None]],
+    rfm: pd.DataFrame | None,
+    *,
+    fuser: FeatureFuser,
+    segmenter: CustomerSegmenter,
+    cards: Sequence[dict[str, Any]],
+) -> Iterator[pd.DataFrame]:
+    """:func:`segment_customers` of consecutive blocks of customers, the orders split to match.
+
+    ``blocks`` are ``(profiles, last_id)`` in customer-id order: each block takes the orders'
+    customers up to ``last_id`` (its last customer with text) and the last block (``last_id``
+    None) all that remain, so customers with orders only land in the block where their id falls
+    and the blocks put together equal one call on everything.
+    """
+    if rfm is not None:
+        rfm = rfm.set_axis(rfm.index.astype(str)).sort_index()
+    at = 0
+    for profiles, last_id in blocks:
+        part = None
+        if rfm is not None:
+            end = len(rfm) if last_id is None else int(np.searchsorted(rfm.index, last_id, side="right"))
+            part, at = rfm.iloc[at:end], end
+        yield segment_customers(profiles, part, fuser=fuser, segmenter=segmenter, cards=cards)
 
 
 def rename_segments(
