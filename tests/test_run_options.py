@@ -57,7 +57,9 @@ def test_run_options_change_no_result_and_are_not_saved(tiny_profiler, tiny_revi
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # the new way warns about nothing
         other = TopicProfiler(n_topics=3, random_state=0, phrases=False)
-        other.fit(reviews=tiny_reviews, run=RunOptions(chunk_rows=7, workers=1, cache_dir=str(tmp_path / "c")))
+        other.fit(
+            reviews=tiny_reviews, run=RunOptions(chunk_rows=7, workers=1, cache_dir=str(tmp_path / "c"))
+        )
         blocks = list(other.iter_profiles(_store(tiny_reviews), block_rows=4,
                                           run=RunOptions(chunk_rows=11)))  # fmt: skip
     pd.testing.assert_frame_equal(other.profiles_, tiny_profiler.profiles_)
@@ -68,12 +70,16 @@ def test_run_options_change_no_result_and_are_not_saved(tiny_profiler, tiny_revi
     assert str(tmp_path / "c") not in (tmp_path / "m" / "manifest.json").read_text()
 
 
-def test_run_options_model_saved_with_them_as_params_still_loads(tiny_profiler, tiny_reviews, tmp_path) -> None:
+def test_run_options_model_saved_with_them_as_params_still_loads(
+    tiny_profiler, tiny_reviews, tmp_path
+) -> None:
     """A model saved before run options left the parameters (its manifest lists them) loads, unchanged, silently."""
     tiny_profiler.save(str(tmp_path / "m"))
     for manifest_path in (tmp_path / "m" / "manifest.json", model_files(tmp_path / "m") / "manifest.json"):
         manifest = json.loads(manifest_path.read_text())
-        manifest["params"].update(chunk_rows=50_000, workers=None, cache_dir="/home/someone/.cache/topicprofile")
+        manifest["params"].update(
+            chunk_rows=50_000, workers=None, cache_dir="/home/someone/.cache/topicprofile"
+        )
         manifest_path.write_text(json.dumps(manifest))
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)

@@ -42,7 +42,14 @@ from topicprofile.segments.saved import segments_document, segments_from_documen
 from topicprofile.store import load_model, save_model
 from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
 from topicprofile.tag.explain import explain_customer
-from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
+from topicprofile.tag.table import (
+    CustomerTags,
+    customer_tags,
+    order_columns,
+    profile_table,
+    relabel,
+    text_tags,
+)
 from topicprofile.tag.tagger import AnchorCounts, CustomerTopics, InterestTagger
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
@@ -331,8 +338,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.input_fingerprint_ = store.fingerprint
         self.documents_: DocumentStore | None = store
         report("profiles", 0, None)
-        self.profiles_ = self._profiles(customers)
-        self._fit_segments(rfm, reviews=corpus.first_reviews)
+        self.profiles_, tags = self._profiles(customers)
+        self._fit_segments(rfm, tags, reviews=corpus.first_reviews)
         return self
 
     # the encoder's fitted parts, under the names the API has always had
@@ -348,7 +355,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
                                 report=report, total=total, pooled=pooled, aggregation=self.aggregation)  # fmt: skip
 
-    def _fit_segments(self, rfm: pd.DataFrame | None, *, reviews: pd.DataFrame) -> None:
+    def _fit_segments(self, rfm: pd.DataFrame | None, tags: CustomerTags, *, reviews: pd.DataFrame) -> None:
         """Fuse RFM with topic shares and cluster customers into named segments (with orders only)."""
         self.fuser_: FeatureFuser | None = None
         self.segmenter_: CustomerSegmenter | None = None
@@ -359,7 +366,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.segmenter_ = CustomerSegmenter(n_segments=self.n_segments, k_range=self.segment_k_range,
                                             random_state=self.random_state)  # fmt: skip
         table, self.segment_cards_ = fit_segments(self.profiles_, rfm, fuser=self.fuser_, segmenter=self.segmenter_,
-                                                  reviews=reviews)  # fmt: skip
+                                                  reviews=reviews, tags=tags)  # fmt: skip
         self.profiles_ = order_columns(table)
 
     def _check_fitted(self) -> None:
@@ -493,22 +500,24 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         step = max(n, 1) if block_rows is None else block_rows
         bounds = list(itertools.pairwise([*range(0, n, step), n] if n else [0, 0]))
         blocks = (
-            (None if customers is None else self._profiles(customer_block(customers, start, stop)),
+            (*((None, None) if customers is None else self._profiles(customer_block(customers, start, stop))),
              None if stop == n else customers.customer_ids[stop - 1])  # type: ignore[union-attr]
             for start, stop in bounds
         )  # fmt: skip
         if self.segmenter_ is None:
-            yield from (block for block, _ in blocks)
+            yield from (block for block, _, _ in blocks)
             return
         segmented = segment_blocks(blocks, rfm, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_)
         yield from map(order_columns, segmented)
 
-    def _profiles(self, customers: CustomerTopics) -> pd.DataFrame:
-        """The profile table from per-customer aggregates (shares, counts, pooled word counts)."""
+    def _profiles(self, customers: CustomerTopics) -> tuple[pd.DataFrame, CustomerTags]:
+        """The profile table from per-customer aggregates (shares, counts, pooled word counts), and
+        the tags as numbers (for the segments)."""
         anchors = self._anchor_counts(customers.counts)
         topic_tags = self._make_tagger().customer_tags(customers.shares, customers.n_tokens, anchors)
         keywords = self.encoder_.keywords(customers.counts, n=self.n_keywords)
-        return profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.topic_labels_)
+        table = profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.topic_labels_)
+        return table, customer_tags(customers.customer_ids, customers.shares, topic_tags, self.topic_labels_)
 
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
         """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:class:`AnchorCounts`)."""

@@ -110,6 +110,8 @@ def train_topics(
     base = base if config.trainer == "gibbs" else None
     prior = seed_prior(validate_taxonomy(config.taxonomy), n_topics=n_topics, dictionary=dictionary, encode=encode,
                        n_training_docs=training.shape[0], base=base)  # fmt: skip
-    topics = make_lda(config, n_topics, eta=prior.eta, random_state=random_state).fit(CsrCorpus(training), dictionary)
+    topics = make_lda(config, n_topics, eta=prior.eta, random_state=random_state).fit(
+        CsrCorpus(training), dictionary
+    )
     warnings = convergence_warnings(topics.topic_word_, prior.seed_ids, list(config.taxonomy))
     return TrainedTopics(topics, n_topics, tuning, prior.seed_ids, prior.missing, warnings)
