@@ -235,7 +235,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def set_params(self, **params: Any) -> TopicProfiler:
         """sklearn's ``set_params``; the deprecated run keywords (``workers``...) set the default run options."""
         legacy = {name: params.pop(name) for name in RUN_KEYWORDS if name in params}
-        self._run_options = {**self._run_options, **_legacy_run_options(legacy, "set_params()")}
+        self._run_options = {**getattr(self, "_run_options", {}), **_legacy_run_options(legacy, "set_params()")}
         return super().set_params(**params)  # type: ignore[no-any-return]
 
     def run_options(self, run: RunOptions | None = None) -> RunOptions:
@@ -394,15 +394,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:
         """Rename topics (``{topic_id: name}``); other topics keep their automatic labels."""
         self._check_fitted()
-        bad = [k for k in labels if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_topics_)]
-        if bad:
-            raise ConfigError(f"topic ids must be within 0..{self.n_topics_ - 1}, got {bad}")
-        clean = {int(k): str(v).strip() for k, v in labels.items()}
-        if any(not v or ";" in v for v in clean.values()):
-            raise ConfigError("topic labels must be non-empty and must not contain ';'")
-        self.topic_labels_ = apply_label_overrides(self.auto_labels_, clean)
-        if len(set(self.topic_labels_)) != len(self.topic_labels_):
-            raise ConfigError(f"topic labels must be unique, got {self.topic_labels_}")
+        self.topic_labels_ = apply_label_overrides(self.auto_labels_, labels)  # checked there
         self.topic_info_["label"] = self.topic_labels_
         if hasattr(self, "profiles_"):
             self.profiles_ = relabel(self.profiles_, self.topic_labels_)
