@@ -488,19 +488,25 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             workers = self.run_options(run).workers
             chunks = self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=workers)
             customers = self._aggregate(chunks, progress or _no_progress, total=documents.n_docs)[0]
-        n = 0 if customers is None else len(customers.customer_ids)
-        step = max(n, 1) if block_rows is None else block_rows
-        bounds = list(itertools.pairwise([*range(0, n, step), n] if n else [0, 0]))
-        blocks = (
-            (*((None, None) if customers is None else self._profiles(customer_block(customers, start, stop))),
-             None if stop == n else customers.customer_ids[stop - 1])  # type: ignore[union-attr]
-            for start, stop in bounds
-        )  # fmt: skip
+        blocks = self._blocks(customers, block_rows)
         if self.segmenter_ is None:
             yield from (block for block, _, _ in blocks)
             return
         segmented = segment_blocks(blocks, rfm, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_)
         yield from map(order_columns, segmented)
+
+    def _blocks(
+        self, customers: CustomerTopics | None, block_rows: int | None
+    ) -> Iterator[tuple[pd.DataFrame | None, CustomerTags | None, str | None]]:
+        """``(profiles, tags, last customer id)`` per block of customers; the last block's id is None."""
+        if customers is None:
+            yield None, None, None
+            return
+        n = len(customers.customer_ids)
+        step = max(n, 1) if block_rows is None else block_rows
+        for start, stop in itertools.pairwise([*range(0, n, step), n] if n else [0, 0]):
+            table, tags = self._profiles(customer_block(customers, start, stop))
+            yield table, tags, None if stop == n else customers.customer_ids[stop - 1]
 
     def _profiles(self, customers: CustomerTopics) -> tuple[pd.DataFrame, CustomerTags]:
         """The profile table from per-customer aggregates (shares, counts, pooled word counts), and
