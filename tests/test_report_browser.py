@@ -78,6 +78,7 @@ def demo_report(tmp_path_factory) -> Path:
     from topicprofile import TopicProfiler
     from topicprofile.ingest.load import load_browsing, load_orders, load_reviews
     from topicprofile.report import write_report
+    from topicprofile.report.sources import holdout_evaluation
 
     corpora = Path(__file__).resolve().parents[1] / "corpora"
     reviews = load_reviews(corpora / "reviews.csv").data
@@ -85,16 +86,18 @@ def demo_report(tmp_path_factory) -> Path:
     browsing = load_browsing(corpora / "browsing.jsonl").data
     profiler = TopicProfiler(n_topics=8, random_state=0).fit(reviews=reviews, browsing=browsing, orders=orders)
     path = tmp_path_factory.mktemp("report") / "demo_report.html"
-    evaluation = {"cutoff": "2025-01-01", "results": [
-        {"target": "any order", "model": "logistic", "features": "rfm", "n_positive": 120,
-         "roc_auc": 0.71, "pr_auc": 0.52, "top_decile_lift": 1.9},
-        {"target": "any order", "model": "logistic", "features": "rfm+topics", "n_positive": 120,
-         "roc_auc": 0.74, "pr_auc": 0.55, "top_decile_lift": 2.1}]}  # fmt: skip
-    write_report(profiler, path, orders=orders, evaluation=evaluation)
+    # `report --cutoff`: the holdout of `evaluate` with the model's settings, marked on the time chart
+    evaluation = holdout_evaluation(profiler, cutoff="2025-01-01", orders=corpora / "orders.csv",
+                                    reviews=corpora / "reviews.csv", browsing=corpora / "browsing.jsonl",
+                                    options={"orders_columns": {"timestamp": "order_date"}, "cv": 3})  # fmt: skip
+    write_report(profiler, path, orders=orders, evaluation=evaluation, cutoff="2025-01-01")
     return path
 
 
 def test_demo_report_in_chromium(browser, demo_report):
+    html = demo_report.read_text(encoding="utf-8")
+    assert "share of what customers wrote" in html  # interests over time from the reviews' and events' dates
+    assert "cutoff 2025-01" in html and ("Text helps" in html or "Text barely changes" in html)
     seen = _open(browser, demo_report, "demo_report.png")
     _check(seen, {"intertopic_map", "interests_over_time", "interests_by_count", "interests_by_revenue",
                   "tags_per_customer", "rfm_scores", "rfm_grid", "revenue_by_rfm", "interest_by_rfm", "lift"})  # fmt: skip

@@ -109,7 +109,7 @@ def report_cli(
         from topicprofile.ingest.load import load_orders
         from topicprofile.profiler import TopicProfiler
         from topicprofile.report import write_report
-        from topicprofile.report.sources import db_profiles, holdout_evaluation
+        from topicprofile.report.sources import db_profiles, fit_rejects, holdout_evaluation
         from topicprofile.store import read_manifest
 
         check_writable(out.parent)
@@ -117,13 +117,18 @@ def report_cli(
         table = read_table(profiles, encoding=encoding) if profiles is not None else None
         if table is not None and "customer_id" not in table:
             raise DataValidationError(f"{profiles}: no customer_id column; is it a `topicprofile tag` output?")
-        facts: dict[str, str] = {}
+        facts = fit_rejects(model_dir)
+        if table is not None:
+            facts["profiles file"] = f"{profiles.name}: {len(table):,} rows"  # type: ignore[union-attr]
         if db is not None:
-            table, facts = db_profiles(db, n_topics=profiler.n_topics_)
+            table, db_facts = db_profiles(db, n_topics=profiler.n_topics_)
+            facts |= db_facts
         order_table = None
         if orders is not None:
-            order_table = load_orders(orders, columns=orders_map, encoding=encoding, date_format=date_format,
-                                      max_amount=max_amount).data  # fmt: skip
+            loaded = load_orders(orders, columns=orders_map, encoding=encoding, date_format=date_format,
+                                 max_amount=max_amount)  # fmt: skip
+            order_table = loaded.data
+            facts["orders file"] = f"{loaded.source}: {loaded.n_read:,} rows, {loaded.n_rejected:,} rejected"
         result = None
         if cutoff is not None:
             result = holdout_evaluation(

@@ -111,7 +111,8 @@ def topic_share_matrix(profiles: pd.DataFrame, n_topics: int) -> np.ndarray:
 def _text(profiles: pd.DataFrame, column: str) -> pd.Series:
     if column not in profiles:
         return pd.Series([""] * len(profiles), index=profiles.index, dtype=object)
-    return profiles[column].fillna("").astype(str)
+    values = profiles[column]
+    return values.astype(object).where(values.notna(), "").astype(str)  # nullable dtypes (a database's) too
 
 
 def _numeric(profiles: pd.DataFrame, column: str) -> pd.Series:

@@ -19,7 +19,7 @@ from topicprofile.app.evaluate import evaluate_files
 from topicprofile.db.database import ProfileDatabase
 from topicprofile.errors import DataValidationError
 
-__all__ = ["db_profiles", "holdout_evaluation"]
+__all__ = ["db_profiles", "fit_rejects", "holdout_evaluation"]
 
 #: Profile columns the report reads, as they are in the database.
 _COLUMNS = ("customer_id", "top_interest", "n_documents", "recency_days", "frequency", "monetary", "avg_order_value",
@@ -65,13 +65,26 @@ def db_profiles(path: str | os.PathLike[str], *, n_topics: int) -> tuple[pd.Data
             "SELECT model_version FROM profiles WHERE model_version IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC"
         ).fetchall()]  # fmt: skip
     profiles["top_interest"] = profiles["top_interest"].fillna("")
-    profiles["segment_id"] = profiles["segment_id"].astype("Float64")
     facts = {"profile database": Path(path).name, "database runs": f"{int(runs):,}"}
     if last is not None:
         facts["last database run"] = pd.Timestamp(last).strftime("%Y-%m-%d %H:%M UTC")
     if versions:
         facts["models in the database"] = ", ".join(str(v) for v in versions[:3]) + (" …" if len(versions) > 3 else "")
     return profiles, facts
+
+
+def fit_rejects(model_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """``{"rows rejected at fit": "reviews.csv 11 · browsing.jsonl 2"}`` from the model's ``rejects.csv``
+    (counts per input file only: the rejected values themselves stay out of the report); ``{}`` without one."""
+    path = Path(model_dir) / "rejects.csv"
+    if not path.is_file():
+        return {}
+    try:
+        sources = pd.read_csv(path, usecols=["source"], dtype=str, keep_default_na=False)["source"]
+    except (OSError, ValueError, pd.errors.ParserError):
+        return {"rows rejected at fit": f"{path.name} unreadable"}
+    counts = sources.value_counts(sort=False)
+    return {"rows rejected at fit": " · ".join(f"{name} {n:,}" for name, n in counts.items()) or "none"}
 
 
 def holdout_evaluation(
