@@ -49,7 +49,9 @@ def db_profiles(path: str | os.PathLike[str], *, n_topics: int) -> tuple[pd.Data
         con = db.con
         n_rows, widest = con.execute("SELECT count(*), max(len(topic_shares)) FROM profiles").fetchall()[0]
         if not n_rows:
-            raise DataValidationError(f"{path}: the profile database holds no profiles; write them with `topicprofile db add`.")
+            raise DataValidationError(
+                f"{path}: the profile database holds no profiles; write them with `topicprofile db add`."
+            )
         if widest is not None and int(widest) != n_topics:
             raise DataValidationError(
                 f"{path}: its profiles have {widest} topic shares but the model has {n_topics} topics; "
@@ -69,7 +71,9 @@ def db_profiles(path: str | os.PathLike[str], *, n_topics: int) -> tuple[pd.Data
     if last is not None:
         facts["last database run"] = pd.Timestamp(last).strftime("%Y-%m-%d %H:%M UTC")
     if versions:
-        facts["models in the database"] = ", ".join(str(v) for v in versions[:3]) + (" …" if len(versions) > 3 else "")
+        facts["models in the database"] = ", ".join(str(v) for v in versions[:3]) + (
+            " …" if len(versions) > 3 else ""
+        )
     return profiles, facts
 
 
@@ -109,7 +113,9 @@ def holdout_evaluation(
         :func:`~topicprofile.app.evaluate.evaluate_holdout` raises for the data.
     """
     if reviews is None and browsing is None:
-        raise DataValidationError("--cutoff needs --reviews or --browsing: the holdout refits topics on the text before it.")
+        raise DataValidationError(
+            "--cutoff needs --reviews or --browsing: the holdout refits topics on the text before it."
+        )
     params = profiler.get_params()
     return evaluate_files(
         orders=orders, cutoff=cutoff, reviews=reviews, browsing=browsing, n_topics=int(profiler.n_topics_),
