@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -317,3 +318,28 @@ def test_report_fit_rejects_counts_per_file_without_the_rejected_values(tmp_path
                   "column": "text", "reason": "empty text", "value": ["alice@example.com", EVIL, ""]}).to_csv(
         tmp_path / "rejects.csv", index=False)  # fmt: skip
     assert fit_rejects(tmp_path) == {"rows rejected at fit": "reviews.csv 2 · browsing.jsonl 1"}
+
+
+@pytest.mark.slow
+def test_report_cli_cutoff_runs_the_holdout_with_the_models_settings(tiny_profiler, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from topicprofile.cli import app
+
+    corpora = Path(__file__).resolve().parents[1] / "corpora"
+    model = tmp_path / "model"
+    tiny_profiler.save(str(model))
+    out = tmp_path / "cut.html"
+    result = CliRunner().invoke(app, [
+        "report", "-m", str(model), "-o", str(out), "--json", "--cutoff", "2025-01-01",
+        "--orders", str(corpora / "orders.csv"), "--orders-columns", "timestamp=order_date",
+        "--reviews", str(corpora / "reviews.csv"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["sections"]["evaluation"] and "lift" in summary["charts"]
+    html = out.read_text(encoding="utf-8")
+    assert "after 2025-01-01" in html and "rfm+topics" in html  # the holdout's reading and table
+    assert "orders.csv: " in html and " rejected" in html  # run facts: the orders file read
