@@ -40,7 +40,7 @@ from topicprofile.segments.cluster import (
 from topicprofile.segments.fuse import FeatureFuser
 from topicprofile.segments.saved import segments_document, segments_from_document
 from topicprofile.store import load_model, save_model
-from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
+from topicprofile.tag.aggregate import MonthlyTopics, aggregate_topics, count_corpus, customer_block
 from topicprofile.tag.explain import explain_customer
 from topicprofile.tag.table import (
     CustomerTags,
@@ -328,7 +328,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.topics_, self.n_topics_, self.tuning_ = trained.topics, trained.n_topics, trained.tuning
         self.seed_ids_, self.missing_seeds_ = trained.seed_ids, trained.missing_seeds
         self.taxonomy_warnings_ = trained.taxonomy_warnings
-        customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs, pooled=corpus.pooled)
+        monthly = MonthlyTopics(self.n_topics_)
+        customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs, pooled=corpus.pooled,
+                                                monthly=monthly)  # fmt: skip
+        self.topic_months_ = monthly.to_dict()
         report("quality", 0, None)
         described = describe_topics(self.topics_.topic_word_, self.dictionary_, tokens=corpus.sample_tokens,
                                     topic_mass=topic_mass, seeded_names=list(self.taxonomy or {}))  # fmt: skip
@@ -350,10 +353,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def _aggregate(
         self, chunks: Iterable[tuple[pd.DataFrame, Any]], report: ProgressCallback, *, total: int | None,
-        pooled: Any = None,
+        pooled: Any = None, monthly: MonthlyTopics | None = None,
     ) -> tuple[CustomerTopics, np.ndarray]:  # fmt: skip
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
-                                report=report, total=total, pooled=pooled, aggregation=self.aggregation)  # fmt: skip
+                                report=report, total=total, pooled=pooled, aggregation=self.aggregation,
+                                monthly=monthly)  # fmt: skip
 
     def _fit_segments(self, rfm: pd.DataFrame | None, tags: CustomerTags, *, reviews: pd.DataFrame) -> None:
         """Fuse RFM with topic shares and cluster customers into named segments (with orders only)."""
@@ -620,6 +624,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             "n_topics": self.n_topics_,
             "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
             "topic_labels": list(self.topic_labels_),
+            "topic_months": self.topic_months_,  # monthly topic shares of the dated documents (the report's)
         }
         segments = None
         if self.segmenter_ is not None:
@@ -651,6 +656,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         profiler.coherence_ = manifest["coherence"]
         profiler.n_documents_ = manifest["input"]["n_documents"]
         profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
+        profiler.topic_months_ = manifest.get("topic_months") or {"months": [], "n_documents": [], "shares": []}
         profiler.profiles_ = state["profiles"]
         profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
         profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []

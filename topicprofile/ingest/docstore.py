@@ -84,8 +84,13 @@ class DocumentStore:
         return self._digest.hexdigest()
 
     def append(self, docs: pd.DataFrame) -> None:
-        """Add documents (columns :data:`DOC_FIELDS`; others are dropped) after those already stored."""
-        docs = docs[list(DOC_FIELDS)].astype(str).reset_index(drop=True)
+        """Add documents (columns :data:`DOC_FIELDS` + ``month``; others are dropped) after those already stored.
+
+        ``month`` (``"YYYY-MM"`` or ``""``, when given) lives only in the shards the fit streams: it
+        feeds the monthly interest shares, and :meth:`write_parquet` leaves it out of a saved model.
+        """
+        fields = [*DOC_FIELDS, *([schema.MONTH] if schema.MONTH in docs else [])]
+        docs = docs[fields].astype(str).reset_index(drop=True)
         for start in range(0, len(docs), self.chunk_rows):
             part = docs.iloc[start : start + self.chunk_rows]
             update_fingerprint(self._digest, part)
@@ -135,7 +140,7 @@ class DocumentStore:
         writer = None
         try:
             for shard in self._shards():
-                table = pq.read_table(shard)
+                table = pq.read_table(shard, columns=list(DOC_FIELDS))
                 if writer is None:
                     writer = pq.ParquetWriter(str(path), table.schema)
                 writer.write_table(table)
