@@ -14,15 +14,15 @@ from typer.testing import CliRunner
 
 pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
 
-from topicprofile.app import batch as batch
+from test_batch import Crash, _write_exports
+from test_db import HOLDER
+
+from topicprofile.app import batch
 from topicprofile.app.batch import tag_folder
 from topicprofile.app.jobs import tag_files
 from topicprofile.cli import app
 from topicprofile.db import ProfileDatabase
 from topicprofile.errors import ConfigError, ModelError
-
-from test_batch import Crash, _write_exports
-from test_db import HOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -60,8 +60,8 @@ def db_state(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def assert_same_state(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
-    for name in a:
-        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+    for name, frame in a.items():
+        pd.testing.assert_frame_equal(frame, b[name], obj=name)
 
 
 # -- tag --db ----------------------------------------------------------------------------------
@@ -113,12 +113,12 @@ def test_tag_db_held_by_another_process_fails_before_any_output(model_dir, revie
 def test_tag_db_failed_write_keeps_the_old_output(model_dir, reviews_csv, tmp_path, monkeypatch) -> None:
     path, out = tmp_path / "p.duckdb", tmp_path / "profiles.csv"
     out.write_text("old\n")
-    from topicprofile.app import jobs
+    from topicprofile.app import profile_db
 
     def broken(*args, **kwargs):
         raise ModelError("disk gone")
 
-    monkeypatch.setattr(jobs.profile_db, "write_profiles", broken)
+    monkeypatch.setattr(profile_db.profile_db, "write_profiles", broken)
     with pytest.raises(ModelError, match="disk gone"):
         tag_files(model_dir, out, reviews=reviews_csv, db=path)
     assert out.read_text() == "old\n"
@@ -182,14 +182,14 @@ def _crash_after_db_before_ledger(monkeypatch) -> None:
 
 
 def _crash_before_db(monkeypatch) -> None:
-    real = batch._DbSink.write
+    real = batch.DbSink.write
 
     def write(self, profiles, name, facts):
         if name == "day2.jsonl":
             raise Crash("killed after day2's part, before its database write")
         real(self, profiles, name, facts)
 
-    monkeypatch.setattr(batch._DbSink, "write", write)
+    monkeypatch.setattr(batch.DbSink, "write", write)
 
 
 @pytest.mark.parametrize("crash", [_crash_after_db_before_ledger, _crash_before_db])

@@ -40,6 +40,7 @@ from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import LdaTopics, apply_label_overrides
 from topicprofile.topics.describe import describe_topics
 from topicprofile.topics.gibbs import resolve_gibbs_params
+from topicprofile.topics.matching import TopicMatch, match_topics, permute_topics, vocabulary
 from topicprofile.topics.seeding import convergence_warnings, seed_prior, validate_taxonomy
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, choose_n_topics
 
@@ -226,6 +227,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        previous: TopicProfiler | None = None,
     ) -> TopicProfiler:
         """Learn phrases, vocabulary, TF-IDF and topics from customers' texts.
 
@@ -242,6 +244,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             Reference date for recency; default the latest order date.
         progress : callable, optional
             Receives ``(step, done, total)`` as long steps advance.
+        previous : TopicProfiler, optional
+            The model this fit replaces: topic ids follow it (see :meth:`fit_documents`).
 
         Returns
         -------
@@ -249,7 +253,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """
         self._validate_params()
         store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
-        return self.fit_documents(store, orders, as_of=as_of, progress=progress)
+        return self.fit_documents(store, orders, as_of=as_of, progress=progress, previous=previous)
 
     def fit_documents(
         self,
@@ -258,15 +262,23 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        previous: TopicProfiler | None = None,
     ) -> TopicProfiler:
         """:meth:`fit` on documents already in a :class:`~topicprofile.text.corpus.DocumentStore`.
 
         This is how files too large for memory are fitted (:func:`topicprofile.app.jobs.fit_files`
         streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
+        With ``previous`` (the model this one replaces) the new topics are matched to its topics
+        and renumbered, so that tag ids stay stable, and its user labels carry over to matched
+        topics (:mod:`topicprofile.topics.matching`); ``topic_changes_`` holds the diff.
         """
         self._validate_params()
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
-        return self._fit_store(documents, rfm, progress or _no_progress)
+        self._previous = previous
+        try:
+            return self._fit_store(documents, rfm, progress or _no_progress)
+        finally:
+            del self._previous
 
     def _fit_store(self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback) -> TopicProfiler:
         """Fit on documents streamed from ``store``: every pass reads them chunk by chunk."""
@@ -293,6 +305,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._choose_n_topics(CsrCorpus(training), corpus.sample_tokens, report)
         eta = self._seed_prior(training.shape[0])
         self.topics_ = self._make_lda(eta).fit(CsrCorpus(training), self.dictionary_)
+        match = self._match_previous()
         self.taxonomy_warnings_ = (
             convergence_warnings(self.topics_.topic_word_, self.seed_ids_, list(self.taxonomy or {}))
             if self.taxonomy
@@ -303,7 +316,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         described = describe_topics(self.topics_.topic_word_, self.dictionary_, tokens=corpus.sample_tokens,
                                     topic_mass=topic_mass, seeded_names=list(self.taxonomy or {}))  # fmt: skip
         self.auto_labels_, self.coherence_, self.topic_info_ = described.auto_labels, described.coherence, described.table
-        self.set_topic_labels(self.topic_labels or {})
+        carried = {} if match is None else match.carry_labels(self._previous.topic_labels_, self._previous.auto_labels_)
+        self.set_topic_labels({**carried, **(self.topic_labels or {})})
+        self.topic_changes_ = None if match is None else match.diff(self._previous.topic_labels_, self.topic_labels_)
         self.n_documents_ = store.n_docs
         self.input_fingerprint_ = store.fingerprint
         self.documents_: DocumentStore | None = store
@@ -324,6 +339,16 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     ) -> tuple[CustomerTopics, np.ndarray]:
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
                                 report=report, total=total, pooled=pooled, aggregation=self.aggregation)  # fmt: skip
+
+    def _match_previous(self) -> TopicMatch | None:
+        """Renumber the new topics after the previous model's (stable tag ids); the match, or None."""
+        previous = getattr(self, "_previous", None)
+        if previous is None:
+            return None
+        match = match_topics(self.topics_.topic_word_, vocabulary(self.dictionary_),
+                             previous.topics_.topic_word_, vocabulary(previous.dictionary_))  # fmt: skip
+        self.topics_ = permute_topics(self.topics_, match.order, self.dictionary_)
+        return match
 
     def _k_candidates(self) -> list[int]:
         n_interests = len(self.taxonomy or {})
@@ -702,6 +727,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             "n_topics": self.n_topics_,
             "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
             "topic_labels": list(self.topic_labels_),
+            "topic_changes": getattr(self, "topic_changes_", None),
         }
         segments = None
         if self.segmenter_ is not None:

@@ -58,15 +58,14 @@ from typing import Any
 
 import pandas as pd
 
-from topicprofile import db as profile_db
 from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apart, check_writable, sha256_file
-from topicprofile.db.identifiers import load_customers
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
 from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, read_manifest
 from topicprofile.app.jobs import round_output, write_rejects_csv, write_table
+from topicprofile.app.profile_db import DbSink, load_identifiers
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
 
@@ -251,9 +250,14 @@ def tag_folder(
         profiler = TopicProfiler.load(str(model_dir))
         ledger = _read_ledger(out)
         _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
-        sink = None if db is None else _DbSink(db, manifest)
+        sink = None if db is None else DbSink(db, manifest)
         if customers is not None and sink is not None:
-            sink.add_customers(customers, out / CUSTOMERS_REJECTS, region=region, raw_csv=raw_csv)
+            identifiers, rejected = load_identifiers(customers, region=region)
+            if len(rejected):
+                write_rejects_csv(rejected, out / CUSTOMERS_REJECTS, raw_csv=raw_csv)
+            else:
+                (out / CUSTOMERS_REJECTS).unlink(missing_ok=True)
+            sink.write_identifiers(identifiers)
         files: list[dict[str, Any]] = []
         report("files", 0, len(paths))
         for i, path in enumerate(paths, 1):
@@ -275,7 +279,7 @@ def tag_folder(
 
 
 def _tag_file(
-    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, sink: _DbSink | None,
+    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, sink: DbSink | None,
     **load: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """Tag one file unless the ledger has it; commit its entry; return its summary."""
@@ -316,31 +320,6 @@ def _tag_file(
     _write_ledger(out, ledger)  # the commit point
     logger.info("%s: %s, %d customers -> %s", name, status, len(profiles), part)
     return {**entry, "status": status, "seconds": _since(start)}
-
-
-class _DbSink:
-    """The profile database a batch writes each file's profiles into (``--db``)."""
-
-    def __init__(self, path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> None:
-        profile_db.check_database(path)  # a second writer fails before any file is tagged
-        self.path, self.manifest = Path(path), manifest
-        self.key = str(self.path.absolute())
-        self.n_rows = 0
-
-    def write(self, profiles: pd.DataFrame, name: str, facts: Mapping[str, Any]) -> None:
-        summary = profile_db.write_profiles(
-            self.path, profiles, model_manifest=self.manifest, inputs={name: dict(facts)}
-        )
-        self.n_rows += summary["n_rows"]
-
-    def add_customers(self, customers: str | os.PathLike[str], rejects: Path, *, region: str | None,
-                      raw_csv: bool) -> None:  # fmt: skip
-        identifiers, rejected = load_customers(customers, region=region)
-        if len(rejected):
-            write_rejects_csv(rejected, rejects, raw_csv=raw_csv)
-        else:
-            rejects.unlink(missing_ok=True)
-        profile_db.write_identifiers(self.path, identifiers)
 
 
 def _parts_exist(out: Path, entry: Mapping[str, Any]) -> bool:

@@ -17,10 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from topicprofile import db as profile_db
+from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
-from topicprofile.db.identifiers import load_customers
-from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.errors import DataValidationError
 from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
 from topicprofile.privacy.scrub import scrub_texts  # privacy hook (issue 14)
@@ -35,7 +34,6 @@ from topicprofile.ingest.load import (
 )
 from topicprofile.text.pool import default_workers, prestart
 from topicprofile.profiler import ProgressCallback, TopicProfiler
-from topicprofile.store import read_manifest
 
 __all__ = [
     "load_inputs",
@@ -165,6 +163,7 @@ def _write_all_rejects(
     return str(path)
 
 
+
 def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
     """:func:`~topicprofile.ingest.load.write_rejects` with the rejected values escaped for spreadsheets
     (:func:`~topicprofile._fs.escape_csv_frame`) unless ``raw_csv``; atomic, umask permissions."""
@@ -201,20 +200,24 @@ def fit_files(
     profiler: TopicProfiler,
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
+    previous: str | os.PathLike[str] | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
+    With ``previous`` (a saved model, often ``model_dir``) matched topics keep its ids and user labels;
+    ``topic_changes`` in the summary and the manifest (:mod:`topicprofile.topics.matching`).
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
     ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected.
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
     _prestart_pool(inputs, profiler.workers)
+    before = None if previous is None else TopicProfiler.load(str(previous))  # a bad folder fails first
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
+    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, previous=before)
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir))
     topics = profiler.topics()
@@ -229,6 +232,7 @@ def fit_files(
         "coherence": profiler.coherence_,
         "topics": topics[["topic", "label", "prevalence", "c_npmi"]].to_dict(orient="records"),
         "segments": [_segment_summary(card) for card in profiler.segment_cards_],
+        "topic_changes": profiler.topic_changes_,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -259,21 +263,18 @@ def tag_files(
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
     are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`).
 
-    With ``db`` the profiles are also upserted into that profile database (one transaction, one
-    run, before ``out`` is published: a failed write leaves both as they were), with the validated
-    identifiers of the ``customers`` export (phones without ``+code`` read in ``region``; its
-    rejects go to ``<out>.customers.rejects.csv``). The database is opened first, so a second
-    writer fails before any work.
+    With ``db`` the profiles (and the ``customers`` export's identifiers) are also upserted into
+    that profile database before ``out`` is published (:func:`~topicprofile.app.profile_db.write_run`).
     """
     start = time.perf_counter()
-    customers_rejects = _customers_rejects_path(out) if customers is not None else None
+    customers_rejects = customers_rejects_path(out) if customers is not None else None
     check_output_paths([p for p in (Path(out), rejects_path_for(Path(out)), customers_rejects) if p], inputs)
     TableWriter.check_suffix(out)
-    if customers is not None and db is None:
-        raise ConfigError("--customers loads identifiers into the profile database: pass --db PATH too")
-    if db is not None:
-        profile_db.check_database(db)
-    identifiers = _load_customers(customers, customers_rejects, region=region, raw_csv=raw_csv)
+    identifiers, rejected = prepare_db(db, customers, region=region)
+    if rejected is not None and customers_rejects is not None:
+        customers_rejects.unlink(missing_ok=True)  # an old run's would describe another file
+        if len(rejected):
+            write_rejects_csv(rejected, customers_rejects, raw_csv=raw_csv)
     profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
     _prestart_pool(inputs, workers)
     store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
@@ -283,24 +284,20 @@ def tag_files(
     blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
                                     block_rows=profiler.chunk_rows)  # fmt: skip
     kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
-    database = None
     with TableWriter(out, raw_csv=raw_csv) as writer:
         for block in blocks:
             block = round_output(block)
             writer.write(block)
-            if db is not None:
-                kept.append(block)
+            kept += [block] if db is not None else []
             tagged = block["top_interest"] != ""
             n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
             interests.update(block.loc[tagged, "top_interest"].tolist())
             if "segment_name" in block:
                 segments.update(block["segment_name"].tolist())
-        if db is not None:  # inside the writer: a failed upsert leaves the old output file too
-            database = _write_db(db, kept, model_dir, loaded, identifiers)
+        # inside the writer: a failed upsert leaves the old output file too
+        extra = write_run(db, kept, model_dir=model_dir, inputs=_input_summary(loaded), identifiers=identifiers,
+                          customers_rejects=customers_rejects)  # fmt: skip
     rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv)
-    extra = {} if database is None else {"db": {"path": str(db), **database}}
-    if customers_rejects is not None and customers_rejects.exists():
-        extra["customers_rejects_file"] = str(customers_rejects)
     return {
         "out": str(out),
         "inputs": _input_summary(loaded),
@@ -312,37 +309,6 @@ def tag_files(
         **extra,
         "seconds": round(time.perf_counter() - start, 2),
     }
-
-
-def _customers_rejects_path(out: str | os.PathLike[str]) -> Path:
-    """``out/profiles.csv`` -> ``out/profiles.customers.rejects.csv``."""
-    path = rejects_path_for(Path(out))
-    return path.with_name(path.name.replace(".rejects.csv", ".customers.rejects.csv"))
-
-
-def _load_customers(
-    customers: str | os.PathLike[str] | None, rejects_path: Path | None, *, region: str | None, raw_csv: bool
-) -> pd.DataFrame | None:
-    """The customer export's validated identifiers; its rejected values to ``rejects_path`` (or None)."""
-    if customers is None or rejects_path is None:
-        return None
-    identifiers, rejects = load_customers(customers, region=region)
-    if len(rejects):
-        write_rejects_csv(rejects, rejects_path, raw_csv=raw_csv)
-    else:
-        rejects_path.unlink(missing_ok=True)  # an old run's rejects would describe another file
-    return identifiers
-
-
-def _write_db(
-    db: str | os.PathLike[str], blocks: list[pd.DataFrame], model_dir: str | os.PathLike[str],
-    loaded: Mapping[str, LoadResult | StreamedLoad], identifiers: pd.DataFrame | None,
-) -> dict[str, int]:  # fmt: skip
-    """Upsert the run's profiles (and identifiers) into the profile database; its summary."""
-    table = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame({"customer_id": []})
-    return profile_db.write_profiles(
-        db, table, model_manifest=read_manifest(model_dir), inputs=_input_summary(loaded), identifiers=identifiers
-    )
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:

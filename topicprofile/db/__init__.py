@@ -15,7 +15,7 @@ _LAZY = {
     "write_identifiers": "topicprofile.db.database",
 }
 
-__all__ = ["ProfileDatabase", "write_profiles", "write_identifiers", "check_database"]
+__all__ = ["ProfileDatabase", "check_database", "write_identifiers", "write_profiles"]
 
 
 def __getattr__(name: str) -> object:
