@@ -188,7 +188,11 @@ def test_marketing_lists_follow_consent_per_channel(tmp_path, to):
         return table[first].tolist(), table[second].tolist(), summary["skipped"]
 
     def h(text: str) -> str:
-        return text if to == "klaviyo" else hashlib.sha256(text.lstrip("+" if to == "meta" else "").encode()).hexdigest()
+        return (
+            text
+            if to == "klaviyo"
+            else hashlib.sha256(text.lstrip("+" if to == "meta" else "").encode()).hexdigest()
+        )
 
     emails, phones, skipped = exported()
     # P: SMS only; Q: e-mail only; R: no flags (kept by default); S: refused both

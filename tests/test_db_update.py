@@ -70,13 +70,15 @@ def test_update_keeps_topics_and_writes_a_new_version(tagged, tiny_reviews, tmp_
     update_files(model, db=db, reviews=_new_reviews(tmp_path, tiny_reviews))
     new = TopicProfiler.load(str(model))
     assert sorted(p.name for p in (model / "versions").iterdir()) != versions
-    assert TopicProfiler.load(str(model / "versions" / versions[-1])).n_documents_ == old.n_documents_  # still loads
+    assert (
+        TopicProfiler.load(str(model / "versions" / versions[-1])).n_documents_ == old.n_documents_
+    )  # still loads
     np.testing.assert_array_equal(new.topics_.topic_word_, old.topics_.topic_word_)  # no refit
     assert new.n_documents_ == old.n_documents_ + 17
     # a second update sees the first one's texts: the customer's documents add up
     second = _new_reviews(tmp_path, tiny_reviews, "second.csv")
     update_files(model, db=db, reviews=second)
-    mover = sorted(set(pd.read_csv(second)["customer_id"]))[0]
+    mover = min(set(pd.read_csv(second)["customer_id"]))
     row = db_state(db)["profiles"].set_index("customer_id").loc[mover]
     assert row["n_documents"] == 3 + 8 + 8
 
@@ -87,7 +89,9 @@ def test_update_counts_new_words_and_says_when_a_refit_is_due(tagged, tmp_path) 
     pd.DataFrame({"customer_id": ["coffee-00"] * 3,
                   "text": ["zorblax quintafer mollusk vintry gadroon", "zorblax gadroon", "brindle quokka"]}
                  ).to_csv(path, index=False)  # fmt: skip
-    result = runner.invoke(app, ["update", "--model-dir", str(model), "--db", str(db), "--reviews", str(path), "--json"])
+    result = runner.invoke(
+        app, ["update", "--model-dir", str(model), "--db", str(db), "--reviews", str(path), "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["n_oov"] == summary["n_tokens"] > 0 and summary["refit_due"] is True

@@ -53,9 +53,7 @@ def db_state(path: Path) -> dict[str, pd.DataFrame]:
             "profiles": db.con.execute(
                 "SELECT * EXCLUDE (changed_run) FROM profiles ORDER BY customer_id"
             ).df(),
-            "history": db.con.execute(
-                "SELECT * EXCLUDE (run_id, as_of) FROM tag_history ORDER BY ALL"
-            ).df(),
+            "history": db.con.execute("SELECT * EXCLUDE (run_id, as_of) FROM tag_history ORDER BY ALL").df(),
         }
 
 
@@ -75,13 +73,17 @@ def test_tag_db_writes_the_output_rows_typed_and_unescaped(model_dir, reviews_cs
     assert summary["db"]["n_rows"] == summary["db"]["n_new"] == len(table) == len(got) == 30
     assert runs[0][0] == 30 and "reviews" in json.loads(runs[0][1])
     row = table.iloc[0]
-    assert got.loc[row.customer_id, "interest_topics"].tolist() == [int(k) for k in row.interest_topics.split(";")]
+    assert got.loc[row.customer_id, "interest_topics"].tolist() == [
+        int(k) for k in row.interest_topics.split(";")
+    ]
     assert got.loc[row.customer_id, "topic_shares"].tolist() == pytest.approx(
         [float(row[f"topic_{k}"]) for k in range(3)]
     )
     # the CSV escapes the formula-like label for spreadsheets; the database keeps the value itself
     assert (table["top_interest"] == "'=HYPERLINK(1)").any()
-    assert (got["top_interest"] == "=HYPERLINK(1)").any() and not got["top_interest"].str.startswith("'").any()
+    assert (got["top_interest"] == "=HYPERLINK(1)").any() and not got["top_interest"].str.startswith(
+        "'"
+    ).any()
 
 
 def test_tag_db_twice_gives_the_same_database(model_dir, reviews_csv, tmp_path) -> None:

@@ -57,7 +57,9 @@ def test_matching_new_topic_takes_a_fresh_id_and_a_lost_one_is_retired() -> None
     assert match.order[3] == 2  # the new topic gets id 3, an id no old topic had
     old_labels, new_labels = ["a", "b", "c"], ["a", "b2", "c", "d"]
     diff = match.diff(old_labels, new_labels)
-    assert [d["id"] for d in diff["kept"]] == [0, 2] and diff["renamed"] == [{"id": 1, "from": "b", "to": "b2"}]
+    assert [d["id"] for d in diff["kept"]] == [0, 2] and diff["renamed"] == [
+        {"id": 1, "from": "b", "to": "b2"}
+    ]
     assert diff["new"] == [{"id": 3, "label": "d"}] and diff["retired"] == []
     strict = match_topics(new, tokens, old, tokens, max_distance=0.3)  # now old 1 is not matched
     assert strict.retired == [1] and strict.previous.count(None) == 2
@@ -79,12 +81,17 @@ def labelled_model(tiny_profiler, tmp_path_factory) -> Path:
 
 def test_matching_refit_keeps_ids_and_user_labels(labelled_model, tiny_reviews) -> None:
     previous = TopicProfiler.load(str(labelled_model))
-    refit = TopicProfiler(n_topics=3, random_state=7, phrases=False).fit(reviews=tiny_reviews, previous=previous)
+    refit = TopicProfiler(n_topics=3, random_state=7, phrases=False).fit(
+        reviews=tiny_reviews, previous=previous
+    )
     old_top = previous.topics_.topic_word_.argmax(axis=1)
     new_top = refit.topics_.topic_word_.argmax(axis=1)
     assert [previous.dictionary_[i] for i in old_top] == [refit.dictionary_[i] for i in new_top]
     assert refit.topic_labels_[1] == "My label"  # the user's label follows its topic
-    ids = lambda p: p.profiles_.set_index("customer_id")["interest_topics"].str.split(";").str[0]  # noqa: E731
+
+    def ids(profiler: TopicProfiler) -> pd.Series:
+        return profiler.profiles_.set_index("customer_id")["interest_topics"].str.split(";").str[0]
+
     assert (ids(previous) == ids(refit).loc[ids(previous).index]).mean() >= 0.9
     assert len(refit.topic_changes_["kept"]) + len(refit.topic_changes_["renamed"]) == 3
 
@@ -107,7 +114,9 @@ def test_matching_fit_previous_cli_writes_the_diff(labelled_model, tiny_reviews,
 def test_matching_two_seeds_on_real_reviews_keep_top_tag_ids(shared_data: Path) -> None:
     """Real Amazon reviews (4 categories), 300 customers of 4 reviews, fitted with two seeds."""
     frame = pd.read_csv(shared_data / "en_amazon_reviews_4cats.csv.bz2", dtype=str)
-    sample = pd.concat([g.sample(300, random_state=0) for _, g in frame.groupby("category")], ignore_index=True)
+    sample = pd.concat(
+        [g.sample(300, random_state=0) for _, g in frame.groupby("category")], ignore_index=True
+    )
     sample["customer_id"] = [f"{c}-{i // 4:04d}" for i, c in enumerate(sample["category"])]
     reviews = sample[["customer_id", "text"]]
     k = 6

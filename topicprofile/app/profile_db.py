@@ -19,7 +19,14 @@ from topicprofile.errors import ConfigError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.store import read_manifest
 
-__all__ = ["DbSink", "check_database", "customers_rejects_path", "load_identifiers", "prepare_db", "write_run"]
+__all__ = [
+    "DbSink",
+    "check_database",
+    "customers_rejects_path",
+    "load_identifiers",
+    "prepare_db",
+    "write_run",
+]
 
 
 def check_database(path: str | os.PathLike[str]) -> None:

@@ -81,19 +81,31 @@ def update_files(
                               encoding=inputs.get("encoding"), date_format=inputs.get("date_format"),
                               max_amount=inputs.get("max_amount"))  # fmt: skip
         orders = loaded["orders"]
-    new_docs = pd.concat(list(new_store.chunks()), ignore_index=True) if new_store and new_store.n_docs else None
+    new_docs = (
+        pd.concat(list(new_store.chunks()), ignore_index=True) if new_store and new_store.n_docs else None
+    )
     affected = set() if new_docs is None else set(new_docs[schema.CUSTOMER_ID])
     if orders is not None:
         affected |= set(orders.data[schema.CUSTOMER_ID].astype(str))
     if not affected:
-        raise DataValidationError("update: the new files name no customer (give --reviews, --browsing or --orders)")
-    n_oov, n_tokens = (0, 0) if new_docs is None else out_of_vocabulary(profiler, new_docs[schema.TEXT].tolist())
+        raise DataValidationError(
+            "update: the new files name no customer (give --reviews, --browsing or --orders)"
+        )
+    n_oov, n_tokens = (
+        (0, 0) if new_docs is None else out_of_vocabulary(profiler, new_docs[schema.TEXT].tolist())
+    )
     docs = [*_documents_of(profiler.documents_, affected), *([] if new_docs is None else [new_docs])]
-    texts = DocumentStore.from_frame(pd.concat(docs, ignore_index=True), chunk_rows=profiler.chunk_rows) if docs else None
+    texts = (
+        DocumentStore.from_frame(pd.concat(docs, ignore_index=True), chunk_rows=profiler.chunk_rows)
+        if docs
+        else None
+    )
     table = round_output(profiler.profile_documents(texts, orders, as_of=as_of, progress=progress))
     rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
     summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
-    n_documents = _save_version(profiler, new_docs, model_dir) if new_docs is not None else profiler.n_documents_
+    n_documents = (
+        _save_version(profiler, new_docs, model_dir) if new_docs is not None else profiler.n_documents_
+    )
     share = n_oov / n_tokens if n_tokens else 0.0
     return {
         "model_dir": str(model_dir), "n_customers": len(table), "n_new_documents": 0 if new_docs is None else len(new_docs),
@@ -104,7 +116,9 @@ def update_files(
 
 
 def _inputs(loaded: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: {"file": r.source, "rows": r.n_read, "rejected": r.n_rejected} for name, r in loaded.items()}
+    return {
+        name: {"file": r.source, "rows": r.n_read, "rejected": r.n_rejected} for name, r in loaded.items()
+    }
 
 
 def _write_rejects(

@@ -100,7 +100,10 @@ def batch_cli(
     elif not quiet:
         stdout.print(escape(_totals_line(summary, pattern=pattern)), highlight=False)
         if summary.get("db"):
-            stdout.print(escape(f"database {summary['db']['path']}: {summary['db']['n_rows']:,} profiles written"), highlight=False)
+            stdout.print(
+                escape(f"database {summary['db']['path']}: {summary['db']['n_rows']:,} profiles written"),
+                highlight=False,
+            )
     if summary["n_failed"]:
         raise typer.Exit(1)
 

@@ -152,7 +152,11 @@ def stage_batch(
     rows = profiles.assign(**{_ROW: range(1, len(profiles) + 1)})
     rows = dedupe_customers(rows)
     scores = rows.get(schema.INTEREST_SCORES)
-    if scores is not None and scores.dtype == object and any(isinstance(v, Mapping) for v in scores.head(100)):
+    if (
+        scores is not None
+        and scores.dtype == object
+        and any(isinstance(v, Mapping) for v in scores.head(100))
+    ):
         # dicts of label -> score (a Python caller): DuckDB would guess a STRUCT per key set
         rows = rows.assign(**{schema.INTEREST_SCORES: [_json(v) for v in scores]})
     if "last_seen" in rows.columns:  # time zones and formats: pandas' parser, once per column
@@ -162,9 +166,7 @@ def stage_batch(
     try:
         types = {str(name): str(kind) for name, kind, *_ in con.execute("DESCRIBE raw").fetchall()}
         _check_scores(con, types)
-        texts = {
-            c: f"nullif({_ident(c)}::VARCHAR, '')" if c in types else "NULL::VARCHAR" for c in _TEXTS
-        }
+        texts = {c: f"nullif({_ident(c)}::VARCHAR, '')" if c in types else "NULL::VARCHAR" for c in _TEXTS}
         numbers = {
             c: f"TRY_CAST({_ident(c)} AS DOUBLE)" if c in types else "NULL::DOUBLE" for c in _FLOATS
         } | {

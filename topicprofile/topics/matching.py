@@ -61,7 +61,9 @@ class TopicMatch:
             if old is None:
                 new.append({"id": i, "label": new_labels[i]})
             elif old_labels[old] == new_labels[i]:
-                kept.append({"id": i, "label": new_labels[i], "distance": round(float(self.distance[i] or 0), 3)})
+                kept.append(
+                    {"id": i, "label": new_labels[i], "distance": round(float(self.distance[i] or 0), 3)}
+                )
             else:
                 renamed.append({"id": i, "from": old_labels[old], "to": new_labels[i]})
         return {
@@ -70,7 +72,9 @@ class TopicMatch:
             "new": new,
             "retired": [{"id": k, "label": old_labels[k]} for k in self.retired],
             "split": [{"id": i, "from_id": k, "label": new_labels[i]} for i, k in sorted(self.split.items())],
-            "merged": [{"id": k, "into_id": i, "label": old_labels[k]} for k, i in sorted(self.merged.items())],
+            "merged": [
+                {"id": k, "into_id": i, "label": old_labels[k]} for k, i in sorted(self.merged.items())
+            ],
         }
 
 
@@ -103,7 +107,9 @@ def match_topics(
     first (a retired topic's id is reused only when the model has no other free id).
     """
     index = {t: i for i, t in enumerate(dict.fromkeys([*old_tokens, *new_tokens]))}
-    distance = hellinger(_on_union(new_topic_word, new_tokens, index), _on_union(old_topic_word, old_tokens, index))
+    distance = hellinger(
+        _on_union(new_topic_word, new_tokens, index), _on_union(old_topic_word, old_tokens, index)
+    )
     rows, cols = linear_sum_assignment(distance)
     pairs = {int(r): int(c) for r, c in zip(rows, cols) if distance[r, c] <= max_distance}
     k_new, k_old = distance.shape
