@@ -57,6 +57,7 @@ from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import LdaTopics, apply_label_overrides
 from topicprofile.topics.describe import describe_topics
 from topicprofile.topics.train import check_topic_params, check_vocabulary, fewest_topics, train_topics
+from topicprofile.topics.matching import TopicMatch, match_topics, permute_topics, vocabulary
 
 __all__ = ["ProgressCallback", "TopicProfiler"]
 
@@ -252,6 +253,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
         run: RunOptions | None = None,
+        previous: TopicProfiler | None = None,
     ) -> TopicProfiler:
         """Learn phrases, vocabulary, TF-IDF and topics from customers' texts.
 
@@ -270,6 +272,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             Receives ``(step, done, total)`` as long steps advance.
         run : RunOptions, optional
             How the fit runs (workers, chunk size, token cache); the model does not depend on it.
+        previous : TopicProfiler, optional
+            The model this fit replaces: topic ids follow it (see :meth:`fit_documents`).
 
         Returns
         -------
@@ -278,7 +282,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._validate_params()
         run = self.run_options(run)
         store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=run.chunk_rows)
-        return self.fit_documents(store, orders, as_of=as_of, progress=progress, run=run)
+        return self.fit_documents(store, orders, as_of=as_of, progress=progress, run=run, previous=previous)
 
     def fit_documents(
         self,
@@ -288,15 +292,23 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
         run: RunOptions | None = None,
+        previous: TopicProfiler | None = None,
     ) -> TopicProfiler:
         """:meth:`fit` on documents already in a :class:`~topicprofile.ingest.docstore.DocumentStore`.
 
         This is how files too large for memory are fitted (:func:`topicprofile.app.jobs.fit_files`
         streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
+        With ``previous`` (the model this one replaces) the new topics are matched to its topics
+        and renumbered, so that tag ids stay stable, and its user labels carry over to matched
+        topics (:mod:`topicprofile.topics.matching`); ``topic_changes_`` holds the diff.
         """
         self._validate_params()
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
-        return self._fit_store(documents, rfm, progress or _no_progress, self.run_options(run))
+        self._previous = previous
+        try:
+            return self._fit_store(documents, rfm, progress or _no_progress, self.run_options(run))
+        finally:
+            del self._previous
 
     def _fit_store(
         self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback, run: RunOptions
@@ -327,6 +339,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
                                sample_tokens=corpus.sample_tokens, random_state=self.random_state, report=report)  # fmt: skip
         self.topics_, self.n_topics_, self.tuning_ = trained.topics, trained.n_topics, trained.tuning
         self.seed_ids_, self.missing_seeds_ = trained.seed_ids, trained.missing_seeds
+        match = self._match_previous()
         self.taxonomy_warnings_ = trained.taxonomy_warnings
         monthly = MonthlyTopics(self.n_topics_)
         customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs, pooled=corpus.pooled,
@@ -336,7 +349,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         described = describe_topics(self.topics_.topic_word_, self.dictionary_, tokens=corpus.sample_tokens,
                                     topic_mass=topic_mass, seeded_names=list(self.taxonomy or {}))  # fmt: skip
         self.auto_labels_, self.coherence_, self.topic_info_ = described.auto_labels, described.coherence, described.table
-        self.set_topic_labels(self.topic_labels or {})
+        carried = {} if match is None else match.carry_labels(self._previous.topic_labels_, self._previous.auto_labels_)
+        self.set_topic_labels({**carried, **(self.topic_labels or {})})
+        self.topic_changes_ = None if match is None else match.diff(self._previous.topic_labels_, self.topic_labels_)
         self.n_documents_ = store.n_docs
         self.input_fingerprint_ = store.fingerprint
         self.documents_: DocumentStore | None = store
@@ -358,6 +373,16 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
                                 report=report, total=total, pooled=pooled, aggregation=self.aggregation,
                                 monthly=monthly)  # fmt: skip
+
+    def _match_previous(self) -> TopicMatch | None:
+        """Renumber the new topics after the previous model's (stable tag ids); the match, or None."""
+        previous = getattr(self, "_previous", None)
+        if previous is None:
+            return None
+        match = match_topics(self.topics_.topic_word_, vocabulary(self.dictionary_),
+                             previous.topics_.topic_word_, vocabulary(previous.dictionary_))  # fmt: skip
+        self.topics_ = permute_topics(self.topics_, match.order, self.dictionary_)
+        return match
 
     def _fit_segments(self, rfm: pd.DataFrame | None, tags: CustomerTags, *, reviews: pd.DataFrame) -> None:
         """Fuse RFM with topic shares and cluster customers into named segments (with orders only)."""
@@ -625,6 +650,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
             "topic_labels": list(self.topic_labels_),
             "topic_months": self.topic_months_,  # monthly topic shares of the dated documents (the report's)
+            "topic_changes": getattr(self, "topic_changes_", None),
         }
         segments = None
         if self.segmenter_ is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
 from topicprofile.config import RunOptions
 from topicprofile.errors import DataValidationError
@@ -163,6 +164,7 @@ def _write_all_rejects(
     return str(path)
 
 
+
 def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
     """:func:`~topicprofile.ingest.load.write_rejects` with the rejected values escaped for spreadsheets
     (:func:`~topicprofile._fs.escape_csv_frame`) unless ``raw_csv``; atomic, umask permissions."""
@@ -200,10 +202,13 @@ def fit_files(
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
     run: RunOptions | None = None,
+    previous: str | os.PathLike[str] | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
+    With ``previous`` (a saved model, often ``model_dir``) matched topics keep its ids and user labels;
+    ``topic_changes`` in the summary and the manifest (:mod:`topicprofile.topics.matching`).
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
     ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``run``: how the
     fit runs (workers, chunk size, token cache; :class:`~topicprofile.config.RunOptions`).
@@ -212,10 +217,11 @@ def fit_files(
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
     run = profiler.run_options(run)
     _prestart_pool(inputs, run.workers)
+    before = None if previous is None else TopicProfiler.load(str(previous))  # a bad folder fails first
     store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of)
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run)
+    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, previous=before)
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir))
     topics = profiler.topics()
@@ -230,6 +236,7 @@ def fit_files(
         "coherence": profiler.coherence_,
         "topics": topics[["topic", "label", "prevalence", "c_npmi"]].to_dict(orient="records"),
         "segments": [_segment_summary(card) for card in profiler.segment_cards_],
+        "topic_changes": profiler.topic_changes_,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -247,6 +254,9 @@ def tag_files(
     workers: int | None = None,
     raw_csv: bool = False,
     run: RunOptions | None = None,
+    db: str | os.PathLike[str] | None = None,
+    customers: str | os.PathLike[str] | None = None,
+    region: str | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
@@ -258,10 +268,19 @@ def tag_files(
     Before any work, an output that is one of the inputs or an unwritable output folder is refused
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
     are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`).
+
+    With ``db`` the profiles (and the ``customers`` export's identifiers) are also upserted into
+    that profile database before ``out`` is published (:func:`~topicprofile.app.profile_db.write_run`).
     """
     start = time.perf_counter()
-    check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
+    customers_rejects = customers_rejects_path(out) if customers is not None else None
+    check_output_paths([p for p in (Path(out), rejects_path_for(Path(out)), customers_rejects) if p], inputs)
     TableWriter.check_suffix(out)
+    identifiers, rejected = prepare_db(db, customers, region=region)
+    if rejected is not None and customers_rejects is not None:
+        customers_rejects.unlink(missing_ok=True)  # an old run's would describe another file
+        if len(rejected):
+            write_rejects_csv(rejected, customers_rejects, raw_csv=raw_csv)
     profiler = TopicProfiler.load(str(model_dir))
     run = run if run is not None else RunOptions(workers=workers)
     _prestart_pool(inputs, run.workers)
@@ -271,15 +290,20 @@ def tag_files(
     segments: Counter[str] = Counter()
     blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
                                     block_rows=run.chunk_rows, run=run)  # fmt: skip
+    kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
     with TableWriter(out, raw_csv=raw_csv) as writer:
         for block in blocks:
             block = round_output(block)
             writer.write(block)
+            kept += [block] if db is not None else []
             tagged = block["top_interest"] != ""
             n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
             interests.update(block.loc[tagged, "top_interest"].tolist())
             if "segment_name" in block:
                 segments.update(block["segment_name"].tolist())
+        # inside the writer: a failed upsert leaves the old output file too
+        extra = write_run(db, kept, model_dir=model_dir, inputs=_input_summary(loaded), identifiers=identifiers,
+                          customers_rejects=customers_rejects)  # fmt: skip
     rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv)
     return {
         "out": str(out),
@@ -289,6 +313,7 @@ def tag_files(
         "n_tagged": n_tagged,
         "top_interests": dict(interests.most_common()),
         "segments": dict(segments.most_common()),
+        **extra,
         "seconds": round(time.perf_counter() - start, 2),
     }
 

@@ -21,6 +21,7 @@ from topicprofile.cli import (  # noqa: F401  (registers the commands)
     tag_text,
     topics,
     tune,
+    update,
 )
 from topicprofile.cli._util import app
 

@@ -68,6 +68,14 @@ def audience_cli(
         str | None, typer.Option("--columns", help="csv/parquet: comma-separated profile columns.")
     ] = None,
     list_exports: Annotated[bool, typer.Option("--list", help="List the recorded exports and stop.")] = False,
+    require_consent: Annotated[
+        bool,
+        typer.Option(
+            "--require-consent",
+            help="klaviyo/meta/google: also leave out identifiers without a consent flag (a refused "
+            "channel is always left out).",
+        ),
+    ] = False,
     db: DbOpt = None,
     model_dir: DbModelDirOpt = None,
     json_out: JsonOpt = False,
@@ -98,6 +106,7 @@ def audience_cli(
         summary = audience.export_audience(
             path, to=to, out=out, where=where, min_score=min_score, since=since, name=name,
             columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None,
+            require_consent=require_consent,
         )  # fmt: skip
     if json_out:
         print_json(summary)

@@ -33,6 +33,7 @@ from topicprofile.cli._util import (
     lang_code,
     topic_count,
     print_json,
+    stdout,
     progress_bar,
     user_errors,
 )
@@ -100,6 +101,14 @@ def fit_cli(
     ] = False,
     workers: WorkersOpt = None,
     no_cache: NoCacheOpt = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="The model this fit replaces (often --model-dir itself): matched topics keep their ids "
+            "and user labels, so tag ids in a profile database stay stable.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -157,9 +166,16 @@ def fit_cli(
                 progress=progress,
                 as_of=as_of,
                 run=RunOptions(workers=workers, cache_dir=cache_dir(no_cache)),
+                previous=previous,
                 **inputs,
             )
     if json_out:
         print_json(summary)
     elif not quiet:
         print_fit_summary(summary)
+        if summary.get("topic_changes"):
+            from rich.markup import escape
+
+            changes = summary["topic_changes"]
+            counts = ", ".join(f"{len(changes[k])} {k}" for k in ("kept", "renamed", "new", "retired", "split", "merged"))
+            stdout.print(escape(f"topic ids follow {previous}: {counts}"), highlight=False)

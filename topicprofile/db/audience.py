@@ -21,7 +21,7 @@ import pandas as pd
 
 from topicprofile._fs import atomic_path, escape_csv_frame
 from topicprofile.db.database import ProfileDatabase
-from topicprofile.db.exporters import EXPORTERS, PLAIN_COLUMNS
+from topicprofile.db.exporters import CONSENTED, EXPORTERS, PLAIN_COLUMNS
 from topicprofile.db.filters import compile_filter
 from topicprofile.errors import ConfigError
 
@@ -145,8 +145,12 @@ def export_audience(
     since: str | None = None,
     name: str | None = None,
     columns: tuple[str, ...] | None = None,
+    require_consent: bool = False,
 ) -> dict[str, Any]:
     """Select an audience, write it for ``to`` and record the export (for ``since='last'`` next time).
+
+    Klaviyo, Meta and Google files keep only identifiers the customer did not refuse (consent
+    flags of ``db customers``); ``require_consent`` leaves out those without a flag too.
 
     Returns ``export_id``, ``name``, ``n_rows``, ``n_skipped``, ``skipped`` (reason -> count), ``files``.
     Shopify files above 1 MB are split into ``NAME.part1.csv``, ``NAME.part2.csv``…; the customers
@@ -166,7 +170,12 @@ def export_audience(
         after = since_run(db, since, name=name)
         audience = select_audience(db, where, min_score=min_score, after_run=after)
         exporter = EXPORTERS[to]
-        table, skipped = exporter(audience, tuple(columns)) if columns else exporter(audience)
+        if columns:
+            table, skipped = exporter(audience, tuple(columns))
+        elif to in CONSENTED:
+            table, skipped = exporter(audience, require_consent=require_consent)
+        else:
+            table, skipped = exporter(audience)
         files = _write(table, out, destination=to)
         if len(skipped):
             skipped_path = out.with_name(f"{out.stem}.skipped.csv")
