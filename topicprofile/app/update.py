@@ -74,7 +74,7 @@ def update_files(
                                               "encoding", "date_format")}  # fmt: skip
     new_store, loaded = (None, {})
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None:
-        new_store, loaded = stream_documents(**text_inputs, chunk_rows=profiler.chunk_rows)
+        new_store, loaded = stream_documents(**text_inputs, chunk_rows=profiler.run_options().chunk_rows)
     orders = None
     if inputs.get("orders") is not None:
         loaded |= load_inputs(orders=inputs["orders"], orders_columns=inputs.get("orders_columns"),
@@ -96,7 +96,7 @@ def update_files(
     )
     docs = [*_documents_of(profiler.documents_, affected), *([] if new_docs is None else [new_docs])]
     texts = (
-        DocumentStore.from_frame(pd.concat(docs, ignore_index=True), chunk_rows=profiler.chunk_rows)
+        DocumentStore.from_frame(pd.concat(docs, ignore_index=True), chunk_rows=profiler.run_options().chunk_rows)
         if docs
         else None
     )
@@ -136,7 +136,7 @@ def _write_rejects(
 
 def _save_version(profiler: TopicProfiler, new_docs: pd.DataFrame, model_dir: str | os.PathLike[str]) -> int:
     """A new model version whose documents are the old ones plus ``new_docs`` (topics unchanged)."""
-    store = DocumentStore(chunk_rows=profiler.chunk_rows)
+    store = DocumentStore(chunk_rows=profiler.run_options().chunk_rows)
     for chunk in [] if profiler.documents_ is None else profiler.documents_.chunks():
         store.append(chunk[list(DOC_FIELDS)])
     store.append(new_docs[list(DOC_FIELDS)])
