@@ -135,6 +135,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         fingerprint of the texts and the tokenizer settings, so refitting the same texts with other
         LDA settings skips tokenization. ``None`` (the API default) caches nothing; the CLI uses
         :func:`~topicprofile.text.cache.default_cache_dir`.
+    scrub : bool, default True
+        Replace personal data in texts (e-mail addresses, phone numbers...) by typed placeholders
+        before anything is tokenised or stored (:mod:`topicprofile.privacy.scrub`); recorded with
+        the counts per kind in the model's manifest (``privacy``).
 
     Examples
     --------
@@ -181,6 +185,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         workers: int | None = None,
         cache_dir: str | None = None,
+        scrub: bool = True,
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -216,6 +221,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.chunk_rows = chunk_rows
         self.workers = workers
         self.cache_dir = cache_dir
+        self.scrub = scrub
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -248,8 +254,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self
         """
         self._validate_params()
-        store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
-        return self.fit_documents(store, orders, as_of=as_of, progress=progress)
+        docs = build_documents(reviews, browsing, scrub=self.scrub)
+        store = DocumentStore.from_frame(docs, chunk_rows=self.chunk_rows)
+        privacy = {"scrub_counts": docs.attrs["scrub_counts"]} if self.scrub else None
+        return self.fit_documents(store, orders, as_of=as_of, progress=progress, privacy=privacy)
 
     def fit_documents(
         self,
@@ -258,13 +266,17 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        privacy: Mapping[str, Any] | None = None,
     ) -> TopicProfiler:
         """:meth:`fit` on documents already in a :class:`~topicprofile.text.corpus.DocumentStore`.
 
         This is how files too large for memory are fitted (:func:`topicprofile.app.jobs.fit_files`
         streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
+        ``privacy`` records what was done to the documents before (``scrub_counts`` per kind,
+        ``pseudonymized``...); it is kept, with ``scrub``, as ``privacy_`` and in the manifest.
         """
         self._validate_params()
+        self.privacy_ = {"scrub": bool(self.scrub), **(privacy or {})}
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
         return self._fit_store(documents, rfm, progress or _no_progress)
 
@@ -499,7 +511,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         store = None
         if reviews is not None or browsing is not None or orders is None:
-            store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
+            docs = build_documents(reviews, browsing, scrub=self.scrub)
+            store = DocumentStore.from_frame(docs, chunk_rows=self.chunk_rows)
         return self.profile_documents(store, orders, as_of=as_of, progress=progress)
 
     def profile_documents(
@@ -614,7 +627,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         customer_id = str(customer_id)
         if reviews is not None or browsing is not None:
-            docs, source, where = build_documents(reviews, browsing), "input", "the given files"
+            docs, source, where = build_documents(reviews, browsing, scrub=self.scrub), "input", "the given files"
             mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
         elif self.documents_ is not None:
             source, where = "model", "the data this model was fitted on; give the files with their reviews/browsing"
@@ -702,6 +715,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             "n_topics": self.n_topics_,
             "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
             "topic_labels": list(self.topic_labels_),
+            "privacy": getattr(self, "privacy_", {"scrub": bool(self.scrub)}),
         }
         segments = None
         if self.segmenter_ is not None:
@@ -731,6 +745,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         profiler.coherence_ = manifest["coherence"]
         profiler.n_documents_ = manifest["input"]["n_documents"]
         profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
+        profiler.privacy_ = dict(manifest.get("privacy") or {"scrub": "not recorded"})
         profiler.profiles_ = state["profiles"]
         profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
         profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []

@@ -7,6 +7,7 @@ CLI prints as a table or as JSON.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import Counter
@@ -18,10 +19,11 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
-from topicprofile.errors import DataValidationError
+from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
-from topicprofile.privacy.scrub import scrub_texts  # privacy hook (issue 14)
+from topicprofile.privacy.pseudonym import key_id, load_id_key, pseudonymize_frame, pseudonymize_rejects
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_texts  # privacy hook (issue 14)
 from topicprofile.ingest.load import (
     LoadResult,
     StreamedLoad,
@@ -43,6 +45,8 @@ __all__ = [
     "write_rejects_csv",
     "round_output",
     "TableWriter",
+    "model_id_key",
+    "privacy_summary",
 ]
 
 #: Output columns holding money: rounded to cents. Every other float column: to 4 places.
@@ -86,8 +90,15 @@ def stream_documents(
     encoding: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     date_format: str | None = None,
+    scrub: bool = True,
+    id_key: bytes | None = None,
+    scrub_counts: Counter[str] | None = None,
 ) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
-    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory)."""
+    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory).
+
+    Personal data in the texts is scrubbed unless ``scrub`` is False (the counts per kind are added
+    to ``scrub_counts``); with ``id_key`` customer ids are pseudonymised before anything is stored.
+    """
     if reviews is None and browsing is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     store = DocumentStore(chunk_rows=chunk_rows)
@@ -98,8 +109,57 @@ def stream_documents(
         loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows,
                                    date_format=date_format)  # fmt: skip
         for chunk in loads[kind]:
-            store.append(build_documents(**{kind: chunk}))
+            docs = build_documents(**{kind: _pseudonymized(chunk, id_key)}, scrub=scrub)
+            if scrub_counts is not None and scrub:
+                scrub_counts.update(docs.attrs[SCRUB_COUNTS_ATTR])
+            store.append(docs)
     return store, loads
+
+
+def _pseudonymized(loaded: LoadResult, id_key: bytes | None) -> LoadResult:
+    """``loaded`` with its customer ids (in the data and in rejected id cells) pseudonymised with ``id_key``."""
+    if id_key is None:
+        return loaded
+    return dataclasses.replace(
+        loaded, data=pseudonymize_frame(loaded.data, id_key), rejects=pseudonymize_rejects(loaded.rejects, id_key)
+    )
+
+
+def model_id_key(privacy: Mapping[str, Any], id_key: bytes | None) -> bytes | None:
+    """The id key a run with a model uses: ``id_key``, or for a model fitted on pseudonymous ids the
+    key from ``$TOPICPROFILE_ID_KEY``; it must be the model's key (its :func:`key_id` is in the manifest).
+
+    Raises
+    ------
+    ConfigError
+        The model needs a key and none is given, or the key given is not the model's.
+    """
+    wanted = privacy.get("id_key_id") if privacy.get("pseudonymized") else None
+    if wanted is None:
+        return id_key
+    if id_key is None:
+        try:
+            id_key = load_id_key()
+        except ConfigError as e:
+            raise ConfigError(
+                f"this model was fitted on pseudonymous ids: give its id key (--key-file) so that the new "
+                f"ids match ({e})"
+            ) from None
+    if key_id(id_key) != wanted:
+        raise ConfigError(
+            f"the id key given (key id {key_id(id_key)}) is not the one this model was fitted with (key id "
+            f"{wanted}); its outputs would not join. Give the model's key file."
+        )
+    return id_key
+
+
+def privacy_summary(scrub: bool, scrub_counts: Mapping[str, int], id_key: bytes | None) -> dict[str, Any]:
+    """What a run did to personal data: the manifest's and the run summary's ``privacy`` record."""
+    summary: dict[str, Any] = {"scrub": scrub, "scrub_counts": dict(scrub_counts) if scrub else None,
+                               "pseudonymized": id_key is not None}  # fmt: skip
+    if id_key is not None:
+        summary["id_key_id"] = key_id(id_key)
+    return summary
 
 
 #: Text inputs from this size on (about 50,000 short reviews) will likely be tokenized by a pool:
@@ -126,20 +186,22 @@ def _prestart_pool(inputs: Mapping[str, Any], workers: int | None) -> None:
 
 
 def _stream_inputs(
-    chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None
+    chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None, scrub: bool = True,
+    id_key: bytes | None = None, scrub_counts: Counter[str] | None = None,
 ) -> tuple[DocumentStore | None, dict[str, Any]]:
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
     if inputs.get("orders") is not None:
-        loaded["orders"] = load_orders(
+        loaded["orders"] = _pseudonymized(load_orders(
             inputs["orders"], columns=inputs.get("orders_columns"), encoding=inputs.get("encoding"),
             date_format=inputs.get("date_format"), max_amount=inputs.get("max_amount"), as_of=as_of,
-        )  # fmt: skip
+        ), id_key)  # fmt: skip
     store = None
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None or not loaded:
         text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
                                                   "encoding", "date_format")}  # fmt: skip
-        store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows)
+        store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows, scrub=scrub, id_key=id_key,
+                                        scrub_counts=scrub_counts)  # fmt: skip
         loaded = {**loads, **loaded}
     return store, loaded
 
@@ -152,9 +214,11 @@ def _input_summary(loaded: Mapping[str, LoadResult | StreamedLoad]) -> dict[str,
 
 
 def _write_all_rejects(
-    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False
+    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False,
+    id_key: bytes | None = None,
 ) -> str | None:
-    frames = [r.rejects for r in loaded.values() if r.n_rejected]
+    frames = [r.rejects if id_key is None else pseudonymize_rejects(r.rejects, id_key)
+              for r in loaded.values() if r.n_rejected]  # fmt: skip
     if not frames:
         return None
     path = rejects_path_for(output)
@@ -198,22 +262,28 @@ def fit_files(
     profiler: TopicProfiler,
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
+    id_key: bytes | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
-    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected.
+    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. Texts are scrubbed
+    as ``profiler.scrub`` says; with ``id_key`` (:func:`~topicprofile.privacy.pseudonym.load_id_key`)
+    every customer id is pseudonymised before anything is stored (the key itself never is).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
     _prestart_pool(inputs, profiler.workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    counts: Counter[str] = Counter()
+    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of, scrub=profiler.scrub, id_key=id_key,
+                                   scrub_counts=counts)  # fmt: skip
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
+    privacy = privacy_summary(profiler.scrub, counts, id_key)
+    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, privacy=privacy)
     profiler.save(str(model_dir))
-    rejects = _write_all_rejects(loaded, Path(model_dir))
+    rejects = _write_all_rejects(loaded, Path(model_dir), id_key=id_key)
     topics = profiler.topics()
     return {
         "model_dir": str(model_dir),
@@ -226,6 +296,7 @@ def fit_files(
         "coherence": profiler.coherence_,
         "topics": topics[["topic", "label", "prevalence", "c_npmi"]].to_dict(orient="records"),
         "segments": [_segment_summary(card) for card in profiler.segment_cards_],
+        "privacy": privacy,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -242,6 +313,8 @@ def tag_files(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     raw_csv: bool = False,
+    scrub: bool = True,
+    id_key: bytes | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
@@ -251,14 +324,19 @@ def tag_files(
     (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
     Before any work, an output that is one of the inputs or an unwritable output folder is refused
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
-    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`).
+    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`). Texts are scrubbed
+    unless ``scrub`` is False; ids are pseudonymised with ``id_key``, which a model fitted on
+    pseudonymous ids requires (its own key, see :func:`model_id_key`).
     """
     start = time.perf_counter()
     check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
     TableWriter.check_suffix(out)
-    profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
+    profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers, scrub=scrub)
+    id_key = model_id_key(profiler.privacy_, id_key)
     _prestart_pool(inputs, workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    counts: Counter[str] = Counter()
+    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
+                                   scrub_counts=counts)  # fmt: skip
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()
@@ -273,7 +351,7 @@ def tag_files(
             interests.update(block.loc[tagged, "top_interest"].tolist())
             if "segment_name" in block:
                 segments.update(block["segment_name"].tolist())
-    rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv)
+    rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv, id_key=id_key)
     return {
         "out": str(out),
         "inputs": _input_summary(loaded),
@@ -282,6 +360,7 @@ def tag_files(
         "n_tagged": n_tagged,
         "top_interests": dict(interests.most_common()),
         "segments": dict(segments.most_common()),
+        "privacy": privacy_summary(scrub, counts, id_key),
         "seconds": round(time.perf_counter() - start, 2),
     }
 

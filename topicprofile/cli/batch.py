@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key
 from topicprofile.cli._util import (
     ColumnsOpt,
     DateFormatOpt,
@@ -52,6 +53,9 @@ def batch_cli(
     ] = "csv",
     raw_csv: RawCsvOpt = False,
     json_out: JsonOpt = False,
+    no_scrub: NoScrubOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Tag the exports in a folder that are new or changed since the last run; safe to run from cron.
@@ -86,6 +90,8 @@ def batch_cli(
                 raw_csv=raw_csv,
                 progress=progress,
                 on_file=show,
+                scrub=not no_scrub,
+                id_key=id_key(pseudonymize, key_file),
             )
     if json_out:
         print_json(summary)

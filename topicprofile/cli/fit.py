@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
 from topicprofile.cli._util import (
     AsOfOpt,
     DateFormatOpt,
@@ -100,6 +101,9 @@ def fit_cli(
     ] = False,
     workers: WorkersOpt = None,
     no_cache: NoCacheOpt = False,
+    no_scrub: NoScrubOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -151,16 +155,20 @@ def fit_cli(
             behavior_weight=behavior_weight,
             workers=workers,
             cache_dir=cache_dir(no_cache),
+            scrub=not no_scrub,
         )
+        key = id_key(pseudonymize, key_file)
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = fit_files(
                 model_dir,
                 profiler=profiler,
                 progress=progress,
                 as_of=as_of,
+                id_key=key,
                 **inputs,
             )
     if json_out:
         print_json(summary)
     elif not quiet:
         print_fit_summary(summary)
+        print_privacy_line(summary["privacy"])

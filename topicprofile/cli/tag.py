@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
 from topicprofile.cli._util import (
     AsOfOpt,
     DateFormatOpt,
@@ -48,6 +49,9 @@ def tag_cli(
     max_amount: MaxAmountOpt = None,
     workers: WorkersOpt = None,
     raw_csv: RawCsvOpt = False,
+    no_scrub: NoScrubOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -75,9 +79,12 @@ def tag_cli(
                 as_of=as_of,
                 workers=workers,
                 raw_csv=raw_csv,
+                scrub=not no_scrub,
+                id_key=id_key(pseudonymize, key_file),
                 **inputs,
             )
     if json_out:
         print_json(summary)
     elif not quiet:
         print_tag_summary(summary)
+        print_privacy_line(summary["privacy"])
