@@ -66,6 +66,7 @@ from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards
 __all__ = [
     "FORMAT_VERSION",
     "save_model",
+    "publish_version",
     "load_model",
     "model_manifest",
     "read_manifest",
@@ -427,6 +428,48 @@ def save_model(state: dict[str, Any], path: str | os.PathLike[str], *, force: bo
             _remove_legacy_parts(target)
         _prune(versions, keep_from=number)
     return target
+
+
+def publish_version(
+    path: str | os.PathLike[str], rewrite: Callable[[Path, dict[str, Any]], dict[str, Any]], *, drop_older: bool = False
+) -> Path:
+    """Publish a copy of the current version, changed by ``rewrite``, as the next version of the model.
+
+    ``rewrite(folder, manifest)`` edits the copied parts in ``folder`` (a staging folder) and
+    returns the new version's manifest fields; publishing is as atomic as :func:`save_model`. With
+    ``drop_older`` every other version is deleted once the new one is current (``forget``: the
+    older versions still hold what was removed). Returns the new version's folder.
+    """
+    target = Path(path)
+    with model_lock(target):
+        manifest = read_manifest(target)
+        source = _parts_folder(target, manifest)
+        versions = target / VERSIONS
+        number = 1 + max([_current_number(target) or 0] + [n for e in versions.iterdir() if (n := _version_number(e))])
+        final = versions / str(number)
+        staging = Path(tempfile.mkdtemp(dir=versions, prefix=_STAGING))
+        try:
+            os.chmod(staging, 0o777 & ~_umask())
+            shutil.copytree(source, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST))
+            fields = {k: v for k, v in rewrite(staging, dict(manifest)).items() if k != "current"}
+            (staging / MANIFEST).write_text(json.dumps(fields, ensure_ascii=False, indent=2), encoding="utf-8")
+            _fsync_tree(staging)
+            os.rename(staging, final)
+            _fsync_dir(versions)
+            current = {**fields, "current": f"{VERSIONS}/{number}"}
+            atomic_write_text(target / MANIFEST, json.dumps(current, ensure_ascii=False, indent=2), durable=True)
+        except BaseException as e:
+            shutil.rmtree(staging, ignore_errors=True)
+            if _current_number(target) != number:
+                shutil.rmtree(final, ignore_errors=True)
+            if isinstance(e, OSError) and not isinstance(e, ModelError):
+                raise ModelError(f"{target}: could not write a new version ({e.strerror or _one_line(e)}); the model is unchanged") from e
+            raise
+        for entry in versions.iterdir() if drop_older else ():
+            if (n := _version_number(entry)) is not None and n != number:
+                shutil.rmtree(entry)
+        _prune(versions, keep_from=number)
+    return final
 
 
 def _prune(versions: Path, *, keep_from: int) -> None:

@@ -10,6 +10,7 @@ from topicprofile.cli import (  # noqa: F401  (registers the commands)
     evaluate,
     explain,
     fit,
+    forget,
     history,
     quality,
     privacy_report,
