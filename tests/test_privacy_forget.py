@@ -61,7 +61,9 @@ def _db_text(path: Path) -> str:
 
 def _tree_hash(root: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in ("model.lock", "batch.lock")):
+    for path in sorted(
+        p for p in root.rglob("*") if p.is_file() and p.name not in ("model.lock", "batch.lock")
+    ):
         digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()
 
@@ -80,7 +82,9 @@ def shop(tmp_path_factory):
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
-    profiles = pd.read_csv(root / "batch" / "profiles.csv", dtype=str, keep_default_na=False).drop(columns=["source"])
+    profiles = pd.read_csv(root / "batch" / "profiles.csv", dtype=str, keep_default_na=False).drop(
+        columns=["source"]
+    )
     identifiers = pd.DataFrame({
         schema.CUSTOMER_ID: [GONE, KEPT], "email": ["gone@example.com", "kept@example.com"], "phone": [None, None],
         "first_name": ["Gone", "Kept"], "last_name": [None, None], "accepts_email": [True, True], "accepts_sms": [False, False],
@@ -105,8 +109,12 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
     holders = {p.name for p in _written(root) if GONE in _decoded(p)}
     assert {"profiles.parquet", "documents.parquet", "profiles.csv", "profiles.duckdb"} <= holders, holders
     assert "rejects.csv" in {p.name for p in _written(root) if PHRASE in _decoded(p)}  # the duplicate review
-    assert any(p.suffix == ".parquet" and "cache" in p.parts and "zanzibar" in _decoded(p) for p in _written(root))
-    assert GONE in _db_text(root / "profiles.duckdb") and "gone@example.com" in _db_text(root / "profiles.duckdb")
+    assert any(
+        p.suffix == ".parquet" and "cache" in p.parts and "zanzibar" in _decoded(p) for p in _written(root)
+    )
+    assert GONE in _db_text(root / "profiles.duckdb") and "gone@example.com" in _db_text(
+        root / "profiles.duckdb"
+    )
 
     result = CliRunner().invoke(app, ["forget", GONE, "-m", str(root / "model"), "--db", str(root / "profiles.duckdb"),
                                       "--batch-out", str(root / "batch")])  # fmt: skip
@@ -117,20 +125,28 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
         blob = _decoded(path)
         assert GONE not in blob and PHRASE not in blob and "zanzibar" not in blob, path.relative_to(root)
         assert "gone@example.com" not in blob, path.relative_to(root)
-    assert GONE not in _db_text(root / "profiles.duckdb") and "gone@example.com" not in _db_text(root / "profiles.duckdb")
+    assert GONE not in _db_text(root / "profiles.duckdb") and "gone@example.com" not in _db_text(
+        root / "profiles.duckdb"
+    )
     # everyone else unchanged, in the model, the batch output and the database
     after = pd.read_parquet(next((root / "model").rglob("profiles.parquet")))
-    pd.testing.assert_frame_equal(after, model_profiles[model_profiles[schema.CUSTOMER_ID] != GONE].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        after, model_profiles[model_profiles[schema.CUSTOMER_ID] != GONE].reset_index(drop=True)
+    )
     batch_after = pd.read_csv(root / "batch" / "profiles.csv", dtype=str, keep_default_na=False)
     expected = batch_before[batch_before[schema.CUSTOMER_ID] != GONE].reset_index(drop=True)
     pd.testing.assert_frame_equal(batch_after, expected)
     with ProfileDatabase(root / "profiles.duckdb", read_only=True) as db:
-        pd.testing.assert_frame_equal(db.profiles(), db_before[db_before[schema.CUSTOMER_ID] != GONE].reset_index(drop=True))
+        pd.testing.assert_frame_equal(
+            db.profiles(), db_before[db_before[schema.CUSTOMER_ID] != GONE].reset_index(drop=True)
+        )
         assert db.con.execute("SELECT count(*) FROM identifiers").fetchall()[0][0] == 1
     # the model: one version left, loadable, marked for a refit; the log holds a hash, not the id
     manifest = json.loads((root / "model" / "manifest.json").read_text())
     assert manifest["privacy"]["refit_due"] is True and manifest["privacy"]["erased_customers"] == 1
-    assert [p.name for p in (root / "model" / "versions").iterdir() if p.name.isdigit()] == [manifest["current"].split("/")[1]]
+    assert [p.name for p in (root / "model" / "versions").iterdir() if p.name.isdigit()] == [
+        manifest["current"].split("/")[1]
+    ]
     log = [json.loads(line) for line in (root / "model" / "erasure_log.jsonl").read_text().splitlines()]
     assert [e["customer_hash"] for e in log] == [erasure_hash(GONE)]
     # one review from the shop and the two planted (their duplicate was rejected)
@@ -138,7 +154,10 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
     explained = CliRunner().invoke(app, ["explain", "-m", str(root / "model"), "-c", KEPT])
     assert explained.exit_code == 0, explained.output
     # a batch run afterwards accepts the forgotten model and does not bring GONE back
-    again = CliRunner().invoke(app, ["batch", "-m", str(root / "model"), "-i", str(root / "inbox"), "-o", str(root / "batch"), "--quiet"])
+    again = CliRunner().invoke(
+        app,
+        ["batch", "-m", str(root / "model"), "-i", str(root / "inbox"), "-o", str(root / "batch"), "--quiet"],
+    )
     assert again.exit_code == 0, again.output
     assert GONE not in (root / "batch" / "profiles.csv").read_text()
 
@@ -146,10 +165,19 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
 def test_forget_is_idempotent_and_unknown_ids_exit_1(shop):
     root, _ = shop
     if (root / "model" / "erasure_log.jsonl").exists() is False:
-        forget_customers([GONE], model_dir=root / "model", db=root / "profiles.duckdb", batch_out=root / "batch")
+        forget_customers(
+            [GONE], model_dir=root / "model", db=root / "profiles.duckdb", batch_out=root / "batch"
+        )
     before = _tree_hash(root)
     runner = CliRunner()
-    places = ["-m", str(root / "model"), "--db", str(root / "profiles.duckdb"), "--batch-out", str(root / "batch")]
+    places = [
+        "-m",
+        str(root / "model"),
+        "--db",
+        str(root / "profiles.duckdb"),
+        "--batch-out",
+        str(root / "batch"),
+    ]
     result = runner.invoke(app, ["forget", "--customer", GONE, *places])
     assert result.exit_code == 0 and "already erased" in result.output
     unknown = runner.invoke(app, ["forget", "NOBODY-1", *places])
@@ -165,3 +193,28 @@ def test_forget_needs_a_place_and_ids():
     runner = CliRunner()
     assert runner.invoke(app, ["forget", "C1"]).exit_code == 1
     assert runner.invoke(app, ["forget", "-m", "x"]).exit_code == 1
+
+
+def test_privacy_report_shows_the_erasure_log_and_the_database(shop):
+    root, _ = shop
+    if not (root / "model" / "erasure_log.jsonl").exists():
+        forget_customers(
+            [GONE], model_dir=root / "model", db=root / "profiles.duckdb", batch_out=root / "batch"
+        )
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["privacy-report", "-m", str(root / "model"), "--db", str(root / "profiles.duckdb"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["erasure_log"]["n_entries"] == 1 and report["erasure_log"]["entries"][0][
+        "customer_hash"
+    ] == erasure_hash(GONE)
+    assert report["settings"]["refit_due"] is True and report["settings"]["erased_customers"] == 1
+    tables = {e["path"].rsplit(":", 1)[1]: e for e in report["database"]}
+    assert tables["identifiers"]["n_customers"] == 1 and "email" in tables["identifiers"]["columns"]
+    assert tables["profiles"]["n_customers"] == report["n_customers"]
+    human = runner.invoke(
+        app, ["privacy-report", "-m", str(root / "model"), "--db", str(root / "profiles.duckdb")]
+    )
+    assert human.exit_code == 0 and "1 customer(s) erased" in human.output and "identifiers" in human.output

@@ -63,7 +63,8 @@ from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, read_manifest
-from topicprofile.app.jobs import model_id_key, round_output, write_rejects_csv, write_table
+from topicprofile.app.jobs import round_output, write_rejects_csv, write_table
+from topicprofile.app.privacy import model_id_key
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]

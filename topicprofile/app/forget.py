@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +134,10 @@ def forget_customers(
             n_entries = _forget_in_cache(Path(cache_dir), Path(model_dir), texts)  # type: ignore[arg-type]
             for i in ids:
                 removed[i]["token_cache_entries"] = n_entries
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    entries = [{"customer_hash": erasure_hash(i), "erased_at": now, "removed": removed[i]} for i in ids if found[i]]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    entries = [
+        {"customer_hash": erasure_hash(i), "erased_at": now, "removed": removed[i]} for i in ids if found[i]
+    ]
     if entries:
         _append_log(log_path, entries)
     customers = [
@@ -166,7 +168,9 @@ def _ids_in(path: Path) -> set[str]:
         return set()
     if path.suffix == ".parquet":
         return {str(v) for v in pq.read_table(path, columns=[schema.CUSTOMER_ID]).column(0).to_pylist()}
-    return set(pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[schema.CUSTOMER_ID])[schema.CUSTOMER_ID])
+    return set(
+        pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[schema.CUSTOMER_ID])[schema.CUSTOMER_ID]
+    )
 
 
 def _find(aliases: dict[str, set[str]], *, model_dir: Any, db: Any, batch_out: Any) -> dict[str, bool]:
@@ -213,8 +217,13 @@ def _filter_parquet(path: Path, targets: set[str]) -> int:
 
 
 def _forget_in_model(
-    model_dir: Path, targets: set[str], texts: list[str], aliases: dict[str, set[str]],
-    removed: dict[str, dict[str, int]], *, batch_out: Any,
+    model_dir: Path,
+    targets: set[str],
+    texts: list[str],
+    aliases: dict[str, set[str]],
+    removed: dict[str, dict[str, int]],
+    *,
+    batch_out: Any,
 ) -> None:
     old_manifest = sha256_file(model_dir / MANIFEST)
     per_id = {i: {p: _count_in(model_files(model_dir) / p, names) for p in ("profiles.parquet", "documents.parquet")}
@@ -225,11 +234,16 @@ def _forget_in_model(
         n_docs = _filter_parquet(folder / "documents.parquet", targets)
         _forget_examples(folder / SEGMENTS_FILE, targets)
         privacy = dict(manifest.get("privacy") or {})
-        n_erased = int(privacy.get("erased_customers", 0)) + sum(1 for c in per_id.values() if any(c.values()))
+        n_erased = int(privacy.get("erased_customers", 0)) + sum(
+            1 for c in per_id.values() if any(c.values())
+        )
         privacy |= {"erased_customers": n_erased, "refit_due": True}
         manifest["privacy"] = privacy
         manifest["n_customers"] = int(manifest.get("n_customers", 0)) - n_profiles
-        manifest["input"] = {**manifest.get("input", {}), "n_documents": int(manifest["input"]["n_documents"]) - n_docs}
+        manifest["input"] = {
+            **manifest.get("input", {}),
+            "n_documents": int(manifest["input"]["n_documents"]) - n_docs,
+        }
         return manifest
 
     publish_version(model_dir, rewrite, drop_older=True)
@@ -258,13 +272,15 @@ def _forget_examples(path: Path, targets: set[str]) -> None:
         return
     document = json.loads(path.read_text(encoding="utf-8"))
     for card in document.get("segments", []):
-        card["examples"] = [e for e in card.get("examples", []) if str(e.get(schema.CUSTOMER_ID)) not in targets]
+        card["examples"] = [
+            e for e in card.get("examples", []) if str(e.get(schema.CUSTOMER_ID)) not in targets
+        ]
     path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def _is_theirs(value: str, targets: set[str], texts: list[str]) -> bool:
     """Whether a rejected value is one of the ids or (the start of) one of the customers' texts."""
-    value = value[1:] if value.startswith("'") else value  # the spreadsheet escape
+    value = value.removeprefix("'")  # the spreadsheet escape
     if value in targets:
         return True
     return len(value) >= _TEXT_PREFIX and any(value[:_TEXT_PREFIX] in text for text in texts)
@@ -285,7 +301,9 @@ def _forget_in_db(path: Path, aliases: dict[str, set[str]], removed: dict[str, d
     with ProfileDatabase(path) as database, database.transaction() as con:
         for i, names in aliases.items():
             for table in _DB_TABLES:
-                n = con.execute(f"DELETE FROM {table} WHERE list_contains(?, customer_id)", [sorted(names)]).fetchall()
+                n = con.execute(
+                    f"DELETE FROM {table} WHERE list_contains(?, customer_id)", [sorted(names)]
+                ).fetchall()
                 removed[i][f"db {table}"] = int(n[0][0]) if n else 0
     _rewrite_database(path)
 
@@ -321,11 +339,17 @@ def _batch_parts(out: Path) -> list[Path]:
     """Every table of a batch folder holding customer ids: parts and the combined profiles."""
     if not (out / "ledger.json").is_file():
         raise DataValidationError(f"{out}: not a batch output folder (no ledger.json)")
-    tables = sorted(p for p in (out / "parts").glob("*") if p.suffix in (".csv", ".parquet") and not p.name.endswith(".rejects.csv"))
+    tables = sorted(
+        p
+        for p in (out / "parts").glob("*")
+        if p.suffix in (".csv", ".parquet") and not p.name.endswith(".rejects.csv")
+    )
     return tables + [p for p in (out / "profiles.csv", out / "profiles.parquet") if p.is_file()]
 
 
-def _forget_in_batch(out: Path, aliases: dict[str, set[str]], texts: list[str], removed: dict[str, dict[str, int]]) -> None:
+def _forget_in_batch(
+    out: Path, aliases: dict[str, set[str]], texts: list[str], removed: dict[str, dict[str, int]]
+) -> None:
     with batch_lock(out):  # no batch run writes the folder meanwhile
         _forget_in_batch_locked(out, aliases, texts, removed)
 
@@ -343,13 +367,18 @@ def _forget_in_batch_locked(
         theirs = table[schema.CUSTOMER_ID].astype(str).isin(targets)
         for i, names in aliases.items():
             key = "batch profiles" if path.parent == out else "batch parts"
-            removed[i][key] = removed[i].get(key, 0) + int(table[schema.CUSTOMER_ID].astype(str).isin(names).sum())
+            removed[i][key] = removed[i].get(key, 0) + int(
+                table[schema.CUSTOMER_ID].astype(str).isin(names).sum()
+            )
         if theirs.any():
             write_table(table[~theirs], path, raw_csv=True)  # cells were escaped when first written
             for entry in ledger["files"]:  # a list on disk
                 if entry.get("part") == path.relative_to(out).as_posix():
                     entry["n_customers"] = int((~theirs).sum())
-    n_rejects = sum(_filter_rejects(p, targets, texts) for p in [out / "rejects.csv", *(out / "parts").glob("*.rejects.csv")])
+    n_rejects = sum(
+        _filter_rejects(p, targets, texts)
+        for p in [out / "rejects.csv", *(out / "parts").glob("*.rejects.csv")]
+    )
     for i in aliases:
         removed[i]["batch rejects"] = n_rejects
     atomic_write_text(out / "ledger.json", json.dumps(ledger, ensure_ascii=False, indent=1), durable=True)
@@ -365,7 +394,9 @@ def _forget_in_cache(directory: Path, model_dir: Path, texts: list[str]) -> int:
     entries = sorted((directory / "tokens").glob("*.parquet"))
     if not texts or not entries:
         return 0
-    wanted = {tuple(tokens) for tokens in TopicProfiler.load(str(model_dir)).tokenizer_.tokenize(texts) if tokens}
+    wanted = {
+        tuple(tokens) for tokens in TopicProfiler.load(str(model_dir)).tokenizer_.tokenize(texts) if tokens
+    }
     n_removed = 0
     for path in entries:
         try:

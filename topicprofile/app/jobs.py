@@ -7,7 +7,6 @@ CLI prints as a table or as JSON.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections import Counter
@@ -19,10 +18,11 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
-from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.errors import DataValidationError
 from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
-from topicprofile.privacy.pseudonym import key_id, load_id_key, pseudonymize_frame, pseudonymize_rejects
+from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymized
+from topicprofile.privacy.pseudonym import pseudonymize_rejects
 from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_texts  # privacy hook (issue 14)
 from topicprofile.ingest.load import (
     LoadResult,
@@ -45,8 +45,6 @@ __all__ = [
     "write_rejects_csv",
     "round_output",
     "TableWriter",
-    "model_id_key",
-    "privacy_summary",
 ]
 
 #: Output columns holding money: rounded to cents. Every other float column: to 4 places.
@@ -109,57 +107,11 @@ def stream_documents(
         loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows,
                                    date_format=date_format)  # fmt: skip
         for chunk in loads[kind]:
-            docs = build_documents(**{kind: _pseudonymized(chunk, id_key)}, scrub=scrub)
+            docs = build_documents(**{kind: pseudonymized(chunk, id_key)}, scrub=scrub)
             if scrub_counts is not None and scrub:
                 scrub_counts.update(docs.attrs[SCRUB_COUNTS_ATTR])
             store.append(docs)
     return store, loads
-
-
-def _pseudonymized(loaded: LoadResult, id_key: bytes | None) -> LoadResult:
-    """``loaded`` with its customer ids (in the data and in rejected id cells) pseudonymised with ``id_key``."""
-    if id_key is None:
-        return loaded
-    return dataclasses.replace(
-        loaded, data=pseudonymize_frame(loaded.data, id_key), rejects=pseudonymize_rejects(loaded.rejects, id_key)
-    )
-
-
-def model_id_key(privacy: Mapping[str, Any], id_key: bytes | None) -> bytes | None:
-    """The id key a run with a model uses: ``id_key``, or for a model fitted on pseudonymous ids the
-    key from ``$TOPICPROFILE_ID_KEY``; it must be the model's key (its :func:`key_id` is in the manifest).
-
-    Raises
-    ------
-    ConfigError
-        The model needs a key and none is given, or the key given is not the model's.
-    """
-    wanted = privacy.get("id_key_id") if privacy.get("pseudonymized") else None
-    if wanted is None:
-        return id_key
-    if id_key is None:
-        try:
-            id_key = load_id_key()
-        except ConfigError as e:
-            raise ConfigError(
-                f"this model was fitted on pseudonymous ids: give its id key (--key-file) so that the new "
-                f"ids match ({e})"
-            ) from None
-    if key_id(id_key) != wanted:
-        raise ConfigError(
-            f"the id key given (key id {key_id(id_key)}) is not the one this model was fitted with (key id "
-            f"{wanted}); its outputs would not join. Give the model's key file."
-        )
-    return id_key
-
-
-def privacy_summary(scrub: bool, scrub_counts: Mapping[str, int], id_key: bytes | None) -> dict[str, Any]:
-    """What a run did to personal data: the manifest's and the run summary's ``privacy`` record."""
-    summary: dict[str, Any] = {"scrub": scrub, "scrub_counts": dict(scrub_counts) if scrub else None,
-                               "pseudonymized": id_key is not None}  # fmt: skip
-    if id_key is not None:
-        summary["id_key_id"] = key_id(id_key)
-    return summary
 
 
 #: Text inputs from this size on (about 50,000 short reviews) will likely be tokenized by a pool:
@@ -192,7 +144,7 @@ def _stream_inputs(
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
     if inputs.get("orders") is not None:
-        loaded["orders"] = _pseudonymized(load_orders(
+        loaded["orders"] = pseudonymized(load_orders(
             inputs["orders"], columns=inputs.get("orders_columns"), encoding=inputs.get("encoding"),
             date_format=inputs.get("date_format"), max_amount=inputs.get("max_amount"), as_of=as_of,
         ), id_key)  # fmt: skip

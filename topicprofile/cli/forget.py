@@ -14,24 +14,38 @@ from topicprofile.errors import ConfigError
 
 @app.command("forget")
 def forget_cli(
-    customer_ids: Annotated[list[str] | None, typer.Argument(help="Customer ids to erase.", show_default=False)] = None,
+    customer_ids: Annotated[
+        list[str] | None, typer.Argument(help="Customer ids to erase.", show_default=False)
+    ] = None,
     customer: Annotated[
         list[str] | None, typer.Option("--customer", "-c", help="A customer id to erase (repeatable).")
     ] = None,
     model_dir: Annotated[
-        Path | None, typer.Option("--model-dir", "-m", help="Model folder to erase them from.", envvar="TOPICPROFILE_MODEL_DIR")
+        Path | None,
+        typer.Option(
+            "--model-dir", "-m", help="Model folder to erase them from.", envvar="TOPICPROFILE_MODEL_DIR"
+        ),
     ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="Profile database (.duckdb) to erase them from.")] = None,
-    batch_out: Annotated[Path | None, typer.Option("--batch-out", help="A batch output folder to erase them from.")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Profile database (.duckdb) to erase them from.")
+    ] = None,
+    batch_out: Annotated[
+        Path | None, typer.Option("--batch-out", help="A batch output folder to erase them from.")
+    ] = None,
     key_file: Annotated[
         Path | None,
-        typer.Option("--key-file", help="The id key of pseudonymous outputs: erase them by your original ids."),
+        typer.Option(
+            "--key-file", help="The id key of pseudonymous outputs: erase them by your original ids."
+        ),
     ] = None,
     log: Annotated[
         Path | None, typer.Option("--log", help="Erasure log (default: MODEL/erasure_log.jsonl).")
     ] = None,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Leave the token cache alone (default: delete entries with their texts).")
+        bool,
+        typer.Option(
+            "--no-cache", help="Leave the token cache alone (default: delete entries with their texts)."
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -44,7 +58,9 @@ def forget_cli(
     ids = [*(customer_ids or []), *(customer or [])]
     with user_errors(quiet=json_out):
         if not ids:
-            raise ConfigError("give the customer ids to erase, e.g. topicprofile forget C00042 --model-dir models/shop")
+            raise ConfigError(
+                "give the customer ids to erase, e.g. topicprofile forget C00042 --model-dir models/shop"
+            )
         from topicprofile.app.forget import forget_customers
         from topicprofile.privacy.pseudonym import load_id_key
 
@@ -60,10 +76,12 @@ def forget_cli(
     if json_out:
         print_json(summary)
         return
-    for given, customer in zip(ids, summary["customers"], strict=False):
-        removed = ", ".join(f"{n:,} {where}" for where, n in customer["removed"].items() if n)
-        what = f"erased ({removed or 'nothing left to remove'})" if customer["status"] == "erased" else (
-            f"already erased on {customer['erased_at']}"
+    for given, erased in zip(ids, summary["customers"], strict=True):
+        removed = ", ".join(f"{n:,} {where}" for where, n in erased["removed"].items() if n)
+        what = (
+            f"erased ({removed or 'nothing left to remove'})"
+            if erased["status"] == "erased"
+            else (f"already erased on {erased['erased_at']}")
         )
         stdout.print(f"{escape(given)}: {escape(what)}", highlight=False)
     stdout.print(f"logged in {escape(summary['log'])}", highlight=False)

@@ -61,7 +61,7 @@ def load_id_key(key_file: str | Path | None = None) -> bytes:
     if len(key) < _MIN_KEY_BYTES:
         raise ConfigError(
             f"{where}: the id key has {len(key)} bytes; use at least {_MIN_KEY_BYTES} "
-            "(e.g. python -c \"import secrets; print(secrets.token_hex(32))\" > shop.key)"
+            '(e.g. python -c "import secrets; print(secrets.token_hex(32))" > shop.key)'
         )
     return key
 
