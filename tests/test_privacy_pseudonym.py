@@ -147,3 +147,14 @@ def test_privacy_report_lists_files_counts_and_pseudonymous_ids(pseudonymous_run
     assert human.exit_code == 0 and "documents.parquet" in human.output
     missing = runner.invoke(app, ["privacy-report", "--model-dir", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_pseudonymize_rejects_only_the_id_cells_and_key_id_is_not_the_key():
+    from topicprofile.privacy.pseudonym import key_id, pseudonymize_rejects
+
+    rejects = pd.DataFrame({"source": ["f.csv"] * 3, "row": [2, 3, 4], "column": ["customer_id", "text", "customer_id"],
+                            "reason": ["too long", "duplicate", "missing"], "value": ["C00042", "great boots", ""]})  # fmt: skip
+    out = pseudonymize_rejects(rejects, KEY)
+    assert out["value"].tolist() == [pseudonym("C00042", KEY), "great boots", ""]
+    assert rejects["value"][0] == "C00042"  # a copy
+    assert len(key_id(KEY)) == 12 and key_id(KEY) != key_id(KEY + b"x") and key_id(KEY) not in KEY.hex()
