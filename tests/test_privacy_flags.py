@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from topicprofile import schema
 from topicprofile.cli import app
 from topicprofile.privacy.pseudonym import ID_KEY_ENV, key_id, pseudonym
+from topicprofile.tag.explain import _snippet
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 KEY = b"0123456789abcdef-shop-secret-key"
@@ -137,3 +138,34 @@ def test_no_scrub_and_pseudonymize_on_tag_of_a_plain_model(tmp_path, key_file):
     plain = runner.invoke(app, args)
     assert json.loads(plain.output)["privacy"]["scrub_counts"]["EMAIL"] == 7
     assert not _ids(out).str.startswith("p_").any()
+
+
+@pytest.mark.parametrize("keep", ["snippets", "all", "none"])
+def test_fit_keep_texts(tmp_path, keep):
+    runner = CliRunner()
+    model = tmp_path / "model"
+    summary = _fit(runner, model, "--keep-texts", keep)
+    docs = list(model.rglob("documents.parquet"))
+    report = json.loads(runner.invoke(app, ["privacy-report", "-m", str(model), "--json"]).output)
+    assert report["settings"]["keep_texts"] == keep
+    profiles = pd.read_parquet(next(model.rglob("profiles.parquet")))
+    customer = profiles.loc[profiles["top_interest"] != "", schema.CUSTOMER_ID].iloc[0]
+    explained = runner.invoke(app, ["explain", "-m", str(model), "-c", customer, "--json"])
+    if keep == "none":
+        assert not docs
+        assert explained.exit_code == 1 and "without its documents" in explained.output
+        return
+    kept = pd.read_parquet(docs[0])
+    if keep == "all":
+        assert len(kept) == summary["n_documents"]
+    else:  # per customer at most 3 documents per tag: the evidence explain shows, nothing else
+        tags = profiles.set_index(schema.CUSTOMER_ID)["interest_topics"].str.count(";") + (profiles["interest_topics"] != "").to_numpy()
+        per_customer = kept.groupby(schema.CUSTOMER_ID).size()
+        assert (per_customer <= 3 * tags.reindex(per_customer.index)).all()
+        assert len(kept) < summary["n_documents"]  # the sample shop has ~3 reviews a customer: most stay
+    assert explained.exit_code == 0, explained.output
+    result = json.loads(explained.output)
+    row = profiles.set_index(schema.CUSTOMER_ID).loc[customer]
+    assert result["top_interest"] == row["top_interest"] and result["n_documents"] == row["n_documents"]
+    shown = {s["text"] for tag in result["tags"] for s in tag["snippets"]}
+    assert shown and shown <= {_snippet(t) for t in kept[schema.TEXT]}

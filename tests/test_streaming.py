@@ -31,7 +31,7 @@ def one_chunk(shop):
 
 @pytest.fixture(scope="module")
 def many_chunks(shop):
-    return TopicProfiler(n_topics=6, random_state=0, chunk_rows=777).fit(*shop)
+    return TopicProfiler(n_topics=6, random_state=0, chunk_rows=777, keep_texts="all").fit(*shop)
 
 
 @pytest.mark.slow

@@ -33,7 +33,8 @@ from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_
 from topicprofile.tag.explain import explain_tags
 from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
 from topicprofile.tag.tagger import AGGREGATIONS, CustomerTopics, InterestTagger, anchor_matrix
-from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CsrCorpus, DocumentStore
+from topicprofile.privacy.minimize import KEEP_TEXTS, SnippetPicker
+from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DOC_FIELDS, CsrCorpus, DocumentStore
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
@@ -55,6 +56,9 @@ LANG_SAMPLE = 2_000
 MIN_WORDS_PER_TOPIC = 5
 
 
+
+#: The profile column of each customer's tag topics (``"3;0"``).
+_INTEREST_TOPICS = "interest_topics"
 
 #: ``trainer`` parameter -> :class:`LdaTopics` trainer.
 _TRAINERS = {"vb": "vectorized", "gibbs": "gibbs"}
@@ -139,6 +143,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         Replace personal data in texts (e-mail addresses, phone numbers...) by typed placeholders
         before anything is tokenised or stored (:mod:`topicprofile.privacy.scrub`); recorded with
         the counts per kind in the model's manifest (``privacy``).
+    keep_texts : {"snippets", "all", "none"}, default "snippets"
+        Which texts the model keeps for :meth:`explain` (:mod:`topicprofile.privacy.minimize`):
+        only the documents ``explain`` shows as evidence (per customer and tag, the three that
+        support it most), every text, or none (``explain`` then needs the customer's files).
 
     Examples
     --------
@@ -186,6 +194,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         workers: int | None = None,
         cache_dir: str | None = None,
         scrub: bool = True,
+        keep_texts: str = "snippets",
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -222,6 +231,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.workers = workers
         self.cache_dir = cache_dir
         self.scrub = scrub
+        self.keep_texts = keep_texts
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -322,7 +332,21 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         report("profiles", 0, None)
         self.profiles_ = self._profiles(customers)
         self._fit_segments(rfm, reviews=corpus.first_reviews)
+        self.documents_ = self._kept_documents(corpus)
         return self
+
+    def _kept_documents(self, corpus: Any) -> DocumentStore | None:
+        """The documents the model keeps (``keep_texts``): all, none, or the evidence ``explain`` shows."""
+        if self.keep_texts != "snippets":
+            return corpus.store if self.keep_texts == "all" else None
+        tags = dict(zip(self.profiles_[schema.CUSTOMER_ID], self.profiles_[_INTEREST_TOPICS], strict=True))
+        picker = SnippetPicker({c: [int(k) for k in t.split(";") if k] for c, t in tags.items() if t})
+        weights = self._make_tagger().weights()
+        for docs, counts in corpus.iter_chunks():
+            w = docs[schema.CHANNEL].map(lambda c: float(weights.get(c, 1.0))).to_numpy()
+            support = (w * np.asarray(counts.sum(axis=1)).ravel())[:, None] * self.topics_.transform_counts(counts)
+            picker.add(docs, docs[schema.CUSTOMER_ID].tolist(), support)
+        return DocumentStore.from_frame(picker.result(DOC_FIELDS), chunk_rows=self.chunk_rows)
 
     # the encoder's fitted parts, under the names the API has always had
     tokenizer_ = property(lambda self: self.encoder_.tokenizer, doc="The fitted :class:`SpacyTokenizer`.")
@@ -401,6 +425,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"tag_threshold must be within [0, 1], got {self.tag_threshold!r}")
         if self.pooling not in {"customer", "document"}:
             raise ConfigError(f"pooling must be 'customer' or 'document', got {self.pooling!r}")
+        if self.keep_texts not in KEEP_TEXTS:
+            raise ConfigError(f"keep_texts must be one of {', '.join(KEEP_TEXTS)}, got {self.keep_texts!r}")
         if self.aggregation not in AGGREGATIONS:
             raise ConfigError(f"aggregation must be 'sharpened' or 'length', got {self.aggregation!r}")
         if self.max_tags < 1:
@@ -636,19 +662,27 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError(
                 "this model was saved without its documents; give the customer's reviews/browsing files"
             )
-        if mine.empty:
+        evidence_only = source == "model" and self.keep_texts == "snippets"  # the profile holds the tags
+        known = self.profiles_[self.profiles_[schema.CUSTOMER_ID] == customer_id] if evidence_only else None
+        if mine.empty and (known is None or known.empty):
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
         bows, _ = self.encoder_.encode(mine[schema.TEXT].tolist())
         counts = self.encoder_.counts(bows)
         doc_topics = self.topics_.transform_counts(counts)
-        customer = self._aggregate([(mine, counts)], _no_progress, total=None)[0]
-        (topic_tags,) = self._make_tagger().customer_tags(customer.shares, customer.n_tokens, self._anchor_counts(customer.counts))
-        tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
+        if known is not None and not known.empty:
+            row = known.iloc[0]
+            tags = [(int(k), float(row[f"topic_{k}"])) for k in str(row[_INTEREST_TOPICS]).split(";") if k]
+            n_documents, n_tokens = int(row[schema.N_DOCUMENTS]), int(row["n_tokens"])
+        else:
+            customer = self._aggregate([(mine, counts)], _no_progress, total=None)[0]
+            (topic_tags,) = self._make_tagger().customer_tags(customer.shares, customer.n_tokens, self._anchor_counts(customer.counts))
+            tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
+            n_documents, n_tokens = int(customer.n_documents[0]), int(customer.n_tokens[0])
         return {
             schema.CUSTOMER_ID: customer_id,
             "source": source,
-            schema.N_DOCUMENTS: int(customer.n_documents[0]),
-            "n_tokens": int(customer.n_tokens[0]),
+            schema.N_DOCUMENTS: n_documents,
+            "n_tokens": n_tokens,
             schema.TOP_INTEREST: self.topic_labels_[tags[0][0]] if tags else "",
             "tags": explain_tags(
                 tags,

@@ -29,7 +29,8 @@ _PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
 # What each model file holds about people, in words for the report.
 _HOLDS = {
-    "documents.parquet": "every cleaned text the model was fitted on, with its customer id (for explain)",
+    "documents.parquet": "texts the model was fitted on, with their customer ids, for explain: all of them, "
+    "or (--keep-texts snippets, the default) only those explain shows as evidence",
     "profiles.parquet": "one row per customer: id, interest tags and scores, keywords from their texts, RFM",
     "segments.json": "segment cards: aggregates; centres of customer features",
     "phrases.json": "phrases learnt from the texts (a name or place typed often enough can be one)",
@@ -80,6 +81,7 @@ def _settings(manifest: dict[str, Any]) -> dict[str, Any]:
         "scrub": privacy.get("scrub", params.get("scrub", "not recorded (model made before scrubbing existed)")),
         "scrub_counts": privacy.get("scrub_counts"),
         "pseudonymized": privacy.get("pseudonymized", "not recorded; see ids_pseudonymous per file"),
+        "keep_texts": params.get("keep_texts", "all (model made before --keep-texts existed)"),
         "erased_customers": privacy.get("erased_customers", 0),
         "refit_due": privacy.get("refit_due", False),
     }

@@ -40,6 +40,12 @@ from topicprofile.cli._util import (
 from topicprofile.cli.show import print_fit_summary
 
 
+class KeepTexts(str, Enum):
+    snippets = "snippets"
+    all = "all"
+    none = "none"
+
+
 class Trainer(str, Enum):
     vb = "vb"
     gibbs = "gibbs"
@@ -102,6 +108,13 @@ def fit_cli(
     workers: WorkersOpt = None,
     no_cache: NoCacheOpt = False,
     no_scrub: NoScrubOpt = False,
+    keep_texts: Annotated[
+        KeepTexts,
+        typer.Option(
+            "--keep-texts",
+            help="Texts the model keeps for explain: only the evidence it shows (snippets), all, or none.",
+        ),
+    ] = KeepTexts.snippets,
     pseudonymize: PseudonymizeOpt = False,
     key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
@@ -156,6 +169,7 @@ def fit_cli(
             workers=workers,
             cache_dir=cache_dir(no_cache),
             scrub=not no_scrub,
+            keep_texts=keep_texts.value,
         )
         key = id_key(pseudonymize, key_file)
         with progress_bar(quiet=quiet or json_out) as progress:
