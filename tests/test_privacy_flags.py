@@ -159,7 +159,10 @@ def test_fit_keep_texts(tmp_path, keep):
     if keep == "all":
         assert len(kept) == summary["n_documents"]
     else:  # per customer at most 3 documents per tag: the evidence explain shows, nothing else
-        tags = profiles.set_index(schema.CUSTOMER_ID)["interest_topics"].str.count(";") + (profiles["interest_topics"] != "").to_numpy()
+        tags = (
+            profiles.set_index(schema.CUSTOMER_ID)["interest_topics"].str.count(";")
+            + (profiles["interest_topics"] != "").to_numpy()
+        )
         per_customer = kept.groupby(schema.CUSTOMER_ID).size()
         assert (per_customer <= 3 * tags.reindex(per_customer.index)).all()
         assert len(kept) < summary["n_documents"]  # the sample shop has ~3 reviews a customer: most stay

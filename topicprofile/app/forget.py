@@ -204,45 +204,37 @@ def _model_texts(model_dir: Any, targets: set[str]) -> list[str]:
 
 
 # -- the model ---------------------------------------------------------------------------------
-def _filter_parquet(path: Path, targets: set[str]) -> int:
+def _filter_parquet(path: Path, targets: set[str]) -> pa.Table | None:
     """Rewrite a Parquet table without the rows of ``targets``; returns the rows removed."""
     if not path.is_file():
-        return 0
+        return None
     table = pq.read_table(path)
     hit = pc.is_in(table.column(schema.CUSTOMER_ID).cast(pa.string()), value_set=pa.array(sorted(targets)))
-    n_removed = int(pc.sum(hit).as_py() or 0)
-    if n_removed:
+    if pc.any(hit).as_py():
         pq.write_table(table.filter(pc.invert(hit)), path)
-    return n_removed
+    return table.filter(hit)
 
 
 def _forget_in_model(
-    model_dir: Path,
-    targets: set[str],
-    texts: list[str],
-    aliases: dict[str, set[str]],
-    removed: dict[str, dict[str, int]],
-    *,
-    batch_out: Any,
-) -> None:
+    model_dir: Path, targets: set[str], texts: list[str], aliases: dict[str, set[str]],
+    removed: dict[str, dict[str, int]], *, batch_out: Any,
+) -> None:  # fmt: skip
     old_manifest = sha256_file(model_dir / MANIFEST)
     per_id = {i: {p: _count_in(model_files(model_dir) / p, names) for p in ("profiles.parquet", "documents.parquet")}
               for i, names in aliases.items()}  # fmt: skip
 
     def rewrite(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-        n_profiles = _filter_parquet(folder / "profiles.parquet", targets)
-        n_docs = _filter_parquet(folder / "documents.parquet", targets)
+        profiles = _filter_parquet(folder / "profiles.parquet", targets)
+        _filter_parquet(folder / "documents.parquet", targets)
         _forget_examples(folder / SEGMENTS_FILE, targets)
+        n_fitted = int(pc.sum(profiles.column(schema.N_DOCUMENTS)).as_py() or 0)  # kept or not
+        n_erased = sum(1 for c in per_id.values() if any(c.values()))
         privacy = dict(manifest.get("privacy") or {})
-        n_erased = int(privacy.get("erased_customers", 0)) + sum(
-            1 for c in per_id.values() if any(c.values())
-        )
-        privacy |= {"erased_customers": n_erased, "refit_due": True}
-        manifest["privacy"] = privacy
-        manifest["n_customers"] = int(manifest.get("n_customers", 0)) - n_profiles
-        manifest["input"] = {
-            **manifest.get("input", {}),
-            "n_documents": int(manifest["input"]["n_documents"]) - n_docs,
+        privacy |= {"erased_customers": int(privacy.get("erased_customers", 0)) + n_erased, "refit_due": True}
+        manifest |= {
+            "privacy": privacy,
+            "n_customers": int(manifest.get("n_customers", 0)) - profiles.num_rows,
+            "input": {**manifest["input"], "n_documents": int(manifest["input"]["n_documents"]) - n_fitted},
         }
         return manifest
 
@@ -317,8 +309,8 @@ def _rewrite_database(path: Path) -> None:
     try:
         con = duckdb.connect(":memory:")
         try:
-            con.execute(f"ATTACH '{_sql_path(path)}' AS old_db (READ_ONLY)")
-            con.execute(f"ATTACH '{_sql_path(Path(fresh))}' AS new_db")
+            con.execute("ATTACH ? AS old_db (READ_ONLY)", [str(path)])
+            con.execute("ATTACH ? AS new_db", [fresh])
             con.execute("COPY FROM DATABASE old_db TO new_db")
             con.execute("DETACH new_db")
             con.execute("DETACH old_db")
@@ -328,10 +320,6 @@ def _rewrite_database(path: Path) -> None:
     finally:
         for leftover in (Path(fresh), Path(fresh + ".wal")):
             leftover.unlink(missing_ok=True)
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 # -- batch output ------------------------------------------------------------------------------

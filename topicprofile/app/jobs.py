@@ -92,11 +92,8 @@ def stream_documents(
     id_key: bytes | None = None,
     scrub_counts: Counter[str] | None = None,
 ) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
-    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory).
-
-    Personal data in the texts is scrubbed unless ``scrub`` is False (the counts per kind are added
-    to ``scrub_counts``); with ``id_key`` customer ids are pseudonymised before anything is stored.
-    """
+    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory);
+    texts scrubbed unless ``scrub`` is False (counts added to ``scrub_counts``), ids pseudonymised with ``id_key``."""
     if reviews is None and browsing is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     store = DocumentStore(chunk_rows=chunk_rows)
@@ -166,8 +163,7 @@ def _input_summary(loaded: Mapping[str, LoadResult | StreamedLoad]) -> dict[str,
 
 
 def _write_all_rejects(
-    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False,
-    id_key: bytes | None = None,
+    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False, id_key: bytes | None = None
 ) -> str | None:
     frames = [r.rejects if id_key is None else pseudonymize_rejects(r.rejects, id_key)
               for r in loaded.values() if r.n_rejected]  # fmt: skip
@@ -220,9 +216,8 @@ def fit_files(
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
-    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. Texts are scrubbed
-    as ``profiler.scrub`` says; with ``id_key`` (:func:`~topicprofile.privacy.pseudonym.load_id_key`)
-    every customer id is pseudonymised before anything is stored (the key itself never is).
+    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. Texts are scrubbed as
+    ``profiler.scrub`` says; with ``id_key`` every id is pseudonymised before anything is stored (never the key).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
@@ -276,9 +271,8 @@ def tag_files(
     (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
     Before any work, an output that is one of the inputs or an unwritable output folder is refused
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
-    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`). Texts are scrubbed
-    unless ``scrub`` is False; ids are pseudonymised with ``id_key``, which a model fitted on
-    pseudonymous ids requires (its own key, see :func:`model_id_key`).
+    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`). Texts are scrubbed unless
+    ``scrub`` is False; ids pseudonymised with ``id_key`` (a pseudonymous model needs its own: ``model_id_key``).
     """
     start = time.perf_counter()
     check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
