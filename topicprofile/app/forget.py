@@ -297,10 +297,10 @@ def _forget_in_db(path: Path, aliases: dict[str, set[str]], removed: dict[str, d
                     f"DELETE FROM {table} WHERE list_contains(?, customer_id)", [sorted(names)]
                 ).fetchall()
                 removed[i][f"db {table}"] = int(n[0][0]) if n else 0
-    _rewrite_database(path)
+    rewrite_database(path)
 
 
-def _rewrite_database(path: Path) -> None:
+def rewrite_database(path: Path) -> None:
     """Copy the database into a fresh file and put it in place: a DELETE only frees pages, whose
     old bytes stay in the file until they are reused."""
     fd, fresh = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

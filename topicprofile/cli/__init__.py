@@ -14,6 +14,7 @@ from topicprofile.cli import (  # noqa: F401  (registers the commands)
     history,
     quality,
     privacy_report,
+    prune,
     recommend,
     reidentify,
     report,
