@@ -12,10 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from topicprofile import schema
-from topicprofile.app.forget import erasure_hash, forget_customers
+from topicprofile.app.forget import forget_customers
 from topicprofile.cli import app
 from topicprofile.db import ProfileDatabase, write_profiles
 from topicprofile.errors import DataValidationError
+from topicprofile.privacy.erasure import erasure_hash
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 GONE = "C00530"  # a real customer of the sample shop

@@ -17,7 +17,6 @@ each customer a SHA-256 of the id, the time and how many rows were removed where
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -39,6 +38,7 @@ from topicprofile.app.jobs import write_table
 from topicprofile.db.database import ProfileDatabase
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import write_rejects
+from topicprofile.privacy.erasure import ERASURE_LOG, erasure_hash, read_erasure_log
 from topicprofile.privacy.pseudonym import pseudonym
 from topicprofile.profiler import TopicProfiler
 from topicprofile.segments.saved import SEGMENTS_FILE
@@ -46,25 +46,10 @@ from topicprofile.store import MANIFEST, model_files, publish_version
 
 __all__ = ["ERASURE_LOG", "erasure_hash", "forget_customers", "read_erasure_log"]
 
-ERASURE_LOG = "erasure_log.jsonl"
 _DB_TABLES = ("profiles", "tag_history", "identifiers")
 _VALUE = schema.REJECT_COLUMNS[4]
 #: A rejected value this long or longer is the customer's if its start is inside one of their texts.
 _TEXT_PREFIX = 24
-
-
-def erasure_hash(customer_id: str) -> str:
-    """SHA-256 of an erased id (with a fixed label): lets the log tell that an id was erased
-    without holding it."""
-    return hashlib.sha256(b"topicprofile erasure\x1f" + str(customer_id).encode("utf-8")).hexdigest()
-
-
-def read_erasure_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The entries of an erasure log (empty when there is none)."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def forget_customers(

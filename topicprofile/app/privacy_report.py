@@ -15,14 +15,13 @@ from typing import Any
 import pandas as pd
 
 from topicprofile import schema
-from topicprofile.app.forget import ERASURE_LOG
-from topicprofile.db.database import ProfileDatabase
+from topicprofile.privacy.erasure import ERASURE_LOG
 from topicprofile.privacy.placeholders import PLACEHOLDERS
 from topicprofile.privacy.pseudonym import PSEUDONYM_PREFIX
 from topicprofile.store import MANIFEST, read_manifest
 from topicprofile.text.cache import default_cache_dir
 
-__all__ = ["database_report", "privacy_report"]
+__all__ = ["privacy_report"]
 
 _PSEUDONYM = re.compile(re.escape(PSEUDONYM_PREFIX) + r"[0-9a-f]{24}")
 _PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
@@ -139,20 +138,3 @@ def _erasure_log(path: Path) -> dict[str, Any]:
     if path.is_file():
         entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return {"path": str(path), "n_entries": len(entries), "entries": entries}
-
-
-def database_report(db: str | Path) -> list[dict[str, Any]]:
-    """Where a profile database keeps personal data: per table, its columns, rows and customers."""
-    holds = {
-        "profiles": "one row per customer: interest tags, scores, keywords from their texts, RFM, segment",
-        "tag_history": "each customer's tags every time they changed",
-        "identifiers": "e-mail, phone, names and consent flags from the shop's customer export",
-    }
-    with ProfileDatabase(db, read_only=True) as database:
-        out = []
-        for table, what in holds.items():
-            columns = [r[0] for r in database.con.execute(f"DESCRIBE {table}").fetchall()]
-            rows, customers = database.con.execute(f"SELECT count(*), count(DISTINCT customer_id) FROM {table}").fetchall()[0]
-            out.append({"path": f"{db}:{table}", "holds": what, "rows": int(rows), "n_customers": int(customers),
-                        "columns": columns})  # fmt: skip
-    return out

@@ -1,4 +1,4 @@
-"""Retention (issue 14): drop what is older than the shop keeps personal data for.
+"""The profile database's side of privacy (issue 14): retention, and what it holds.
 
 :func:`prune_database` deletes the tag history rows of a profile database older than ``retain_days``
 (``tag_history.as_of``: when the tags were seen) and rewrites the file, so that the deleted rows'
@@ -18,7 +18,7 @@ from topicprofile.app.forget import rewrite_database
 from topicprofile.db.database import ProfileDatabase
 from topicprofile.errors import ConfigError, DataValidationError
 
-__all__ = ["prune_database"]
+__all__ = ["database_report", "prune_database"]
 
 
 def prune_database(
@@ -53,3 +53,22 @@ def prune_database(
         rewrite_database(path)
     return {"db": str(path), "retain_days": retain_days, "cutoff": cutoff.isoformat(timespec="seconds"),
             "n_history_removed": n_removed, "n_history_kept": int(kept[0][0])}  # fmt: skip
+
+
+def database_report(db: str | Path) -> list[dict[str, Any]]:
+    """Where a profile database keeps personal data: per table, its columns, rows and customers."""
+    holds = {
+        "profiles": "one row per customer: interest tags, scores, keywords from their texts, RFM, segment",
+        "tag_history": "each customer's tags every time they changed",
+        "identifiers": "e-mail, phone, names and consent flags from the shop's customer export",
+    }
+    with ProfileDatabase(db, read_only=True) as database:
+        out = []
+        for table, what in holds.items():
+            columns = [r[0] for r in database.con.execute(f"DESCRIBE {table}").fetchall()]
+            rows, customers = database.con.execute(
+                f"SELECT count(*), count(DISTINCT customer_id) FROM {table}"
+            ).fetchall()[0]
+            out.append({"path": f"{db}:{table}", "holds": what, "rows": int(rows), "n_customers": int(customers),
+                        "columns": columns})  # fmt: skip
+    return out

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from topicprofile.cli._util import JsonOpt, app, cache_dir, print_json, stdout, user_errors
+from topicprofile.cli.db import require_db_extra
 from topicprofile.errors import ConfigError
 
 
@@ -61,6 +62,7 @@ def forget_cli(
             raise ConfigError(
                 "give the customer ids to erase, e.g. topicprofile forget C00042 --model-dir models/shop"
             )
+        require_db_extra()  # the database parts of forget are imported with it
         from topicprofile.app.forget import forget_customers
         from topicprofile.privacy.pseudonym import load_id_key
 

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from topicprofile.cli._util import JsonOpt, ModelDirOpt, app, print_json, stdout, user_errors
+from topicprofile.cli.db import require_db_extra
 from topicprofile.errors import DataValidationError
 
 
@@ -49,12 +50,15 @@ def privacy_report_cli(
     Example: topicprofile privacy-report --model-dir models/shop --json
     """
     with user_errors():
-        from topicprofile.app.privacy_report import database_report, privacy_report
+        from topicprofile.app.privacy_report import privacy_report
 
         report = privacy_report(model_dir)
         if db is not None:
             if not db.is_file():
                 raise DataValidationError(f"{db}: profile database not found")
+            require_db_extra()
+            from topicprofile.app.retention import database_report
+
             report["database"] = database_report(db)
     if json_out:
         print_json(report)

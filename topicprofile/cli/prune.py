@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from topicprofile.cli._util import JsonOpt, app, print_json, stdout, user_errors
+from topicprofile.cli.db import require_db_extra
 
 
 @app.command("prune")
@@ -27,6 +28,7 @@ def prune_cli(
     Example: topicprofile prune --db profiles.duckdb --retain-days 365
     """
     with user_errors(quiet=json_out):
+        require_db_extra()
         from topicprofile.app.retention import prune_database
 
         summary = prune_database(db, retain_days=retain_days)
