@@ -32,7 +32,7 @@ def one_chunk(shop):
 
 @pytest.fixture(scope="module")
 def many_chunks(shop):
-    return TopicProfiler(n_topics=6, random_state=0).fit(*shop, run=RunOptions(chunk_rows=777))
+    return TopicProfiler(n_topics=6, random_state=0, keep_texts="all").fit(*shop, run=RunOptions(chunk_rows=777))
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ from topicprofile import schema
 from topicprofile.behavior import compute_rfm
 from topicprofile.config import DEFAULT_CHUNK_ROWS, DEFAULT_K_VALUES, RunOptions, TagConfig, TopicsConfig
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.ingest.docstore import DOC_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import check_text_lengths, clean_orders
 from topicprofile.segments.cluster import (
@@ -51,6 +51,7 @@ from topicprofile.tag.table import (
     text_tags,
 )
 from topicprofile.tag.tagger import AnchorCounts, CustomerTopics, InterestTagger
+from topicprofile.privacy.minimize import KEEP_TEXTS, SnippetPicker
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
@@ -69,6 +70,9 @@ ProgressCallback = Callable[[str, int, "int | None"], None]
 LANG_SAMPLE = 2_000
 #: Former constructor keywords that are run options now (:class:`RunOptions`).
 RUN_KEYWORDS = ("workers", "chunk_rows", "cache_dir")
+
+#: The profile column of each customer's tag topics (``"3;0"``).
+_INTEREST_TOPICS = "interest_topics"
 
 
 def _no_progress(step: str, done: int, total: int | None) -> None:
@@ -155,6 +159,14 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         settings; pass ``run=RunOptions(...)`` (:class:`topicprofile.config.RunOptions`) to
         :meth:`fit` / :meth:`profile` instead. Still accepted (with a DeprecationWarning) as the
         run options of calls without ``run``; never saved with the model.
+    scrub : bool, default True
+        Replace personal data in texts (e-mail addresses, phone numbers...) by typed placeholders
+        before anything is tokenised or stored (:mod:`topicprofile.privacy.scrub`); recorded with
+        the counts per kind in the model's manifest (``privacy``).
+    keep_texts : {"snippets", "all", "none"}, default "snippets"
+        Which texts the model keeps for :meth:`explain` (:mod:`topicprofile.privacy.minimize`):
+        only the documents ``explain`` shows as evidence (per customer and tag, the three that
+        support it most), every text, or none (``explain`` then needs the customer's files).
 
     Examples
     --------
@@ -198,6 +210,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         segment_k_range: tuple[int, int] = (4, 8),
         taxonomy: Mapping[str, Sequence[str]] | None = None,
         k_values: Sequence[int] = DEFAULT_K_VALUES,
+        scrub: bool = True,
+        keep_texts: str = "snippets",
         **run_options: Any,
     ) -> None:
         self.n_topics = n_topics
@@ -231,6 +245,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.segment_k_range = segment_k_range
         self.taxonomy = taxonomy
         self.k_values = k_values
+        self.scrub = scrub
+        self.keep_texts = keep_texts
         self._run_options = _legacy_run_options(run_options, "TopicProfiler()")
 
     def set_params(self, **params: Any) -> TopicProfiler:
@@ -281,8 +297,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """
         self._validate_params()
         run = self.run_options(run)
-        store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=run.chunk_rows)
-        return self.fit_documents(store, orders, as_of=as_of, progress=progress, run=run, previous=previous)
+        docs = build_documents(reviews, browsing, scrub=self.scrub)
+        store = DocumentStore.from_frame(docs, chunk_rows=run.chunk_rows)
+        privacy = {"scrub_counts": docs.attrs["scrub_counts"]} if self.scrub else None
+        return self.fit_documents(store, orders, as_of=as_of, progress=progress, run=run, previous=previous,
+                                  privacy=privacy)  # fmt: skip
 
     def fit_documents(
         self,
@@ -293,6 +312,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         progress: ProgressCallback | None = None,
         run: RunOptions | None = None,
         previous: TopicProfiler | None = None,
+        privacy: Mapping[str, Any] | None = None,
     ) -> TopicProfiler:
         """:meth:`fit` on documents already in a :class:`~topicprofile.ingest.docstore.DocumentStore`.
 
@@ -301,8 +321,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         With ``previous`` (the model this one replaces) the new topics are matched to its topics
         and renumbered, so that tag ids stay stable, and its user labels carry over to matched
         topics (:mod:`topicprofile.topics.matching`); ``topic_changes_`` holds the diff.
+        ``privacy`` records what was done to the documents before (``scrub_counts`` per kind,
+        ``pseudonymized``...); it is kept, with ``scrub``, as ``privacy_`` and in the manifest.
         """
         self._validate_params()
+        self.privacy_ = {"scrub": bool(self.scrub), **(privacy or {})}
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
         self._previous = previous
         try:
@@ -358,7 +381,21 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         report("profiles", 0, None)
         self.profiles_, tags = self._profiles(customers)
         self._fit_segments(rfm, tags, reviews=corpus.first_reviews)
+        self.documents_ = self._kept_documents(corpus, run.chunk_rows)
         return self
+
+    def _kept_documents(self, corpus: Any, chunk_rows: int) -> DocumentStore | None:
+        """The documents the model keeps (``keep_texts``): all, none, or the evidence ``explain`` shows."""
+        if self.keep_texts != "snippets":
+            return corpus.store if self.keep_texts == "all" else None
+        tags = dict(zip(self.profiles_[schema.CUSTOMER_ID], self.profiles_[_INTEREST_TOPICS], strict=True))
+        picker = SnippetPicker({c: [int(k) for k in t.split(";") if k] for c, t in tags.items() if t})
+        weights = self._make_tagger().weights()
+        for docs, counts in corpus.iter_chunks():
+            w = docs[schema.CHANNEL].map(lambda c: float(weights.get(c, 1.0))).to_numpy()
+            support = (w * np.asarray(counts.sum(axis=1)).ravel())[:, None] * self.topics_.transform_counts(counts)
+            picker.add(docs, docs[schema.CUSTOMER_ID].tolist(), support)
+        return DocumentStore.from_frame(picker.result(DOC_FIELDS), chunk_rows=chunk_rows)
 
     # the encoder's fitted parts, under the names the API has always had
     tokenizer_ = property(lambda self: self.encoder_.tokenizer, doc="The fitted :class:`SpacyTokenizer`.")
@@ -410,6 +447,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         params = self.get_params()
         check_topic_params(TopicsConfig.from_params(params))
         TagConfig.from_params(params).check()
+        if self.keep_texts not in KEEP_TEXTS:
+            raise ConfigError(f"keep_texts must be one of {', '.join(KEEP_TEXTS)}, got {self.keep_texts!r}")
         check_lang(self.lang)
 
     def _make_tokenizer(self) -> SpacyTokenizer:
@@ -470,7 +509,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         run, store = self.run_options(run), None
         if reviews is not None or browsing is not None or orders is None:
-            store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=run.chunk_rows)
+            docs = build_documents(reviews, browsing, scrub=self.scrub)
+            store = DocumentStore.from_frame(docs, chunk_rows=run.chunk_rows)
         return self.profile_documents(store, orders, as_of=as_of, progress=progress, run=run)
 
     def profile_documents(
@@ -584,7 +624,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         customer_id = str(customer_id)
         if reviews is not None or browsing is not None:
-            docs, source, where = build_documents(reviews, browsing), "input", "the given files"
+            docs, source, where = build_documents(reviews, browsing, scrub=self.scrub), "input", "the given files"
             mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
         elif self.documents_ is not None:
             source, where = "model", "the data this model was fitted on; give the files with their reviews/browsing"
@@ -593,11 +633,19 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError(
                 "this model was saved without its documents; give the customer's reviews/browsing files"
             )
-        if mine.empty:
+        evidence_only = source == "model" and self.keep_texts == "snippets"  # the profile holds the tags
+        known = self.profiles_[self.profiles_[schema.CUSTOMER_ID] == customer_id] if evidence_only else None
+        if mine.empty and (known is None or known.empty):
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
+        if known is not None and not known.empty:
+            row = known.iloc[0]
+            tags = [(int(k), float(row[f"topic_{k}"])) for k in str(row[_INTEREST_TOPICS]).split(";") if k]
+            known_tags = (tags, int(row[schema.N_DOCUMENTS]), int(row["n_tokens"]))
+        else:
+            known_tags = None
         return explain_customer(mine, customer_id=customer_id, source=source, encoder=self.encoder_,
                                 topics=self.topics_, tagger=self._make_tagger(), anchors=self._anchor_counts,
-                                labels=self.topic_labels_, n_words=n_words, n_snippets=n_snippets)  # fmt: skip
+                                labels=self.topic_labels_, n_words=n_words, n_snippets=n_snippets, known=known_tags)  # fmt: skip
 
     def topics(self) -> pd.DataFrame:
         """One row per topic: id, label, automatic label, terms, prevalence and coherence."""
@@ -651,6 +699,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             "topic_labels": list(self.topic_labels_),
             "topic_months": self.topic_months_,  # monthly topic shares of the dated documents (the report's)
             "topic_changes": getattr(self, "topic_changes_", None),
+            "privacy": getattr(self, "privacy_", {"scrub": bool(self.scrub)}),
         }
         segments = None
         if self.segmenter_ is not None:
@@ -683,6 +732,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         profiler.n_documents_ = manifest["input"]["n_documents"]
         profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
         profiler.topic_months_ = manifest.get("topic_months") or {"months": [], "n_documents": [], "shares": []}
+        profiler.privacy_ = dict(manifest.get("privacy") or {"scrub": "not recorded"})
         profiler.profiles_ = state["profiles"]
         profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
         profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []

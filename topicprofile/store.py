@@ -60,7 +60,7 @@ from topicprofile._fs import atomic_write_text
 from topicprofile.errors import ModelError
 from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards
 from topicprofile.store_lock import LOCK, model_lock
-from topicprofile.store_versions import KIND, MANIFEST, VERSIONS, one_line, publish_version, read_json
+from topicprofile.store_versions import KIND, MANIFEST, VERSIONS, one_line, publish_version, read_json, version_number
 
 __all__ = [
     "FORMAT_VERSION",
@@ -68,6 +68,7 @@ __all__ = [
     "LOCK",
     "MANIFEST",
     "atomic_write_text",
+    "rewrite_version",
     "load_model",
     "model_files",
     "model_lock",
@@ -167,6 +168,35 @@ def save_model(state: dict[str, Any], path: str | os.PathLike[str], *, force: bo
         if previous is not None and previous.get("format_version") == 1:
             _remove_legacy_parts(target)
     return target
+
+
+def rewrite_version(
+    path: str | os.PathLike[str], rewrite: Callable[[Path, dict[str, Any]], dict[str, Any]], *, drop_older: bool = False
+) -> Path:
+    """Publish a copy of the current version, changed by ``rewrite``, as the next version of the model.
+
+    ``rewrite(folder, manifest)`` edits the copied parts in ``folder`` (a staging folder) and
+    returns the new version's manifest fields; publishing is as atomic as :func:`save_model`. With
+    ``drop_older`` every other version is deleted once the new one is current (``forget``: the
+    older versions still hold what was removed). Returns the new version's folder.
+    """
+    target = Path(path)
+    with model_lock(target):
+        manifest = read_manifest(target)
+        source = _parts_folder(target, manifest)
+
+        def write(folder: Path) -> dict[str, Any]:
+            shutil.copytree(source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST))
+            fields = {k: v for k, v in rewrite(folder, dict(manifest)).items() if k != "current"}
+            (folder / MANIFEST).write_text(json.dumps(fields, ensure_ascii=False, indent=2), encoding="utf-8")
+            return fields
+
+        number = publish_version(target, write, had_model=True)
+        versions = target / VERSIONS
+        for entry in versions.iterdir() if drop_older else ():
+            if (n := version_number(entry)) is not None and n != number:
+                shutil.rmtree(entry)
+    return versions / str(number)
 
 
 def _remove_legacy_parts(target: Path) -> None:

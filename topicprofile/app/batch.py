@@ -44,6 +44,7 @@ and a run with another model (refitted or relabelled) asks for a new output fold
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -66,6 +67,8 @@ from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, read_manifest
 from topicprofile.app.jobs import round_output, write_rejects_csv, write_table
 from topicprofile.app.profile_db import DbSink, load_identifiers
+from topicprofile.app.privacy import model_id_key
+from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
 
@@ -174,6 +177,8 @@ def tag_folder(
     db: str | os.PathLike[str] | None = None,
     customers: str | os.PathLike[str] | None = None,
     region: str | None = None,
+    scrub: bool = True,
+    id_key: bytes | None = None,
 ) -> dict[str, Any]:
     """Tag the review exports in ``input_dir`` not tagged yet and add their profiles to ``out``.
 
@@ -207,6 +212,9 @@ def tag_folder(
     customers, region
         A customer export whose validated identifiers go into ``db`` (rejects to
         ``out/customers.rejects.csv``); ``region`` for phones without ``+code``.
+    scrub, id_key
+        Scrub personal data from the texts (default); pseudonymise customer ids with this key
+        (required, the model's own, for a model fitted on pseudonymous ids: see ``model_id_key``).
 
     Returns
     -------
@@ -247,7 +255,8 @@ def tag_folder(
         check_outputs_apart((p for p in out.rglob("*") if p.is_file()), paths)
     report = progress or (lambda step, done, total: None)
     with batch_lock(out):
-        profiler = TopicProfiler.load(str(model_dir))
+        profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
+        id_key = model_id_key(profiler.privacy_, id_key)
         ledger = _read_ledger(out)
         _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
         sink = None if db is None else DbSink(db, manifest)
@@ -262,7 +271,7 @@ def tag_folder(
         report("files", 0, len(paths))
         for i, path in enumerate(paths, 1):
             name = path.relative_to(input_dir).as_posix()
-            result = _tag_file(path, name, ledger, profiler, out, sink, columns=columns, encoding=encoding,
+            result = _tag_file(path, name, ledger, profiler, out, sink, id_key=id_key, columns=columns, encoding=encoding,
                                date_format=date_format)  # fmt: skip
             files.append(result)
             if on_file is not None:
@@ -279,8 +288,8 @@ def tag_folder(
 
 
 def _tag_file(
-    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, sink: DbSink | None,
-    **load: Any,
+    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, sink: DbSink | None, *,
+    id_key: bytes | None = None, **load: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """Tag one file unless the ledger has it; commit its entry; return its summary."""
     start = time.perf_counter()
@@ -296,6 +305,9 @@ def _tag_file(
     status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
     try:
         loaded = load_reviews(path, **load)
+        if id_key is not None:  # before anything is written (issue 14)
+            loaded = dataclasses.replace(loaded, data=pseudonymize_frame(loaded.data, id_key),
+                                         rejects=pseudonymize_rejects(loaded.rejects, id_key))  # fmt: skip
         profiles = round_output(profiler.profile(loaded))
     except TopicProfileError as e:
         logger.info("%s: failed: %s", name, e)

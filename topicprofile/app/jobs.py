@@ -23,7 +23,9 @@ from topicprofile.config import RunOptions
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
-from topicprofile.privacy.scrub import scrub_texts  # privacy hook (issue 14)
+from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymized
+from topicprofile.privacy.pseudonym import pseudonymize_rejects
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_texts  # privacy hook (issue 14)
 from topicprofile.ingest.load import (
     LoadResult,
     StreamedLoad,
@@ -88,8 +90,12 @@ def stream_documents(
     encoding: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     date_format: str | None = None,
+    scrub: bool = True,
+    id_key: bytes | None = None,
+    scrub_counts: Counter[str] | None = None,
 ) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
-    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory)."""
+    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory);
+    texts scrubbed unless ``scrub`` is False (counts added to ``scrub_counts``), ids pseudonymised with ``id_key``."""
     if reviews is None and browsing is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     store = DocumentStore(chunk_rows=chunk_rows)
@@ -100,7 +106,10 @@ def stream_documents(
         loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows,
                                    date_format=date_format)  # fmt: skip
         for chunk in loads[kind]:
-            store.append(build_documents(**{kind: chunk}))
+            docs = build_documents(**{kind: pseudonymized(chunk, id_key)}, scrub=scrub)
+            if scrub_counts is not None and scrub:
+                scrub_counts.update(docs.attrs[SCRUB_COUNTS_ATTR])
+            store.append(docs)
     return store, loads
 
 
@@ -128,20 +137,22 @@ def _prestart_pool(inputs: Mapping[str, Any], workers: int | None) -> None:
 
 
 def _stream_inputs(
-    chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None
+    chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None, scrub: bool = True,
+    id_key: bytes | None = None, scrub_counts: Counter[str] | None = None,
 ) -> tuple[DocumentStore | None, dict[str, Any]]:
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
     if inputs.get("orders") is not None:
-        loaded["orders"] = load_orders(
+        loaded["orders"] = pseudonymized(load_orders(
             inputs["orders"], columns=inputs.get("orders_columns"), encoding=inputs.get("encoding"),
             date_format=inputs.get("date_format"), max_amount=inputs.get("max_amount"), as_of=as_of,
-        )  # fmt: skip
+        ), id_key)  # fmt: skip
     store = None
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None or not loaded:
         text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
                                                   "encoding", "date_format")}  # fmt: skip
-        store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows)
+        store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows, scrub=scrub, id_key=id_key,
+                                        scrub_counts=scrub_counts)  # fmt: skip
         loaded = {**loads, **loaded}
     return store, loaded
 
@@ -154,9 +165,10 @@ def _input_summary(loaded: Mapping[str, LoadResult | StreamedLoad]) -> dict[str,
 
 
 def _write_all_rejects(
-    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False
+    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False, id_key: bytes | None = None
 ) -> str | None:
-    frames = [r.rejects for r in loaded.values() if r.n_rejected]
+    frames = [r.rejects if id_key is None else pseudonymize_rejects(r.rejects, id_key)
+              for r in loaded.values() if r.n_rejected]  # fmt: skip
     if not frames:
         return None
     path = rejects_path_for(output)
@@ -203,6 +215,7 @@ def fit_files(
     progress: ProgressCallback | None = None,
     run: RunOptions | None = None,
     previous: str | os.PathLike[str] | None = None,
+    id_key: bytes | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
@@ -211,19 +224,24 @@ def fit_files(
     ``topic_changes`` in the summary and the manifest (:mod:`topicprofile.topics.matching`).
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
     ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``run``: how the
-    fit runs (workers, chunk size, token cache; :class:`~topicprofile.config.RunOptions`).
+    fit runs (workers, chunk size, token cache; :class:`~topicprofile.config.RunOptions`). Texts are scrubbed as
+    ``profiler.scrub`` says; with ``id_key`` every id is pseudonymised before anything is stored (never the key).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
     run = profiler.run_options(run)
     _prestart_pool(inputs, run.workers)
     before = None if previous is None else TopicProfiler.load(str(previous))  # a bad folder fails first
-    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of)
+    counts: Counter[str] = Counter()
+    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=profiler.scrub, id_key=id_key,
+                                   scrub_counts=counts)  # fmt: skip
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, previous=before)
+    privacy = privacy_summary(profiler.scrub, counts, id_key)
+    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, previous=before,
+                           privacy=privacy)  # fmt: skip
     profiler.save(str(model_dir))
-    rejects = _write_all_rejects(loaded, Path(model_dir))
+    rejects = _write_all_rejects(loaded, Path(model_dir), id_key=id_key)
     topics = profiler.topics()
     return {
         "model_dir": str(model_dir),
@@ -237,6 +255,7 @@ def fit_files(
         "topics": topics[["topic", "label", "prevalence", "c_npmi"]].to_dict(orient="records"),
         "segments": [_segment_summary(card) for card in profiler.segment_cards_],
         "topic_changes": profiler.topic_changes_,
+        "privacy": privacy,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -257,6 +276,8 @@ def tag_files(
     db: str | os.PathLike[str] | None = None,
     customers: str | os.PathLike[str] | None = None,
     region: str | None = None,
+    scrub: bool = True,
+    id_key: bytes | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
@@ -271,6 +292,9 @@ def tag_files(
 
     With ``db`` the profiles (and the ``customers`` export's identifiers) are also upserted into
     that profile database before ``out`` is published (:func:`~topicprofile.app.profile_db.write_run`).
+
+    Texts are scrubbed unless ``scrub`` is False; ids pseudonymised with ``id_key`` (a pseudonymous model
+    needs its own: ``model_id_key``).
     """
     start = time.perf_counter()
     customers_rejects = customers_rejects_path(out) if customers is not None else None
@@ -281,10 +305,13 @@ def tag_files(
         customers_rejects.unlink(missing_ok=True)  # an old run's would describe another file
         if len(rejected):
             write_rejects_csv(rejected, customers_rejects, raw_csv=raw_csv)
-    profiler = TopicProfiler.load(str(model_dir))
+    profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
+    id_key = model_id_key(profiler.privacy_, id_key)
     run = run if run is not None else RunOptions(workers=workers)
     _prestart_pool(inputs, run.workers)
-    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of)
+    counts: Counter[str] = Counter()
+    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
+                                   scrub_counts=counts)  # fmt: skip
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()
@@ -304,7 +331,7 @@ def tag_files(
         # inside the writer: a failed upsert leaves the old output file too
         extra = write_run(db, kept, model_dir=model_dir, inputs=_input_summary(loaded), identifiers=identifiers,
                           customers_rejects=customers_rejects)  # fmt: skip
-    rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv)
+    rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv, id_key=id_key)
     return {
         "out": str(out),
         "inputs": _input_summary(loaded),
@@ -314,6 +341,7 @@ def tag_files(
         "top_interests": dict(interests.most_common()),
         "segments": dict(segments.most_common()),
         **extra,
+        "privacy": privacy_summary(scrub, counts, id_key),
         "seconds": round(time.perf_counter() - start, 2),
     }
 

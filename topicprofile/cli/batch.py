@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from topicprofile.cli.db_options import CustomersOpt, RegionOpt, TagDbOpt
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key
 from topicprofile.cli._util import (
     ColumnsOpt,
     DateFormatOpt,
@@ -56,6 +57,9 @@ def batch_cli(
     customers: CustomersOpt = None,
     region: RegionOpt = None,
     json_out: JsonOpt = False,
+    no_scrub: NoScrubOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Tag the exports in a folder that are new or changed since the last run; safe to run from cron.
@@ -94,6 +98,8 @@ def batch_cli(
                 db=db,
                 customers=customers,
                 region=region,
+                scrub=not no_scrub,
+                id_key=id_key(pseudonymize, key_file),
             )
     if json_out:
         print_json(summary)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
 from topicprofile.cli._util import (
     AsOfOpt,
     DateFormatOpt,
@@ -38,6 +39,12 @@ from topicprofile.cli._util import (
     user_errors,
 )
 from topicprofile.cli.show import print_fit_summary
+
+
+class KeepTexts(str, Enum):
+    snippets = "snippets"
+    all = "all"
+    none = "none"
 
 
 class Trainer(str, Enum):
@@ -109,6 +116,16 @@ def fit_cli(
             "and user labels, so tag ids in a profile database stay stable.",
         ),
     ] = None,
+    no_scrub: NoScrubOpt = False,
+    keep_texts: Annotated[
+        KeepTexts,
+        typer.Option(
+            "--keep-texts",
+            help="Texts the model keeps for explain: only the evidence it shows (snippets), all, or none.",
+        ),
+    ] = KeepTexts.snippets,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -158,7 +175,10 @@ def fit_cli(
             n_segments=segments,
             text_weight=text_weight,
             behavior_weight=behavior_weight,
+            scrub=not no_scrub,
+            keep_texts=keep_texts.value,
         )
+        key = id_key(pseudonymize, key_file)
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = fit_files(
                 model_dir,
@@ -167,6 +187,7 @@ def fit_cli(
                 as_of=as_of,
                 run=RunOptions(workers=workers, cache_dir=cache_dir(no_cache)),
                 previous=previous,
+                id_key=key,
                 **inputs,
             )
     if json_out:
@@ -179,3 +200,4 @@ def fit_cli(
             changes = summary["topic_changes"]
             counts = ", ".join(f"{len(changes[k])} {k}" for k in ("kept", "renamed", "new", "retired", "split", "merged"))
             stdout.print(escape(f"topic ids follow {previous}: {counts}"), highlight=False)
+        print_privacy_line(summary["privacy"])

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
 from topicprofile.cli._util import (
     AsOfOpt,
     DateFormatOpt,
@@ -52,6 +53,9 @@ def tag_cli(
     db: TagDbOpt = None,
     customers: CustomersOpt = None,
     region: RegionOpt = None,
+    no_scrub: NoScrubOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -84,6 +88,8 @@ def tag_cli(
                 db=db,
                 customers=customers,
                 region=region,
+                scrub=not no_scrub,
+                id_key=id_key(pseudonymize, key_file),
                 **inputs,
             )
     if json_out:
@@ -91,3 +97,4 @@ def tag_cli(
     elif not quiet:
         print_tag_summary(summary)
         print_db_line(summary)
+        print_privacy_line(summary["privacy"])

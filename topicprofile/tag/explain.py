@@ -124,12 +124,14 @@ def explain_tags(
 def explain_customer(
     documents: pd.DataFrame, *, customer_id: str, source: str, encoder: TextEncoder, topics: Any,
     tagger: InterestTagger, anchors: Callable[[Any], np.ndarray | None], labels: Sequence[str],
-    n_words: int = 8, n_snippets: int = 3,
+    n_words: int = 8, n_snippets: int = 3, known: tuple[list[tuple[int, float]], int, int] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Evidence for one customer's tags, from their ``documents`` (``channel, text``; at least one).
+    """Evidence for one customer's tags, from their ``documents`` (``channel, text``).
 
-    The customer's tags are found as in the profile (``encoder`` -> ``topics`` -> per-customer
-    aggregate -> ``tagger`` with ``anchors``, the anchor-word counts of a count matrix), then
+    The customer's tags are ``known`` (``(tags, n_documents, n_tokens)`` of the saved profile, when
+    the documents are only the evidence the model kept) or found as in the profile (``encoder`` ->
+    ``topics`` -> per-customer aggregate -> ``tagger`` with ``anchors``, the anchor-word counts of
+    a count matrix), then
     :func:`explain_tags` gives each its words and snippets. Returns the dict of
     :meth:`topicprofile.TopicProfiler.explain` (``source``: where the documents came from).
     """
@@ -137,15 +139,19 @@ def explain_customer(
     bows, _ = encoder.encode(texts)
     counts = encoder.counts(bows)
     doc_topics = topics.transform_counts(counts)
-    customer = aggregate_topics([(documents, counts)], topics=topics, channel_weights=tagger.weights(),
-                                report=lambda *_: None, total=None, aggregation=tagger.aggregation)[0]  # fmt: skip
-    (topic_tags,) = tagger.customer_tags(customer.shares, customer.n_tokens, anchors(customer.counts))
-    tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
+    if known is not None:  # the saved profile's tags: the documents are only the evidence kept
+        tags, n_documents, n_tokens = known
+    else:
+        customer = aggregate_topics([(documents, counts)], topics=topics, channel_weights=tagger.weights(),
+                                    report=lambda *_: None, total=None, aggregation=tagger.aggregation)[0]  # fmt: skip
+        (topic_tags,) = tagger.customer_tags(customer.shares, customer.n_tokens, anchors(customer.counts))
+        tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
+        n_documents, n_tokens = int(customer.n_documents[0]), int(customer.n_tokens[0])
     return {
         schema.CUSTOMER_ID: customer_id,
         "source": source,
-        schema.N_DOCUMENTS: int(customer.n_documents[0]),
-        "n_tokens": int(customer.n_tokens[0]),
+        schema.N_DOCUMENTS: n_documents,
+        "n_tokens": n_tokens,
         schema.TOP_INTEREST: labels[tags[0][0]] if tags else "",
         "tags": explain_tags(
             tags,
