@@ -54,3 +54,23 @@ def test_anchor_matrix_is_bayes_over_topics() -> None:
     a = anchor_matrix(topic_word, np.array([0.5, 0.5]), 0.6)
     # word 0 points to topic 0 (p = 0.875), word 2 to topic 1, word 1 to neither (0.5 each)
     assert a.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]
+
+
+def test_anchor_matrix_needs_evidence_from_a_rare_word() -> None:
+    from topicprofile.tag.tagger import anchor_matrix
+
+    # The Gibbs regression on corpora/ (#12): "ship" has 24 tokens spread over three of 8 topics,
+    # yet p(garden | ship) = 0.53 made a generic word an anchor. Counts per topic:
+    counts = np.zeros((8, 4))
+    counts[:, 0] = [0, 13, 0, 0, 0, 5, 0, 6]  # "ship": spread over three topics
+    counts[:, 1] = [0, 0, 8, 0, 0, 0, 0, 0]  # "espresso": 8 tokens, all coffee
+    counts[:, 2] = [0, 0, 0, 0, 0, 0, 0, 1]  # a word seen once
+    counts[:, 3] = 1000 - counts[:, :3].sum(axis=1)  # every other word: topics of equal size
+    topic_word = (counts + 0.1) / (counts + 0.1).sum(axis=1, keepdims=True)
+    prevalence = np.full(8, 1 / 8)
+    raw = anchor_matrix(topic_word, prevalence, 0.5)
+    assert raw[0, 1] == 1.0 and raw[2, 7] == 1.0  # without the counts both would anchor
+    shrunk = anchor_matrix(topic_word, prevalence, 0.5, word_counts=counts.sum(axis=0))
+    assert shrunk[0].tolist() == [0.0] * 8  # "ship" anchors nothing
+    assert shrunk[1].tolist() == [0, 0, 1, 0, 0, 0, 0, 0]  # "espresso" still anchors coffee
+    assert shrunk[2].tolist() == [0.0] * 8  # one token is no evidence

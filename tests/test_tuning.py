@@ -41,6 +41,24 @@ def test_tune_k_table_and_rule(tiny_reviews) -> None:
     assert pool.loc[pool["k"] == result.best_k, "stability"].item() >= pool["stability"].max() - 0.01
 
 
+@pytest.mark.parametrize("trainer, lda_trainer", [("gibbs", "gibbs"), ("vb", "vectorized")])
+def test_tune_uses_the_configured_trainer(tiny_reviews, monkeypatch, trainer, lda_trainer) -> None:
+    from topicprofile.topics import tuning
+
+    used = []
+
+    class Spy(tuning.LdaTopics):
+        def fit(self, bows, dictionary):
+            used.append(self.trainer)
+            return super().fit(bows, dictionary)
+
+    monkeypatch.setattr(tuning, "LdaTopics", Spy)
+    profiler = TopicProfiler(n_topics="auto", k_values=(2, 3), trainer=trainer, phrases=False, random_state=0)
+    profiler.fit(reviews=tiny_reviews)
+    assert profiler.n_topics_ in (2, 3) and len(used) == 2 * 5  # two k, five seeds each
+    assert set(used) == {lda_trainer}  # the trainer that fits the final model, not always VB
+
+
 def test_n_topics_auto_validation() -> None:
     with pytest.raises(ConfigError, match="'auto'"):
         TopicProfiler(n_topics="many").fit(reviews=None, browsing=None)

@@ -333,8 +333,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`choose_n_topics`."""
         if self.n_topics == "auto":
             report("choose k", 0, None)
+        # tuned with the trainer that fits the final model (the best k of one need not be the other's)
         lda_params = {"passes": self.passes, "iterations": self.iterations, "update_every": self.update_every,
-                      "alpha": self.alpha}  # fmt: skip
+                      "alpha": self.alpha, "trainer": _TRAINERS[self.trainer]}  # fmt: skip
         self.n_topics_, self.tuning_ = choose_n_topics(
             self.n_topics, training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params
         )
@@ -580,7 +581,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         key = (prevalence.tobytes(), self.anchor_threshold)
         cached = getattr(self, "_anchor_cache", None)
         if cached is None or cached[0] is not topic_word or cached[1] != key:
-            cached = (topic_word, key, anchor_matrix(topic_word, prevalence, self.anchor_threshold))
+            word_counts = np.asarray(self.topics_.lda_.state.sstats, dtype=np.float64).sum(axis=0)
+            matrix = anchor_matrix(topic_word, prevalence, self.anchor_threshold, word_counts=word_counts)
+            cached = (topic_word, key, matrix)
             self._anchor_cache = cached
         return np.asarray(counts @ cached[2])
 

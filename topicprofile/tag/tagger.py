@@ -184,16 +184,32 @@ class CustomerAccumulator:
         )
 
 
-def anchor_matrix(topic_word: np.ndarray, prevalence: np.ndarray, threshold: float) -> np.ndarray:
+def anchor_matrix(
+    topic_word: np.ndarray, prevalence: np.ndarray, threshold: float, *, word_counts: np.ndarray | None = None
+) -> np.ndarray:
     """``n_terms × n_topics`` 0/1 matrix: 1 where ``p(topic | word) >= threshold``.
 
     ``p(topic | word)`` is proportional to ``p(word | topic) * p(topic)`` (``topic_word`` rows and
     the topics' ``prevalence``). Multiply a documents × terms count matrix by it to count each
     document's anchor words per topic.
+
+    With ``word_counts`` (each word's number of training tokens: the column sums of the topic-word
+    counts), the estimate is shrunk towards the topics' prevalence by ``n_topics`` pseudo-tokens:
+    ``(n_w · p(topic | word) + n_topics · p(topic)) / (n_w + n_topics)``. A collapsed Gibbs sampler
+    puts every token of a word wholly into one topic, so a rare generic word ("ship", 24 tokens on
+    corpora/) can land 11 of its tokens in one topic and look like that topic's anchor (p = 0.53);
+    the variational trainer spreads fractional counts and rarely does. With one pseudo-token per
+    topic a word needs about as many tokens as there are topics, all in one topic, to anchor it.
     """
-    joint = topic_word * np.asarray(prevalence, dtype=np.float64)[:, None]
+    prior = np.asarray(prevalence, dtype=np.float64)
+    prior = prior / prior.sum() if prior.sum() > 0 else np.full(prior.shape, 1.0 / prior.size)
+    joint = topic_word * prior[:, None]
     total = joint.sum(axis=0, keepdims=True)
     posterior = np.divide(joint, total, out=np.zeros_like(joint), where=total > 0)
+    if word_counts is not None:
+        n_w = np.asarray(word_counts, dtype=np.float64)[None, :]
+        n_topics = topic_word.shape[0]
+        posterior = (n_w * posterior + n_topics * prior[:, None]) / (n_w + n_topics)
     return (posterior.T >= threshold).astype(np.float64)
 
 
