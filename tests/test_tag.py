@@ -74,3 +74,16 @@ def test_anchor_matrix_needs_evidence_from_a_rare_word() -> None:
     assert shrunk[0].tolist() == [0.0] * 8  # "ship" anchors nothing
     assert shrunk[1].tolist() == [0, 0, 1, 0, 0, 0, 0, 0]  # "espresso" still anchors coffee
     assert shrunk[2].tolist() == [0.0] * 8  # one token is no evidence
+
+
+def test_tag_a_named_interest_comes_before_an_emerging_topic() -> None:
+    shares = np.array([[0.3, 0.1, 0.6], [0.1, 0.05, 0.85], [0.5, 0.1, 0.4]])
+    n_tokens = np.array([20, 20, 20])
+    plain = InterestTagger(threshold=0.2).topic_tags(shares, n_tokens)
+    assert plain[0] == [(2, 0.6), (0, 0.3)]  # the emerging topic 2 is strongest
+    # topics 0-1 named by a taxonomy (#12 part 7): a named interest that reaches the threshold is first
+    named = InterestTagger(threshold=0.2, preferred=2).topic_tags(shares, n_tokens)
+    assert named == [[(0, 0.3), (2, 0.6)], [(2, 0.85)], [(0, 0.5), (2, 0.4)]]
+    # with the sharpened rule's cover every customer still gets a first tag
+    covered = InterestTagger(threshold=0.2, preferred=2).customer_tags(shares, np.array([1, 1, 1]))
+    assert [t[0][0] for t in covered] == [0, 2, 0]

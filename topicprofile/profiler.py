@@ -40,7 +40,7 @@ from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import LdaTopics, apply_label_overrides
 from topicprofile.topics.describe import describe_topics
 from topicprofile.topics.gibbs import resolve_gibbs_params
-from topicprofile.topics.seeding import convergence_warnings, seed_prior, validate_taxonomy
+from topicprofile.topics.seeding import convergence_warnings, seed_prior, topics_for_taxonomy, validate_taxonomy
 from topicprofile.topics.tuning import DEFAULT_K_VALUES, choose_n_topics
 
 __all__ = ["TopicProfiler", "ProgressCallback"]
@@ -69,9 +69,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    n_topics : int or "auto", default 12
+    n_topics : int, "auto" or None, default None
         Number of LDA topics; ``"auto"`` fits each k of ``k_values`` with five seeds and keeps the
         most stable one (:func:`topicprofile.topics.tuning.tune_k`; the table is ``tuning_``).
+        ``None``: 12, or with a ``taxonomy`` its number of interests plus
+        :data:`~topicprofile.topics.seeding.FREE_TOPICS` free topics (the shop named its interests).
     lang : str, default "en"
         Language of the text ("en", "zh", or another spaCy language code).
     random_state : int, default 0
@@ -147,7 +149,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        n_topics: int | str = 12,
+        n_topics: int | str | None = None,
         lang: str = "en",
         random_state: int = 0,
         spacy_model: str | None = None,
@@ -280,7 +282,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         tokens = self.encoder_.fit_vocabulary(store, report=report, workers=self.workers, cache_dir=self.cache_dir)
         corpus = count_corpus(store, tokens, self.encoder_, report=report, seed=self.random_state,
                               min_example_words=MIN_EXAMPLE_WORDS if rfm is not None else None)  # fmt: skip
-        fewest = min(self._k_candidates()) if self.n_topics == "auto" else self.n_topics
+        requested = self._requested_topics()
+        fewest = min(self._k_candidates()) if requested == "auto" else requested
         if corpus.n_nonempty < fewest:
             raise DataValidationError(
                 f"only {corpus.n_nonempty} document(s) have words in the vocabulary, fewer than "
@@ -325,19 +328,26 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
                                 report=report, total=total, pooled=pooled, aggregation=self.aggregation)  # fmt: skip
 
+    def _requested_topics(self) -> int | str:
+        """``n_topics``, with ``None`` resolved: the taxonomy's interests plus free topics, else 12."""
+        if self.n_topics is not None:
+            return self.n_topics
+        return topics_for_taxonomy(self.taxonomy)
+
     def _k_candidates(self) -> list[int]:
         n_interests = len(self.taxonomy or {})
         return [k for k in self.k_values if k >= max(2, n_interests)] or [max(2, n_interests)]
 
     def _choose_n_topics(self, training: Any, tokens: list[list[str]], report: ProgressCallback) -> None:
         """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`choose_n_topics`."""
-        if self.n_topics == "auto":
+        requested = self._requested_topics()
+        if requested == "auto":
             report("choose k", 0, None)
         # tuned with the trainer that fits the final model (the best k of one need not be the other's)
         lda_params = {"passes": self.passes, "iterations": self.iterations, "update_every": self.update_every,
                       "alpha": self.alpha, "trainer": _TRAINERS[self.trainer]}  # fmt: skip
         self.n_topics_, self.tuning_ = choose_n_topics(
-            self.n_topics, training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params
+            requested, training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params
         )
 
     def _seed_prior(self, n_training_docs: int) -> Any:
@@ -382,7 +392,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             ) from e
 
     def _validate_params(self) -> None:
-        if self.n_topics != "auto" and (not isinstance(self.n_topics, (int, np.integer)) or self.n_topics < 2):
+        if self.n_topics not in ("auto", None) and (not isinstance(self.n_topics, (int, np.integer)) or self.n_topics < 2):
             raise ConfigError(f"n_topics must be an integer >= 2 or 'auto', got {self.n_topics!r}")
         if not 0.0 <= self.anchor_threshold <= 1.0:
             raise ConfigError(f"anchor_threshold must be within [0, 1], got {self.anchor_threshold!r}")
@@ -441,6 +451,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             anchor_below=self.anchor_below,
             channel_weights=self.channel_weights,
             aggregation=self.aggregation,
+            preferred=len(self.taxonomy or {}),  # the seeded topics come first (topics 0..n-1)
         )
 
     def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:

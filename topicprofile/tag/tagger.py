@@ -232,6 +232,13 @@ class InterestTagger:
         :data:`DEFAULT_CHANNEL_WEIGHTS`.
     aggregation : {"sharpened", "length"}, default "sharpened"
         How :meth:`customer_topics` combines documents, see the module docstring.
+    preferred : int, default 0
+        The first ``preferred`` topics are the interests a taxonomy named (seeded topics; the rest
+        are emerging). The strongest of them becomes the first tag when its share reaches
+        ``threshold``, even if an emerging topic is stronger: an emerging topic often shares the
+        seeded interest's words (a second "book" topic beside the seeded one), and the shop asked
+        for its interests by name (issue #12, part 7). Emerging topics stay as further tags, and
+        are first only for rows that no named interest reaches.
 
     Examples
     --------
@@ -249,8 +256,10 @@ class InterestTagger:
         anchor_below: int = 10,
         channel_weights: Mapping[str, float] | None = None,
         aggregation: str = "sharpened",
+        preferred: int = 0,
     ) -> None:
         self.aggregation = aggregation
+        self.preferred = preferred
         self.threshold = threshold
         self.max_tags = max_tags
         self.min_tokens = min_tokens
@@ -309,7 +318,7 @@ class InterestTagger:
             if n < (1 if cover else self.min_tokens):
                 out.append([])
                 continue
-            order = np.argsort(-row, kind="stable")[: self.max_tags]
+            order = self._order(row)
             out.append(
                 [
                     (labels[k], round(float(row[k]), 3))
@@ -323,6 +332,15 @@ class InterestTagger:
                 ]
             )
         return out
+
+    def _order(self, row: np.ndarray) -> np.ndarray:
+        """Topic ids by share, strongest first (at most ``max_tags``), a named interest first (``preferred``)."""
+        order = np.argsort(-row, kind="stable")
+        if 0 < self.preferred < row.size and order[0] >= self.preferred:
+            named = int(np.argmax(row[: self.preferred]))
+            if row[named] >= self.threshold:
+                order = np.concatenate([[named], order[order != named]])
+        return order[: self.max_tags]
 
     def topic_tags(
         self, shares: np.ndarray, n_tokens: np.ndarray, anchors: np.ndarray | None = None, *, cover: bool = False
