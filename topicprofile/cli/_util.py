@@ -289,7 +289,7 @@ TopicsOpt = Annotated[
     typer.Option(
         "--topics", "-k",
         help="Number of topics, or 'auto' to choose it (see `topicprofile tune`). "
-        "Default: 12, or with --taxonomy its interests plus 2 free topics.",
+        "Default: 12, or with --taxonomy one per interest.",
     ),
 ]
 
