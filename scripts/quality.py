@@ -325,7 +325,7 @@ def fit_taxonomy(ps: PreparedShop, k: int, seed: int) -> CustomerResult | None:
     top = np.array([by_customer.get(c) or UNTAGGED for c in ps.customers], dtype=object)
     planted = ps.shop.planted.reindex(ps.customers).to_numpy(dtype=str)
     extra = {"name_accuracy": float(np.mean(top.astype(str) == planted)), "k_used": int(model.n_topics_),
-             "n_top_interests": int(len({t for t in top if t != UNTAGGED}))}  # fmt: skip
+             "n_top_interests": len({t for t in top if t != UNTAGGED})}  # fmt: skip
     return CustomerResult(top, [list(t) for t in model.topic_info_["top_terms"]], seconds, extra)
 
 

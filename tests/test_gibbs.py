@@ -141,7 +141,6 @@ def test_gibbs_medoid_chain_is_the_typical_solution() -> None:
 
 
 def test_gibbs_training_keeps_the_medoid_of_its_chains(tiny_reviews: pd.DataFrame) -> None:
-    from topicprofile.topics import gibbs
     from gensim.corpora import Dictionary
 
     from topicprofile.topics.gibbs import DEFAULT_GIBBS_PARAMS, medoid_chain, n_chains, train_gibbs
@@ -154,6 +153,6 @@ def test_gibbs_training_keeps_the_medoid_of_its_chains(tiny_reviews: pd.DataFram
     chains = [train_tomotopy(counts, dictionary, n_topics=3, params=params, random_state=7 + r * 1_000_003)
               for r in range(5)]  # fmt: skip
     best = chains[medoid_chain([np.array([np.argmax(d.get_topic_dist()) for d in m.docs]) for m in chains])]
-    expected = gibbs.tomotopy_to_gensim(best, dictionary, eta=params["eta"], random_state=7)
+    expected = tomotopy_to_gensim(best, dictionary, eta=params["eta"], random_state=7)
     got = train_gibbs(counts, dictionary, n_topics=3, params=params, random_state=7)
     assert np.array_equal(got.state.sstats, expected.state.sstats)
