@@ -120,39 +120,3 @@ def test_gibbs_bad_settings_are_config_errors(tiny_reviews: pd.DataFrame, params
 def test_gibbs_cli_bad_trainer_exits_2(tmp_path) -> None:
     result = CliRunner().invoke(app, ["fit", "-r", str(CORPORA / "reviews.csv"), "-m", str(tmp_path), "--trainer", "bogus"])
     assert result.exit_code == 2 and "--trainer" in result.output
-
-
-@pytest.mark.parametrize("n_tokens, chains", [(1_800, 5), (5_925, 5), (15_507, 3), (18_495, 1), (150_000, 1)])
-def test_gibbs_small_corpora_get_several_chains(n_tokens: int, chains: int) -> None:
-    from topicprofile.topics.gibbs import n_chains
-
-    # the harness's 150-customer shops (zh_shop, zh_domains, en_amazon), corpora/, a 1,500-customer shop
-    assert n_chains(n_tokens) == chains
-
-
-def test_gibbs_medoid_chain_is_the_typical_solution() -> None:
-    from topicprofile.topics.gibbs import medoid_chain
-
-    typical = np.array([0, 0, 1, 1, 2, 2, 0, 1, 2])
-    relabelled = np.array([2, 2, 0, 0, 1, 1, 2, 0, 1])  # the same partition, other topic ids
-    outlier = np.array([0, 1, 0, 1, 0, 1, 2, 2, 2])  # a different optimum
-    assert medoid_chain([outlier, typical, relabelled]) == 1
-    assert medoid_chain([typical, relabelled, outlier]) == 0
-
-
-def test_gibbs_training_keeps_the_medoid_of_its_chains(tiny_reviews: pd.DataFrame) -> None:
-    from gensim.corpora import Dictionary
-
-    from topicprofile.topics.gibbs import DEFAULT_GIBBS_PARAMS, medoid_chain, n_chains, train_gibbs
-
-    tokens = [t.split() for t in tiny_reviews["text"].str.lower().str.replace(r"[^a-z ]", "", regex=True)]
-    dictionary = Dictionary(tokens)
-    counts = bows_to_csr([dictionary.doc2bow(t) for t in tokens], len(dictionary))
-    assert n_chains(int(counts.sum())) == 5
-    params = dict(DEFAULT_GIBBS_PARAMS, iterations=50)
-    chains = [train_tomotopy(counts, dictionary, n_topics=3, params=params, random_state=7 + r * 1_000_003)
-              for r in range(5)]  # fmt: skip
-    best = chains[medoid_chain([np.array([np.argmax(d.get_topic_dist()) for d in m.docs]) for m in chains])]
-    expected = tomotopy_to_gensim(best, dictionary, eta=params["eta"], random_state=7)
-    got = train_gibbs(counts, dictionary, n_topics=3, params=params, random_state=7)
-    assert np.array_equal(got.state.sstats, expected.state.sstats)

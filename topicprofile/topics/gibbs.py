@@ -22,10 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-__all__ = [
-    "DEFAULT_GIBBS_PARAMS", "train_gibbs", "train_tomotopy", "tomotopy_to_gensim", "resolve_gibbs_params",
-    "n_chains", "medoid_chain", "CHAIN_TOKEN_BUDGET", "MAX_CHAINS",
-]
+__all__ = ["DEFAULT_GIBBS_PARAMS", "train_gibbs", "train_tomotopy", "tomotopy_to_gensim", "resolve_gibbs_params"]
 
 #: Defaults of the Gibbs trainer. ``alpha`` is tomotopy's default; ``eta`` 0.1 instead of its
 #: 0.01: with the taxonomy on corpora/ (k=8, seeds 0-2) customers got their planted interest
@@ -43,42 +40,6 @@ DEFAULT_GIBBS_PARAMS: dict[str, Any] = {
     "alpha": 0.1,
     "eta": 0.1,
 }
-
-
-#: Several chains while they are cheap: a corpus gets ``CHAIN_TOKEN_BUDGET // n_tokens`` chains
-#: (at most :data:`MAX_CHAINS`; fewer than 3 means one, as a medoid needs three). 50,000 tokens are
-#: about a second of sampling at 500 sweeps, so only small shops (≈ 150 customers: 1,800-15,500
-#: tokens in the harness) get more than one chain; corpora/ (18,495) and the 1,500-customer shops
-#: keep one. Why: a small shop's pooled Gibbs chain lands in a poor optimum on some seeds (zh_domains
-#: at 150 customers: one interest split in two and two others merged, NMI 0.23 against 0.40-0.45 on
-#: the other seeds). Measured on construction seeds 1-3 (not the reported seed 0), model seeds 0-4,
-#: mean NMI of 5 chains' medoid vs one chain: zh_domains 0.435 vs 0.419 (seed spread 0.049 vs
-#: 0.122), en_amazon 0.470 vs 0.424, zh_shop 0.352 vs 0.359. The chain of best log-likelihood
-#: instead: 0.455 on en_amazon, and it lowered zh_shop (docs/quality.md). Short probe chains (5 x 50
-#: sweeps, the best continued) lost on en_amazon and zh_shop: a chain's optimum shows late.
-CHAIN_TOKEN_BUDGET = 50_000
-MAX_CHAINS = 5
-
-
-def n_chains(n_tokens: int) -> int:
-    """How many Gibbs chains a training corpus of ``n_tokens`` tokens gets (see :data:`CHAIN_TOKEN_BUDGET`)."""
-    chains = min(MAX_CHAINS, CHAIN_TOKEN_BUDGET // max(int(n_tokens), 1))
-    return chains if chains >= 3 else 1
-
-
-def medoid_chain(assignments: list[np.ndarray]) -> int:
-    """Index of the chain whose documents' top topics agree best with the other chains' (the sum
-    of NMI with each other chain; ties: the first). The typical solution, not an outlier optimum."""
-    from sklearn.metrics import normalized_mutual_info_score
-
-    n = len(assignments)
-    agreement = np.zeros(n)
-    for i in range(n):
-        for j in range(i + 1, n):
-            score = normalized_mutual_info_score(assignments[i], assignments[j])
-            agreement[i] += score
-            agreement[j] += score
-    return int(np.argmax(agreement))
 
 
 def resolve_gibbs_params(*, iterations: Any, alpha: Any, eta: Any) -> dict[str, Any]:
@@ -123,19 +84,10 @@ def train_gibbs(
         tomotopy's per-word topic prior (``set_word_prior``) on every word whose column differs
         from the matrix's most common value, which is the model's scalar ``eta``.
     random_state : int
-        tomotopy's seed; one worker, so the same input and seed give the same model. A small corpus
-        gets several chains (:func:`n_chains`; seeds ``random_state + r * 1_000_003``, the first the
-        one-chain model) and keeps the medoid (:func:`medoid_chain`).
+        tomotopy's seed; one worker, so the same input and seed give the same model.
     """
-    chains = n_chains(int(counts.sum()))
-    models = [
-        train_tomotopy(counts, dictionary, n_topics=n_topics, params=params, random_state=random_state + r * 1_000_003)
-        for r in range(chains)
-    ]
-    if chains > 1:
-        tops = [np.array([int(np.argmax(doc.get_topic_dist())) for doc in m.docs]) for m in models]
-        models = [models[medoid_chain(tops)]]
-    return tomotopy_to_gensim(models[0], dictionary, eta=params["eta"], random_state=random_state)
+    model = train_tomotopy(counts, dictionary, n_topics=n_topics, params=params, random_state=random_state)
+    return tomotopy_to_gensim(model, dictionary, eta=params["eta"], random_state=random_state)
 
 
 def train_tomotopy(
