@@ -142,7 +142,9 @@ def test_quality_harness_end_to_end_tiny(quality: ModuleType, amazon: pd.DataFra
     assert "| oracle |" in text and "| topicprofile |" in text and "### en_amazon, 60 customers" in text
 
 
-def test_quality_harness_taxonomy_method_scores_names(quality: ModuleType, amazon: pd.DataFrame, tmp_path: Path) -> None:
+def test_quality_harness_taxonomy_method_scores_names(
+    quality: ModuleType, amazon: pd.DataFrame, tmp_path: Path
+) -> None:
     from topicprofile.topics.seeding import FREE_TOPICS
 
     args = quality.parse_args(
@@ -155,5 +157,6 @@ def test_quality_harness_taxonomy_method_scores_names(quality: ModuleType, amazo
     assert record["k_used"] == 4 + FREE_TOPICS
     assert 0.25 < record["name_accuracy"] <= 1 and 0 <= record["nmi"] <= 1
     assert "#### With the shop's taxonomy" in quality.markdown(records)
-    assert quality.fit_taxonomy(quality.PreparedShop(quality.Shop("zh_shop", "zh", 5, None, None), None, [], None,
-                                                     None, None), 5, 0) is None  # no taxonomy: not run
+    shop = quality.Shop("zh_shop", "zh", 5, None, None)
+    no_taxonomy = quality.PreparedShop(shop, None, [], None, None, None)
+    assert quality.fit_taxonomy(no_taxonomy, 5, 0) is None  # a source without a taxonomy is not run

@@ -112,6 +112,7 @@ def test_taxonomy_chooses_k_when_no_topic_count_is_given(tiny_reviews) -> None:
     # issue #12 part 7: three named interests and the default k=12 gave eleven distinct top interests
     tp = TopicProfiler(taxonomy=taxonomy, random_state=0, phrases=False).fit(reviews=tiny_reviews)
     assert tp.n_topics_ == 2 + FREE_TOPICS and tp.topic_labels_[:2] == ["Coffee", "Outdoor"]
-    assert TopicProfiler(n_topics=5, taxonomy=taxonomy, phrases=False).fit(reviews=tiny_reviews).n_topics_ == 5
+    asked = TopicProfiler(n_topics=5, taxonomy=taxonomy, phrases=False).fit(reviews=tiny_reviews)
+    assert asked.n_topics_ == 5
     assert TopicProfiler(n_topics=3, phrases=False).get_params()["n_topics"] == 3
     assert TopicProfiler().n_topics is None  # resolved at fit: 12 without a taxonomy

@@ -28,8 +28,14 @@ from topicprofile.errors import ConfigError
 from topicprofile.text.vectorize import in_vocabulary
 
 __all__ = [
-    "load_taxonomy", "seed_prior", "convergence_warnings", "SeedPrior", "EMERGING_PREFIX", "FREE_TOPICS",
-    "DEFAULT_N_TOPICS", "topics_for_taxonomy",
+    "load_taxonomy",
+    "seed_prior",
+    "convergence_warnings",
+    "SeedPrior",
+    "EMERGING_PREFIX",
+    "FREE_TOPICS",
+    "DEFAULT_N_TOPICS",
+    "topics_for_taxonomy",
 ]
 
 logger = logging.getLogger(__name__)
