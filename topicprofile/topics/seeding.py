@@ -53,7 +53,7 @@ DEFAULT_N_TOPICS = 12
 #: Measured (scripts/quality.py's ``tp-taxonomy``; zh_domains, 150 customers, construction seeds 1
 #: and 2, model seeds 0-2, three interests of 3-4 seed words; the share of customers whose top
 #: interest is their planted one by name): 0 free topics 0.78 / 0.83, 1: 0.53 / 0.76, 2: 0.42 /
-#: 0.64 (one free topic before the named-first rule of the tagger: 0.45 on construction seed 1). Each free topic
+#: 0.64 (one free topic before the tagger's named-first rule: 0.45 on construction seed 1). Each free topic
 #: takes customers from the named interests it shares words with (a second "book" topic), so none
 #: by default; ask for more topics (``n_topics``) to see emerging interests.
 FREE_TOPICS = 0
