@@ -101,7 +101,7 @@ class _StageConfig:
 class TopicsConfig(_StageConfig):
     """The topic stage's settings (see :class:`~topicprofile.TopicProfiler` for each)."""
 
-    n_topics: int | str = 12
+    n_topics: int | str | None = None
     trainer: str = "gibbs"
     pooling: str = "customer"
     passes: int | None = None
@@ -114,7 +114,7 @@ class TopicsConfig(_StageConfig):
 
     def check(self) -> None:
         """Raise :class:`ConfigError` naming the first setting out of range."""
-        if self.n_topics != "auto" and (not _is_int(self.n_topics) or self.n_topics < 2):
+        if self.n_topics not in ("auto", None) and (not _is_int(self.n_topics) or self.n_topics < 2):
             raise ConfigError(f"n_topics must be an integer >= 2 or 'auto', got {self.n_topics!r}")
         if self.pooling not in POOLINGS:
             raise ConfigError(f"pooling must be 'customer' or 'document', got {self.pooling!r}")

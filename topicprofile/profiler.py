@@ -100,9 +100,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    n_topics : int or "auto", default 12
+    n_topics : int, "auto" or None, default None
         Number of LDA topics; ``"auto"`` fits each k of ``k_values`` with five seeds and keeps the
         most stable one (:func:`topicprofile.topics.tuning.tune_k`; the table is ``tuning_``).
+        ``None``: 12, or with a ``taxonomy`` its number of interests plus
+        :data:`~topicprofile.topics.seeding.FREE_TOPICS` free topics (the shop named its interests).
     lang : str, default "en"
         Language of the text ("en", "zh", or another spaCy language code).
     random_state : int, default 0
@@ -179,7 +181,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        n_topics: int | str = 12,
+        n_topics: int | str | None = None,
         lang: str = "en",
         random_state: int = 0,
         spacy_model: str | None = None,
@@ -457,7 +459,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
     def _make_tagger(self) -> InterestTagger:
         return InterestTagger(threshold=self.tag_threshold, max_tags=self.max_tags, min_tokens=self.min_tokens,
                               anchor_below=self.anchor_below, channel_weights=self.channel_weights,
-                              aggregation=self.aggregation)  # fmt: skip
+                              aggregation=self.aggregation,
+                              preferred=len(self.taxonomy or {}))  # fmt: skip  # seeded topics (0..n-1) first
 
     def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:
         """Rename topics (``{topic_id: name}``); other topics keep their automatic labels."""
@@ -592,7 +595,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             self._anchors = AnchorCounts()
         prevalence = self.topic_info_["prevalence"].to_numpy()
         return self._anchors(counts, topic_word=self.topics_.topic_word_, prevalence=prevalence,
-                             threshold=self.anchor_threshold)  # fmt: skip
+                             threshold=self.anchor_threshold,
+                             word_counts=lambda: np.asarray(self.topics_.lda_.state.sstats, dtype=np.float64).sum(axis=0))  # fmt: skip
 
     def explain(
         self,

@@ -58,7 +58,7 @@ def fit_cli(
     reviews: ReviewsOpt = None,
     browsing: BrowsingOpt = None,
     orders: OrdersOpt = None,
-    topics: TopicsOpt = "12",
+    topics: TopicsOpt = None,
     lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
     seed: SeedOpt = 0,
     columns: ColumnsOpt = None,
@@ -134,7 +134,7 @@ def fit_cli(
     The model is saved as a new version in --model-dir (older versions kept, the folder's other
     files never touched). Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
     """
-    n_topics = topic_count(topics)
+    n_topics = topic_count(topics) if topics is not None else None
     inputs = input_files(
         reviews=reviews,
         browsing=browsing,

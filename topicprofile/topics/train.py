@@ -20,11 +20,11 @@ from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.text.corpus import CsrCorpus
 from topicprofile.topics.gibbs import resolve_gibbs_params
 from topicprofile.topics.lda import LdaTopics
-from topicprofile.topics.seeding import convergence_warnings, seed_prior, validate_taxonomy
+from topicprofile.topics.seeding import convergence_warnings, seed_prior, topics_for_taxonomy, validate_taxonomy
 from topicprofile.topics.tuning import choose_n_topics
 
 __all__ = ["MIN_WORDS_PER_TOPIC", "TrainedTopics", "check_topic_params", "check_vocabulary", "fewest_topics",
-           "make_lda", "train_topics"]  # fmt: skip
+           "make_lda", "requested_topics", "train_topics"]  # fmt: skip
 
 #: A vocabulary needs this many words per topic: below, topics share their few words and mean nothing.
 MIN_WORDS_PER_TOPIC = 5
@@ -61,9 +61,16 @@ def _k_candidates(config: TopicsConfig) -> list[int]:
     return [k for k in config.k_values if k >= max(2, n_interests)] or [max(2, n_interests)]
 
 
+def requested_topics(config: TopicsConfig) -> int | str:
+    """``n_topics``, with ``None`` resolved: the taxonomy's interests plus free topics, else 12
+    (:func:`~topicprofile.topics.seeding.topics_for_taxonomy`)."""
+    return topics_for_taxonomy(config.taxonomy) if config.n_topics is None else config.n_topics
+
+
 def fewest_topics(config: TopicsConfig) -> int:
     """The fewest topics the fit may train: ``n_topics``, or for ``"auto"`` the smallest k tried."""
-    return min(_k_candidates(config)) if config.n_topics == "auto" else int(config.n_topics)
+    requested = requested_topics(config)
+    return min(_k_candidates(config)) if requested == "auto" else int(requested)
 
 
 def check_vocabulary(dictionary: Any, n_topics: int, *, no_below: int | None) -> None:
@@ -97,11 +104,13 @@ def train_topics(
     sample_tokens: Sequence[Sequence[str]], config: TopicsConfig, random_state: int, report: Report,
 ) -> TrainedTopics:  # fmt: skip
     """Choose k (``"auto"``), build the taxonomy's prior (or use ``eta``) and train LDA on ``training``."""
-    if config.n_topics == "auto":
+    requested = requested_topics(config)
+    if requested == "auto":
         report("choose k", 0, None)
+    # tuned with the trainer that fits the final model (the best k of one need not be the other's)
     lda_params = {"passes": config.passes, "iterations": config.iterations, "update_every": config.update_every,
-                  "alpha": config.alpha}  # fmt: skip
-    n_topics, tuning = choose_n_topics(config.n_topics, CsrCorpus(training), dictionary, sample_tokens,
+                  "alpha": config.alpha, "trainer": _TRAINERS[config.trainer]}  # fmt: skip
+    n_topics, tuning = choose_n_topics(requested, CsrCorpus(training), dictionary, sample_tokens,
                                        k_values=_k_candidates(config), lda_params=lda_params)  # fmt: skip
     if not config.taxonomy:
         lda = make_lda(config, n_topics, eta=config.eta, random_state=random_state)
