@@ -42,6 +42,7 @@ ITEM_COLUMNS = ("product", "category")
 _COMPONENTS = ("cf", "content", "popularity")
 _GRID_STEP = 0.25
 _MAX_JUDGED = 5000  # customers scored when choosing the blend weights
+_MAX_CHOICE_FIT = 50_000  # customers whose early orders fit the components that choose the weights
 _CHUNK = 1024  # customers scored at once (bounds memory: chunk x items x top)
 
 
@@ -210,10 +211,11 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         if early.empty or late[CUSTOMER_ID].nunique() < 20:
             logger.warning("too few orders after %s to choose the blend weights; using equal weights", split)
             return default, []
-        self.components_ = self._fit_components(early)
+        rng = np.random.default_rng(self.random_state)
         judged = np.sort(late[CUSTOMER_ID].unique())
         if len(judged) > _MAX_JUDGED:  # a seeded sample is enough to rank 15 weightings
-            judged = np.sort(np.random.default_rng(self.random_state).choice(judged, _MAX_JUDGED, replace=False))
+            judged = np.sort(rng.choice(judged, _MAX_JUDGED, replace=False))
+        self.components_ = self._fit_components(_sample_customers(early, judged, _MAX_CHOICE_FIT, rng))
         ids = pd.Index(judged)
         targets, keep, excluded = self._targets(early, late, ids, split)
         grid = {}
@@ -402,23 +404,19 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         keys = interest * (m + 1) + friend + 1
         return np.where(keys > 0, keys, -(top_items.astype(np.int64) + 1))
 
-    def _reason_text(self, keys: np.ndarray, labels: list[str]) -> list[str]:
-        """The one-line reasons of :meth:`_reason_keys`' numbers."""
-        m, names, popularity = len(self.items_), self.items_, self.components_.popularity
-        out = []
-        for key in keys.tolist():
-            if key < 0:
-                out.append(f"popular: bought by {popularity[-key - 1]:.0%} of customers")
-                continue
-            interest, friend = divmod(key, m + 1)
-            text = []
-            if interest:
-                topic, share = divmod(interest - 1, 101)
-                text.append(f"interest: {labels[topic] if topic < len(labels) else topic} {share / 100:.2f}")
-            if friend:
-                text.append(f"customers who bought {names[friend - 1]} also bought this")
-            out.append("; ".join(text))
-        return out
+    def _reason_text(self, keys: np.ndarray, labels: list[str]) -> np.ndarray:
+        """The one-line reasons of :meth:`_reason_keys`' numbers (object array, one per key)."""
+        m, names = len(self.items_), self.items_.to_numpy().astype(object)
+        n_topics = 0 if self.components_.affinity is None else self.components_.affinity.shape[0]
+        topics = [labels[t] if t < len(labels) else str(t) for t in range(n_topics)]
+        # every possible part once: "interest: <topic> <share>" and "customers who bought <item> ..."
+        interest_text = np.array([""] + [f"interest: {t} {share / 100:.2f}" for t in topics for share in range(101)], dtype=object)
+        friend_text = np.append("", "customers who bought " + names + " also bought this").astype(object)
+        popular = np.array([f"popular: bought by {p:.0%} of customers" for p in self.components_.popularity], dtype=object)
+        interest, friend = np.divmod(np.maximum(keys, 0), m + 1)
+        both = (interest > 0) & (friend > 0)
+        text = interest_text[interest] + np.where(both, "; ", "").astype(object) + friend_text[friend]
+        return np.where(keys < 0, popular[np.maximum(-keys - 1, 0)], text)
 
     def _neighbours(self, top_items: np.ndarray, owned: sp.csr_matrix) -> np.ndarray:
         """Per recommendation, the customer's own item most similar to it in ALS space (-1: none)."""
@@ -438,6 +436,20 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         keep = np.isfinite(value[first])
         friend[key[first][keep]] = mine[first][keep]
         return friend.reshape(n, k)
+
+
+def _sample_customers(lines: pd.DataFrame, keep: np.ndarray, n_max: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The lines of at most ``n_max`` customers: all of ``keep`` plus a seeded sample of the others.
+
+    The weight choice only compares blends; components fitted on a large sample rank them as
+    the full data would, at a bounded cost (the final fit uses every customer).
+    """
+    customers = lines[CUSTOMER_ID].unique()
+    if len(customers) <= n_max:
+        return lines
+    others = np.setdiff1d(customers, keep)
+    chosen = rng.choice(np.sort(others), max(n_max - len(keep), 0), replace=False)
+    return lines[lines[CUSTOMER_ID].isin(np.concatenate([np.asarray(keep, dtype=object), chosen]))]
 
 
 def _check_lines(lines: pd.DataFrame, *, allow_empty: bool = False) -> None:
