@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +136,8 @@ def read_ids(path: PathLike, *, encoding: str | None = None) -> list[str]:
 
 
 def campaign_files(
-    treated: PathLike,
-    control: PathLike,
+    treated: PathLike | Sequence[str],
+    control: PathLike | Sequence[str],
     orders: PathLike,
     *,
     since: str | None = None,
@@ -148,8 +148,10 @@ def campaign_files(
     n_boot: int = 2000,
     random_state: int = 0,
 ) -> dict[str, Any]:
-    """:func:`evaluate_campaign` on id files and an orders file."""
-    treated_ids, control_ids = read_ids(treated, encoding=encoding), read_ids(control, encoding=encoding)
+    """:func:`evaluate_campaign` on id files (or lists of ids) and an orders file."""
+    treated_ids, control_ids = (
+        list(ids) if isinstance(ids, list | tuple) else read_ids(ids, encoding=encoding) for ids in (treated, control)
+    )
     lines = clean_orders(read_table(orders, encoding=encoding), columns=orders_columns, source=Path(orders).name).data
     report = evaluate_campaign(
         treated_ids, control_ids, lines, since=since, until=until,
