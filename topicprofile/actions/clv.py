@@ -361,7 +361,7 @@ def clv_columns(
     bgnbd = BetaGeoModel().fit(summary)
     spend = GammaGammaModel().fit(summary)
     p_alive = bgnbd.p_alive(summary)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             P_ALIVE: p_alive,
             EXPECTED_ORDERS_90D: bgnbd.expected_purchases(summary, horizon_days / 7.0),
@@ -371,6 +371,14 @@ def clv_columns(
             CHURN_RISK: p_alive < churn_threshold,
         }
     )
+    if not np.isfinite(table[[P_ALIVE, EXPECTED_ORDERS_90D, CLV_12M]].to_numpy(dtype="float64")).all():
+        # on few customers the likelihood can run to a boundary (r, alpha -> infinity: no heterogeneity)
+        fitted = ", ".join(f"{k} {v:.3g}" for k, v in bgnbd.params_.items())
+        raise DataValidationError(
+            f"BG/NBD did not give finite forecasts on these orders ({len(summary)} customers; {fitted}): "
+            "too few customers or repeat purchases for churn and lifetime value."
+        )
+    return table
 
 
 def params_within(fitted: Mapping[str, float], published: Mapping[str, float]) -> float:
