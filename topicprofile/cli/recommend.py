@@ -96,10 +96,10 @@ def print_evaluation(result: Mapping[str, Any]) -> None:
         f"{result['n_items']:,} items"
     )
     table = Table(title=f"top {result['k']}", title_justify="left")
-    for name in ("model", f"hit-rate@{result['k']}", f"NDCG@{result['k']}", "coverage"):
+    for name in ("model", f"hit-rate@{result['k']}", f"recall@{result['k']}", f"NDCG@{result['k']}", "coverage"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for row in result["rows"]:
-        table.add_row(row["model"], f"{row['hit_rate']:.3f}", f"{row['ndcg']:.3f}", f"{row['coverage']:.0%}")
+        table.add_row(row["model"], f"{row['hit_rate']:.3f}", f"{row['recall']:.3f}", f"{row['ndcg']:.3f}", f"{row['coverage']:.0%}")
     stdout.print(table)
     weights = ", ".join(f"{k} {v:.2f}" for k, v in result["weights"].items())
     stdout.print(f"hybrid blend (chosen before the cutoff): {weights}; {result['seconds']:.1f} s")
