@@ -108,7 +108,10 @@ def _line_numbers(row: np.ndarray) -> np.ndarray:
 
 
 def _reviews_for(orders: pd.DataFrame, reviews: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    pools = {c: list(rng.permutation(np.flatnonzero(reviews["category"].to_numpy() == c))) for c in reviews["category"].unique()}
+    pools = {
+        c: list(rng.permutation(np.flatnonzero(reviews["category"].to_numpy() == c)))
+        for c in reviews["category"].unique()
+    }
     writers = [c for c in orders["customer_id"].unique() if rng.random() < REVIEW_P]
     by_customer = orders.groupby("customer_id").indices
     rows = []

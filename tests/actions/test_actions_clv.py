@@ -82,7 +82,11 @@ def test_actions_clv_cdnow_holdout_weeks_40_to_78(cdnow_fit) -> None:
     r, alpha, a, b = (model.params_[k] for k in ("r", "alpha", "a", "b"))
 
     def unconditional(t: np.ndarray) -> np.ndarray:
-        return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
+        return (
+            (a + b - 1)
+            / (a - 1)
+            * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
+        )
 
     age = summary["T"].to_numpy()
     cumulative_predicted = unconditional(age + 39).sum()
@@ -145,20 +149,34 @@ def test_actions_clv_columns_in_tag_output_when_orders_are_given(
     # the tiny reviews' 30 writers become the first 30 CDNOW customers; orders: the CDNOW 1/10 sample
     writers = sorted(tiny_reviews["customer_id"].unique())
     ids = dict(zip(writers, sorted(cdnow["customer_id"].unique())[: len(writers)], strict=True))
-    tiny_reviews.assign(customer_id=tiny_reviews["customer_id"].map(ids)).to_csv(tmp_path / "reviews.csv", index=False)
+    tiny_reviews.assign(customer_id=tiny_reviews["customer_id"].map(ids)).to_csv(
+        tmp_path / "reviews.csv", index=False
+    )
     orders = cdnow[cdnow["timestamp"] <= "1997-09-30"][["customer_id", "order_id", "timestamp", "amount"]]
     orders.to_csv(tmp_path / "orders.csv", index=False)
-    tag_files(tmp_path / "model", tmp_path / "tags.csv", reviews=tmp_path / "reviews.csv", orders=tmp_path / "orders.csv")
+    tag_files(
+        tmp_path / "model",
+        tmp_path / "tags.csv",
+        reviews=tmp_path / "reviews.csv",
+        orders=tmp_path / "orders.csv",
+    )
     tags = pd.read_csv(tmp_path / "tags.csv", dtype={"customer_id": str}).set_index("customer_id")
     assert {"p_alive", "expected_orders_90d", "clv_12m", "churn_risk"} <= set(tags.columns)
     expected = clv_columns(clean_orders(orders).data)
     assert len(tags) == 30  # the writers; their columns come from the model fitted on all 2,357 customers
-    assert tags["p_alive"].to_numpy() == pytest.approx(expected.loc[tags.index, "p_alive"].to_numpy(), abs=1e-4)
+    assert tags["p_alive"].to_numpy() == pytest.approx(
+        expected.loc[tags.index, "p_alive"].to_numpy(), abs=1e-4
+    )
     tag_files(tmp_path / "model", tmp_path / "plain.csv", reviews=tmp_path / "reviews.csv")
     assert "p_alive" not in pd.read_csv(tmp_path / "plain.csv").columns
     # 30 customers: BG/NBD runs to a boundary (r, alpha -> inf) and its forecasts overflow; the tags
     # are still written, without the columns, and a warning says why (the old code wrote NaN columns)
     orders[orders["customer_id"].isin(ids.values())].to_csv(tmp_path / "few.csv", index=False)
-    tag_files(tmp_path / "model", tmp_path / "few_tags.csv", reviews=tmp_path / "reviews.csv", orders=tmp_path / "few.csv")
+    tag_files(
+        tmp_path / "model",
+        tmp_path / "few_tags.csv",
+        reviews=tmp_path / "reviews.csv",
+        orders=tmp_path / "few.csv",
+    )
     few = pd.read_csv(tmp_path / "few_tags.csv")
     assert "clv_12m" not in few.columns or few["clv_12m"].notna().all()

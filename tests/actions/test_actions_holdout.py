@@ -45,7 +45,11 @@ def test_actions_holdout_keeps_a_stratified_control_group_out_of_the_file(db_pat
     assert per_stratum == {s: round(0.1 * n) for s, n in SEGMENTS.items()}  # every segment held out at 10%
     assert summary["holdout"]["n_control"] == len(control) == 20
     export_id, treated_ids, control_ids = holdout_groups(db_path, "outdoor")
-    assert export_id == summary["export_id"] and set(control_ids) == control and set(treated_ids) == set(exported)
+    assert (
+        export_id == summary["export_id"]
+        and set(control_ids) == control
+        and set(treated_ids) == set(exported)
+    )
 
 
 def test_actions_holdout_is_reproducible_for_a_seed(db_path, tmp_path) -> None:
@@ -85,13 +89,17 @@ def test_actions_holdout_cli_audience_then_campaign(db_path, tmp_path) -> None:
 
 @pytest.mark.parametrize("value", ["150%", "0", "ten", "1.5"])
 def test_actions_holdout_cli_rejects_a_bad_share(db_path, tmp_path, value: str) -> None:
-    result = CliRunner().invoke(app, ["audience", "--db", str(db_path), "--out", str(tmp_path / "a.csv"), "--holdout", value])
+    result = CliRunner().invoke(
+        app, ["audience", "--db", str(db_path), "--out", str(tmp_path / "a.csv"), "--holdout", value]
+    )
     assert result.exit_code == 2, result.output
 
 
 def test_actions_holdout_campaign_without_a_holdout_export_is_one_line(db_path, tmp_path) -> None:
-    pd.DataFrame({"customer_id": ["Ch0001"], "order_id": ["1"], "timestamp": ["2025-03-05"], "amount": [5.0]}).to_csv(
-        tmp_path / "after.csv", index=False
+    pd.DataFrame(
+        {"customer_id": ["Ch0001"], "order_id": ["1"], "timestamp": ["2025-03-05"], "amount": [5.0]}
+    ).to_csv(tmp_path / "after.csv", index=False)
+    result = CliRunner().invoke(
+        app, ["campaign", "--db", str(db_path), "--audience", "nope", "--orders", str(tmp_path / "after.csv")]
     )
-    result = CliRunner().invoke(app, ["campaign", "--db", str(db_path), "--audience", "nope", "--orders", str(tmp_path / "after.csv")])
     assert result.exit_code == 1 and "no export with a holdout" in result.output

@@ -30,7 +30,9 @@ def test_recommend_real_shop_is_reproducible_and_keeps_the_real_parts(real) -> N
     pd.testing.assert_frame_equal(texts, texts_again)
     first = cdnow[cdnow["customer_id"].isin(orders["customer_id"].unique())]
     # the real purchase days and spend survive: one order line per CD (at most 5) on each CDNOW row
-    assert orders.groupby(["customer_id", "timestamp"]).ngroups == first.groupby(["customer_id", "date"]).ngroups
+    assert (
+        orders.groupby(["customer_id", "timestamp"]).ngroups == first.groupby(["customer_id", "date"]).ngroups
+    )
     assert orders["amount"].sum() == pytest.approx(first["dollar_value"].sum(), rel=1e-3)
     assert texts["text"].is_unique and set(texts["text"]) <= set(reviews["text"])
     bought = orders.groupby("customer_id")["category"].agg(set)

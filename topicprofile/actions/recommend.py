@@ -263,7 +263,9 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         return pairs
 
     # -- scoring -------------------------------------------------------------------------------
-    def _text_vectors(self, ids: pd.Index, table: pd.DataFrame | None) -> tuple[np.ndarray | None, np.ndarray]:
+    def _text_vectors(
+        self, ids: pd.Index, table: pd.DataFrame | None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
         """Interest vectors of ``ids`` (zeros where unknown) and which customers have one."""
         if self.components_.affinity is None or table is None:
             return None, np.zeros(len(ids), dtype=bool)
@@ -274,7 +276,9 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         vectors[~(found & complete)] = 0.0
         return vectors, found & complete & (vectors.sum(axis=1) > 0)
 
-    def _scores(self, ids: pd.Index, shares: pd.DataFrame | None = None, *, need: Iterable[str] = _COMPONENTS) -> _Scores:
+    def _scores(
+        self, ids: pd.Index, shares: pd.DataFrame | None = None, *, need: Iterable[str] = _COMPONENTS
+    ) -> _Scores:
         """Component scores of ``ids``, each scaled to [0, 1] per customer (float32: enough to rank).
 
         Popularity (the same row for everyone) stands in where a component is missing: CF for a
@@ -363,7 +367,9 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
             parts["item"].append(top_items.ravel()[ok])
             parts["value"].append(values.ravel()[ok])
             parts["reason"].append(self._reason_keys(top_items, scores, owned_all[rows]).ravel()[ok])
-        return self._table(ids, {name: np.concatenate(p) if p else np.empty(0, int) for name, p in parts.items()}, labels)
+        return self._table(
+            ids, {name: np.concatenate(p) if p else np.empty(0, int) for name, p in parts.items()}, labels
+        )
 
     def _table(self, ids: pd.Index, parts: Mapping[str, np.ndarray], labels: list[str]) -> pd.DataFrame:
         """The long output table, each string made once per distinct value (items, reasons), not per row."""
@@ -410,9 +416,13 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         n_topics = 0 if self.components_.affinity is None else self.components_.affinity.shape[0]
         topics = [labels[t] if t < len(labels) else str(t) for t in range(n_topics)]
         # every possible part once: "interest: <topic> <share>" and "customers who bought <item> ..."
-        interest_text = np.array([""] + [f"interest: {t} {share / 100:.2f}" for t in topics for share in range(101)], dtype=object)
+        interest_text = np.array(
+            [""] + [f"interest: {t} {share / 100:.2f}" for t in topics for share in range(101)], dtype=object
+        )
         friend_text = np.append("", "customers who bought " + names + " also bought this").astype(object)
-        popular = np.array([f"popular: bought by {p:.0%} of customers" for p in self.components_.popularity], dtype=object)
+        popular = np.array(
+            [f"popular: bought by {p:.0%} of customers" for p in self.components_.popularity], dtype=object
+        )
         interest, friend = np.divmod(np.maximum(keys, 0), m + 1)
         both = (interest > 0) & (friend > 0)
         text = interest_text[interest] + np.where(both, "; ", "").astype(object) + friend_text[friend]
@@ -438,7 +448,9 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         return friend.reshape(n, k)
 
 
-def _sample_customers(lines: pd.DataFrame, keep: np.ndarray, n_max: int, rng: np.random.Generator) -> pd.DataFrame:
+def _sample_customers(
+    lines: pd.DataFrame, keep: np.ndarray, n_max: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """The lines of at most ``n_max`` customers: all of ``keep`` plus a seeded sample of the others.
 
     The weight choice only compares blends; components fitted on a large sample rank them as
@@ -473,7 +485,9 @@ def _shares(topic_shares: pd.DataFrame) -> pd.DataFrame:
 def _normalised(weights: Mapping[str, float]) -> dict[str, float]:
     unknown = set(weights) - set(_COMPONENTS)
     if unknown or any(v < 0 for v in weights.values()) or sum(weights.values()) <= 0:
-        raise ConfigError(f"weights must be non-negative {list(_COMPONENTS)} summing to > 0, got {dict(weights)}.")
+        raise ConfigError(
+            f"weights must be non-negative {list(_COMPONENTS)} summing to > 0, got {dict(weights)}."
+        )
     total = sum(weights.values())
     return {c: float(weights.get(c, 0.0)) / total for c in _COMPONENTS}
 

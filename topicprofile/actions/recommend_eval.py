@@ -115,10 +115,10 @@ def evaluate_recommenders(
     return {
         "cutoff": str(cut.date()),
         "k": k,
-        "n_customers": int(len(ids)),
+        "n_customers": len(ids),
         "n_cold": int((~known).sum()),
         "n_with_text": int(has_text.sum()),
-        "n_items": int(len(model.items_)),
+        "n_items": len(model.items_),
         "weights": model.weights_,
         "rows": rows,
     }

@@ -8,22 +8,47 @@ from typing import Annotated, Any
 
 import typer
 
-from topicprofile.cli._util import EncodingOpt, JsonOpt, OrdersColumnsOpt, QuietOpt, app, column_map, print_json, stdout, user_errors
+from topicprofile.cli._util import (
+    EncodingOpt,
+    JsonOpt,
+    OrdersColumnsOpt,
+    QuietOpt,
+    app,
+    column_map,
+    print_json,
+    stdout,
+    user_errors,
+)
 from topicprofile.cli.db import DbModelDirOpt, DbOpt, require_db_extra, resolve_db
 
 
 @app.command("campaign")
 def campaign_cli(
-    orders: Annotated[Path, typer.Option("--orders", "-o", help="Orders file covering the time after the send.")],
+    orders: Annotated[
+        Path, typer.Option("--orders", "-o", help="Orders file covering the time after the send.")
+    ],
     audience: Annotated[
-        str | None, typer.Option("--audience", help="Audience exported with --holdout: its treated and control groups.")
+        str | None,
+        typer.Option("--audience", help="Audience exported with --holdout: its treated and control groups."),
     ] = None,
-    treated: Annotated[Path | None, typer.Option("--treated", help="Or: ids of customers who got the campaign (one per line, or a table with customer_id).")] = None,
-    control: Annotated[Path | None, typer.Option("--control", help="And ids of the held-out control group (same formats).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Count orders on or after this date (the send date).")] = None,
+    treated: Annotated[
+        Path | None,
+        typer.Option(
+            "--treated",
+            help="Or: ids of customers who got the campaign (one per line, or a table with customer_id).",
+        ),
+    ] = None,
+    control: Annotated[
+        Path | None, typer.Option("--control", help="And ids of the held-out control group (same formats).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Count orders on or after this date (the send date).")
+    ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Count orders before this date.")] = None,
     orders_columns: OrdersColumnsOpt = None,
-    alpha: Annotated[float, typer.Option("--alpha", min=0.001, max=0.5, help="Error rate (0.05: 95% intervals).")] = 0.05,
+    alpha: Annotated[
+        float, typer.Option("--alpha", min=0.001, max=0.5, help="Error rate (0.05: 95% intervals).")
+    ] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
@@ -38,9 +63,13 @@ def campaign_cli(
     Example: topicprofile campaign --db profiles.duckdb --audience outdoor --orders after.csv --since 2025-03-01
     """
     if audience is None and (treated is None or control is None):
-        raise typer.BadParameter("give --audience NAME, or both --treated and --control", param_hint="--audience")
+        raise typer.BadParameter(
+            "give --audience NAME, or both --treated and --control", param_hint="--audience"
+        )
     if audience is not None and (treated is not None or control is not None):
-        raise typer.BadParameter("--audience replaces --treated/--control; give one or the other", param_hint="--audience")
+        raise typer.BadParameter(
+            "--audience replaces --treated/--control; give one or the other", param_hint="--audience"
+        )
     orders_map = column_map(orders_columns, option="--orders-columns")
     db_path = resolve_db(db, model_dir) if audience is not None else None
     with user_errors(quiet=quiet or json_out):

@@ -180,7 +180,9 @@ def export_audience(
         if holdout is not None:  # split the reachable customers; only the treated are written
             reachable = audience[~audience["customer_id"].isin(skipped["customer_id"])]
             groups = holdout_split(reachable, fraction=holdout, seed=seed)
-            table, _ = export(reachable[reachable["customer_id"].isin(groups.index[groups["group"] == "treated"])])
+            table, _ = export(
+                reachable[reachable["customer_id"].isin(groups.index[groups["group"] == "treated"])]
+            )
         files = _write(table, out, destination=to)
         if len(skipped):
             skipped_path = out.with_name(f"{out.stem}.skipped.csv")
@@ -217,8 +219,14 @@ _HOLDOUT_TABLE = (
 def holdout_split(audience: pd.DataFrame, *, fraction: float, seed: int) -> pd.DataFrame:
     """:func:`~topicprofile.actions.campaign.assign_holdout` of an audience, stratified by its segment
     (``segment_name``, else ``rfm_segment``, where the profiles have one)."""
-    column = next((c for c in ("segment_name", "rfm_segment") if c in audience and audience[c].notna().any()), None)
-    strata = None if column is None else audience.set_index("customer_id")[column].astype("string").fillna("(none)")
+    column = next(
+        (c for c in ("segment_name", "rfm_segment") if c in audience and audience[c].notna().any()), None
+    )
+    strata = (
+        None
+        if column is None
+        else audience.set_index("customer_id")[column].astype("string").fillna("(none)")
+    )
     return assign_holdout(audience["customer_id"], fraction=fraction, strata=strata, random_state=seed)
 
 
@@ -249,7 +257,8 @@ def holdout_groups(db_path: str | os.PathLike[str], name: str) -> tuple[int, lis
             )
         export_id = int(rows[0][0])
         groups = db.con.execute(
-            "SELECT customer_id, grp FROM audience_holdouts WHERE export_id = ? ORDER BY customer_id", [export_id]
+            "SELECT customer_id, grp FROM audience_holdouts WHERE export_id = ? ORDER BY customer_id",
+            [export_id],
         ).df()
     treated = groups.loc[groups["grp"] == "treated", "customer_id"].tolist()
     control = groups.loc[groups["grp"] == "control", "customer_id"].tolist()
@@ -262,4 +271,11 @@ def list_exports(db_path: str | os.PathLike[str]) -> pd.DataFrame:
         return db.con.execute("SELECT * FROM exports ORDER BY export_id DESC").df()
 
 
-__all__ = ["DESTINATIONS", "export_audience", "holdout_groups", "holdout_split", "list_exports", "select_audience"]
+__all__ = [
+    "DESTINATIONS",
+    "export_audience",
+    "holdout_groups",
+    "holdout_split",
+    "list_exports",
+    "select_audience",
+]
