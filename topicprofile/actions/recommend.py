@@ -108,7 +108,10 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    factors, regularization, iterations : ALS settings (``implicit``).
+    factors, regularization, iterations : ALS settings (``implicit``). The defaults (8 factors,
+        regularization 1.0) won on the validation split of the CDNOW x Amazon construction
+        (scripts/eval_recommend_real.py: CF hit@10 0.643 against 0.445 for 32 factors / 0.05);
+        few orders per customer want few factors and strong regularization.
     confidence : float, default 10.0
         ``c`` in the ALS confidence ``1 + c * log1p(orders)``.
     top : int, default 10
@@ -125,8 +128,8 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        factors: int = 32,
-        regularization: float = 0.05,
+        factors: int = 8,
+        regularization: float = 1.0,
         iterations: int = 15,
         confidence: float = 10.0,
         top: int = 10,
