@@ -19,7 +19,13 @@ orders before the cutoff (its blend weights chosen on the last 20% of *that* per
 split) and is scored on the test split, the orders from the cutoff to the end. Reported per variant:
 hit@k, recall@k, NDCG@k, catalogue coverage.
 
+The ALS defaults (8 factors, regularization 1.0) were chosen with ``--tune``: the grid below scored
+on the validation split only (train before 1997-07-01, validate 1997-07-01 to 1997-09-30; no order
+of the test period is read). Measured: CF hit@10 0.445 (32, 0.05), 0.643 (8, 1.0), 0.463 (32, 5.0),
+0.647 (8, 10.0); hybrid 0.661, 0.695, 0.663, 0.695.
+
     python scripts/eval_recommend_real.py --cutoff 1997-10-01 --k 10
+    python scripts/eval_recommend_real.py --tune
 """
 
 from __future__ import annotations
@@ -142,6 +148,30 @@ def evaluate(
     return evaluate_recommenders(lines, shares, cutoff=cut, k=k, random_state=seed)
 
 
+TUNE_GRID = [(32, 0.05), (8, 1.0), (32, 5.0), (8, 10.0)]  # (factors, regularization)
+
+
+def tune(
+    orders: pd.DataFrame, texts: pd.DataFrame, *, test_cutoff: str, validation_cutoff: str, k: int = 10
+) -> None:
+    """Print hit@k per ALS setting on the validation split (orders before ``test_cutoff`` only)."""
+    from topicprofile.actions import item_lines
+
+    test_cut, val_cut = pd.Timestamp(test_cutoff), pd.Timestamp(validation_cutoff)
+    lines = item_lines(orders.astype({"timestamp": str, "amount": str}))
+    lines = lines[lines["timestamp"] < test_cut]  # the test period is never read
+    before = texts[texts["timestamp"] < val_cut][["customer_id", "review_id", "text"]]
+    shares = topic_shares(
+        TopicProfiler(n_topics=4, random_state=0).fit(reviews=before).profile(reviews=before)
+    )
+    for factors, regularization in TUNE_GRID:
+        result = evaluate_recommenders(
+            lines, shares, cutoff=val_cut, k=k, factors=factors, regularization=regularization
+        )
+        hits = {row["model"]: round(row["hit_rate"], 3) for row in result["rows"]}
+        print(f"factors {factors}, regularization {regularization}: hit@{k} {hits}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cutoff", default="1997-10-01")
@@ -149,9 +179,16 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=4)
     parser.add_argument("--customers", type=int, default=None, help="first n CDNOW customers (default all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tune", action="store_true", help="score the ALS grid on the validation split instead"
+    )
+    parser.add_argument("--validation-cutoff", default="1997-07-01")
     args = parser.parse_args()
     start = time.perf_counter()
     orders, texts = build_shop(read_cdnow(), read_reviews(), n_customers=args.customers, seed=args.seed)
+    if args.tune:
+        tune(orders, texts, test_cutoff=args.cutoff, validation_cutoff=args.validation_cutoff, k=args.k)
+        return
     print(f"{orders['customer_id'].nunique():,} customers, {len(orders):,} order lines, "
           f"{orders['product'].nunique()} products, {len(texts):,} reviews by {texts['customer_id'].nunique():,} customers")  # fmt: skip
     result = evaluate(orders, texts, cutoff=args.cutoff, k=args.k, n_topics=args.topics, seed=args.seed)
