@@ -459,12 +459,12 @@ def _sample_customers(
     The weight choice only compares blends; components fitted on a large sample rank them as
     the full data would, at a bounded cost (the final fit uses every customer).
     """
-    customers = lines[CUSTOMER_ID].unique()
+    customers = pd.Index(lines[CUSTOMER_ID].unique())
     if len(customers) <= n_max:
         return lines
-    others = np.setdiff1d(customers, keep)
-    chosen = rng.choice(np.sort(others), max(n_max - len(keep), 0), replace=False)
-    return lines[lines[CUSTOMER_ID].isin(np.concatenate([np.asarray(keep, dtype=object), chosen]))]
+    others = customers[~customers.isin(keep)].sort_values()  # hashed: np.setdiff1d on strings took 10 s
+    chosen = others[rng.choice(len(others), max(n_max - len(keep), 0), replace=False)]
+    return lines[lines[CUSTOMER_ID].isin(chosen.append(pd.Index(keep)))]
 
 
 def _check_lines(lines: pd.DataFrame, *, allow_empty: bool = False) -> None:
