@@ -157,6 +157,7 @@ def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
 def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> None:
     """Tagging writes its output block by block; the blocks join up to exactly the one-block table
     (with orders: segments and orders-only customers, which fall between text customers' ids)."""
+    from topicprofile.actions.clv import clv_columns
     from topicprofile.app.jobs import TableWriter, round_output, stream_documents, tag_files, write_table
 
     inputs = {"reviews": CORPORA / "reviews.csv", "browsing": CORPORA / "browsing.jsonl"}
@@ -180,6 +181,7 @@ def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> N
         assert summary["n_customers"] == len(whole)
         assert summary["n_tagged"] == int((whole["top_interest"] != "").sum())
         assert summary["segments"] == whole["segment_name"].value_counts().to_dict()
+    whole = whole.join(clv_columns(orders.data), on="customer_id")  # tag adds churn/CLV columns with orders
     whole = round_output(whole)  # tag's output has no float noise (money in cents, shares in 4 places)
     write_table(whole, tmp_path / "whole.csv")
     assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()

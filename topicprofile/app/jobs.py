@@ -7,6 +7,7 @@ CLI prints as a table or as JSON.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
+from topicprofile.actions.clv import clv_columns
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
 from topicprofile.config import RunOptions
 from topicprofile.errors import DataValidationError
@@ -318,9 +320,10 @@ def tag_files(
     blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
                                     block_rows=run.chunk_rows, run=run)  # fmt: skip
     kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
+    clv = _clv(loaded.get("orders"), as_of)
     with TableWriter(out, raw_csv=raw_csv) as writer:
         for block in blocks:
-            block = round_output(block)
+            block = round_output(block if clv is None else block.join(clv, on="customer_id"))
             writer.write(block)
             kept += [block] if db is not None else []
             tagged = block["top_interest"] != ""
@@ -344,6 +347,19 @@ def tag_files(
         "privacy": privacy_summary(scrub, counts, id_key),
         "seconds": round(time.perf_counter() - start, 2),
     }
+
+
+def _clv(orders: Any, as_of: str | None) -> pd.DataFrame | None:
+    """Churn and lifetime-value columns (BG/NBD + Gamma-Gamma) when orders are given, else None.
+
+    Orders too thin for the models (no repeat buyers) leave the columns out with a warning."""
+    if orders is None:
+        return None
+    try:
+        return clv_columns(getattr(orders, "data", orders), as_of=as_of)
+    except DataValidationError as e:
+        logging.getLogger(__name__).warning("no p_alive / clv_12m columns: %s", e)
+        return None
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
