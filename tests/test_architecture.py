@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.store_legacy", 8),  # converts old pickled models: a one-off job over profiler + store
     ("topicprofile.profiler", 7),
     ("topicprofile.store", 7),
+    ("topicprofile.model_reader", 7),  # the store's reading half without pandas: tag-text loads only it
     ("topicprofile.actions", 6),
     ("topicprofile.segments", 5),
     ("topicprofile.tag", 4),

@@ -24,14 +24,15 @@ from topicprofile import schema
 from topicprofile.behavior import compute_rfm
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
-from topicprofile.ingest.load import check_text_lengths, clean_orders
+from topicprofile.ingest.load import clean_orders
 from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
 from topicprofile.segments.fuse import FeatureFuser
 from topicprofile.segments.saved import segments_document, segments_from_document
 from topicprofile.store import load_model, save_model
 from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
 from topicprofile.tag.explain import explain_tags
-from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
+from topicprofile.tag.table import order_columns, profile_table, relabel
+from topicprofile.tag.texts import TextTagger
 from topicprofile.tag.tagger import AGGREGATIONS, CustomerTopics, InterestTagger, anchor_matrix
 from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CsrCorpus, DocumentStore
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
@@ -473,14 +474,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             the text is too thin), ``topics`` (topic shares, summing to 1) and ``n_tokens``.
         """
         self._check_fitted()
-        items = [texts] if isinstance(texts, str) else list(texts)
-        check_text_lengths(items)
-        bows, n_tokens = self.encoder_.encode(items)
-        counts = self.encoder_.counts(bows)
-        doc_topics = self.topics_.transform_counts(counts)
-        anchors = self._anchor_counts(counts)
-        tags = self._make_tagger().topic_tags(doc_topics, n_tokens, anchors)
-        return text_tags(tags, doc_topics, n_tokens, self.topic_labels_)
+        tagger = TextTagger(self.encoder_.counter(), topics=self.topics_, anchors=self._anchor_matrix(),
+                            tagger=self._make_tagger(), labels=self.topic_labels_)  # fmt: skip
+        return tagger.tag_text(texts)
 
     def profile(
         self,
@@ -572,6 +568,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
         """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag.tagger`)."""
+        anchors = self._anchor_matrix()
+        return None if anchors is None else np.asarray(counts @ anchors)
+
+    def _anchor_matrix(self) -> np.ndarray | None:
+        """The fitted topics' :func:`~topicprofile.tag.tagger.anchor_matrix`, or None when ``anchor_threshold`` is 0."""
         if self.anchor_threshold <= 0:
             return None
         # The anchor matrix depends only on the fitted topics: built once, rebuilt when the topics
@@ -582,7 +583,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         if cached is None or cached[0] is not topic_word or cached[1] != key:
             cached = (topic_word, key, anchor_matrix(topic_word, prevalence, self.anchor_threshold))
             self._anchor_cache = cached
-        return np.asarray(counts @ cached[2])
+        return cached[2]
 
     def explain(
         self,
