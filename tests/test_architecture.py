@@ -77,7 +77,6 @@ KNOWN_LARGE: dict[str, str] = {
     "topicprofile.text.tokenizer": "spaCy + rjieba routing, lemma overrides, per-word cache: one tokenizer",
     "topicprofile.text.pool": "the worker pool (start, load-aware sizing, crash handling)",
     "topicprofile.text.cache": "the token cache (key, Parquet entry format, versions)",
-    "topicprofile.topics.lda": "gensim wrapper, vectorized E-step, Gibbs switch",
     "topicprofile.app.batch": "the nightly batch: ledger, lock, parts, merge — one job, documented at the top",
     "topicprofile.actions.recommend": "hybrid recommender: CF, content, popularity, blend weights on a time split",
     "topicprofile.report.build": "one pure aggregate function per report section",
