@@ -30,8 +30,9 @@ from topicprofile.text.vectorize import to_bows, vocabulary_bows
 from topicprofile.topics.infer import TopicInference, check_exp_elog_beta, topic_word
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Libraries ``tag-text`` must not import (each costs 0.3-2.3 s of start-up).
-HEAVY = ("pandas", "gensim", "sklearn", "scipy.stats", "pyarrow", "tomotopy")
+#: Libraries ``tag-text`` must not import (each costs 0.3-2.3 s of start-up); spaCy's saved rules
+#: (tests/test_tokenizer_rules.py) stand in for spaCy on an English model.
+HEAVY = ("pandas", "gensim", "sklearn", "scipy.stats", "pyarrow", "tomotopy", "spacy")
 
 EN_TEXTS = [
     "Love these trail shoes, great grip on wet rocks",

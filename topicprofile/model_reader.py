@@ -195,7 +195,7 @@ def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
     check_exp_elog_beta(arrays["exp_elog_beta"], sstats=arrays["sstats"], eta=arrays["eta"])
     vocabulary = encoder["dictionary"][0]
     counter = WordCounter(
-        SpacyTokenizer.from_config(encoder["tokenizer"]),
+        SpacyTokenizer.from_config(encoder["tokenizer"]).use_saved_rules(),
         phrases=None if encoder["phrases"] is None else PhraseJoiner.from_state(encoder["phrases"]),
         token2id=dict(zip(vocabulary["tokens"], vocabulary["ids"], strict=True)),
     )
