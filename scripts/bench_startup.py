@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
             **{f"import {lib}": py + ["-c", f"import {lib}"] for lib in LIBRARIES},
         }
         print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"{'what':<28} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>7}   ({args.repeat} runs each)")
+        print(
+            f"{'what':<28} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>7}   ({args.repeat} runs each)"
+        )
         for name, command in rows.items():
             times, cpu = wall(command, args.repeat)
             print(f"{name:<28} {statistics.median(times):>9.2f} {min(times):>7.2f} {max(times):>7.2f} "

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import spacy
 import spacy.lang.en.lex_attrs as en_lex_attrs
-import spacy.lang.lex_attrs as lex_attrs
 from spacy.attrs import ORTH
+from spacy.lang import lex_attrs
 
 OUT = Path(__file__).resolve().parents[1] / "topicprofile" / "data" / "spacy_rules_en.json"
 

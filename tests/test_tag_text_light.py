@@ -44,7 +44,13 @@ EN_TEXTS = [
     "Running shoes with great cushioning for the marathon, and a trail running vest",
     "Dog food and a chew toy for my puppy, the cat litter box too",
 ]
-ZH_TEXTS = ["这本书写得很好，值得一读", "房间干净，早餐不错，服务热情", "物流很快，包装完好", "好", "作者的观点很有启发"]
+ZH_TEXTS = [
+    "这本书写得很好，值得一读",
+    "房间干净，早餐不错，服务热情",
+    "物流很快，包装完好",
+    "好",
+    "作者的观点很有启发",
+]
 
 
 def _fit_en(folder: Path) -> tuple[TopicProfiler, Path]:
@@ -95,9 +101,13 @@ def test_tag_text_light_cli_json_equals_the_estimator(en_model, tmp_path) -> Non
     fitted, folder = en_model
     texts = EN_TEXTS[:4] + EN_TEXTS[5:]  # the file input skips empty lines
     (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["tag-text", "-m", str(folder), "--input", str(tmp_path / "texts.txt"), "--json"])
+    result = CliRunner().invoke(
+        app, ["tag-text", "-m", str(folder), "--input", str(tmp_path / "texts.txt"), "--json"]
+    )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [{"text": t, **r} for t, r in zip(texts, fitted.tag_text(texts), strict=True)]
+    assert json.loads(result.stdout) == [
+        {"text": t, **r} for t, r in zip(texts, fitted.tag_text(texts), strict=True)
+    ]
 
 
 def test_tag_text_light_process_loads_no_heavy_library(en_model) -> None:
@@ -124,7 +134,10 @@ def test_tag_text_light_refuses_a_corrupt_model_in_one_line(en_model, tmp_path) 
 
     folder = tmp_path / "m"
     shutil.copytree(en_model[1], folder)
-    np.save(model_files(folder) / "lda" / "exp_elog_beta.npy", np.load(model_files(folder) / "lda" / "exp_elog_beta.npy") * 1.01)
+    np.save(
+        model_files(folder) / "lda" / "exp_elog_beta.npy",
+        np.load(model_files(folder) / "lda" / "exp_elog_beta.npy") * 1.01,
+    )
     result = CliRunner().invoke(app, ["tag-text", "-m", str(folder), "boots"])
     assert result.exit_code == 1 and "corrupt model" in result.output and "Traceback" not in result.output
 
@@ -149,8 +162,12 @@ def test_tag_text_light_inference_is_the_estimators_bit_for_bit(en_model) -> Non
 def test_tag_text_light_phrase_joiner_is_gensims_on_real_reviews(connectors, en_tokens) -> None:
     """Written out from gensim's FrozenPhrases: the same tokens on 3,000 real reviews (connector
     words included, which gensim lets sit inside a phrase)."""
-    frozen = Phrases(en_tokens, min_count=3, threshold=5.0, delimiter="_", connector_words=connectors).freeze()
-    joiner = PhraseJoiner(frozen.phrasegrams, frozenset(connectors), delimiter="_", threshold=frozen.threshold)
+    frozen = Phrases(
+        en_tokens, min_count=3, threshold=5.0, delimiter="_", connector_words=connectors
+    ).freeze()
+    joiner = PhraseJoiner(
+        frozen.phrasegrams, frozenset(connectors), delimiter="_", threshold=frozen.threshold
+    )
     joined = joiner.transform(en_tokens)
     assert joined == [frozen[doc] for doc in en_tokens]
     assert sum("_" in t for doc in joined for t in doc) > 100  # many phrases were joined

@@ -72,7 +72,9 @@ def test_tokenizer_rules_tokens_equal_the_spacy_path(texts) -> None:
     assert with_rules._rules is not None
     assert with_rules.tokenize(texts) == SpacyTokenizer("en").tokenize(texts)
     custom = SpacyTokenizer("en", stop_words=["shoe"], min_token_len=3)
-    assert SpacyTokenizer.from_config(custom.get_config()).use_saved_rules().tokenize(texts) == custom.tokenize(texts)
+    assert SpacyTokenizer.from_config(custom.get_config()).use_saved_rules().tokenize(
+        texts
+    ) == custom.tokenize(texts)
 
 
 def test_tokenizer_rules_are_not_used_for_another_spacy_version(monkeypatch) -> None:
@@ -91,7 +93,9 @@ def test_tokenizer_rules_are_not_used_for_another_spacy_version(monkeypatch) -> 
 
 def test_tokenizer_rules_file_is_the_installed_spacys() -> None:
     """The saved file equals a fresh export (re-run scripts/export_spacy_rules.py after upgrading spaCy)."""
-    spec = importlib.util.spec_from_file_location("export_spacy_rules", ROOT / "scripts" / "export_spacy_rules.py")
+    spec = importlib.util.spec_from_file_location(
+        "export_spacy_rules", ROOT / "scripts" / "export_spacy_rules.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     import json

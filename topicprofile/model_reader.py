@@ -23,7 +23,15 @@ from topicprofile.text.phrases import PhraseJoiner
 from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics.infer import TopicInference, check_exp_elog_beta, topic_word
 
-__all__ = ["FORMAT_VERSION", "KIND", "MANIFEST", "VERSIONS", "read_manifest", "read_arrays", "load_text_tagger"]
+__all__ = [
+    "FORMAT_VERSION",
+    "KIND",
+    "MANIFEST",
+    "VERSIONS",
+    "load_text_tagger",
+    "read_arrays",
+    "read_manifest",
+]
 
 FORMAT_VERSION = 2
 KIND = "topicprofile.TopicProfiler"
@@ -55,7 +63,9 @@ def _read_array(path: Path, dtype: str, *shapes: tuple[int | None, ...]) -> np.n
         for shape in shapes
     ]
     if array.dtype != np.dtype(dtype) or not any(fits):
-        wanted = " or ".join("(" + ", ".join("n" if n is None else str(n) for n in shape) + ")" for shape in shapes)
+        wanted = " or ".join(
+            "(" + ", ".join("n" if n is None else str(n) for n in shape) + ")" for shape in shapes
+        )
         raise ModelError(
             f"{path}: corrupt model part: {array.dtype} array of shape {array.shape}, expected {dtype} "
             f"{wanted}; refit the model"
@@ -76,7 +86,9 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not folder.exists():
         raise ModelError(f"{folder}: model directory not found; fit one with `topicprofile fit`")
     if not folder.is_dir():
-        raise ModelError(f"{folder}: is a file, not a model directory; give the model's folder as --model-dir")
+        raise ModelError(
+            f"{folder}: is a file, not a model directory; give the model's folder as --model-dir"
+        )
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise ModelError(f"{folder}: not a topicprofile model (manifest.json missing)")
@@ -114,7 +126,9 @@ def _parts_folder(folder: Path, manifest: dict[str, Any]) -> Path:
     if not isinstance(current, str) or not re.fullmatch(rf"{VERSIONS}/\d+", current):
         raise ModelError(f"{folder / MANIFEST}: corrupt manifest (current {current!r}); refit the model")
     if not (folder / current).is_dir():
-        raise ModelError(f"{folder}: corrupt model, its current version {current} is missing; refit the model")
+        raise ModelError(
+            f"{folder}: corrupt model, its current version {current} is missing; refit the model"
+        )
     return folder / current
 
 
@@ -125,7 +139,9 @@ def _check_vocabulary(folder: Path, vocabulary: dict[str, Any]) -> int:
         not all(isinstance(t, str) for t in tokens) or len(set(tokens)) != n_terms
         or sorted(ids) != list(range(n_terms)) or not all(type(i) is int for i in ids)
     ):  # fmt: skip
-        raise ModelError(f"{folder / 'vocabulary.json'}: corrupt vocabulary (tokens and ids do not match); refit the model")
+        raise ModelError(
+            f"{folder / 'vocabulary.json'}: corrupt vocabulary (tokens and ids do not match); refit the model"
+        )
     return n_terms
 
 
@@ -177,11 +193,15 @@ def load_text_tagger(path: str | os.PathLike[str]) -> TextTagger:
     folder = Path(path)
     manifest = read_manifest(folder)
     try:
-        return _text_tagger(read_arrays(_parts_folder(folder, manifest), manifest), _parts_folder(folder, manifest))
+        return _text_tagger(
+            read_arrays(_parts_folder(folder, manifest), manifest), _parts_folder(folder, manifest)
+        )
     except ModelError:
         raise
     except Exception as e:  # a JSON / value error means the files are damaged
-        raise ModelError(f"{folder}: corrupt model ({type(e).__name__}: {_one_line(e)}); refit the model") from e
+        raise ModelError(
+            f"{folder}: corrupt model ({type(e).__name__}: {_one_line(e)}); refit the model"
+        ) from e
 
 
 def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
@@ -191,7 +211,9 @@ def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
     topics = _read_json(folder / "topics.json")
     labels = manifest["topic_labels"]
     if not isinstance(topics, list) or len(topics) != n_topics or len(labels) != n_topics:
-        raise ModelError(f"{folder}: corrupt model (topics.json, manifest and LDA disagree on the topics); refit the model")
+        raise ModelError(
+            f"{folder}: corrupt model (topics.json, manifest and LDA disagree on the topics); refit the model"
+        )
     check_exp_elog_beta(arrays["exp_elog_beta"], sstats=arrays["sstats"], eta=arrays["eta"])
     vocabulary = encoder["dictionary"][0]
     counter = WordCounter(
@@ -204,7 +226,9 @@ def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
     anchors = None
     if model["anchor_threshold"] > 0:
         prevalence = np.array([topic["prevalence"] for topic in topics], dtype=np.float64)
-        anchors = anchor_matrix(topic_word(arrays["sstats"], arrays["eta"]), prevalence, model["anchor_threshold"])
+        anchors = anchor_matrix(
+            topic_word(arrays["sstats"], arrays["eta"]), prevalence, model["anchor_threshold"]
+        )
     return TextTagger(
         counter,
         topics=TopicInference(

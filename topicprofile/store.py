@@ -62,7 +62,14 @@ import pandas as pd
 
 from topicprofile.errors import ModelError
 from topicprofile.model_reader import (
-    FORMAT_VERSION, KIND, MANIFEST, VERSIONS, _one_line, _parts_folder, _read_json, read_arrays,
+    FORMAT_VERSION,
+    KIND,
+    MANIFEST,
+    VERSIONS,
+    _one_line,
+    _parts_folder,
+    _read_json,
+    read_arrays,
     read_manifest,
 )  # fmt: skip
 from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards

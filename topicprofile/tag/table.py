@@ -14,7 +14,7 @@ import pandas as pd
 
 from topicprofile import schema
 from topicprofile.tag.tagger import CustomerTopics
-from topicprofile.tag.texts import text_tags  # noqa: F401  (built here before; re-exported)
+from topicprofile.tag.texts import text_tags
 
 __all__ = ["profile_table", "label_columns", "relabel", "order_columns", "column_order", "topic_shares", "text_tags"]
 

@@ -64,7 +64,10 @@ class TextTagger:
 
 
 def text_tags(
-    tags: Sequence[Sequence[tuple[int, float]]], doc_topics: np.ndarray, n_tokens: np.ndarray, labels: Sequence[str]
+    tags: Sequence[Sequence[tuple[int, float]]],
+    doc_topics: np.ndarray,
+    n_tokens: np.ndarray,
+    labels: Sequence[str],
 ) -> list[dict]:
     """``tag_text``'s answer per text: ``tags`` (label, topic, score), ``topics`` (rounded shares), ``n_tokens``."""
     return [

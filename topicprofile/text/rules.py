@@ -24,7 +24,7 @@ import unicodedata
 from importlib import metadata, resources
 from typing import Any
 
-__all__ = ["RuleTokenizer", "RuleLexeme", "RulePipeline", "load_rules"]
+__all__ = ["RuleLexeme", "RulePipeline", "RuleTokenizer", "load_rules"]
 
 _NEVER = re.compile("a^")
 
@@ -38,7 +38,11 @@ def load_rules(lang: str) -> RulePipeline | None:
     """The saved rules of ``lang`` as a :class:`RulePipeline`, or None when there are none or they
     were exported from another spaCy version than the installed one."""
     try:
-        text = resources.files("topicprofile.data").joinpath(f"spacy_rules_{lang}.json").read_text(encoding="utf-8")
+        text = (
+            resources.files("topicprofile.data")
+            .joinpath(f"spacy_rules_{lang}.json")
+            .read_text(encoding="utf-8")
+        )
         installed = metadata.version("spacy")
     except (FileNotFoundError, metadata.PackageNotFoundError):
         return None
@@ -203,7 +207,10 @@ class RuleTokenizer:
         i = 0
         for start, end in sorted(kept):
             out.extend(words[i:start])
-            text = "".join(word + (" " if space else "") for word, space in tokens[start : end - 1]) + words[end - 1]
+            text = (
+                "".join(word + (" " if space else "") for word, space in tokens[start : end - 1])
+                + words[end - 1]
+            )
             out.extend(self.specials.get(text, words[start:end]))
             i = end
         out.extend(words[i:])
@@ -213,7 +220,7 @@ class RuleTokenizer:
 class RuleLexeme:
     """The attributes of a word the token filter reads, as spaCy's lexical attribute getters set them."""
 
-    __slots__ = ("is_punct", "is_space", "like_num", "like_url", "like_email", "is_stop", "lower_")
+    __slots__ = ("is_punct", "is_space", "is_stop", "like_email", "like_num", "like_url", "lower_")
 
     def __init__(self, text: str, attrs: _EnglishAttrs) -> None:
         self.is_punct = all(unicodedata.category(char).startswith("P") for char in text)

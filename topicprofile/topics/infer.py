@@ -18,8 +18,17 @@ from scipy import sparse
 from scipy.special import psi
 
 __all__ = [
-    "INFER_BATCH", "TopicInference", "doc_topics", "infer_gamma", "iterate_gamma", "doc_seeds", "seeded_gamma",
-    "splitmix64", "select_rows", "topic_word", "check_exp_elog_beta",
+    "INFER_BATCH",
+    "TopicInference",
+    "check_exp_elog_beta",
+    "doc_seeds",
+    "doc_topics",
+    "infer_gamma",
+    "iterate_gamma",
+    "seeded_gamma",
+    "select_rows",
+    "splitmix64",
+    "topic_word",
 ]  # fmt: skip
 
 INFER_BATCH = 2048  # documents per vectorized E-step batch (bounds memory, not results)
@@ -64,7 +73,9 @@ def check_exp_elog_beta(exp_elog_beta: np.ndarray, *, sstats: np.ndarray, eta: n
     lam = eta + sstats
     expected = np.exp(psi(lam) - psi(np.sum(lam, axis=1))[:, np.newaxis])
     if not np.allclose(expected, exp_elog_beta, rtol=1e-9, atol=0.0):
-        raise ValueError("exp_elog_beta does not follow from sstats and eta (the files do not belong together)")
+        raise ValueError(
+            "exp_elog_beta does not follow from sstats and eta (the files do not belong together)"
+        )
 
 
 def doc_topics(
@@ -180,7 +191,9 @@ def iterate_gamma(
 
 def _same_structure(counts: sparse.csr_matrix) -> sparse.csr_matrix:
     """A matrix sharing ``counts``' structure, with its own float64 ``data`` array to overwrite."""
-    return sparse.csr_matrix((counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape)
+    return sparse.csr_matrix(
+        (counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape
+    )
 
 
 def select_rows(counts: sparse.csr_matrix, keep: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray | slice]:
