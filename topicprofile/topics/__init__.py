@@ -17,12 +17,12 @@ _LAZY = {
 }
 
 __all__ = [
-    "LdaTopics",
     "DEFAULT_LDA_PARAMS",
-    "relevant_terms",
-    "make_labels",
+    "LdaTopics",
     "apply_label_overrides",
     "coherence_scores",
+    "make_labels",
+    "relevant_terms",
     "topic_diversity",
 ]
 
