@@ -197,3 +197,17 @@ def test_tag_text_light_lemma_table_is_spacys() -> None:
     assert table is not None and len(table) == len(spacy_table) > 40_000
     assert all(spacy_table.get(word) == lemma for word, lemma in table.items())
     assert lookup_table("xx") is None  # no table: words stay as they are
+
+
+def test_tag_text_light_older_manifest_takes_the_defaults(en_model, tmp_path) -> None:
+    """A manifest without the tagging parameters (saved before they existed) tags with the
+    estimator's defaults on both paths."""
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(en_model[1], folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for name in ("anchor_threshold", "anchor_below", "tag_threshold", "max_tags", "min_tokens"):
+        del manifest["params"][name]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert load_text_tagger(folder).tag_text(EN_TEXTS) == TopicProfiler.load(str(folder)).tag_text(EN_TEXTS)

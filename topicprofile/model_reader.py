@@ -44,6 +44,11 @@ _PARTS = (
     "topics.json", "profiles.parquet",
 )  # fmt: skip
 _CONVERT = "topicprofile convert-model --trust"
+#: TopicProfiler parameter -> InterestTagger parameter, for the rules of tagging a text.
+_TAGGER_PARAMS = {"tag_threshold": "threshold", "max_tags": "max_tags", "min_tokens": "min_tokens",
+                  "anchor_below": "anchor_below"}  # fmt: skip
+#: ``TopicProfiler(anchor_threshold=...)``'s default.
+_ANCHOR_THRESHOLD = 0.5
 
 
 def _one_line(error: BaseException) -> str:
@@ -224,11 +229,12 @@ def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
     inference = params["inference"]
     model = manifest["params"]
     anchors = None
-    if model["anchor_threshold"] > 0:
+    # a parameter missing from an older manifest takes the constructor's default, as TopicProfiler.from_state
+    # does (InterestTagger's defaults are TopicProfiler's)
+    anchor_threshold = model.get("anchor_threshold", _ANCHOR_THRESHOLD)
+    if anchor_threshold > 0:
         prevalence = np.array([topic["prevalence"] for topic in topics], dtype=np.float64)
-        anchors = anchor_matrix(
-            topic_word(arrays["sstats"], arrays["eta"]), prevalence, model["anchor_threshold"]
-        )
+        anchors = anchor_matrix(topic_word(arrays["sstats"], arrays["eta"]), prevalence, anchor_threshold)
     return TextTagger(
         counter,
         topics=TopicInference(
@@ -236,7 +242,6 @@ def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
             iterations=int(inference["infer_iterations"]), threshold=float(inference["gamma_threshold"]),
         ),
         anchors=anchors,
-        tagger=InterestTagger(threshold=model["tag_threshold"], max_tags=model["max_tags"],
-                              min_tokens=model["min_tokens"], anchor_below=model["anchor_below"]),
+        tagger=InterestTagger(**{name: model[key] for key, name in _TAGGER_PARAMS.items() if key in model}),
         labels=list(labels),
     )  # fmt: skip
