@@ -17,6 +17,7 @@ import spacy
 import spacy.lang.en.lex_attrs as en_lex_attrs
 from spacy.attrs import ORTH
 from spacy.lang import lex_attrs
+from spacy.tokenizer import Tokenizer
 
 OUT = Path(__file__).resolve().parents[1] / "topicprofile" / "data" / "spacy_rules_en.json"
 
@@ -27,6 +28,20 @@ def _regex(function) -> dict | None:
         return None
     pattern = function.__self__
     return {"pattern": pattern.pattern, "flags": int(pattern.flags)}
+
+
+def _matcher_patterns(tokenizer) -> dict[str, list[str]]:
+    """The special cases spaCy's special-case matcher looks for across tokens, each as the tokens
+    its string gives without special cases (``Tokenizer.add_special_case``)."""
+    plain = Tokenizer(
+        tokenizer.vocab, rules=None, prefix_search=tokenizer.prefix_search, suffix_search=tokenizer.suffix_search,
+        infix_finditer=tokenizer.infix_finditer, token_match=tokenizer.token_match, url_match=tokenizer.url_match,
+    )  # fmt: skip
+    return {
+        key: [t.text for t in plain(key)]
+        for key in sorted(tokenizer.rules)
+        if tokenizer.find_prefix(key) or tokenizer.find_infix(key) or tokenizer.find_suffix(key) or " " in key
+    }
 
 
 def rules_data() -> dict:
@@ -44,6 +59,7 @@ def rules_data() -> dict:
         "token_match": _regex(tokenizer.token_match),
         "url_match": _regex(tokenizer.url_match),
         "special_cases": {key: [t[ORTH] for t in tokens] for key, tokens in sorted(tokenizer.rules.items())},
+        "matcher_patterns": _matcher_patterns(tokenizer),
         "stop_words": sorted(nlp.Defaults.stop_words),
         "lex_attrs": {
             "email": _regex(lex_attrs._like_email),

@@ -115,3 +115,19 @@ def test_tokenizer_rules_import_no_spacy() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}).stdout  # fmt: skip
     assert out.strip() == "False"
+
+
+def test_tokenizer_rules_matcher_patterns_follow_from_the_rules(rules) -> None:
+    """The saved special-case matcher patterns (spaCy's own) are what the rules give each special
+    case without special cases, as spaCy's add_special_case builds them."""
+    tokenizer = rules.tokenizer
+    derived = {
+        key: [word for word, _ in tokenizer._tokenize_affixes(key, with_specials=False)]
+        for key in tokenizer.specials
+        if tokenizer._find_prefix(key)
+        or list(tokenizer._infix(key))
+        or tokenizer._find_suffix(key)
+        or " " in key
+    }
+    saved = {tuple(p) for patterns in tokenizer._patterns.values() for p in patterns}
+    assert len(derived) > 300 and {tuple(p) for p in derived.values()} == saved

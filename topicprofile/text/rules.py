@@ -67,10 +67,8 @@ class RuleTokenizer:
         # special cases the matcher looks for across tokens (spaCy's add_special_case): each as the
         # tokens its string gives without special cases, grouped by first token
         self._patterns: dict[str, list[tuple[str, ...]]] = {}
-        for key in self.specials:
-            if self._find_prefix(key) or list(self._infix(key)) or self._find_suffix(key) or " " in key:
-                pattern = tuple(word for word, _ in self._tokenize_affixes(key, with_specials=False))
-                self._patterns.setdefault(pattern[0], []).append(pattern)
+        for words in data["matcher_patterns"].values():
+            self._patterns.setdefault(words[0], []).append(tuple(words))
 
     def _find_prefix(self, text: str) -> int:
         match = self._prefix(text)
