@@ -8,6 +8,7 @@ to end through :class:`~topicprofile.text.tokenizer.SpacyTokenizer`.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import random
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import topicprofile.text.rules as rules_module
 from topicprofile.text.rules import load_rules
@@ -131,3 +134,25 @@ def test_tokenizer_rules_matcher_patterns_follow_from_the_rules(rules) -> None:
     }
     saved = {tuple(p) for patterns in tokenizer._patterns.values() for p in patterns}
     assert len(derived) > 300 and {tuple(p) for p in derived.values()} == saved
+
+
+_PIECES = [*"abcXYZ019 .,;:!?'\"-_()[]{}<>/\\@#$%^&*+=~`|\n\t"] + [
+    "n't", "'s", "don't", ":)", "e.g.", "www.", "http://", ".com", "😀", "é", "ß", "İ", "½", "—", "’", "…",
+    "  ", "\u00a0", "\u3000", "U.S.", "Mr.", "a.m.", "twenty", "3rd", "1/2", "-5", "a@b.co",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from(_PIECES), max_size=25).map("".join), st.text(max_size=40)))
+def test_tokenizer_rules_equal_spacy_on_any_text(text) -> None:
+    """Random texts built from the characters and pieces the rules are about, and any text at all."""
+    rules, nlp = load_rules("en"), _blank_en()
+    doc = nlp.make_doc(text)
+    assert rules.tokenizer.cut(text) == [t.text for t in doc]
+    for token in doc:
+        assert all(getattr(rules.vocab[token.text], a) == getattr(token, a) for a in _ATTRS), token.text
+
+
+@functools.cache
+def _blank_en():
+    return spacy.blank("en")
