@@ -17,7 +17,7 @@ import numpy as np
 
 from topicprofile.errors import ModelError
 from topicprofile.tag.tagger import InterestTagger, anchor_matrix
-from topicprofile.tag.texts import TextTagger
+from topicprofile.tag.texts import TextTagger, anchor_counter
 from topicprofile.text.counter import WordCounter
 from topicprofile.text.phrases import PhraseJoiner
 from topicprofile.text.tokenizer import SpacyTokenizer
@@ -241,7 +241,7 @@ def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
             alpha=arrays["alpha"], exp_elog_beta=arrays["exp_elog_beta"], random_state=int(inference["random_state"]),
             iterations=int(inference["infer_iterations"]), threshold=float(inference["gamma_threshold"]),
         ),
-        anchors=anchors,
+        anchors=anchor_counter(anchors),
         tagger=InterestTagger(**{name: model[key] for key, name in _TAGGER_PARAMS.items() if key in model}),
         labels=list(labels),
     )  # fmt: skip

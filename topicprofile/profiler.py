@@ -474,7 +474,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             the text is too thin), ``topics`` (topic shares, summing to 1) and ``n_tokens``.
         """
         self._check_fitted()
-        tagger = TextTagger(self.encoder_.counter(), topics=self.topics_, anchors=self._anchor_matrix(),
+        tagger = TextTagger(self.encoder_.counter(), topics=self.topics_, anchors=self._anchor_counts,
                             tagger=self._make_tagger(), labels=self.topic_labels_)  # fmt: skip
         return tagger.tag_text(texts)
 
@@ -568,11 +568,6 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
         """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag.tagger`)."""
-        anchors = self._anchor_matrix()
-        return None if anchors is None else np.asarray(counts @ anchors)
-
-    def _anchor_matrix(self) -> np.ndarray | None:
-        """The fitted topics' :func:`~topicprofile.tag.tagger.anchor_matrix`, or None when ``anchor_threshold`` is 0."""
         if self.anchor_threshold <= 0:
             return None
         # The anchor matrix depends only on the fitted topics: built once, rebuilt when the topics
@@ -583,7 +578,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         if cached is None or cached[0] is not topic_word or cached[1] != key:
             cached = (topic_word, key, anchor_matrix(topic_word, prevalence, self.anchor_threshold))
             self._anchor_cache = cached
-        return cached[2]
+        return np.asarray(counts @ cached[2])
 
     def explain(
         self,

@@ -11,7 +11,7 @@ pandas, gensim nor scikit-learn, so the command line can tag one sentence withou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from topicprofile.ingest.limits import check_text_lengths
 from topicprofile.tag.tagger import InterestTagger
 from topicprofile.text.counter import WordCounter
 
-__all__ = ["TextTagger", "text_tags"]
+__all__ = ["TextTagger", "anchor_counter", "text_tags"]
 
 
 class TextTagger:
@@ -32,8 +32,10 @@ class TextTagger:
         Text -> in-vocabulary word counts, as at fit time.
     topics : object with ``transform_counts(counts) -> doc_topics``
         The fitted topics' inference.
-    anchors : array, shape (n_terms, n_topics), or None
-        :func:`~topicprofile.tag.tagger.anchor_matrix` of the model (None: no anchor rule).
+    anchors : callable
+        ``anchors(counts)``: per text and topic, how many of its words are anchor words of the topic
+        (:func:`anchor_counter` of the model's :func:`~topicprofile.tag.tagger.anchor_matrix`), or
+        None when the model has no anchor rule.
     tagger : InterestTagger
         Threshold, ``max_tags``, ``min_tokens`` and ``anchor_below`` of the model.
     labels : sequence of str
@@ -41,7 +43,7 @@ class TextTagger:
     """
 
     def __init__(
-        self, counter: WordCounter, *, topics: Any, anchors: np.ndarray | None, tagger: InterestTagger,
+        self, counter: WordCounter, *, topics: Any, anchors: Callable[[Any], np.ndarray | None], tagger: InterestTagger,
         labels: Sequence[str],
     ) -> None:  # fmt: skip
         self.counter = counter
@@ -58,9 +60,15 @@ class TextTagger:
         bows, n_tokens = self.counter.encode(items)
         counts = self.counter.counts(bows)
         doc_topics = self.topics.transform_counts(counts)
-        anchors = None if self.anchors is None else np.asarray(counts @ self.anchors)
-        tags = self.tagger.topic_tags(doc_topics, n_tokens, anchors)
+        tags = self.tagger.topic_tags(doc_topics, n_tokens, self.anchors(counts))
         return text_tags(tags, doc_topics, n_tokens, self.labels)
+
+
+def anchor_counter(matrix: np.ndarray | None) -> Callable[[Any], np.ndarray | None]:
+    """``anchors(counts)`` of a fixed anchor matrix (``n_terms × n_topics``; None: no anchor rule)."""
+    if matrix is None:
+        return lambda counts: None
+    return lambda counts: np.asarray(counts @ matrix)
 
 
 def text_tags(
