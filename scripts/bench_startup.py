@@ -2,8 +2,10 @@
 
 Targets on the 2-core development machine: ``topicprofile --help`` <= 0.5 s and a one-sentence
 ``tag-text`` <= 1.5 s. Each command runs ``--repeat`` times in a fresh interpreter (as a user or
-cron calls it); the table gives the median, min and max wall time, next to a bare ``python -c
-pass`` and the import time of each heavy library, so a shared machine's load shows up as such.
+cron calls it); the table gives the median, min and max wall time and the median CPU time (user +
+system, which a shared machine's load moves far less than the wall time), next to a bare ``python
+-c pass``, the estimator's own load + ``tag_text`` and the import time of each heavy library, with
+the load average before and after. docs/startup.md has the figures and where the time goes.
 
     python scripts/bench_startup.py [--model-dir models/demo] [--repeat 5]
 
