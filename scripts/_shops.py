@@ -171,6 +171,35 @@ def corpora_shop(folder: Path = CORPORA_DIR) -> Shop:
     )  # fmt: skip
 
 
+#: A taxonomy per source, as a shop would write one (issue #12 part 7: three or four seed words per
+#: interest, named by the planted labels so that a tag's name can be checked against the label).
+#: corpora/'s are the words of corpora/taxonomy.toml; zh_domains' are a few of the domain rule's
+#: words (the hidden shop's taxonomy had 3-4 seed words each). Sources without one are not run.
+TAXONOMIES: dict[str, dict[str, list[str]]] = {
+    "corpora": {
+        "kitchen": ["kitchen", "knife", "pan", "cook", "bake"],
+        "outdoor": ["hiking", "tent", "camping", "trail", "backpack"],
+        "beauty": ["skincare", "serum", "moisturiser", "hair", "beauty"],
+        "pets": ["dog", "cat", "pet", "litter", "lead"],
+        "audio": ["headphones", "speaker", "wireless", "audio", "soundbar"],
+        "fitness": ["running", "fitness", "yoga", "shoes", "workout"],
+        "coffee": ["coffee", "espresso", "tea", "beans", "grinder"],
+        "garden": ["garden", "pruning", "hose", "compost", "seeds"],
+    },
+    "zh_domains": {
+        "hotel": ["酒店", "房间", "前台", "入住"],
+        "book": ["书", "作者", "小说"],
+        "computer": ["电脑", "笔记本", "屏幕", "键盘"],
+    },
+    "en_amazon": {
+        "books": ["book", "author", "novel", "read"],
+        "dvd": ["movie", "film", "dvd", "actor"],
+        "electronics": ["camera", "battery", "sound", "cable"],
+        "kitchen": ["kitchen", "pan", "coffee", "knife"],
+    },
+}
+
+
 def oracle(shop: Shop) -> pd.Series | None:
     """Each customer's majority true review label (ties: the label of its earliest review), or None
     when reviews carry no labels: the best any per-customer rule can do from perfectly classified reviews."""

@@ -34,9 +34,10 @@ from scipy import sparse
 from sklearn.metrics import normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shops import DATA_DIR, SOURCES, Shop, build_shop, corpora_shop, load_source, oracle  # noqa: E402
+from _shops import DATA_DIR, SOURCES, TAXONOMIES, Shop, build_shop, corpora_shop, load_source, oracle  # noqa: E402
 
 from topicprofile import TopicProfiler  # noqa: E402
+from topicprofile.config import RunOptions  # noqa: E402
 from topicprofile.ingest.documents import build_documents  # noqa: E402
 from topicprofile.text.phrases import PhraseDetector  # noqa: E402
 from topicprofile.text.tokenizer import SpacyTokenizer  # noqa: E402
@@ -100,6 +101,7 @@ class CustomerResult:
     top: np.ndarray
     topics: list[list[str]]
     seconds: float
+    extra: dict = field(default_factory=dict)
 
 
 Method = Callable[[PreparedShop, int, int], CustomerResult]
@@ -128,9 +130,9 @@ def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None
     params = dict(params or {})
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)  # prototypes: gibbs_restarts
     start = time.perf_counter()
-    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **params)
+    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
     with gibbs_restarts(restarts, probe):
-        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     if "tp_same_vocab" not in ps.meta:
         ps.meta["tp_same_vocab"] = model.dictionary_.token2id == ps.dictionary.token2id
@@ -217,9 +219,9 @@ def _tp_fit_cached(ps: PreparedShop, k: int, seed: int, params: dict) -> tuple:
     params = dict(params)
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)
     start = time.perf_counter()
-    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **params)
+    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
     with gibbs_restarts(restarts, probe):
-        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     dictionary = model.dictionary_
     bows = to_bows(dictionary, ps.meta["phrased"])
@@ -305,7 +307,31 @@ def fit_btm(ps: PreparedShop, k: int, seed: int) -> CustomerResult:
     return CustomerResult(top, topics, seconds)
 
 
+def fit_taxonomy(ps: PreparedShop, k: int, seed: int) -> CustomerResult | None:
+    """topicprofile with the source's taxonomy (``TAXONOMIES``) and no ``n_topics``: k comes from the
+    taxonomy (issue #12 part 7), so ``k`` is not used. ``top`` holds the customers' top interest
+    *names* (the planted labels for a named interest, "emerging: ..." otherwise); the record also
+    gets ``name_accuracy``: the share of customers whose top interest is their planted one by name.
+    None for a source without a taxonomy (not run)."""
+    taxonomy = TAXONOMIES.get(ps.shop.name)
+    if taxonomy is None:
+        return None
+    cache = ps.meta.setdefault("tp_cache", tempfile.mkdtemp(prefix="quality_tokens_"))
+    start = time.perf_counter()
+    model = TopicProfiler(taxonomy=taxonomy, lang=ps.shop.lang, random_state=seed, cache_dir=cache)
+    model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+    seconds = time.perf_counter() - start
+    profiles = model.profile(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+    by_customer = dict(zip(profiles["customer_id"].astype(str), profiles["top_interest"], strict=True))
+    top = np.array([by_customer.get(c) or UNTAGGED for c in ps.customers], dtype=object)
+    planted = ps.shop.planted.reindex(ps.customers).to_numpy(dtype=str)
+    extra = {"name_accuracy": float(np.mean(top.astype(str) == planted)), "k_used": int(model.n_topics_),
+             "n_top_interests": len({t for t in top if t != UNTAGGED})}  # fmt: skip
+    return CustomerResult(top, [list(t) for t in model.topic_info_["top_terms"]], seconds, extra)
+
+
 register("topicprofile", fit_topicprofile)
+register("tp-taxonomy", fit_taxonomy)
 register("tomotopy-review", fit_tomotopy)
 register("tomotopy-pooled", functools.partial(fit_tomotopy, pooled=True))
 register("gensim-review", fit_gensim)
@@ -398,9 +424,11 @@ def run(args: argparse.Namespace) -> list[dict]:
         for method in args.methods:
             for seed in args.seeds:
                 result = METHODS[method](ps, shop.k, seed)
+                if result is None:  # the method does not apply to this shop
+                    continue
                 record = {
                     **base, "method": method, "seed": seed, **score(truth, result.top),
-                    **coherence(ps, result.topics), "seconds": result.seconds, "topics": result.topics,
+                    **coherence(ps, result.topics), "seconds": result.seconds, "topics": result.topics, **result.extra,
                 }  # fmt: skip
                 if method == "topicprofile":
                     record["same_vocab"] = ps.meta.get("tp_same_vocab")
@@ -520,6 +548,22 @@ def variants_table(summary: pd.DataFrame) -> list[str]:
     return lines
 
 
+def taxonomy_table(records: list[dict]) -> list[str]:
+    """``tp-taxonomy`` per shop: k it chose, share of customers tagged with their planted interest
+    by name, NMI, distinct top interests (means over runs); empty without such runs."""
+    rows = [r for r in records if "name_accuracy" in r]
+    if not rows:
+        return []
+    table = pd.DataFrame(rows).groupby(["shop", "n_customers"], sort=False)
+    out = ["", "#### With the shop's taxonomy and no k (`tp-taxonomy`, issue #12 part 7)", "",
+           "| shop | customers | k chosen | by name | NMI (tagged) | distinct top interests | runs |",
+           "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (shop, n), g in table:
+        out.append(f"| {shop} | {n} | {g['k_used'].mean():g} | {g['name_accuracy'].mean():.3f} | "
+                   f"{g['nmi'].mean():.3f} | {g['n_top_interests'].mean():.1f} | {len(g)} |")  # fmt: skip
+    return out
+
+
 def markdown(records: list[dict]) -> str:
     """The overview and one table per shop family (rows = methods, the oracle first)."""
     summary = summarize(records)
@@ -537,6 +581,7 @@ def markdown(records: list[dict]) -> str:
         if row is not None:
             overview.append(row)
     title = "#### Overview (target: ratio ≥ 1.10×, or within 0.02 of the oracle)"
+    overview += taxonomy_table(records)
     variants = variants_table(summary)
     if variants:
         variants = ["", "#### Variants: NMI ± seed spread (coverage), means over runs", "", *variants]

@@ -158,17 +158,49 @@ def test_klaviyo_puts_identifiers_first_and_skips_the_unreachable(db_path, tmp_p
     summary = export_audience(db_path, to="klaviyo", out=tmp_path / "k.csv")
     table = read(tmp_path / "k.csv")
     assert tuple(table.columns) == KLAVIYO_HEADER and list(table.columns[:2]) == ["Email", "Phone Number"]
-    assert table["Email"].tolist() == [
-        "john.doe@example.com",
-        "b@shop.org",
-        "",
-        "'=2+3@evil.com",
-    ]  # formula escaped
+    # B refused e-mail marketing and has no phone: a marketing list leaves B out
+    assert table["Email"].tolist() == ["john.doe@example.com", "", "'=2+3@evil.com"]  # formula escaped
     assert json.loads(table["topicprofile_interests"][0]) == ["Outdoor", "Coffee"]
-    assert summary["n_rows"] == 4 and summary["skipped"] == {"no e-mail or phone": 1}
+    assert summary["n_rows"] == 3
+    assert summary["skipped"] == {"no e-mail or phone": 1, "no marketing consent": 1}
     assert read(tmp_path / "k.skipped.csv").to_dict(orient="records") == [
-        {"customer_id": "E", "reason": "no e-mail or phone"}
+        {"customer_id": "E", "reason": "no e-mail or phone"},
+        {"customer_id": "B", "reason": "no marketing consent"},
     ]
+
+
+@pytest.mark.parametrize("to", ["klaviyo", "meta", "google"])
+def test_marketing_lists_follow_consent_per_channel(tmp_path, to):
+    path = tmp_path / "p.duckdb"
+    profiles = pd.DataFrame([_profile(c, {"Outdoor": 0.7}, "At Risk", 10.0) for c in "PQRS"])
+    ids = pd.DataFrame({
+        "customer_id": list("PQRS"), "email": ["p@x.org", "q@x.org", "r@x.org", "s@x.org"],
+        "phone": ["+14155550101", "+14155550102", "", "+14155550104"],
+        "accepts_email": ["no", "yes", "", "no"], "accepts_sms": ["yes", "no", "", "no"],
+    })  # fmt: skip
+    write_profiles(path, profiles, identifiers=clean_customers(ids)[0])
+    first = {"klaviyo": "Email", "meta": "email", "google": "Email"}[to]
+    second = {"klaviyo": "Phone Number", "meta": "phone", "google": "Phone"}[to]
+
+    def exported(**kw) -> tuple[list[str], list[str], dict]:
+        summary = export_audience(path, to=to, out=tmp_path / f"{to}.csv", **kw)
+        table = read(tmp_path / f"{to}.csv")
+        return table[first].tolist(), table[second].tolist(), summary["skipped"]
+
+    def h(text: str) -> str:
+        return (
+            text
+            if to == "klaviyo"
+            else hashlib.sha256(text.lstrip("+" if to == "meta" else "").encode()).hexdigest()
+        )
+
+    emails, phones, skipped = exported()
+    # P: SMS only; Q: e-mail only; R: no flags (kept by default); S: refused both
+    assert emails == ["", h("q@x.org"), h("r@x.org")] and phones == [h("+14155550101"), "", ""]
+    assert skipped == {"no marketing consent": 1}
+    emails, phones, skipped = exported(require_consent=True)
+    assert emails == ["", h("q@x.org")] and phones == [h("+14155550101"), ""]
+    assert skipped == {"no marketing consent": 2}
 
 
 def test_shopify_header_tags_and_escaping(db_path, tmp_path):

@@ -77,7 +77,10 @@ def pseudonymous_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("pseudonymous")
     frames = _read_corpora()
     raw_ids = set().union(*(set(f[schema.CUSTOMER_ID].dropna().astype(str)) for f in frames.values()))
-    masked = {name: f.assign(**{schema.CUSTOMER_ID: pseudonymize_ids(f[schema.CUSTOMER_ID], KEY)}) for name, f in frames.items()}
+    masked = {
+        name: f.assign(**{schema.CUSTOMER_ID: pseudonymize_ids(f[schema.CUSTOMER_ID], KEY)})
+        for name, f in frames.items()
+    }
     tp = TopicProfiler(n_topics=6, random_state=0, passes=2).fit(**masked)
     tp.save(str(root / "model"))
     profiles = tp.profile(**masked)
@@ -88,7 +91,9 @@ def pseudonymous_run(tmp_path_factory):
 
 def _strings_in_parquet(path: Path) -> str:
     frame = pd.read_parquet(path)
-    return "\n".join(frame[c].astype(str).str.cat(sep="\n") for c in frame.columns) + "\n".join(map(str, frame.columns))
+    return "\n".join(frame[c].astype(str).str.cat(sep="\n") for c in frame.columns) + "\n".join(
+        map(str, frame.columns)
+    )
 
 
 def test_pseudonymised_fit_and_tag_leave_no_raw_id(pseudonymous_run):
@@ -114,7 +119,9 @@ def test_reidentify_cli_maps_outputs_back(pseudonymous_run, tmp_path):
     key_file.write_bytes(KEY)
     runner = CliRunner()
     args = ["reidentify", "--key-file", str(key_file), "--ids", str(root / "out" / "profiles.csv")]
-    result = runner.invoke(app, [*args, "--candidates", str(CORPORA / "reviews.csv"), "-o", str(tmp_path / "map.csv")])
+    result = runner.invoke(
+        app, [*args, "--candidates", str(CORPORA / "reviews.csv"), "-o", str(tmp_path / "map.csv")]
+    )
     assert result.exit_code == 0, result.output
     mapping = pd.read_csv(tmp_path / "map.csv", dtype=str)
     reviewers = set(pd.read_csv(CORPORA / "reviews.csv", dtype=str)[schema.CUSTOMER_ID])
@@ -123,8 +130,18 @@ def test_reidentify_cli_maps_outputs_back(pseudonymous_run, tmp_path):
     assert all(pseudonym(c, KEY) == p for p, c in found.itertuples(index=False))
     wrong = tmp_path / "wrong.key"
     wrong.write_bytes(b"not-the-shop-key-at-all")
-    result = runner.invoke(app, ["reidentify", "--key-file", str(wrong), "--ids", str(root / "out" / "profiles.csv"),
-                                 "--candidates", str(CORPORA / "reviews.csv")])
+    result = runner.invoke(
+        app,
+        [
+            "reidentify",
+            "--key-file",
+            str(wrong),
+            "--ids",
+            str(root / "out" / "profiles.csv"),
+            "--candidates",
+            str(CORPORA / "reviews.csv"),
+        ],
+    )
     assert result.exit_code == 1 and "wrong key" in result.output
 
 
@@ -147,3 +164,14 @@ def test_privacy_report_lists_files_counts_and_pseudonymous_ids(pseudonymous_run
     assert human.exit_code == 0 and "documents.parquet" in human.output
     missing = runner.invoke(app, ["privacy-report", "--model-dir", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_pseudonymize_rejects_only_the_id_cells_and_key_id_is_not_the_key():
+    from topicprofile.privacy.pseudonym import key_id, pseudonymize_rejects
+
+    rejects = pd.DataFrame({"source": ["f.csv"] * 3, "row": [2, 3, 4], "column": ["customer_id", "text", "customer_id"],
+                            "reason": ["too long", "duplicate", "missing"], "value": ["C00042", "great boots", ""]})  # fmt: skip
+    out = pseudonymize_rejects(rejects, KEY)
+    assert out["value"].tolist() == [pseudonym("C00042", KEY), "great boots", ""]
+    assert rejects["value"][0] == "C00042"  # a copy
+    assert len(key_id(KEY)) == 12 and key_id(KEY) != key_id(KEY + b"x") and key_id(KEY) not in KEY.hex()

@@ -156,7 +156,7 @@ def test_fit_on_planted_pii_has_no_placeholder_or_pii_in_dictionary(tmp_path):
     from topicprofile.profiler import TopicProfiler
 
     frame, _ = _planted_reviews()
-    tp = TopicProfiler(n_topics=4, random_state=0, phrases=True, no_below=2, passes=2).fit(reviews=frame)
+    tp = TopicProfiler(n_topics=4, random_state=0, phrases=True, no_below=2, passes=2, keep_texts="all").fit(reviews=frame)
     words = {part for word in tp.dictionary_.token2id for part in word.split("_")}  # phrases: a_b
     _, clean_texts = _planted_reviews(plant=False)  # the same reviews with no personal data at all
     clean_vocabulary = {t for tokens in tp.tokenizer_.tokenize(clean_texts) for t in tokens}

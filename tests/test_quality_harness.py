@@ -140,3 +140,23 @@ def test_quality_harness_end_to_end_tiny(quality: ModuleType, amazon: pd.DataFra
     quality.write_doc(out, quality.markdown(records), "cmd")
     text = out.read_text(encoding="utf-8")
     assert "| oracle |" in text and "| topicprofile |" in text and "### en_amazon, 60 customers" in text
+
+
+def test_quality_harness_taxonomy_method_scores_names(
+    quality: ModuleType, amazon: pd.DataFrame, tmp_path: Path
+) -> None:
+    from topicprofile.topics.seeding import FREE_TOPICS
+
+    args = quality.parse_args(
+        ["--shops", "en_amazon", "--sizes", "60", "--seeds", "0", "--construction-seeds", "0",
+         "--methods", "tp-taxonomy"]
+    )  # fmt: skip
+    records = quality.run(args)
+    (record,) = [r for r in records if r["method"] == "tp-taxonomy"]
+    # k from the taxonomy (4 named interests), tags named by the planted labels
+    assert record["k_used"] == 4 + FREE_TOPICS
+    assert 0.25 < record["name_accuracy"] <= 1 and 0 <= record["nmi"] <= 1
+    assert "#### With the shop's taxonomy" in quality.markdown(records)
+    shop = quality.Shop("zh_shop", "zh", 5, None, None)
+    no_taxonomy = quality.PreparedShop(shop, None, [], None, None, None)
+    assert quality.fit_taxonomy(no_taxonomy, 5, 0) is None  # a source without a taxonomy is not run

@@ -60,11 +60,6 @@ def _top(result: dict) -> str:
     return result["tags"][0]["label"] if result["tags"] else ""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known regression of the Gibbs default (#12): on corpora/ (k=8, seed 0) 'ship' gets "
-    "p(garden | ship) = 0.53 >= anchor_threshold 0.5, so 'The packaging is spot on. Great quality and "
-    "fast shipping.' is tagged garden; the variational trainer abstains (test below)"
-))
 def test_generic_short_reviews_abstain(shop) -> None:
     profiler, *_ = shop
     assert [r["tags"] for r in profiler.tag_text(GENERIC)] == [[]] * len(GENERIC)

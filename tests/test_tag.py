@@ -54,3 +54,36 @@ def test_anchor_matrix_is_bayes_over_topics() -> None:
     a = anchor_matrix(topic_word, np.array([0.5, 0.5]), 0.6)
     # word 0 points to topic 0 (p = 0.875), word 2 to topic 1, word 1 to neither (0.5 each)
     assert a.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]
+
+
+def test_anchor_matrix_needs_evidence_from_a_rare_word() -> None:
+    from topicprofile.tag.tagger import anchor_matrix
+
+    # The Gibbs regression on corpora/ (#12): "ship" has 24 tokens spread over three of 8 topics,
+    # yet p(garden | ship) = 0.53 made a generic word an anchor. Counts per topic:
+    counts = np.zeros((8, 4))
+    counts[:, 0] = [0, 13, 0, 0, 0, 5, 0, 6]  # "ship": spread over three topics
+    counts[:, 1] = [0, 0, 8, 0, 0, 0, 0, 0]  # "espresso": 8 tokens, all coffee
+    counts[:, 2] = [0, 0, 0, 0, 0, 0, 0, 1]  # a word seen once
+    counts[:, 3] = 1000 - counts[:, :3].sum(axis=1)  # every other word: topics of equal size
+    topic_word = (counts + 0.1) / (counts + 0.1).sum(axis=1, keepdims=True)
+    prevalence = np.full(8, 1 / 8)
+    raw = anchor_matrix(topic_word, prevalence, 0.5)
+    assert raw[0, 1] == 1.0 and raw[2, 7] == 1.0  # without the counts both would anchor
+    shrunk = anchor_matrix(topic_word, prevalence, 0.5, word_counts=counts.sum(axis=0))
+    assert shrunk[0].tolist() == [0.0] * 8  # "ship" anchors nothing
+    assert shrunk[1].tolist() == [0, 0, 1, 0, 0, 0, 0, 0]  # "espresso" still anchors coffee
+    assert shrunk[2].tolist() == [0.0] * 8  # one token is no evidence
+
+
+def test_tag_a_named_interest_comes_before_an_emerging_topic() -> None:
+    shares = np.array([[0.3, 0.1, 0.6], [0.1, 0.05, 0.85], [0.5, 0.1, 0.4]])
+    n_tokens = np.array([20, 20, 20])
+    plain = InterestTagger(threshold=0.2).topic_tags(shares, n_tokens)
+    assert plain[0] == [(2, 0.6), (0, 0.3)]  # the emerging topic 2 is strongest
+    # topics 0-1 named by a taxonomy (#12 part 7): a named interest that reaches the threshold is first
+    named = InterestTagger(threshold=0.2, preferred=2).topic_tags(shares, n_tokens)
+    assert named == [[(0, 0.3), (2, 0.6)], [(2, 0.85)], [(0, 0.5), (2, 0.4)]]
+    # with the sharpened rule's cover every customer still gets a first tag
+    covered = InterestTagger(threshold=0.2, preferred=2).customer_tags(shares, np.array([1, 1, 1]))
+    assert [t[0][0] for t in covered] == [0, 2, 0]

@@ -101,3 +101,18 @@ def test_taxonomy_model_saves_and_loads(shop, tmp_path) -> None:
     loaded = TopicProfiler.load(str(tmp_path / "m"))
     assert loaded.topic_labels_ == tp.topic_labels_ and loaded.taxonomy == tp.taxonomy
     assert loaded.tag_text(["my dog loves this chew toy"]) == tp.tag_text(["my dog loves this chew toy"])
+
+
+def test_taxonomy_chooses_k_when_no_topic_count_is_given(tiny_reviews) -> None:
+    from topicprofile.topics.seeding import DEFAULT_N_TOPICS, FREE_TOPICS, topics_for_taxonomy
+
+    taxonomy = {"Coffee": ["espresso", "grinder"], "Outdoor": ["tent", "trail"]}
+    assert topics_for_taxonomy(None) == DEFAULT_N_TOPICS == 12
+    assert topics_for_taxonomy(taxonomy) == 2 + FREE_TOPICS
+    # issue #12 part 7: three named interests and the default k=12 gave eleven distinct top interests
+    tp = TopicProfiler(taxonomy=taxonomy, random_state=0, phrases=False).fit(reviews=tiny_reviews)
+    assert tp.n_topics_ == 2 + FREE_TOPICS and tp.topic_labels_[:2] == ["Coffee", "Outdoor"]
+    asked = TopicProfiler(n_topics=5, taxonomy=taxonomy, phrases=False).fit(reviews=tiny_reviews)
+    assert asked.n_topics_ == 5
+    assert TopicProfiler(n_topics=3, phrases=False).get_params()["n_topics"] == 3
+    assert TopicProfiler().n_topics is None  # resolved at fit: 12 without a taxonomy

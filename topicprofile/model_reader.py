@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from topicprofile.errors import ModelError
+from topicprofile.store_versions import KIND, MANIFEST, VERSIONS, one_line, read_json
 from topicprofile.tag.tagger import InterestTagger, anchor_matrix
 from topicprofile.tag.texts import TextTagger, anchor_counter
 from topicprofile.text.counter import WordCounter
@@ -34,9 +35,6 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 2
-KIND = "topicprofile.TopicProfiler"
-MANIFEST = "manifest.json"
-VERSIONS = "versions"
 _PARTS = (
     "dictionary/vocabulary.json", "dictionary/dfs.npy", "dictionary/cfs.npy",
     "tfidf/params.json", "tfidf/dfs.npy", "tfidf/idfs.npy",
@@ -49,14 +47,6 @@ _TAGGER_PARAMS = {"tag_threshold": "threshold", "max_tags": "max_tags", "min_tok
                   "anchor_below": "anchor_below"}  # fmt: skip
 #: ``TopicProfiler(anchor_threshold=...)``'s default.
 _ANCHOR_THRESHOLD = 0.5
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _read_array(path: Path, dtype: str, *shapes: tuple[int | None, ...]) -> np.ndarray:
@@ -98,9 +88,9 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not manifest_path.is_file():
         raise ModelError(f"{folder}: not a topicprofile model (manifest.json missing)")
     try:
-        manifest = _read_json(manifest_path)
+        manifest = read_json(manifest_path)
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(f"{manifest_path}: corrupt manifest ({_one_line(e)}); refit the model") from e
+        raise ModelError(f"{manifest_path}: corrupt manifest ({one_line(e)}); refit the model") from e
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
     if not isinstance(version, int) or manifest.get("kind") != KIND:
         raise ModelError(f"{manifest_path}: corrupt manifest (no format_version or kind); refit the model")
@@ -151,7 +141,7 @@ def _check_vocabulary(folder: Path, vocabulary: dict[str, Any]) -> int:
 
 
 def _read_lda(folder: Path, n_terms: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    params = _read_json(folder / "params.json")
+    params = read_json(folder / "params.json")
     k = int(params["num_topics"])
     arrays = {
         "alpha": _read_array(folder / "alpha.npy", "float64", (k,)),
@@ -165,7 +155,7 @@ def _read_lda(folder: Path, n_terms: int) -> tuple[dict[str, Any], dict[str, np.
 def read_arrays(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """The model's numeric parts in ``folder`` (arrays checked for dtype and shape): ``manifest``,
     ``encoder`` (tokenizer config, phrases, dictionary and TF-IDF data) and ``lda`` (settings, arrays)."""
-    vocabulary = _read_json(folder / "dictionary" / "vocabulary.json")
+    vocabulary = read_json(folder / "dictionary" / "vocabulary.json")
     n_terms = _check_vocabulary(folder / "dictionary", vocabulary)
     pairs = {}
     for name in ("dfs", "cfs"):
@@ -177,9 +167,9 @@ def read_arrays(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     phrases = folder / "phrases.json"
     encoder = {
         "tokenizer": manifest["tokenizer"],
-        "phrases": _read_json(phrases) if phrases.is_file() else None,
+        "phrases": read_json(phrases) if phrases.is_file() else None,
         "dictionary": (vocabulary, pairs),
-        "tfidf": (_read_json(folder / "tfidf" / "params.json"), tfidf),
+        "tfidf": (read_json(folder / "tfidf" / "params.json"), tfidf),
     }
     return {"manifest": manifest, "encoder": encoder, "lda": _read_lda(folder / "lda", n_terms)}
 
@@ -205,7 +195,7 @@ def load_text_tagger(path: str | os.PathLike[str]) -> TextTagger:
         raise
     except Exception as e:  # a JSON / value error means the files are damaged
         raise ModelError(
-            f"{folder}: corrupt model ({type(e).__name__}: {_one_line(e)}); refit the model"
+            f"{folder}: corrupt model ({type(e).__name__}: {one_line(e)}); refit the model"
         ) from e
 
 
@@ -213,7 +203,7 @@ def _text_tagger(parts: dict[str, Any], folder: Path) -> TextTagger:
     manifest, encoder = parts["manifest"], parts["encoder"]
     params, arrays = parts["lda"]
     n_topics = int(params["num_topics"])
-    topics = _read_json(folder / "topics.json")
+    topics = read_json(folder / "topics.json")
     labels = manifest["topic_labels"]
     if not isinstance(topics, list) or len(topics) != n_topics or len(labels) != n_topics:
         raise ModelError(

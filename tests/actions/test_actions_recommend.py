@@ -76,8 +76,10 @@ def test_actions_recommend_new_customers_get_popular_and_interest_items(shop) ->
     newcomers = pd.concat([shares, pd.DataFrame({"outdoor": [0.0], "kitchen": [0.1], "coffee": [0.9]}, index=["NEW-text"])])
     recs = model.recommend(lines, customer_ids=["NEW-text", "NEW-none"], topic_shares=newcomers).set_index("customer_id")
     with_text, without = recs.loc["NEW-text"], recs.loc["NEW-none"]
-    assert set(with_text["item"]) == set(GROUPS[2])  # the coffee lover gets coffee items
-    assert with_text["reason"].str.startswith("interest: coffee 0.90").all()
+    # the coffee lover gets coffee items first (the blend has popularity in it for a newcomer: CF's stand-in)
+    assert set(with_text["item"].iloc[:3]) <= set(GROUPS[2])
+    assert with_text["reason"].iloc[:3].str.startswith("interest: coffee 0.90").all()
+    assert with_text["reason"].str.startswith("interest: ").all()
     popular = model.components_.popularity
     assert list(without["item"]) == list(model.items_[np.argsort(-popular, kind="stable")[:4]])
     assert without["reason"].str.startswith("popular: bought by").all()

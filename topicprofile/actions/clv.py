@@ -37,11 +37,11 @@ from topicprofile.ingest.dates import as_day
 from topicprofile.schema import AMOUNT, CUSTOMER_ID, STATUS, TIMESTAMP
 
 __all__ = [
+    "CLV_COLUMNS",
     "BetaGeoModel",
     "GammaGammaModel",
-    "clv_summary",
     "clv_columns",
-    "CLV_COLUMNS",
+    "clv_summary",
 ]
 
 FREQUENCY = "frequency"
@@ -72,7 +72,9 @@ def _purchase_days(orders: pd.DataFrame) -> pd.DataFrame:
             f"{', '.join(map(str, orders.columns))}); load the file with topicprofile.ingest.load.load_orders."
         )
     if not pd.api.types.is_datetime64_any_dtype(orders[TIMESTAMP]):
-        raise DataValidationError("orders: column 'timestamp' must hold datetimes; use topicprofile.ingest.load.")
+        raise DataValidationError(
+            "orders: column 'timestamp' must hold datetimes; use topicprofile.ingest.load."
+        )
     status = (
         orders[STATUS].fillna("").astype(str).str.strip().str.lower()
         if STATUS in orders.columns
@@ -245,8 +247,10 @@ class BetaGeoModel:
         """P(still a customer at T | x, t_x, T) (FHL 2005 eq. 13); 1 for customers without repeats."""
         r, alpha, a, b = self._params()
         x, t_x, big_t = _columns(summary, FREQUENCY, RECENCY, T_AGE)
-        log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
-            np.log(alpha + big_t) - np.log(alpha + t_x)
+        log_ratio = (
+            np.log(a)
+            - np.log(np.maximum(b + x - 1, 1e-300))
+            + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
         )
         odds = np.where(x > 0, np.exp(np.minimum(log_ratio, 700)), 0.0)
         return pd.Series(1.0 / (1.0 + odds), index=summary.index, name=P_ALIVE)
@@ -256,7 +260,7 @@ class BetaGeoModel:
         r, alpha, a, b = self._params()
         if t < 0:
             raise ConfigError(f"horizon t must be >= 0, got {t}.")
-        x, t_x, big_t = _columns(summary, FREQUENCY, RECENCY, T_AGE)
+        x, _t_x, big_t = _columns(summary, FREQUENCY, RECENCY, T_AGE)
         z = t / (alpha + big_t + t)
         hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
         head = (a + b + x - 1) / (a - 1)
@@ -361,7 +365,7 @@ def clv_columns(
     bgnbd = BetaGeoModel().fit(summary)
     spend = GammaGammaModel().fit(summary)
     p_alive = bgnbd.p_alive(summary)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             P_ALIVE: p_alive,
             EXPECTED_ORDERS_90D: bgnbd.expected_purchases(summary, horizon_days / 7.0),
@@ -371,6 +375,14 @@ def clv_columns(
             CHURN_RISK: p_alive < churn_threshold,
         }
     )
+    if not np.isfinite(table[[P_ALIVE, EXPECTED_ORDERS_90D, CLV_12M]].to_numpy(dtype="float64")).all():
+        # on few customers the likelihood can run to a boundary (r, alpha -> infinity: no heterogeneity)
+        fitted = ", ".join(f"{k} {v:.3g}" for k, v in bgnbd.params_.items())
+        raise DataValidationError(
+            f"BG/NBD did not give finite forecasts on these orders ({len(summary)} customers; {fitted}): "
+            "too few customers or repeat purchases for churn and lifetime value."
+        )
+    return table
 
 
 def params_within(fitted: Mapping[str, float], published: Mapping[str, float]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,13 @@ import pandas as pd
 from topicprofile.actions.campaign import evaluate_campaign
 from topicprofile.actions.recommend import HybridRecommender, item_lines
 from topicprofile.actions.recommend_eval import evaluate_recommenders
-from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.segments.fuse import topic_shares
-from topicprofile.ingest.load import clean_orders, load_browsing, load_reviews
-from topicprofile.ingest.files import read_table
-from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
-from topicprofile.profiler import TopicProfiler
 from topicprofile.app.jobs import write_table
+from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.ingest.files import read_table
+from topicprofile.ingest.load import clean_orders, load_browsing, load_reviews
+from topicprofile.profiler import TopicProfiler
+from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
+from topicprofile.segments.fuse import topic_shares
 
 __all__ = ["campaign_files", "read_ids", "recommend_files"]
 
@@ -40,7 +40,9 @@ def _interests(
     if reviews is None and browsing is None:
         return None, []
     if model_dir is None:
-        raise ConfigError("--reviews/--browsing need --model-dir (the fitted model that turns text into interests).")
+        raise ConfigError(
+            "--reviews/--browsing need --model-dir (the fitted model that turns text into interests)."
+        )
     profiler = TopicProfiler.load(model_dir)
     texts = {}
     if reviews is not None:
@@ -48,7 +50,10 @@ def _interests(
     if browsing is not None:
         texts["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding).data
     if before is not None:  # texts written after the cutoff would leak the future into the evaluation
-        texts = {k: v[v[TIMESTAMP].isna() | (v[TIMESTAMP] < before)] if TIMESTAMP in v else v for k, v in texts.items()}
+        texts = {
+            k: v[v[TIMESTAMP].isna() | (v[TIMESTAMP] < before)] if TIMESTAMP in v else v
+            for k, v in texts.items()
+        }
     shares = topic_shares(profiler.profile(**texts))
     labels = [str(label) for label in profiler.topic_labels_]
     return shares, labels
@@ -100,8 +105,8 @@ def recommend_files(
     return {
         "out": str(out),
         "n_customers": int(recs[CUSTOMER_ID].nunique()),
-        "n_rows": int(len(recs)),
-        "n_items": int(len(model.items_)),
+        "n_rows": len(recs),
+        "n_items": len(model.items_),
         "with_text": shares is not None,
         "weights": model.weights_,
         "as_of": str(model.as_of_.date()),
@@ -136,8 +141,8 @@ def read_ids(path: PathLike, *, encoding: str | None = None) -> list[str]:
 
 
 def campaign_files(
-    treated: PathLike,
-    control: PathLike,
+    treated: PathLike | Sequence[str],
+    control: PathLike | Sequence[str],
     orders: PathLike,
     *,
     since: str | None = None,
@@ -148,9 +153,14 @@ def campaign_files(
     n_boot: int = 2000,
     random_state: int = 0,
 ) -> dict[str, Any]:
-    """:func:`evaluate_campaign` on id files and an orders file."""
-    treated_ids, control_ids = read_ids(treated, encoding=encoding), read_ids(control, encoding=encoding)
-    lines = clean_orders(read_table(orders, encoding=encoding), columns=orders_columns, source=Path(orders).name).data
+    """:func:`evaluate_campaign` on id files (or lists of ids) and an orders file."""
+    treated_ids, control_ids = (
+        list(ids) if isinstance(ids, list | tuple) else read_ids(ids, encoding=encoding)
+        for ids in (treated, control)
+    )
+    lines = clean_orders(
+        read_table(orders, encoding=encoding), columns=orders_columns, source=Path(orders).name
+    ).data
     report = evaluate_campaign(
         treated_ids, control_ids, lines, since=since, until=until,
         alpha=alpha, n_boot=n_boot, random_state=random_state,

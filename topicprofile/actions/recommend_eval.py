@@ -13,26 +13,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from topicprofile.actions.recommend import (
-    ITEM,
-    HybridRecommender,
-    _blend,
-    _check_lines,
-    _scale_rows_all,
-    _top_items,
-    rank_metrics,
-)
+from topicprofile.actions.recommend import ITEM, HybridRecommender, _check_lines, rank_metrics
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
 
-__all__ = ["evaluate_recommenders"]
+__all__ = ["evaluate_recommenders", "recall_at"]
 
 VARIANTS = {
     "popularity": {"cf": 0.0, "content": 0.0, "popularity": 1.0},
     "cf": {"cf": 1.0, "content": 0.0, "popularity": 0.0},
     "content": {"cf": 0.0, "content": 1.0, "popularity": 0.0},
 }
+
+
+def recall_at(top: np.ndarray, targets: sp.csr_matrix) -> float:
+    """Mean over customers of the share of their target items found in their list ``top`` (n x k)."""
+    found = np.asarray(targets[np.arange(top.shape[0])[:, None], top].todense()) > 0
+    n_targets = np.asarray((targets > 0).sum(axis=1)).ravel()
+    return float((found.sum(axis=1) / np.maximum(n_targets, 1)).mean())
 
 
 def evaluate_recommenders(
@@ -64,7 +64,8 @@ def evaluate_recommenders(
     Returns
     -------
     dict
-        ``rows`` (one per variant: ``model``, ``hit_rate``, ``ndcg``, ``coverage``; with topic shares
+        ``rows`` (one per variant: ``model``, ``hit_rate``, ``ndcg``, ``recall`` (share of a customer's
+        target items in the list, averaged), ``coverage``; with topic shares
         also ``hybrid without text``, the blend refitted and re-chosen from CF and popularity only,
         which answers "does text add value"), ``weights``
         (the hybrid's, chosen before the cutoff), ``n_customers``, ``n_items``, ``n_cold``
@@ -94,32 +95,30 @@ def evaluate_recommenders(
     ids, targets, excluded = ids[keep], targets[keep], excluded[keep]
     if len(ids) == 0:
         raise DataValidationError(f"cutoff {cut.date()}: no customer bought a new item after it.")
-    scores = _scale_rows_all(model._raw_scores(ids))
     variants = dict(VARIANTS)
     if model.topic_shares_ is None:
         variants.pop("content")
     variants["hybrid"] = model.weights_
-    rows = []
-    for name, weights in variants.items():
-        top = _top_items(_blend(scores, weights), excluded, k)
-        hit, ndcg = rank_metrics(top, targets, k)
-        coverage = len(np.unique(top)) / len(model.items_)
-        rows.append({"model": name, "hit_rate": hit, "ndcg": ndcg, "coverage": coverage})
+    tops = model._rank(ids, excluded, variants, k)
     if model.topic_shares_ is not None:  # the same blend choice without text: does text add value?
         plain = HybridRecommender(top=k, exclusion_days=exclusion_days, random_state=random_state, **params)
         plain.fit(before, None)
-        plain_scores = _scale_rows_all(plain._raw_scores(ids))
-        top = _top_items(_blend(plain_scores, plain.weights_), excluded, k)
+        tops["hybrid without text"] = plain._rank(ids, excluded, {"plain": plain.weights_}, k)["plain"]
+    rows = []
+    for name, top in tops.items():
         hit, ndcg = rank_metrics(top, targets, k)
-        rows.append({"model": "hybrid without text", "hit_rate": hit, "ndcg": ndcg,
-                     "coverage": len(np.unique(top)) / len(model.items_)})  # fmt: skip
+        coverage = len(np.unique(top)) / len(model.items_)
+        recall = recall_at(top, targets)
+        rows.append({"model": name, "hit_rate": hit, "ndcg": ndcg, "recall": recall, "coverage": coverage})
+    known = model.components_.customers.get_indexer(ids) >= 0
+    has_text = model._text_vectors(ids, model.topic_shares_)[1]
     return {
         "cutoff": str(cut.date()),
         "k": k,
-        "n_customers": int(len(ids)),
-        "n_cold": int((~scores["known"]).sum()),
-        "n_with_text": int(scores["has_text"].sum()),
-        "n_items": int(len(model.items_)),
+        "n_customers": len(ids),
+        "n_cold": int((~known).sum()),
+        "n_with_text": int(has_text.sum()),
+        "n_items": len(model.items_),
         "weights": model.weights_,
         "rows": rows,
     }

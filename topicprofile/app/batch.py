@@ -24,13 +24,15 @@ Crash safety. The ledger is the commit point, and every step before it is idempo
 1. hash the file (before reading it, so a file still being written is seen as changed next time);
 2. tag it and write its part and rejects part, each atomically (temporary file, ``fsync``,
    ``os.replace``), under a name fixed by the file's name and content hash;
-3. replace ``ledger.json`` atomically with the new entry;
+3. with ``--db``, upsert its profiles into the profile database (one transaction; writing the
+   same rows again changes nothing but the runs table);
+4. replace ``ledger.json`` atomically with the new entry;
 
 and after all files, rebuild ``profiles.csv`` / ``rejects.csv`` from the parts the ledger names,
-then delete parts the ledger does not name. A crash before step 3 leaves at most a part nobody
-reads; the next run tags the file again and writes the same bytes under the same name (or, if
+then delete parts the ledger does not name. A crash before step 4 leaves at most a part nobody
+reads (and database rows the next run writes again, identically); the next run tags the file again and writes the same bytes under the same name (or, if
 the file changed meanwhile, the end-of-run sweep deletes the stray part). A crash
-after step 3 but before the views are rebuilt is repaired by the next run, which rebuilds views
+after step 4 but before the views are rebuilt is repaired by the next run, which rebuilds views
 older than the ledger. So a run after a crash gives exactly the output of a run without one.
 
 Two runs on one output folder never work at once: the second finds ``batch.lock`` locked and
@@ -42,6 +44,7 @@ and a run with another model (refitted or relabelled) asks for a new output fold
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -56,19 +59,23 @@ from typing import Any
 
 import pandas as pd
 
-from topicprofile._fs import atomic_write_text, check_outputs_apart, check_writable, sha256_file
+from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apart, check_writable, sha256_file
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
 from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, read_manifest
 from topicprofile.app.jobs import round_output, write_rejects_csv, write_table
+from topicprofile.app.profile_db import DbSink, load_identifiers
+from topicprofile.app.privacy import model_id_key
+from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
 LEDGER = "ledger.json"
+CUSTOMERS_REJECTS = "customers.rejects.csv"
 LOCK = "batch.lock"
 PARTS = "parts"
 LEDGER_FORMAT_VERSION = 1
@@ -167,6 +174,11 @@ def tag_folder(
     progress: ProgressCallback | None = None,
     date_format: str | None = None,
     on_file: FileCallback | None = None,
+    db: str | os.PathLike[str] | None = None,
+    customers: str | os.PathLike[str] | None = None,
+    region: str | None = None,
+    scrub: bool = True,
+    id_key: bytes | None = None,
 ) -> dict[str, Any]:
     """Tag the review exports in ``input_dir`` not tagged yet and add their profiles to ``out``.
 
@@ -192,6 +204,17 @@ def tag_folder(
         ``progress("files", done, total)`` after each file.
     on_file : callable, optional
         Called with each file's summary as soon as it is known.
+    db : path, optional
+        Also upsert each file's profiles into this profile database, after its part is written
+        and before its ledger entry (a crash in between tags the file again next run and writes
+        the same rows: nothing lost, nothing twice). Files the ledger has as done but not in
+        this database are added from their parts.
+    customers, region
+        A customer export whose validated identifiers go into ``db`` (rejects to
+        ``out/customers.rejects.csv``); ``region`` for phones without ``+code``.
+    scrub, id_key
+        Scrub personal data from the texts (default); pseudonymise customer ids with this key
+        (required, the model's own, for a model fitted on pseudonymous ids: see ``model_id_key``).
 
     Returns
     -------
@@ -223,21 +246,32 @@ def tag_folder(
     if fmt not in FORMATS:
         raise ConfigError(f"unknown output format {fmt!r}; use one of: {', '.join(FORMATS)}")
     _check_out_folder(out)
-    read_manifest(model_dir)  # wrong folders fail before anything is created
+    manifest = read_manifest(model_dir)  # wrong folders fail before anything is created
+    if customers is not None and db is None:
+        raise ConfigError("--customers loads identifiers into the profile database: pass --db PATH too")
     paths = find_inputs(input_dir, pattern=pattern, exclude=out)  # a file dropped later waits a run
     check_writable(out)
     if out.is_dir():  # an input hard-linked into the output folder would be overwritten
         check_outputs_apart((p for p in out.rglob("*") if p.is_file()), paths)
     report = progress or (lambda step, done, total: None)
     with batch_lock(out):
-        profiler = TopicProfiler.load(str(model_dir))
+        profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
+        id_key = model_id_key(profiler.privacy_, id_key)
         ledger = _read_ledger(out)
         _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
+        sink = None if db is None else DbSink(db, manifest)
+        if customers is not None and sink is not None:
+            identifiers, rejected = load_identifiers(customers, region=region)
+            if len(rejected):
+                write_rejects_csv(rejected, out / CUSTOMERS_REJECTS, raw_csv=raw_csv)
+            else:
+                (out / CUSTOMERS_REJECTS).unlink(missing_ok=True)
+            sink.write_identifiers(identifiers)
         files: list[dict[str, Any]] = []
         report("files", 0, len(paths))
         for i, path in enumerate(paths, 1):
             name = path.relative_to(input_dir).as_posix()
-            result = _tag_file(path, name, ledger, profiler, out, columns=columns, encoding=encoding,
+            result = _tag_file(path, name, ledger, profiler, out, sink, id_key=id_key, columns=columns, encoding=encoding,
                                date_format=date_format)  # fmt: skip
             files.append(result)
             if on_file is not None:
@@ -247,23 +281,33 @@ def tag_folder(
         views = _refresh_views(out, ledger, fmt=fmt, changed=changed, raw_csv=raw_csv)
         _sweep(out, ledger)
     counts = {f"n_{s}": sum(f["status"] == s for f in files) for s in ("new", "changed", "done", "failed")}
+    if sink is not None:
+        views["db"] = {"path": str(sink.path), "n_rows": sink.n_rows}
     return {"input_dir": str(input_dir), "out": str(out), "files": files, **counts, **views,
             "ledger": str(out / LEDGER), "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
 
 
 def _tag_file(
-    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, **load: Any
-) -> dict[str, Any]:
+    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, sink: DbSink | None, *,
+    id_key: bytes | None = None, **load: Any,
+) -> dict[str, Any]:  # fmt: skip
     """Tag one file unless the ledger has it; commit its entry; return its summary."""
     start = time.perf_counter()
     facts = _file_facts(path)  # hashed before reading: a file still growing is 'changed' next run
     entries = ledger["files"]
     done = entries.get(name)
     if done is not None and done["sha256"] == facts["sha256"] and _parts_exist(out, done):
-        return {**done, "status": "done", "seconds": 0.0}
+        if sink is not None and done.get("db") != sink.key:  # tagged before --db (or for another file)
+            sink.write(_unescaped(_read_part(out / done["part"]), ledger), name, facts)
+            entries[name] = {**done, "db": sink.key}
+            _write_ledger(out, ledger)
+        return {**entries[name], "status": "done", "seconds": 0.0}
     status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
     try:
         loaded = load_reviews(path, **load)
+        if id_key is not None:  # before anything is written (issue 14)
+            loaded = dataclasses.replace(loaded, data=pseudonymize_frame(loaded.data, id_key),
+                                         rejects=pseudonymize_rejects(loaded.rejects, id_key))  # fmt: skip
         profiles = round_output(profiler.profile(loaded))
     except TopicProfileError as e:
         logger.info("%s: failed: %s", name, e)
@@ -275,11 +319,14 @@ def _tag_file(
     if rejects_file is not None:
         rejects = loaded.rejects.assign(**{SOURCE: name})  # the name relative to the input folder
         write_rejects_csv(rejects, out / rejects_file, raw_csv=raw_csv)
+    if sink is not None:  # after the part, before the ledger's commit point
+        sink.write(profiles, name, facts)
     entry = {
         "file": name, **facts,
         "n_read": loaded.n_read, "n_used": len(loaded.data), "n_rejected": loaded.n_rejected,
         "n_customers": len(profiles), "part": part.as_posix(),
         "rejects_file": None if rejects_file is None else rejects_file.as_posix(), "finished_at": _now(),
+        **({} if sink is None else {"db": sink.key}),
     }  # fmt: skip
     entries[name] = entry
     _write_ledger(out, ledger)  # the commit point
@@ -383,6 +430,16 @@ def _read_part(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype=str, keep_default_na=False)  # text as written: the view keeps the bytes
+
+
+def _unescaped(part: pd.DataFrame, ledger: Mapping[str, Any]) -> pd.DataFrame:
+    """A CSV part's text as the profiler made it: the ``'`` that escaping put before a formula-like
+    cell is taken off (the database keeps values, not spreadsheet-safe text)."""
+    if ledger.get("format") != "csv" or ledger.get("csv") == "raw":
+        return part
+    pattern = "^'(?=[" + re.escape("".join(CSV_TRIGGERS)) + "])"
+    text = [c for c in part.columns if pd.api.types.is_string_dtype(part[c])]
+    return part.assign(**{c: part[c].str.replace(pattern, "", n=1, regex=True) for c in text})
 
 
 def _sweep(out: Path, ledger: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ CLI prints as a table or as JSON.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -17,11 +18,16 @@ from typing import Any
 
 import pandas as pd
 
+from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
+from topicprofile.actions.clv import clv_columns
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
+from topicprofile.config import RunOptions
 from topicprofile.errors import DataValidationError
-from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
+from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
-from topicprofile.privacy.scrub import scrub_texts  # privacy hook (issue 14)
+from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymized
+from topicprofile.privacy.pseudonym import pseudonymize_rejects
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_texts  # privacy hook (issue 14)
 from topicprofile.ingest.load import (
     LoadResult,
     StreamedLoad,
@@ -86,8 +92,12 @@ def stream_documents(
     encoding: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     date_format: str | None = None,
+    scrub: bool = True,
+    id_key: bytes | None = None,
+    scrub_counts: Counter[str] | None = None,
 ) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
-    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory)."""
+    """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory);
+    texts scrubbed unless ``scrub`` is False (counts added to ``scrub_counts``), ids pseudonymised with ``id_key``."""
     if reviews is None and browsing is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     store = DocumentStore(chunk_rows=chunk_rows)
@@ -98,7 +108,10 @@ def stream_documents(
         loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows,
                                    date_format=date_format)  # fmt: skip
         for chunk in loads[kind]:
-            store.append(build_documents(**{kind: chunk}))
+            docs = build_documents(**{kind: pseudonymized(chunk, id_key)}, scrub=scrub)
+            if scrub_counts is not None and scrub:
+                scrub_counts.update(docs.attrs[SCRUB_COUNTS_ATTR])
+            store.append(docs)
     return store, loads
 
 
@@ -126,20 +139,22 @@ def _prestart_pool(inputs: Mapping[str, Any], workers: int | None) -> None:
 
 
 def _stream_inputs(
-    chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None
+    chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None, scrub: bool = True,
+    id_key: bytes | None = None, scrub_counts: Counter[str] | None = None,
 ) -> tuple[DocumentStore | None, dict[str, Any]]:
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
     if inputs.get("orders") is not None:
-        loaded["orders"] = load_orders(
+        loaded["orders"] = pseudonymized(load_orders(
             inputs["orders"], columns=inputs.get("orders_columns"), encoding=inputs.get("encoding"),
             date_format=inputs.get("date_format"), max_amount=inputs.get("max_amount"), as_of=as_of,
-        )  # fmt: skip
+        ), id_key)  # fmt: skip
     store = None
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None or not loaded:
         text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
                                                   "encoding", "date_format")}  # fmt: skip
-        store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows)
+        store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows, scrub=scrub, id_key=id_key,
+                                        scrub_counts=scrub_counts)  # fmt: skip
         loaded = {**loads, **loaded}
     return store, loaded
 
@@ -152,14 +167,16 @@ def _input_summary(loaded: Mapping[str, LoadResult | StreamedLoad]) -> dict[str,
 
 
 def _write_all_rejects(
-    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False
+    loaded: Mapping[str, LoadResult | StreamedLoad], output: Path, *, raw_csv: bool = False, id_key: bytes | None = None
 ) -> str | None:
-    frames = [r.rejects for r in loaded.values() if r.n_rejected]
+    frames = [r.rejects if id_key is None else pseudonymize_rejects(r.rejects, id_key)
+              for r in loaded.values() if r.n_rejected]  # fmt: skip
     if not frames:
         return None
     path = rejects_path_for(output)
     write_rejects_csv(pd.concat(frames, ignore_index=True), path, raw_csv=raw_csv)
     return str(path)
+
 
 
 def write_rejects_csv(rejects: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:
@@ -198,22 +215,35 @@ def fit_files(
     profiler: TopicProfiler,
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
+    run: RunOptions | None = None,
+    previous: str | os.PathLike[str] | None = None,
+    id_key: bytes | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
+    With ``previous`` (a saved model, often ``model_dir``) matched topics keep its ids and user labels;
+    ``topic_changes`` in the summary and the manifest (:mod:`topicprofile.topics.matching`).
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
-    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected.
+    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``run``: how the
+    fit runs (workers, chunk size, token cache; :class:`~topicprofile.config.RunOptions`). Texts are scrubbed as
+    ``profiler.scrub`` says; with ``id_key`` every id is pseudonymised before anything is stored (never the key).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
-    _prestart_pool(inputs, profiler.workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    run = profiler.run_options(run)
+    _prestart_pool(inputs, run.workers)
+    before = None if previous is None else TopicProfiler.load(str(previous))  # a bad folder fails first
+    counts: Counter[str] = Counter()
+    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=profiler.scrub, id_key=id_key,
+                                   scrub_counts=counts)  # fmt: skip
     if store is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
+    privacy = privacy_summary(profiler.scrub, counts, id_key)
+    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, previous=before,
+                           privacy=privacy)  # fmt: skip
     profiler.save(str(model_dir))
-    rejects = _write_all_rejects(loaded, Path(model_dir))
+    rejects = _write_all_rejects(loaded, Path(model_dir), id_key=id_key)
     topics = profiler.topics()
     return {
         "model_dir": str(model_dir),
@@ -226,6 +256,8 @@ def fit_files(
         "coherence": profiler.coherence_,
         "topics": topics[["topic", "label", "prevalence", "c_npmi"]].to_dict(orient="records"),
         "segments": [_segment_summary(card) for card in profiler.segment_cards_],
+        "topic_changes": profiler.topic_changes_,
+        "privacy": privacy,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -242,38 +274,67 @@ def tag_files(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     raw_csv: bool = False,
+    run: RunOptions | None = None,
+    db: str | os.PathLike[str] | None = None,
+    customers: str | os.PathLike[str] | None = None,
+    region: str | None = None,
+    scrub: bool = True,
+    id_key: bytes | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
 
-    The files are streamed in chunks; ``workers`` tokenizer processes (None: by machine and size).
-    The output is written in blocks of the model's ``chunk_rows`` customers
-    (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
+    The files are streamed in chunks of ``run.chunk_rows`` documents (``run``: a
+    :class:`~topicprofile.config.RunOptions`, default ``RunOptions(workers=workers)``; ``workers``
+    tokenizer processes, None: by machine and size). The output is written in blocks of
+    ``run.chunk_rows`` customers (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
     Before any work, an output that is one of the inputs or an unwritable output folder is refused
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
     are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`).
+
+    With ``db`` the profiles (and the ``customers`` export's identifiers) are also upserted into
+    that profile database before ``out`` is published (:func:`~topicprofile.app.profile_db.write_run`).
+
+    Texts are scrubbed unless ``scrub`` is False; ids pseudonymised with ``id_key`` (a pseudonymous model
+    needs its own: ``model_id_key``).
     """
     start = time.perf_counter()
-    check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
+    customers_rejects = customers_rejects_path(out) if customers is not None else None
+    check_output_paths([p for p in (Path(out), rejects_path_for(Path(out)), customers_rejects) if p], inputs)
     TableWriter.check_suffix(out)
-    profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
-    _prestart_pool(inputs, workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    identifiers, rejected = prepare_db(db, customers, region=region)
+    if rejected is not None and customers_rejects is not None:
+        customers_rejects.unlink(missing_ok=True)  # an old run's would describe another file
+        if len(rejected):
+            write_rejects_csv(rejected, customers_rejects, raw_csv=raw_csv)
+    profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
+    id_key = model_id_key(profiler.privacy_, id_key)
+    run = run if run is not None else RunOptions(workers=workers)
+    _prestart_pool(inputs, run.workers)
+    counts: Counter[str] = Counter()
+    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
+                                   scrub_counts=counts)  # fmt: skip
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()
     blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
-                                    block_rows=profiler.chunk_rows)  # fmt: skip
+                                    block_rows=run.chunk_rows, run=run)  # fmt: skip
+    kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
+    clv = _clv(loaded.get("orders"), as_of)
     with TableWriter(out, raw_csv=raw_csv) as writer:
         for block in blocks:
-            block = round_output(block)
+            block = round_output(block if clv is None else block.join(clv, on="customer_id"))
             writer.write(block)
+            kept += [block] if db is not None else []
             tagged = block["top_interest"] != ""
             n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
             interests.update(block.loc[tagged, "top_interest"].tolist())
             if "segment_name" in block:
                 segments.update(block["segment_name"].tolist())
-    rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv)
+        # inside the writer: a failed upsert leaves the old output file too
+        extra = write_run(db, kept, model_dir=model_dir, inputs=_input_summary(loaded), identifiers=identifiers,
+                          customers_rejects=customers_rejects)  # fmt: skip
+    rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv, id_key=id_key)
     return {
         "out": str(out),
         "inputs": _input_summary(loaded),
@@ -282,8 +343,23 @@ def tag_files(
         "n_tagged": n_tagged,
         "top_interests": dict(interests.most_common()),
         "segments": dict(segments.most_common()),
+        **extra,
+        "privacy": privacy_summary(scrub, counts, id_key),
         "seconds": round(time.perf_counter() - start, 2),
     }
+
+
+def _clv(orders: Any, as_of: str | None) -> pd.DataFrame | None:
+    """Churn and lifetime-value columns (BG/NBD + Gamma-Gamma) when orders are given, else None.
+
+    Orders too thin for the models (no repeat buyers) leave the columns out with a warning."""
+    if orders is None:
+        return None
+    try:
+        return clv_columns(getattr(orders, "data", orders), as_of=as_of)
+    except DataValidationError as e:
+        logging.getLogger(__name__).warning("no p_alive / clv_12m columns: %s", e)
+        return None
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, raw_csv: bool = False) -> None:

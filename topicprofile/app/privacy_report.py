@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile import schema
+from topicprofile.privacy.erasure import ERASURE_LOG
 from topicprofile.privacy.placeholders import PLACEHOLDERS
 from topicprofile.privacy.pseudonym import PSEUDONYM_PREFIX
 from topicprofile.store import MANIFEST, read_manifest
@@ -27,7 +28,8 @@ _PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
 # What each model file holds about people, in words for the report.
 _HOLDS = {
-    "documents.parquet": "every cleaned text the model was fitted on, with its customer id (for explain)",
+    "documents.parquet": "texts the model was fitted on, with their customer ids, for explain: all of them, "
+    "or (--keep-texts snippets, the default) only those explain shows as evidence",
     "profiles.parquet": "one row per customer: id, interest tags and scores, keywords from their texts, RFM",
     "segments.json": "segment cards: aggregates; centres of customer features",
     "phrases.json": "phrases learnt from the texts (a name or place typed often enough can be one)",
@@ -47,7 +49,11 @@ def _ids_summary(ids: pd.Series) -> dict[str, Any]:
 
 
 def _table_entry(path: Path) -> dict[str, Any]:
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = (
+        pd.read_parquet(path)
+        if path.suffix == ".parquet"
+        else pd.read_csv(path, dtype=str, keep_default_na=False)
+    )
     entry: dict[str, Any] = {"rows": len(frame), "columns": [str(c) for c in frame.columns]}
     if schema.CUSTOMER_ID in frame.columns:
         entry |= _ids_summary(frame[schema.CUSTOMER_ID])
@@ -64,7 +70,11 @@ def _version_entries(folder: Path, base: Path) -> list[dict[str, Any]]:
         path = folder / name
         if not path.is_file():
             continue
-        entry: dict[str, Any] = {"path": str(path.relative_to(base)), "holds": holds, "bytes": path.stat().st_size}
+        entry: dict[str, Any] = {
+            "path": str(path.relative_to(base)),
+            "holds": holds,
+            "bytes": path.stat().st_size,
+        }
         if path.suffix in (".parquet", ".csv"):
             entry |= _table_entry(path)
         entries.append(entry)
@@ -75,9 +85,14 @@ def _settings(manifest: dict[str, Any]) -> dict[str, Any]:
     params = manifest.get("params", {})
     privacy = manifest.get("privacy", {})
     return {
-        "scrub": privacy.get("scrub", params.get("scrub", "not recorded (model made before scrubbing existed)")),
+        "scrub": privacy.get(
+            "scrub", params.get("scrub", "not recorded (model made before scrubbing existed)")
+        ),
         "scrub_counts": privacy.get("scrub_counts"),
         "pseudonymized": privacy.get("pseudonymized", "not recorded; see ids_pseudonymous per file"),
+        "keep_texts": params.get("keep_texts", "all (model made before --keep-texts existed)"),
+        "erased_customers": privacy.get("erased_customers", 0),
+        "refit_due": privacy.get("refit_due", False),
     }
 
 
@@ -105,7 +120,10 @@ def privacy_report(model_dir: str | Path) -> dict[str, Any]:
     base = Path(model_dir)
     manifest = read_manifest(base)
     current = manifest.get("current", "")
-    folders = sorted((p for p in (base / "versions").glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    folders = sorted(
+        (p for p in (base / "versions").glob("*") if p.is_dir() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    )
     files = [e for folder in folders for e in _version_entries(folder, base)]
     files += _version_entries(base, base)  # rejects.csv beside the versions
     in_current = [e for e in files if e["path"].startswith(current + "/")] if current else files
@@ -116,11 +134,28 @@ def privacy_report(model_dir: str | Path) -> dict[str, Any]:
     return {
         "model_dir": str(base),
         "current": current,
-        "settings": _settings(json.loads((base / current / MANIFEST).read_text(encoding="utf-8")) if current else manifest),
+        "settings": _settings(
+            json.loads((base / current / MANIFEST).read_text(encoding="utf-8")) if current else manifest
+        ),
         "n_customers": profiles.get("n_customers", manifest.get("n_customers")),
         "n_texts": docs.get("n_texts", manifest.get("input", {}).get("n_documents")),
         "files": files,
-        "outside": [{"path": str(cache), "holds": "token cache: tokens of texts, keyed by a hash of each text "
-                     "(run with --no-cache to keep none)", "bytes": cache_bytes}],
+        "outside": [
+            {
+                "path": str(cache),
+                "holds": "token cache: tokens of texts, keyed by a hash of each text "
+                "(run with --no-cache to keep none)",
+                "bytes": cache_bytes,
+            }
+        ],
         "versions": [p.name for p in folders],
+        "erasure_log": _erasure_log(base / ERASURE_LOG),
     }
+
+
+def _erasure_log(path: Path) -> dict[str, Any]:
+    """The erasure log's place and entries (hashed ids, times, rows removed: no personal data)."""
+    entries = []
+    if path.is_file():
+        entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {"path": str(path), "n_entries": len(entries), "entries": entries}

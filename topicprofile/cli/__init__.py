@@ -10,9 +10,11 @@ from topicprofile.cli import (  # noqa: F401  (registers the commands)
     evaluate,
     explain,
     fit,
+    forget,
     history,
     quality,
     privacy_report,
+    prune,
     recommend,
     reidentify,
     report,
@@ -21,6 +23,7 @@ from topicprofile.cli import (  # noqa: F401  (registers the commands)
     tag_text,
     topics,
     tune,
+    update,
 )
 from topicprofile.cli._util import app
 

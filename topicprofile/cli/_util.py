@@ -285,8 +285,12 @@ def topic_count(value: str) -> int | str:
 
 
 TopicsOpt = Annotated[
-    str,
-    typer.Option("--topics", "-k", help="Number of topics, or 'auto' to choose it (see `topicprofile tune`)."),
+    str | None,
+    typer.Option(
+        "--topics", "-k",
+        help="Number of topics, or 'auto' to choose it (see `topicprofile tune`). "
+        "Default: 12, or with --taxonomy one per interest.",
+    ),
 ]
 
 

@@ -26,6 +26,20 @@ def _min_score(value: float | None) -> float | None:
     return value
 
 
+def _holdout(value: str | None) -> float | None:
+    """'10%' or '0.1' -> 0.1."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise typer.BadParameter(f"use a share like 10% or 0.1, not {value!r}") from None
+    if not 0 < fraction < 1:
+        raise typer.BadParameter(f"must be between 0% and 100% (exclusive), got {value!r}")
+    return fraction
+
+
 @app.command("audience")
 def audience_cli(
     to: Annotated[
@@ -68,6 +82,23 @@ def audience_cli(
         str | None, typer.Option("--columns", help="csv/parquet: comma-separated profile columns.")
     ] = None,
     list_exports: Annotated[bool, typer.Option("--list", help="List the recorded exports and stop.")] = False,
+    require_consent: Annotated[
+        bool,
+        typer.Option(
+            "--require-consent",
+            help="klaviyo/meta/google: also leave out identifiers without a consent flag (a refused "
+            "channel is always left out).",
+        ),
+    ] = False,
+    holdout: Annotated[
+        str | None,
+        typer.Option(
+            "--holdout",
+            help="Keep a random control group out of the file (e.g. 10%), stratified by segment; "
+            "recorded for `topicprofile campaign --audience NAME`.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --holdout draw.")] = 0,
     db: DbOpt = None,
     model_dir: DbModelDirOpt = None,
     json_out: JsonOpt = False,
@@ -81,6 +112,7 @@ def audience_cli(
 
     Example: topicprofile audience --db profiles.duckdb --where "interest = 'Outdoor' and rfm_segment = 'At Risk'" --min-score 0.3 --to klaviyo --out outdoor.csv
     """
+    fraction = _holdout(holdout)
     path = resolve_db(db, model_dir)
     if not list_exports and out is None:
         raise typer.BadParameter("pass --out FILE", param_hint="--out")
@@ -98,6 +130,8 @@ def audience_cli(
         summary = audience.export_audience(
             path, to=to, out=out, where=where, min_score=min_score, since=since, name=name,
             columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None,
+            require_consent=require_consent,
+            **({"holdout": fraction, "seed": seed} if fraction is not None else {}),
         )  # fmt: skip
     if json_out:
         print_json(summary)
@@ -108,3 +142,10 @@ def audience_cli(
                + (f"; left out {skipped}" if skipped else "")),
         highlight=False,
     )  # fmt: skip
+    if "holdout" in summary:
+        held = summary["holdout"]
+        stdout.print(
+            escape(f"control group: {held['n_control']:,} customers held out ({held['fraction']:.0%}, seed {held['seed']}) "
+                   f"-> {held['file']}; evaluate with: topicprofile campaign --audience {summary['name']!r} --orders AFTER.csv"),
+            highlight=False,
+        )  # fmt: skip

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
+from topicprofile.cli.db_options import CustomersOpt, RegionOpt, TagDbOpt
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key
 from topicprofile.cli._util import (
     ColumnsOpt,
     DateFormatOpt,
@@ -51,12 +53,19 @@ def batch_cli(
         Literal["csv", "parquet"], typer.Option("--format", help="Format of the profiles and parts.")
     ] = "csv",
     raw_csv: RawCsvOpt = False,
+    db: TagDbOpt = None,
+    customers: CustomersOpt = None,
+    region: RegionOpt = None,
     json_out: JsonOpt = False,
+    no_scrub: NoScrubOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Tag the exports in a folder that are new or changed since the last run; safe to run from cron.
 
-    Profiles go to OUT/profiles.csv, one part per file to OUT/parts/, each file into OUT/ledger.json.
+    Profiles go to OUT/profiles.csv, one part per file to OUT/parts/, each file into OUT/ledger.json
+    (and with --db into the profile database, each file before its ledger entry).
     A changed file is tagged again and replaces its earlier profiles.
     Exit 1 if another run holds the folder (nothing done) or a file failed (the others are done).
 
@@ -86,11 +95,21 @@ def batch_cli(
                 raw_csv=raw_csv,
                 progress=progress,
                 on_file=show,
+                db=db,
+                customers=customers,
+                region=region,
+                scrub=not no_scrub,
+                id_key=id_key(pseudonymize, key_file),
             )
     if json_out:
         print_json(summary)
     elif not quiet:
         stdout.print(escape(_totals_line(summary, pattern=pattern)), highlight=False)
+        if summary.get("db"):
+            stdout.print(
+                escape(f"database {summary['db']['path']}: {summary['db']['n_rows']:,} profiles written"),
+                highlight=False,
+            )
     if summary["n_failed"]:
         raise typer.Exit(1)
 

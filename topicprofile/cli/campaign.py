@@ -8,31 +8,78 @@ from typing import Annotated, Any
 
 import typer
 
-from topicprofile.cli._util import EncodingOpt, JsonOpt, OrdersColumnsOpt, QuietOpt, app, column_map, print_json, stdout, user_errors
+from topicprofile.cli._util import (
+    EncodingOpt,
+    JsonOpt,
+    OrdersColumnsOpt,
+    QuietOpt,
+    app,
+    column_map,
+    print_json,
+    stdout,
+    user_errors,
+)
+from topicprofile.cli.db import DbModelDirOpt, DbOpt, require_db_extra, resolve_db
 
 
 @app.command("campaign")
 def campaign_cli(
-    treated: Annotated[Path, typer.Option("--treated", help="Ids of customers who got the campaign (one per line, or a table with customer_id).")],
-    control: Annotated[Path, typer.Option("--control", help="Ids of the held-out control group (same formats).")],
-    orders: Annotated[Path, typer.Option("--orders", "-o", help="Orders file covering the time after the send.")],
-    since: Annotated[str | None, typer.Option("--since", help="Count orders on or after this date (the send date).")] = None,
+    orders: Annotated[
+        Path, typer.Option("--orders", "-o", help="Orders file covering the time after the send.")
+    ],
+    audience: Annotated[
+        str | None,
+        typer.Option("--audience", help="Audience exported with --holdout: its treated and control groups."),
+    ] = None,
+    treated: Annotated[
+        Path | None,
+        typer.Option(
+            "--treated",
+            help="Or: ids of customers who got the campaign (one per line, or a table with customer_id).",
+        ),
+    ] = None,
+    control: Annotated[
+        Path | None, typer.Option("--control", help="And ids of the held-out control group (same formats).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Count orders on or after this date (the send date).")
+    ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Count orders before this date.")] = None,
     orders_columns: OrdersColumnsOpt = None,
-    alpha: Annotated[float, typer.Option("--alpha", min=0.001, max=0.5, help="Error rate (0.05: 95% intervals).")] = 0.05,
+    alpha: Annotated[
+        float, typer.Option("--alpha", min=0.001, max=0.5, help="Error rate (0.05: 95% intervals).")
+    ] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    db: DbOpt = None,
+    model_dir: DbModelDirOpt = None,
 ) -> None:
     """Conversion and revenue per customer, treated vs control, with confidence intervals and p-values.
 
-    The control group comes as a file of ids for now (`audience --holdout` is not built yet).
-    Example: topicprofile campaign --treated treated.txt --control control.txt --orders after.csv --since 2025-03-01
+    The groups come from an audience exported with `--holdout` (--audience NAME, from the profile
+    database), or as two files of ids (--treated, --control).
+    Example: topicprofile campaign --db profiles.duckdb --audience outdoor --orders after.csv --since 2025-03-01
     """
+    if audience is None and (treated is None or control is None):
+        raise typer.BadParameter(
+            "give --audience NAME, or both --treated and --control", param_hint="--audience"
+        )
+    if audience is not None and (treated is not None or control is not None):
+        raise typer.BadParameter(
+            "--audience replaces --treated/--control; give one or the other", param_hint="--audience"
+        )
     orders_map = column_map(orders_columns, option="--orders-columns")
+    db_path = resolve_db(db, model_dir) if audience is not None else None
     with user_errors(quiet=quiet or json_out):
         from topicprofile.actions.jobs import campaign_files
+
+        if audience is not None:
+            require_db_extra()
+            from topicprofile.db.audience import holdout_groups
+
+            _, treated, control = holdout_groups(db_path, audience)
 
         report = campaign_files(
             treated, control, orders, since=since, until=until, orders_columns=orders_map,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
 from topicprofile.cli._util import (
     AsOfOpt,
     DateFormatOpt,
@@ -33,10 +34,17 @@ from topicprofile.cli._util import (
     lang_code,
     topic_count,
     print_json,
+    stdout,
     progress_bar,
     user_errors,
 )
 from topicprofile.cli.show import print_fit_summary
+
+
+class KeepTexts(str, Enum):
+    snippets = "snippets"
+    all = "all"
+    none = "none"
 
 
 class Trainer(str, Enum):
@@ -50,7 +58,7 @@ def fit_cli(
     reviews: ReviewsOpt = None,
     browsing: BrowsingOpt = None,
     orders: OrdersOpt = None,
-    topics: TopicsOpt = "12",
+    topics: TopicsOpt = None,
     lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
     seed: SeedOpt = 0,
     columns: ColumnsOpt = None,
@@ -100,6 +108,24 @@ def fit_cli(
     ] = False,
     workers: WorkersOpt = None,
     no_cache: NoCacheOpt = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="The model this fit replaces (often --model-dir itself): matched topics keep their ids "
+            "and user labels, so tag ids in a profile database stay stable.",
+        ),
+    ] = None,
+    no_scrub: NoScrubOpt = False,
+    keep_texts: Annotated[
+        KeepTexts,
+        typer.Option(
+            "--keep-texts",
+            help="Texts the model keeps for explain: only the evidence it shows (snippets), all, or none.",
+        ),
+    ] = KeepTexts.snippets,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -108,7 +134,7 @@ def fit_cli(
     The model is saved as a new version in --model-dir (older versions kept, the folder's other
     files never touched). Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
     """
-    n_topics = topic_count(topics)
+    n_topics = topic_count(topics) if topics is not None else None
     inputs = input_files(
         reviews=reviews,
         browsing=browsing,
@@ -123,7 +149,7 @@ def fit_cli(
     with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):
         # the lock first: a folder that cannot take the model, or another fit of it, stops this run
         # before any work (and a folder made here goes again if the fit fails)
-        from topicprofile.config import read_labels_file, read_word_list
+        from topicprofile.config import RunOptions, read_labels_file, read_word_list
         from topicprofile.profiler import TopicProfiler
         from topicprofile.topics.seeding import load_taxonomy
         from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
@@ -149,18 +175,29 @@ def fit_cli(
             n_segments=segments,
             text_weight=text_weight,
             behavior_weight=behavior_weight,
-            workers=workers,
-            cache_dir=cache_dir(no_cache),
+            scrub=not no_scrub,
+            keep_texts=keep_texts.value,
         )
+        key = id_key(pseudonymize, key_file)
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = fit_files(
                 model_dir,
                 profiler=profiler,
                 progress=progress,
                 as_of=as_of,
+                run=RunOptions(workers=workers, cache_dir=cache_dir(no_cache)),
+                previous=previous,
+                id_key=key,
                 **inputs,
             )
     if json_out:
         print_json(summary)
     elif not quiet:
         print_fit_summary(summary)
+        if summary.get("topic_changes"):
+            from rich.markup import escape
+
+            changes = summary["topic_changes"]
+            counts = ", ".join(f"{len(changes[k])} {k}" for k in ("kept", "renamed", "new", "retired", "split", "merged"))
+            stdout.print(escape(f"topic ids follow {previous}: {counts}"), highlight=False)
+        print_privacy_line(summary["privacy"])

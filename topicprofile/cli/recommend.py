@@ -28,12 +28,21 @@ from topicprofile.cli._util import (
 
 @app.command("recommend")
 def recommend_cli(
-    orders: Annotated[Path, typer.Option("--orders", "-o", help="Orders file with a 'product' or 'category' column.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output file: .csv or .parquet (long: one row per item).")] = None,
+    orders: Annotated[
+        Path, typer.Option("--orders", "-o", help="Orders file with a 'product' or 'category' column.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output file: .csv or .parquet (long: one row per item).")
+    ] = None,
     model_dir: Annotated[
         Path | None,
-        typer.Option("--model-dir", "-m", help="Fitted model: turns --reviews/--browsing into interests.",
-                     envvar="TOPICPROFILE_MODEL_DIR", show_default=False),
+        typer.Option(
+            "--model-dir",
+            "-m",
+            help="Fitted model: turns --reviews/--browsing into interests.",
+            envvar="TOPICPROFILE_MODEL_DIR",
+            show_default=False,
+        ),
     ] = None,
     reviews: ReviewsOpt = None,
     browsing: BrowsingOpt = None,
@@ -41,14 +50,26 @@ def recommend_cli(
     browsing_columns: BrowsingColumnsOpt = None,
     orders_columns: OrdersColumnsOpt = None,
     item_column: Annotated[
-        str | None, typer.Option("--item-column", help="Orders column naming the item (default: product, else category).")
+        str | None,
+        typer.Option(
+            "--item-column", help="Orders column naming the item (default: product, else category)."
+        ),
     ] = None,
-    top: Annotated[int, typer.Option("--top", "-n", min=1, help="Items per customer (and k of the evaluation).")] = 10,
+    top: Annotated[
+        int, typer.Option("--top", "-n", min=1, help="Items per customer (and k of the evaluation).")
+    ] = 10,
     exclude_days: Annotated[
-        int, typer.Option("--exclude-days", min=0, help="Never recommend items bought this many days before the end.")
+        int,
+        typer.Option(
+            "--exclude-days", min=0, help="Never recommend items bought this many days before the end."
+        ),
     ] = 90,
-    evaluate: Annotated[bool, typer.Option("--evaluate", help="Compare popularity, CF, content and hybrid instead.")] = False,
-    cutoff: Annotated[str | None, typer.Option("--cutoff", help="With --evaluate: train before, test after (YYYY-MM-DD).")] = None,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate", help="Compare popularity, CF, content and hybrid instead.")
+    ] = False,
+    cutoff: Annotated[
+        str | None, typer.Option("--cutoff", help="With --evaluate: train before, test after (YYYY-MM-DD).")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (ALS factors).")] = 0,
     encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
@@ -96,10 +117,22 @@ def print_evaluation(result: Mapping[str, Any]) -> None:
         f"{result['n_items']:,} items"
     )
     table = Table(title=f"top {result['k']}", title_justify="left")
-    for name in ("model", f"hit-rate@{result['k']}", f"NDCG@{result['k']}", "coverage"):
+    for name in (
+        "model",
+        f"hit-rate@{result['k']}",
+        f"recall@{result['k']}",
+        f"NDCG@{result['k']}",
+        "coverage",
+    ):
         table.add_column(name, justify="left" if name == "model" else "right")
     for row in result["rows"]:
-        table.add_row(row["model"], f"{row['hit_rate']:.3f}", f"{row['ndcg']:.3f}", f"{row['coverage']:.0%}")
+        table.add_row(
+            row["model"],
+            f"{row['hit_rate']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['ndcg']:.3f}",
+            f"{row['coverage']:.0%}",
+        )
     stdout.print(table)
     weights = ", ".join(f"{k} {v:.2f}" for k, v in result["weights"].items())
     stdout.print(f"hybrid blend (chosen before the cutoff): {weights}; {result['seconds']:.1f} s")

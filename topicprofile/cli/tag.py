@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
 from topicprofile.cli._util import (
     AsOfOpt,
     DateFormatOpt,
@@ -29,6 +30,7 @@ from topicprofile.cli._util import (
     user_errors,
     WorkersOpt,
 )
+from topicprofile.cli.db_options import CustomersOpt, RegionOpt, TagDbOpt, print_db_line
 from topicprofile.cli.show import print_tag_summary
 
 
@@ -48,10 +50,18 @@ def tag_cli(
     max_amount: MaxAmountOpt = None,
     workers: WorkersOpt = None,
     raw_csv: RawCsvOpt = False,
+    db: TagDbOpt = None,
+    customers: CustomersOpt = None,
+    region: RegionOpt = None,
+    no_scrub: NoScrubOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Tag every customer in the given files; one row per customer.
+
+    With --db the profiles are also upserted into a profile database (DuckDB) for `audience` and `history`.
 
     Example: topicprofile tag --model-dir models/shop --reviews new_reviews.csv --out profiles.csv
     """
@@ -75,9 +85,16 @@ def tag_cli(
                 as_of=as_of,
                 workers=workers,
                 raw_csv=raw_csv,
+                db=db,
+                customers=customers,
+                region=region,
+                scrub=not no_scrub,
+                id_key=id_key(pseudonymize, key_file),
                 **inputs,
             )
     if json_out:
         print_json(summary)
     elif not quiet:
         print_tag_summary(summary)
+        print_db_line(summary)
+        print_privacy_line(summary["privacy"])

@@ -20,8 +20,9 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import atomic_path, escape_csv_frame
+from topicprofile.actions.campaign import assign_holdout
 from topicprofile.db.database import ProfileDatabase
-from topicprofile.db.exporters import EXPORTERS, PLAIN_COLUMNS
+from topicprofile.db.exporters import CONSENTED, EXPORTERS, PLAIN_COLUMNS
 from topicprofile.db.filters import compile_filter
 from topicprofile.errors import ConfigError
 
@@ -145,8 +146,18 @@ def export_audience(
     since: str | None = None,
     name: str | None = None,
     columns: tuple[str, ...] | None = None,
+    require_consent: bool = False,
+    holdout: float | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Select an audience, write it for ``to`` and record the export (for ``since='last'`` next time).
+
+    Klaviyo, Meta and Google files keep only identifiers the customer did not refuse (consent
+    flags of ``db customers``); ``require_consent`` leaves out those without a flag too.
+    With ``holdout`` (a fraction, e.g. 0.1) a seeded random control group, stratified by segment,
+    is kept out of the file: ``NAME.holdout.csv`` lists every reachable customer with ``group``
+    (treated/control) and ``stratum``, and the database records it for ``topicprofile campaign
+    --audience NAME``.
 
     Returns ``export_id``, ``name``, ``n_rows``, ``n_skipped``, ``skipped`` (reason -> count), ``files``.
     Shopify files above 1 MB are split into ``NAME.part1.csv``, ``NAME.part2.csv``…; the customers
@@ -166,7 +177,20 @@ def export_audience(
         after = since_run(db, since, name=name)
         audience = select_audience(db, where, min_score=min_score, after_run=after)
         exporter = EXPORTERS[to]
-        table, skipped = exporter(audience, tuple(columns)) if columns else exporter(audience)
+        if columns:
+            export = lambda frame: exporter(frame, tuple(columns))  # noqa: E731
+        elif to in CONSENTED:
+            export = lambda frame: exporter(frame, require_consent=require_consent)  # noqa: E731
+        else:
+            export = exporter
+        table, skipped = export(audience)
+        groups = None
+        if holdout is not None:  # split the reachable customers; only the treated are written
+            reachable = audience[~audience["customer_id"].isin(skipped["customer_id"])]
+            groups = holdout_split(reachable, fraction=holdout, seed=seed)
+            table, _ = export(
+                reachable[reachable["customer_id"].isin(groups.index[groups["group"] == "treated"])]
+            )
         files = _write(table, out, destination=to)
         if len(skipped):
             skipped_path = out.with_name(f"{out.stem}.skipped.csv")
@@ -177,13 +201,76 @@ def export_audience(
                 "INSERT INTO exports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [export_id, name, to, where or "", dt.datetime.now(dt.UTC).replace(tzinfo=None), db.last_run(), len(table), len(skipped)],
             )  # fmt: skip
+            if groups is not None:
+                holdout_path = out.with_name(f"{out.stem}.holdout.csv")
+                _write_csv(groups.reset_index(), holdout_path)
+                _record_holdout(con, export_id, groups, fraction=holdout, seed=seed)
     reasons = skipped["reason"].value_counts().to_dict() if len(skipped) else {}
     if reasons:
         logger.warning(
             "%d customers left out (%s)", len(skipped), ", ".join(f"{n} {r}" for r, n in reasons.items())
         )
-    return {"export_id": export_id, "name": name, "n_rows": len(table), "n_skipped": len(skipped), "skipped": reasons,
-            "files": [str(p) for p in files], "since_run": after}  # fmt: skip
+    summary = {"export_id": export_id, "name": name, "n_rows": len(table), "n_skipped": len(skipped), "skipped": reasons,
+               "files": [str(p) for p in files], "since_run": after}  # fmt: skip
+    if groups is not None:
+        summary["holdout"] = {"fraction": holdout, "seed": seed, "n_control": int((groups["group"] == "control").sum()),
+                              "n_treated": int((groups["group"] == "treated").sum()), "file": str(holdout_path)}  # fmt: skip
+    return summary
+
+
+_HOLDOUT_TABLE = (
+    "CREATE TABLE IF NOT EXISTS audience_holdouts (export_id INTEGER, customer_id VARCHAR, grp VARCHAR, "
+    "stratum VARCHAR, fraction DOUBLE, seed BIGINT)"
+)
+
+
+def holdout_split(audience: pd.DataFrame, *, fraction: float, seed: int) -> pd.DataFrame:
+    """:func:`~topicprofile.actions.campaign.assign_holdout` of an audience, stratified by its segment
+    (``segment_name``, else ``rfm_segment``, where the profiles have one)."""
+    column = next(
+        (c for c in ("segment_name", "rfm_segment") if c in audience and audience[c].notna().any()), None
+    )
+    strata = (
+        None
+        if column is None
+        else audience.set_index("customer_id")[column].astype("string").fillna("(none)")
+    )
+    return assign_holdout(audience["customer_id"], fraction=fraction, strata=strata, random_state=seed)
+
+
+def _record_holdout(con: Any, export_id: int, groups: pd.DataFrame, *, fraction: float, seed: int) -> None:
+    con.execute(_HOLDOUT_TABLE)
+    rows = groups.reset_index()
+    frame = pd.DataFrame({"export_id": export_id, "customer_id": rows["customer_id"].astype(str),
+                          "grp": rows["group"].astype(str), "stratum": rows["stratum"].astype(str),
+                          "fraction": float(fraction), "seed": int(seed)})  # fmt: skip
+    con.register("_holdout_rows", frame)
+    con.execute("INSERT INTO audience_holdouts SELECT * FROM _holdout_rows")
+    con.unregister("_holdout_rows")
+
+
+def holdout_groups(db_path: str | os.PathLike[str], name: str) -> tuple[int, list[str], list[str]]:
+    """``(export_id, treated ids, control ids)`` of audience ``name``'s newest export with a holdout."""
+    with ProfileDatabase(db_path, read_only=True) as db:
+        has_table = db.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audience_holdouts'"
+        ).fetchone()[0]
+        rows = [] if not has_table else db.con.execute(
+            "SELECT export_id FROM exports WHERE name = ? AND export_id IN (SELECT export_id FROM audience_holdouts) "
+            "ORDER BY export_id DESC LIMIT 1", [name],
+        ).fetchall()  # fmt: skip
+        if not rows:
+            raise ConfigError(
+                f"audience {name!r} has no export with a holdout; export it with --holdout 10% --name {name!r}."
+            )
+        export_id = int(rows[0][0])
+        groups = db.con.execute(
+            "SELECT customer_id, grp FROM audience_holdouts WHERE export_id = ? ORDER BY customer_id",
+            [export_id],
+        ).df()
+    treated = groups.loc[groups["grp"] == "treated", "customer_id"].tolist()
+    control = groups.loc[groups["grp"] == "control", "customer_id"].tolist()
+    return export_id, treated, control
 
 
 def list_exports(db_path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -192,4 +279,11 @@ def list_exports(db_path: str | os.PathLike[str]) -> pd.DataFrame:
         return db.con.execute("SELECT * FROM exports ORDER BY export_id DESC").df()
 
 
-__all__ = ["DESTINATIONS", "export_audience", "list_exports", "select_audience"]
+__all__ = [
+    "DESTINATIONS",
+    "export_audience",
+    "holdout_groups",
+    "holdout_split",
+    "list_exports",
+    "select_audience",
+]

@@ -24,53 +24,26 @@ from typing import Any, Self
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from topicprofile._fs import atomic_path
 from topicprofile.db import schema as db_schema
-from topicprofile.db.convert import to_rows
+from topicprofile.db.convert import stage_batch
 from topicprofile.errors import DataValidationError, ModelError
 
 logger = logging.getLogger(__name__)
 
-_ARROW_ROWS = pa.schema([
-    ("customer_id", pa.string()), ("score_keys", pa.list_(pa.string())), ("score_values", pa.list_(pa.float64())),
-    ("top_score", pa.float64()), ("interest_tags", pa.list_(pa.string())), ("tag_scores", pa.list_(pa.float64())), ("interest_topics", pa.list_(pa.int32())),
-    ("topic_shares", pa.list_(pa.float64())), ("keywords", pa.list_(pa.string())), ("top_interest", pa.string()),
-    ("rfm_segment", pa.string()), ("segment_name", pa.string()), ("recency_days", pa.float64()),
-    ("frequency", pa.float64()), ("monetary", pa.float64()), ("avg_order_value", pa.float64()),
-    ("n_documents", pa.int32()), ("n_tokens", pa.int32()), ("r_score", pa.int32()), ("f_score", pa.int32()),
-    ("m_score", pa.int32()), ("segment_id", pa.int32()), ("last_seen", pa.timestamp("us")),
-    ("model_version", pa.string()), ("change_key", pa.string()), ("changed_run", pa.int64()),
-])  # fmt: skip
-
-# ``changed_run`` keeps the old run unless what an audience sees changed.
-_SELECT_BATCH = ", ".join(
-    "map(b.score_keys, b.score_values)"
-    if f == "interest_scores"
-    else "CASE WHEN p.change_key IS DISTINCT FROM b.change_key THEN b.changed_run ELSE p.changed_run END"
-    if f == "changed_run"
-    else f"b.{f}"
-    for f in ("customer_id", *db_schema.PROFILE_FIELDS)
-)
+_FIELDS = ", ".join(("customer_id", *db_schema.PROFILE_FIELDS))
 # Replace = delete the batch's keys and insert its rows, inside the batch's transaction. Same
 # result as INSERT … ON CONFLICT DO UPDATE, which DuckDB 2.0.1 runs ~50x slower on conflicting
 # rows (28 s against 0.5 s for 50,000 customers; scripts/bench_db.py).
-_STAGE = (
-    "CREATE OR REPLACE TEMP TABLE incoming AS SELECT "
-    f"{_SELECT_BATCH} FROM batch b LEFT JOIN profiles p USING (customer_id)"
-)
 _REPLACE = (
-    "DELETE FROM profiles WHERE customer_id IN (SELECT customer_id FROM batch)",
-    f"INSERT INTO profiles ({', '.join(('customer_id', *db_schema.PROFILE_FIELDS))}) SELECT * FROM incoming",
-    "DROP TABLE incoming",
-)
-_CHANGED = (
-    "FROM batch b LEFT JOIN profiles p USING (customer_id) WHERE p.change_key IS DISTINCT FROM b.change_key"
+    "DELETE FROM profiles WHERE customer_id IN (SELECT customer_id FROM batch WHERE NOT is_new)",
+    f"INSERT INTO profiles ({_FIELDS}) SELECT {_FIELDS} FROM batch",
+    "DROP TABLE batch",
 )
 _HISTORY = (
-    "INSERT INTO tag_history SELECT b.customer_id, ?, unnest(b.interest_topics), unnest(b.interest_tags), "
-    f"unnest(b.tag_scores), b.model_version, ? {_CHANGED}"
+    "INSERT INTO tag_history SELECT customer_id, ?, unnest(interest_topics), unnest(interest_tags), "
+    "unnest(tag_scores), model_version, ? FROM batch WHERE key_changed"
 )
 
 
@@ -196,36 +169,29 @@ class ProfileDatabase:
         """
         with self.transaction() as con:
             run_id = self._next_id("runs", "run_id")
-            rows = to_rows(profiles, model_version=model_version_of(model_manifest), run_id=run_id)
-            batch = pa.Table.from_pandas(rows[_ARROW_ROWS.names], schema=_ARROW_ROWS, preserve_index=False)
-            con.register("batch", batch)
-            try:
-                n_new = con.execute(
-                    "SELECT count(*) FROM batch WHERE customer_id NOT IN (SELECT customer_id FROM profiles)"
-                ).fetchall()[0][0]
-                n_changed = con.execute(f"SELECT count(*) {_CHANGED}").fetchall()[0][0]
-                con.execute(_HISTORY, [run_id, as_of or _utcnow()])
-                con.execute(_STAGE)
-                for statement in _REPLACE:
-                    con.execute(statement)
-            finally:
-                con.unregister("batch")
+            n_rows = stage_batch(con, profiles, model_version=model_version_of(model_manifest), run_id=run_id)
+            n_new, n_changed = con.execute(
+                "SELECT count(*) FILTER (is_new), count(*) FILTER (key_changed) FROM batch"
+            ).fetchall()[0]
+            con.execute(_HISTORY, [run_id, as_of or _utcnow()])
+            for statement in _REPLACE:
+                con.execute(statement)
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, _utcnow(), model_version_of(model_manifest), json.dumps(model_manifest or {}, default=str),
-                 json.dumps(inputs or {}, default=str), len(rows), n_new, n_changed - n_new],
+                 json.dumps(inputs or {}, default=str), n_rows, n_new, n_changed - n_new],
             )  # fmt: skip
         logger.info(
             "%s: run %d wrote %d profiles (%d new, %d changed)",
             self.path.name,
             run_id,
-            len(rows),
+            n_rows,
             n_new,
             n_changed - n_new,
         )
         return {
             "run_id": run_id,
-            "n_rows": len(rows),
+            "n_rows": n_rows,
             "n_new": int(n_new),
             "n_changed": int(n_changed - n_new),
         }
@@ -314,6 +280,18 @@ class ProfileDatabase:
                     f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [str(folder / f"{table}.parquet")]
                 )
         return self.counts()
+
+
+def check_database(path: str | os.PathLike[str]) -> None:
+    """Open ``path`` for writing and close it: another writer, or a file that is not a profile
+    database, fails with one line before a ``tag --db`` / ``batch --db`` does any work."""
+    ProfileDatabase(path).close()
+
+
+def write_identifiers(path: str | os.PathLike[str], identifiers: pd.DataFrame) -> int:
+    """Upsert validated identifiers (:func:`~topicprofile.db.identifiers.clean_customers`) into ``path``."""
+    with ProfileDatabase(path) as db:
+        return db.upsert_identifiers(identifiers)
 
 
 def write_profiles(

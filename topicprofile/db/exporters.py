@@ -9,6 +9,11 @@ write plus the customers it left out with a reason. Hashing follows each platfor
 - Google Customer Match (``Email``, ``Phone``, ``First Name``, ``Last Name``, ``Country``, ``Zip``):
   e-mail trimmed and lower-cased (dots before ``@gmail.com`` / ``@googlemail.com`` removed); phone
   in E.164 with ``+``; names lower-cased; SHA-256 hex; ``Country`` / ``Zip`` left empty.
+
+Consent: the marketing lists (Klaviyo, Meta, Google) leave out an e-mail whose owner refused
+e-mail marketing (``accepts_email`` false) and a phone refused for SMS (``accepts_sms`` false);
+with ``require_consent`` an unknown flag is a refusal too. A customer left with no identifier is
+skipped with the reason ``no marketing consent``. The Shopify import carries the flags itself.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ PLAIN_COLUMNS = (
 SHOPIFY_MAX_TAGS = 250
 SHOPIFY_MAX_TAG_CHARS = 255
 NO_IDENTIFIER = "no e-mail or phone"
+NO_CONSENT = "no marketing consent"
 
 
 def sha256_hex(value: str | None) -> str:
@@ -64,6 +70,26 @@ def _reachable(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     has_id = audience["email"].notna() | audience["phone"].notna()
     skipped = pd.DataFrame({"customer_id": audience.loc[~has_id, "customer_id"], "reason": NO_IDENTIFIER})
     return audience.loc[has_id].reset_index(drop=True), skipped.reset_index(drop=True)
+
+
+def _consented(flags: pd.Series, *, require: bool) -> pd.Series:
+    """True where the customer agreed; an unknown flag (no consent column) counts unless ``require``."""
+    known = flags.notna()
+    agreed = flags.astype(object).where(known, False).astype(bool)
+    return agreed if require else agreed | ~known
+
+
+def _with_consent(audience: pd.DataFrame, *, require: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reachable customers, each identifier kept only with its channel's consent (``accepts_email``
+    for the e-mail, ``accepts_sms`` for the phone); customers left with neither are skipped."""
+    rows, skipped = _reachable(audience)
+    rows = rows.assign(
+        email=rows["email"].where(_consented(rows["accepts_email"], require=require)),
+        phone=rows["phone"].where(_consented(rows["accepts_sms"], require=require)),
+    )
+    lost = rows["email"].isna() & rows["phone"].isna()
+    refused = pd.DataFrame({"customer_id": rows.loc[lost, "customer_id"], "reason": NO_CONSENT})
+    return rows.loc[~lost].reset_index(drop=True), pd.concat([skipped, refused], ignore_index=True)
 
 
 def _yes_no(flags: pd.Series) -> list[str]:
@@ -99,9 +125,13 @@ def to_shopify(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return out, skipped
 
 
-def to_klaviyo(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Klaviyo list import: ``Email`` / ``Phone Number`` first, then profile properties (interests as a JSON list)."""
-    rows, skipped = _reachable(audience)
+def to_klaviyo(audience: pd.DataFrame, *, require_consent: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Klaviyo list import: ``Email`` / ``Phone Number`` first, then profile properties (interests as a JSON list).
+
+    Marketing lists: an identifier whose channel the customer refused (``accepts_email`` /
+    ``accepts_sms`` false; also unknown with ``require_consent``) is left out (as in Meta, Google).
+    """
+    rows, skipped = _with_consent(audience, require=require_consent)
     out = pd.DataFrame({
         "Email": rows["email"].map(_text), "Phone Number": rows["phone"].map(_text),
         "First Name": rows["first_name"].map(_text), "Last Name": rows["last_name"].map(_text),
@@ -127,9 +157,9 @@ def _name(value: object, *, strip_punctuation: bool) -> str:
     return re.sub(r"[^\w]", "", text) if strip_punctuation else text
 
 
-def to_meta(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def to_meta(audience: pd.DataFrame, *, require_consent: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Meta custom audience customer list, every identifier normalised and SHA-256 hashed."""
-    rows, skipped = _reachable(audience)
+    rows, skipped = _with_consent(audience, require=require_consent)
     out = pd.DataFrame({
         "email": [sha256_hex(normalize_email_for("meta", e)) for e in rows["email"]],
         "phone": [sha256_hex(_text(p).lstrip("+")) for p in rows["phone"]],
@@ -139,9 +169,9 @@ def to_meta(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return out, skipped
 
 
-def to_google(audience: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def to_google(audience: pd.DataFrame, *, require_consent: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Google Customer Match CSV, identifiers normalised and SHA-256 hashed (Country/Zip empty)."""
-    rows, skipped = _reachable(audience)
+    rows, skipped = _with_consent(audience, require=require_consent)
     out = pd.DataFrame({
         "Email": [sha256_hex(normalize_email_for("google", e)) for e in rows["email"]],
         "Phone": [sha256_hex(_text(p)) for p in rows["phone"]],
@@ -169,3 +199,5 @@ EXPORTERS = {
     "csv": to_plain,
     "parquet": to_plain,
 }
+#: Destinations that are marketing lists: identifiers follow the customers' consent flags.
+CONSENTED = ("klaviyo", "meta", "google")

@@ -15,9 +15,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from topicprofile import schema
 from topicprofile.errors import ConfigError
 
-__all__ = ["ID_KEY_ENV", "PSEUDONYM_PREFIX", "load_id_key", "pseudonym", "pseudonymize_ids", "reidentify"]
+__all__ = [
+    "ID_KEY_ENV",
+    "PSEUDONYM_PREFIX",
+    "key_id",
+    "load_id_key",
+    "pseudonym",
+    "pseudonymize_frame",
+    "pseudonymize_ids",
+    "pseudonymize_rejects",
+    "reidentify",
+]
 
 #: Environment variable holding the shop's id key.
 ID_KEY_ENV = "TOPICPROFILE_ID_KEY"
@@ -50,7 +61,7 @@ def load_id_key(key_file: str | Path | None = None) -> bytes:
     if len(key) < _MIN_KEY_BYTES:
         raise ConfigError(
             f"{where}: the id key has {len(key)} bytes; use at least {_MIN_KEY_BYTES} "
-            "(e.g. python -c \"import secrets; print(secrets.token_hex(32))\" > shop.key)"
+            '(e.g. python -c "import secrets; print(secrets.token_hex(32))" > shop.key)'
         )
     return key
 
@@ -80,6 +91,30 @@ def pseudonymize_ids(ids: pd.Series, key: bytes) -> pd.Series:
     mapping = {value: pseudonym(value, key) for value in uniques}
     out = ids.astype(str).map(mapping)
     return out.where(ids.notna(), None).rename(ids.name)
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of ``key`` (HMAC of a fixed label, 12 hex digits): stored in a model's
+    manifest so that a later run can tell it was given the same key, without storing the key."""
+    return hmac.new(key, b"topicprofile id key check", hashlib.sha256).hexdigest()[:12]
+
+
+def pseudonymize_frame(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """A copy of an input table (reviews, browsing, orders) with its ``customer_id`` column pseudonymised."""
+    if schema.CUSTOMER_ID not in frame.columns:
+        return frame
+    return frame.assign(**{schema.CUSTOMER_ID: pseudonymize_ids(frame[schema.CUSTOMER_ID], key)})
+
+
+def pseudonymize_rejects(rejects: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """A rejects table (``schema.REJECT_COLUMNS``) whose rejected customer ids are pseudonymised."""
+    column, value = schema.REJECT_COLUMNS[2], schema.REJECT_COLUMNS[4]
+    ids = rejects[column] == schema.CUSTOMER_ID
+    if not ids.any():
+        return rejects
+    out = rejects.copy()
+    out.loc[ids, value] = [pseudonym(v, key) if str(v) else "" for v in out.loc[ids, value]]
+    return out
 
 
 def reidentify(pseudonyms: pd.Series, candidates: pd.Series, key: bytes) -> pd.DataFrame:

@@ -26,24 +26,23 @@ film genres, have few anchor words). Measured: docs/pooling_and_vocabulary.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
 from topicprofile import schema
+from topicprofile.config import AGGREGATIONS  # how document vectors become a customer's (module docstring)
 from topicprofile.errors import ConfigError
 
 __all__ = [
     "InterestTagger", "CustomerTopics", "CustomerAccumulator", "DEFAULT_CHANNEL_WEIGHTS", "AGGREGATIONS", "sharpen",
-    "anchor_matrix",
+    "anchor_matrix", "AnchorCounts",
 ]
 
 #: Reviews are deliberate statements; a page view is a weaker signal.
 DEFAULT_CHANNEL_WEIGHTS: Mapping[str, float] = {schema.REVIEWS: 1.0, schema.BROWSING: 0.5}
-#: How document topic vectors become a customer's (see the module docstring).
-AGGREGATIONS = ("sharpened", "length")
 
 
 def sharpen(doc_topics: np.ndarray) -> np.ndarray:
@@ -184,17 +183,62 @@ class CustomerAccumulator:
         )
 
 
-def anchor_matrix(topic_word: np.ndarray, prevalence: np.ndarray, threshold: float) -> np.ndarray:
+def anchor_matrix(
+    topic_word: np.ndarray, prevalence: np.ndarray, threshold: float, *, word_counts: np.ndarray | None = None
+) -> np.ndarray:
     """``n_terms × n_topics`` 0/1 matrix: 1 where ``p(topic | word) >= threshold``.
 
     ``p(topic | word)`` is proportional to ``p(word | topic) * p(topic)`` (``topic_word`` rows and
     the topics' ``prevalence``). Multiply a documents × terms count matrix by it to count each
     document's anchor words per topic.
+
+    With ``word_counts`` (each word's number of training tokens: the column sums of the topic-word
+    counts), the estimate is shrunk towards the topics' prevalence by ``n_topics`` pseudo-tokens:
+    ``(n_w · p(topic | word) + n_topics · p(topic)) / (n_w + n_topics)``. A collapsed Gibbs sampler
+    puts every token of a word wholly into one topic, so a rare generic word ("ship", 24 tokens on
+    corpora/) can land 11 of its tokens in one topic and look like that topic's anchor (p = 0.53);
+    the variational trainer spreads fractional counts and rarely does. With one pseudo-token per
+    topic a word needs about as many tokens as there are topics, all in one topic, to anchor it.
     """
-    joint = topic_word * np.asarray(prevalence, dtype=np.float64)[:, None]
+    prior = np.asarray(prevalence, dtype=np.float64)
+    prior = prior / prior.sum() if prior.sum() > 0 else np.full(prior.shape, 1.0 / prior.size)
+    joint = topic_word * prior[:, None]
     total = joint.sum(axis=0, keepdims=True)
     posterior = np.divide(joint, total, out=np.zeros_like(joint), where=total > 0)
+    if word_counts is not None:
+        n_w = np.asarray(word_counts, dtype=np.float64)[None, :]
+        n_topics = topic_word.shape[0]
+        posterior = (n_w * posterior + n_topics * prior[:, None]) / (n_w + n_topics)
     return (posterior.T >= threshold).astype(np.float64)
+
+
+class AnchorCounts:
+    """Anchor-word counts per row of a count matrix and topic, for one fitted topic model.
+
+    The anchor matrix (:func:`anchor_matrix`) depends only on the topics: it is built on first use
+    and rebuilt only when the topic-word matrix (a refit, a load), the topics' prevalence or the
+    threshold change. A threshold of 0 turns the anchor rule off (None).
+    """
+
+    def __init__(self) -> None:
+        self._topic_word: np.ndarray | None = None
+        self._key: tuple[bytes, float] | None = None
+        self._matrix: np.ndarray | None = None
+
+    def __call__(
+        self, counts: sparse.spmatrix | np.ndarray, *, topic_word: np.ndarray, prevalence: np.ndarray, threshold: float,
+        word_counts: Callable[[], np.ndarray] | None = None,
+    ) -> np.ndarray | None:
+        """``word_counts``: a callable giving the training tokens per word (:func:`anchor_matrix`),
+        called only when the matrix is (re)built."""
+        if threshold <= 0:
+            return None
+        key = (np.asarray(prevalence).tobytes(), threshold)
+        if self._matrix is None or self._topic_word is not topic_word or self._key != key:
+            self._topic_word, self._key = topic_word, key
+            counts_per_word = None if word_counts is None else word_counts()
+            self._matrix = anchor_matrix(topic_word, prevalence, threshold, word_counts=counts_per_word)
+        return np.asarray(counts @ self._matrix)
 
 
 class InterestTagger:
@@ -216,6 +260,13 @@ class InterestTagger:
         :data:`DEFAULT_CHANNEL_WEIGHTS`.
     aggregation : {"sharpened", "length"}, default "sharpened"
         How :meth:`customer_topics` combines documents, see the module docstring.
+    preferred : int, default 0
+        The first ``preferred`` topics are the interests a taxonomy named (seeded topics; the rest
+        are emerging). The strongest of them becomes the first tag when its share reaches
+        ``threshold``, even if an emerging topic is stronger: an emerging topic often shares the
+        seeded interest's words (a second "book" topic beside the seeded one), and the shop asked
+        for its interests by name (issue #12, part 7). Emerging topics stay as further tags, and
+        are first only for rows that no named interest reaches.
 
     Examples
     --------
@@ -233,8 +284,10 @@ class InterestTagger:
         anchor_below: int = 10,
         channel_weights: Mapping[str, float] | None = None,
         aggregation: str = "sharpened",
+        preferred: int = 0,
     ) -> None:
         self.aggregation = aggregation
+        self.preferred = preferred
         self.threshold = threshold
         self.max_tags = max_tags
         self.min_tokens = min_tokens
@@ -293,7 +346,7 @@ class InterestTagger:
             if n < (1 if cover else self.min_tokens):
                 out.append([])
                 continue
-            order = np.argsort(-row, kind="stable")[: self.max_tags]
+            order = self._order(row)
             out.append(
                 [
                     (labels[k], round(float(row[k]), 3))
@@ -307,6 +360,15 @@ class InterestTagger:
                 ]
             )
         return out
+
+    def _order(self, row: np.ndarray) -> np.ndarray:
+        """Topic ids by share, strongest first (at most ``max_tags``), a named interest first (``preferred``)."""
+        order = np.argsort(-row, kind="stable")
+        if 0 < self.preferred < row.size and order[0] >= self.preferred:
+            named = int(np.argmax(row[: self.preferred]))
+            if row[named] >= self.threshold:
+                order = np.concatenate([[named], order[order != named]])
+        return order[: self.max_tags]
 
     def topic_tags(
         self, shares: np.ndarray, n_tokens: np.ndarray, anchors: np.ndarray | None = None, *, cover: bool = False

@@ -1,0 +1,105 @@
+"""`update`: new texts of known customers refresh only their rows in the profile database, without a refit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
+
+from test_db_wiring import db_state
+
+from topicprofile import TopicProfiler
+from topicprofile.app.jobs import tag_files
+from topicprofile.app.update import update_files
+from topicprofile.cli import app
+from topicprofile.db import ProfileDatabase
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tagged(tiny_profiler, tiny_reviews, tmp_path) -> tuple[Path, Path]:
+    """A model and a database holding its 30 customers' profiles."""
+    model, db = tmp_path / "model", tmp_path / "p.duckdb"
+    tiny_profiler.save(str(model))
+    reviews = tmp_path / "reviews.csv"
+    tiny_reviews.to_csv(reviews, index=False)
+    tag_files(model, tmp_path / "profiles.csv", reviews=reviews, db=db)
+    return model, db
+
+
+def _new_reviews(tmp_path: Path, tiny_reviews: pd.DataFrame, name: str = "new.csv") -> Path:
+    """Two known customers write about another theme (their interests should move); one new customer."""
+    other = tiny_reviews[tiny_reviews["customer_id"].str.startswith("outdoor")]["text"].tolist()
+    ids = sorted(tiny_reviews["customer_id"].unique())
+    movers = [i for i in ids if not i.startswith("outdoor")][:2]
+    rows = [{"customer_id": c, "text": t, "rating": "5"} for c in movers for t in other[:8]]
+    rows.append({"customer_id": "newcomer-01", "text": other[0], "rating": "4"})
+    path = tmp_path / name
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_update_refreshes_only_the_customers_of_the_new_file(tagged, tiny_reviews, tmp_path) -> None:
+    model, db = tagged
+    before = db_state(db)["profiles"].set_index("customer_id")
+    new = _new_reviews(tmp_path, tiny_reviews)
+    movers = sorted(set(pd.read_csv(new)["customer_id"]))
+    summary = update_files(model, db=db, reviews=new)
+    after = db_state(db)["profiles"].set_index("customer_id")
+    assert summary["n_customers"] == 3 and summary["db"]["n_new"] == 1
+    others = [c for c in before.index if c not in movers]
+    pd.testing.assert_frame_equal(before.loc[others], after.loc[others])  # untouched, byte for byte
+    for mover in movers[:-1] if movers[-1] == "newcomer-01" else movers:
+        assert after.loc[mover, "n_documents"] == before.loc[mover, "n_documents"] + 8  # old texts + new
+        assert after.loc[mover, "top_interest"] != before.loc[mover, "top_interest"]  # the interest moved
+    with ProfileDatabase(db, read_only=True) as database:
+        assert database.history(movers[0])["run_id"].nunique() == 2  # the drift is in the history
+
+
+def test_update_keeps_topics_and_writes_a_new_version(tagged, tiny_reviews, tmp_path) -> None:
+    model, db = tagged
+    old = TopicProfiler.load(str(model))
+    versions = sorted(p.name for p in (model / "versions").iterdir())
+    update_files(model, db=db, reviews=_new_reviews(tmp_path, tiny_reviews))
+    new = TopicProfiler.load(str(model))
+    assert sorted(p.name for p in (model / "versions").iterdir()) != versions
+    assert (
+        TopicProfiler.load(str(model / "versions" / versions[-1])).n_documents_ == old.n_documents_
+    )  # still loads
+    np.testing.assert_array_equal(new.topics_.topic_word_, old.topics_.topic_word_)  # no refit
+    assert new.n_documents_ == old.n_documents_ + 17
+    # a second update sees the first one's texts: the customer's documents add up
+    second = _new_reviews(tmp_path, tiny_reviews, "second.csv")
+    update_files(model, db=db, reviews=second)
+    mover = min(set(pd.read_csv(second)["customer_id"]))
+    row = db_state(db)["profiles"].set_index("customer_id").loc[mover]
+    assert row["n_documents"] == 3 + 8 + 8
+
+
+def test_update_counts_new_words_and_says_when_a_refit_is_due(tagged, tmp_path) -> None:
+    model, db = tagged
+    path = tmp_path / "odd.csv"
+    pd.DataFrame({"customer_id": ["coffee-00"] * 3,
+                  "text": ["zorblax quintafer mollusk vintry gadroon", "zorblax gadroon", "brindle quokka"]}
+                 ).to_csv(path, index=False)  # fmt: skip
+    result = runner.invoke(
+        app, ["update", "--model-dir", str(model), "--db", str(db), "--reviews", str(path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["n_oov"] == summary["n_tokens"] > 0 and summary["refit_due"] is True
+    text = runner.invoke(app, ["update", "--model-dir", str(model), "--db", str(db), "--reviews", str(path)])
+    assert "a refit is due" in text.output and "--previous" in text.output
+
+
+def test_update_needs_db(tagged, tmp_path) -> None:
+    model, _ = tagged
+    result = runner.invoke(app, ["update", "--model-dir", str(model), "--reviews", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2  # --db is required

@@ -1,0 +1,109 @@
+"""What ``tag --db`` and ``batch --db`` do with the profile database: open it early, write a run.
+
+The database itself is :mod:`topicprofile.db` (DuckDB, loaded on first use); this module holds
+the steps the file-level jobs share, so that both write profiles and identifiers the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from topicprofile import db as profile_db
+from topicprofile.db.identifiers import load_customers
+from topicprofile.errors import ConfigError
+from topicprofile.ingest.load import rejects_path_for
+from topicprofile.store import read_manifest
+
+__all__ = [
+    "DbSink",
+    "check_database",
+    "customers_rejects_path",
+    "load_identifiers",
+    "prepare_db",
+    "write_run",
+]
+
+
+def check_database(path: str | os.PathLike[str]) -> None:
+    """Open the database for writing and close it: another writer fails before any work."""
+    profile_db.check_database(path)
+
+
+def prepare_db(
+    db: str | os.PathLike[str] | None, customers: str | os.PathLike[str] | None, *, region: str | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Before a run's work: ``customers`` needs ``db``; ``db`` opens for writing (a second writer
+    fails now, not after the tagging); the customer export is read and validated.
+
+    Returns the identifiers and the rejected values (both None without ``customers``).
+    """
+    if customers is not None and db is None:
+        raise ConfigError("--customers loads identifiers into the profile database: pass --db PATH too")
+    if db is None:
+        return None, None
+    check_database(db)
+    if customers is None:
+        return None, None
+    return load_identifiers(customers, region=region)
+
+
+def customers_rejects_path(out: str | os.PathLike[str]) -> Path:
+    """Where a customer export's rejected values go: ``out/profiles.csv`` -> ``out/profiles.customers.rejects.csv``."""
+    path = rejects_path_for(Path(out))
+    return path.with_name(path.name.replace("rejects.csv", "customers.rejects.csv"))
+
+
+def load_identifiers(
+    customers: str | os.PathLike[str], *, region: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customer export's validated identifiers and its rejected values (e-mails, phones, ids)."""
+    return load_customers(customers, region=region)
+
+
+def write_run(
+    db: str | os.PathLike[str] | None, blocks: Sequence[pd.DataFrame], *, model_dir: str | os.PathLike[str],
+    inputs: Mapping[str, Any], identifiers: pd.DataFrame | None = None, customers_rejects: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Upsert one ``tag`` run's profile blocks (and identifiers) into ``db``: one transaction, one run.
+
+    Returns the summary's additions: ``db`` (path, ``run_id``, ``n_rows``, ``n_new``, ``n_changed``,
+    ``n_identifiers``) and ``customers_rejects_file`` when written; nothing without ``db``.
+    """
+    if db is None:
+        return {}
+    table = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame({"customer_id": []})
+    summary = profile_db.write_profiles(
+        db, table, model_manifest=read_manifest(model_dir), inputs=inputs, identifiers=identifiers
+    )
+    extra: dict[str, Any] = {"db": {"path": str(db), **summary}}
+    if customers_rejects is not None and customers_rejects.exists():
+        extra["customers_rejects_file"] = str(customers_rejects)
+    return extra
+
+
+class DbSink:
+    """The profile database a batch writes each file's profiles into (``batch --db``).
+
+    Opened (and closed) once at the start, so that a second writer fails before any file is
+    tagged; each :meth:`write` is then its own transaction.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> None:
+        profile_db.check_database(path)
+        self.path, self.manifest = Path(path), manifest
+        self.key = str(self.path.absolute())  # recorded in the ledger per file
+        self.n_rows = 0
+
+    def write(self, profiles: pd.DataFrame, name: str, facts: Mapping[str, Any]) -> None:
+        summary = profile_db.write_profiles(
+            self.path, profiles, model_manifest=self.manifest, inputs={name: dict(facts)}
+        )
+        self.n_rows += summary["n_rows"]
+
+    def write_identifiers(self, identifiers: pd.DataFrame) -> int:
+        return profile_db.write_identifiers(self.path, identifiers)

@@ -1,0 +1,146 @@
+"""``update``: fold new texts and orders of customers into their profiles without a refit.
+
+The topics stay as fitted (same vocabulary, same topic ids): the customers named in the new
+files are profiled again on all their texts — those the model keeps (``documents.parquet``, from
+the fit and earlier updates) plus the new ones — and only their rows in the profile database are
+replaced; every other customer's row is left as it is. The new texts are added to the model's
+documents in a new model version, so that the next update (and ``explain``) sees them; the old
+version stays loadable.
+
+New words the vocabulary does not know are counted: when their share of the new tokens passes
+``refit_share``, the summary says a refit is due (``fit --previous``, so that tag ids stay).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from topicprofile import schema
+from topicprofile.app.jobs import load_inputs, round_output, stream_documents, write_rejects_csv
+from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
+from topicprofile.errors import DataValidationError
+from topicprofile.ingest.load import rejects_path_for
+from topicprofile.profiler import ProgressCallback, TopicProfiler
+from topicprofile.text.corpus import DOC_FIELDS, DocumentStore
+
+__all__ = ["DEFAULT_REFIT_SHARE", "out_of_vocabulary", "update_files"]
+
+#: Share of the new texts' tokens outside the vocabulary from which ``update`` advises a refit.
+DEFAULT_REFIT_SHARE = 0.2
+
+
+def out_of_vocabulary(profiler: TopicProfiler, texts: list[str]) -> tuple[int, int]:
+    """(tokens the model's vocabulary does not know, all tokens) of ``texts``, after phrases."""
+    known = profiler.dictionary_.token2id
+    tokens = [t for doc in profiler.encoder_.tokens(texts) for t in doc]
+    return sum(t not in known for t in tokens), len(tokens)
+
+
+def _documents_of(store: DocumentStore | None, customers: set[str]) -> list[pd.DataFrame]:
+    if store is None:
+        return []
+    return [chunk[chunk[schema.CUSTOMER_ID].isin(customers)] for chunk in store.chunks()]
+
+
+def update_files(
+    model_dir: str | os.PathLike[str],
+    *,
+    db: str | os.PathLike[str],
+    customers: str | os.PathLike[str] | None = None,
+    region: str | None = None,
+    as_of: str | None = None,
+    refit_share: float = DEFAULT_REFIT_SHARE,
+    progress: ProgressCallback | None = None,
+    **inputs: Any,
+) -> dict[str, Any]:
+    """Re-profile the customers of new files with the saved model and upsert them into ``db``.
+
+    ``inputs`` are ``reviews=``, ``browsing=``, ``orders=`` and their ``*_columns=``, ``encoding=``,
+    ``date_format=``, ``max_amount=`` (as for :func:`~topicprofile.app.jobs.tag_files`). Orders are
+    read whole (a shop's order export); their customers are re-profiled too. Rejected rows go to
+    ``<model_dir>/update.rejects.csv``. Returns counts, the database run, the new model version's
+    ``n_documents``, ``n_oov`` / ``n_tokens`` and ``refit_due``.
+    """
+    start = time.perf_counter()
+    identifiers, rejected = prepare_db(db, customers, region=region)
+    profiler = TopicProfiler.load(str(model_dir))
+    text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
+                                              "encoding", "date_format")}  # fmt: skip
+    new_store, loaded = (None, {})
+    if inputs.get("reviews") is not None or inputs.get("browsing") is not None:
+        new_store, loaded = stream_documents(**text_inputs, chunk_rows=profiler.run_options().chunk_rows)
+    orders = None
+    if inputs.get("orders") is not None:
+        loaded |= load_inputs(orders=inputs["orders"], orders_columns=inputs.get("orders_columns"),
+                              encoding=inputs.get("encoding"), date_format=inputs.get("date_format"),
+                              max_amount=inputs.get("max_amount"))  # fmt: skip
+        orders = loaded["orders"]
+    new_docs = (
+        pd.concat(list(new_store.chunks()), ignore_index=True) if new_store and new_store.n_docs else None
+    )
+    affected = set() if new_docs is None else set(new_docs[schema.CUSTOMER_ID])
+    if orders is not None:
+        affected |= set(orders.data[schema.CUSTOMER_ID].astype(str))
+    if not affected:
+        raise DataValidationError(
+            "update: the new files name no customer (give --reviews, --browsing or --orders)"
+        )
+    n_oov, n_tokens = (
+        (0, 0) if new_docs is None else out_of_vocabulary(profiler, new_docs[schema.TEXT].tolist())
+    )
+    docs = [*_documents_of(profiler.documents_, affected), *([] if new_docs is None else [new_docs])]
+    texts = (
+        DocumentStore.from_frame(pd.concat(docs, ignore_index=True), chunk_rows=profiler.run_options().chunk_rows)
+        if docs
+        else None
+    )
+    table = round_output(profiler.profile_documents(texts, orders, as_of=as_of, progress=progress))
+    rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
+    summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
+    n_documents = (
+        _save_version(profiler, new_docs, model_dir) if new_docs is not None else profiler.n_documents_
+    )
+    share = n_oov / n_tokens if n_tokens else 0.0
+    return {
+        "model_dir": str(model_dir), "n_customers": len(table), "n_new_documents": 0 if new_docs is None else len(new_docs),
+        "n_documents": n_documents, "n_oov": n_oov, "n_tokens": n_tokens, "oov_share": round(share, 4),
+        "refit_due": share > refit_share, "rejects_file": rejects_file, **summary,
+        "seconds": round(time.perf_counter() - start, 2),
+    }  # fmt: skip
+
+
+def _inputs(loaded: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: {"file": r.source, "rows": r.n_read, "rejected": r.n_rejected} for name, r in loaded.items()
+    }
+
+
+def _write_rejects(
+    loaded: Mapping[str, Any], rejected: pd.DataFrame | None, model_dir: str | os.PathLike[str],
+    customers: str | os.PathLike[str] | None,
+) -> str | None:  # fmt: skip
+    frames = [r.rejects for r in loaded.values() if r.n_rejected]
+    path = rejects_path_for(Path(model_dir) / "update.csv")
+    if frames:
+        write_rejects_csv(pd.concat(frames, ignore_index=True), path)
+    if rejected is not None and len(rejected):
+        write_rejects_csv(rejected, customers_rejects_path(Path(model_dir) / "update.csv"))
+    return str(path) if frames else None
+
+
+def _save_version(profiler: TopicProfiler, new_docs: pd.DataFrame, model_dir: str | os.PathLike[str]) -> int:
+    """A new model version whose documents are the old ones plus ``new_docs`` (topics unchanged)."""
+    store = DocumentStore(chunk_rows=profiler.run_options().chunk_rows)
+    for chunk in [] if profiler.documents_ is None else profiler.documents_.chunks():
+        store.append(chunk[list(DOC_FIELDS)])
+    store.append(new_docs[list(DOC_FIELDS)])
+    profiler.documents_ = store
+    profiler.n_documents_ = store.n_docs
+    profiler.save(str(model_dir))
+    return store.n_docs
