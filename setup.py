@@ -14,7 +14,7 @@ setup(
     packages=[*find_packages(include=["topicprofile", "topicprofile.*"]), SAMPLE_PACKAGE],
     package_dir={SAMPLE_PACKAGE: "corpora"},
     package_data={
-        "topicprofile": ["py.typed", "data/*.txt", "report/templates/*.j2"],
+        "topicprofile": ["py.typed", "data/*.txt", "data/*.json", "report/templates/*.j2"],
         SAMPLE_PACKAGE: ["*.csv", "*.jsonl", "*.toml", "*.md"],
     },
 )

@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.store_legacy", 8),  # converts old pickled models: a one-off job over profiler + store
     ("topicprofile.profiler", 7),
     ("topicprofile.store", 7),
+    ("topicprofile.model_reader", 7),  # the store's reading half without pandas: tag-text loads only it
     ("topicprofile.store_lock", 7),  # the model folder's lock, under store.py
     ("topicprofile.store_versions", 7),  # versions/<n> and publishing, under store.py and the lock
     ("topicprofile.actions", 6),
@@ -74,7 +75,6 @@ KNOWN_LARGE: dict[str, str] = {
     "topicprofile.text.tokenizer": "spaCy + rjieba routing, lemma overrides, per-word cache: one tokenizer",
     "topicprofile.text.pool": "the worker pool (start, load-aware sizing, crash handling)",
     "topicprofile.text.cache": "the token cache (key, Parquet entry format, versions)",
-    "topicprofile.topics.lda": "gensim wrapper, vectorized E-step, Gibbs switch",
     "topicprofile.app.batch": "the nightly batch: ledger, lock, parts, merge — one job, documented at the top",
     "topicprofile.actions.recommend": "hybrid recommender: CF, content, popularity, blend weights on a time split",
     "topicprofile.report.build": "one pure aggregate function per report section",

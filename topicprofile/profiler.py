@@ -29,7 +29,7 @@ from topicprofile.config import DEFAULT_CHUNK_ROWS, DEFAULT_K_VALUES, RunOptions
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.docstore import DOC_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
-from topicprofile.ingest.load import check_text_lengths, clean_orders
+from topicprofile.ingest.load import clean_orders
 from topicprofile.segments.cluster import (
     MIN_EXAMPLE_WORDS,
     CustomerSegmenter,
@@ -48,9 +48,9 @@ from topicprofile.tag.table import (
     order_columns,
     profile_table,
     relabel,
-    text_tags,
 )
 from topicprofile.tag.tagger import AnchorCounts, CustomerTopics, InterestTagger
+from topicprofile.tag.texts import TextTagger
 from topicprofile.privacy.minimize import KEEP_TEXTS, SnippetPicker
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
@@ -485,14 +485,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             the text is too thin), ``topics`` (topic shares, summing to 1) and ``n_tokens``.
         """
         self._check_fitted()
-        items = [texts] if isinstance(texts, str) else list(texts)
-        check_text_lengths(items)
-        bows, n_tokens = self.encoder_.encode(items)
-        counts = self.encoder_.counts(bows)
-        doc_topics = self.topics_.transform_counts(counts)
-        anchors = self._anchor_counts(counts)
-        tags = self._make_tagger().topic_tags(doc_topics, n_tokens, anchors)
-        return text_tags(tags, doc_topics, n_tokens, self.topic_labels_)
+        tagger = TextTagger(self.encoder_.counter(), topics=self.topics_, anchors=self._anchor_counts,
+                            tagger=self._make_tagger(), labels=self.topic_labels_)  # fmt: skip
+        return tagger.tag_text(texts)
 
     def profile(
         self,

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable
 from importlib import metadata
@@ -58,9 +57,18 @@ import pandas as pd
 
 from topicprofile._fs import atomic_write_text
 from topicprofile.errors import ModelError
+from topicprofile.model_reader import FORMAT_VERSION, _parts_folder, read_arrays, read_manifest
 from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards
 from topicprofile.store_lock import LOCK, model_lock
-from topicprofile.store_versions import KIND, MANIFEST, VERSIONS, one_line, publish_version, read_json, version_number
+from topicprofile.store_versions import (
+    KIND,
+    MANIFEST,
+    VERSIONS,
+    one_line,
+    publish_version,
+    read_json,
+    version_number,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -79,17 +87,8 @@ __all__ = [
     "save_model",
 ]
 
-FORMAT_VERSION = 2
-_PARTS = (
-    "dictionary/vocabulary.json", "dictionary/dfs.npy", "dictionary/cfs.npy",
-    "tfidf/params.json", "tfidf/dfs.npy", "tfidf/idfs.npy",
-    "lda/params.json", "lda/alpha.npy", "lda/eta.npy", "lda/sstats.npy", "lda/exp_elog_beta.npy",
-    "topics.json", "profiles.parquet",
-)  # fmt: skip
-#: What a format-1 model held at its top level (pickled gensim parts and their side files included).
 LEGACY_FILES = ("topics.json", "profiles.parquet", "documents.parquet", "segments.json")
 _LEGACY_PICKLES = ("dictionary.gensim", "tfidf.gensim", "phrases.gensim")
-_CONVERT = "topicprofile convert-model --trust"
 _VERSIONED = ("topicprofile", "gensim", "spacy", "scikit-learn", "pandas", "numpy")
 T = TypeVar("T")
 
@@ -97,23 +96,6 @@ T = TypeVar("T")
 # -- small file helpers ---------------------------------------------------------------------------
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def _read_array(path: Path, dtype: str, *shapes: tuple[int | None, ...]) -> np.ndarray:
-    """An ``.npy`` array of exactly ``dtype`` and one of ``shapes`` (None: any length); never unpickles."""
-    with open(path, "rb") as f:
-        array = np.lib.format.read_array(f, allow_pickle=False)
-    fits = [
-        array.ndim == len(shape) and all(want is None or got == want for got, want in zip(array.shape, shape))
-        for shape in shapes
-    ]
-    if array.dtype != np.dtype(dtype) or not any(fits):
-        wanted = " or ".join("(" + ", ".join("n" if n is None else str(n) for n in shape) + ")" for shape in shapes)
-        raise ModelError(
-            f"{path}: corrupt model part: {array.dtype} array of shape {array.shape}, expected {dtype} "
-            f"{wanted}; refit the model"
-        )
-    return array
 
 
 # -- saving -------------------------------------------------------------------------------------
@@ -238,61 +220,6 @@ def _write_state(folder: Path, name: str, params: dict[str, Any], arrays: dict[s
 
 
 # -- reading ------------------------------------------------------------------------------------
-def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a model's manifest (a model folder or one of its ``versions/<n>``).
-
-    Raises
-    ------
-    ModelError
-        Missing, not a model, corrupt, of a newer format, or of format 1 (pickles: refused, with
-        the command that converts it).
-    """
-    folder = Path(path)
-    if not folder.exists():
-        raise ModelError(f"{folder}: model directory not found; fit one with `topicprofile fit`")
-    if not folder.is_dir():
-        raise ModelError(f"{folder}: is a file, not a model directory; give the model's folder as --model-dir")
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
-        raise ModelError(f"{folder}: not a topicprofile model (manifest.json missing)")
-    try:
-        manifest = read_json(manifest_path)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(f"{manifest_path}: corrupt manifest ({one_line(e)}); refit the model") from e
-    version = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if not isinstance(version, int) or manifest.get("kind") != KIND:
-        raise ModelError(f"{manifest_path}: corrupt manifest (no format_version or kind); refit the model")
-    if version > FORMAT_VERSION:
-        made_by = manifest.get("versions", {}).get("topicprofile", "a newer version")
-        raise ModelError(
-            f"{folder}: model format {version} was written by topicprofile {made_by}; this "
-            f"topicprofile reads format {FORMAT_VERSION} — upgrade topicprofile"
-        )
-    if version == 1:
-        raise ModelError(
-            f"{folder}: model of format 1, whose parts are pickles that can run code when loaded, so it is "
-            f"not loaded; if you made it or trust it, convert it once with: {_CONVERT} {folder}"
-        )
-    if version < FORMAT_VERSION:
-        raise ModelError(f"{folder}: model format {version} is no longer supported; refit the model")
-    parts = _parts_folder(folder, manifest)
-    missing = [p for p in _PARTS if not (parts / p).is_file()]
-    if missing:
-        raise ModelError(f"{folder}: corrupt model, missing {', '.join(missing)}; refit the model")
-    return manifest
-
-
-def _parts_folder(folder: Path, manifest: dict[str, Any]) -> Path:
-    current = manifest.get("current")
-    if current is None:
-        return folder
-    if not isinstance(current, str) or not re.fullmatch(rf"{VERSIONS}/\d+", current):
-        raise ModelError(f"{folder / MANIFEST}: corrupt manifest (current {current!r}); refit the model")
-    if not (folder / current).is_dir():
-        raise ModelError(f"{folder}: corrupt model, its current version {current} is missing; refit the model")
-    return folder / current
-
-
 def model_files(path: str | os.PathLike[str]) -> Path:
     """The folder holding the current version's files of the model at ``path`` (checked)."""
     folder = Path(path)
@@ -318,24 +245,8 @@ def load_model(path: str | os.PathLike[str], build: Callable[[dict[str, Any]], T
 def read_state(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """The plain data of the version in ``folder``: what ``TopicProfiler.to_state()`` gave, with
     ``documents`` the path of the documents' Parquet file (or None); arrays checked for dtype and shape."""
-    vocabulary = read_json(folder / "dictionary" / "vocabulary.json")
-    n_terms = _check_vocabulary(folder / "dictionary", vocabulary)
-    pairs = {}
-    for name in ("dfs", "cfs"):
-        pairs[name] = _read_array(folder / "dictionary" / f"{name}.npy", "int64", (None, 2))
-        if pairs[name].size and (pairs[name][:, 0].min() < 0 or pairs[name][:, 0].max() >= n_terms):
-            raise ModelError(f"{folder / 'dictionary' / name}.npy: term ids out of range; refit the model")
-    dfs = _read_array(folder / "tfidf" / "dfs.npy", "int64", (None, 2))
-    tfidf = {"dfs": dfs, "idfs": _read_array(folder / "tfidf" / "idfs.npy", "float64", (dfs.shape[0],))}
-    phrases = folder / "phrases.json"
-    encoder = {
-        "tokenizer": manifest["tokenizer"],
-        "phrases": read_json(phrases) if phrases.is_file() else None,
-        "dictionary": (vocabulary, pairs),
-        "tfidf": (read_json(folder / "tfidf" / "params.json"), tfidf),
-    }
-    lda = _read_lda(folder / "lda", n_terms)
-    return {"manifest": manifest, "encoder": encoder, "lda": lda, **read_tables(folder, manifest, n_topics=int(lda[0]["num_topics"]))}
+    parts = read_arrays(folder, manifest)
+    return {**parts, **read_tables(folder, manifest, n_topics=int(parts["lda"][0]["num_topics"]))}
 
 
 def read_tables(folder: Path, manifest: dict[str, Any], *, n_topics: int) -> dict[str, Any]:
@@ -354,24 +265,3 @@ def read_tables(folder: Path, manifest: dict[str, Any], *, n_topics: int) -> dic
     }
 
 
-def _check_vocabulary(folder: Path, vocabulary: dict[str, Any]) -> int:
-    tokens, ids = vocabulary["tokens"], vocabulary["ids"]
-    n_terms = len(tokens)
-    if (
-        not all(isinstance(t, str) for t in tokens) or len(set(tokens)) != n_terms
-        or sorted(ids) != list(range(n_terms)) or not all(type(i) is int for i in ids)
-    ):  # fmt: skip
-        raise ModelError(f"{folder / 'vocabulary.json'}: corrupt vocabulary (tokens and ids do not match); refit the model")
-    return n_terms
-
-
-def _read_lda(folder: Path, n_terms: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    params = read_json(folder / "params.json")
-    k = int(params["num_topics"])
-    arrays = {
-        "alpha": _read_array(folder / "alpha.npy", "float64", (k,)),
-        "eta": _read_array(folder / "eta.npy", "float64", (n_terms,), (k, n_terms)),
-        "sstats": _read_array(folder / "sstats.npy", "float64", (k, n_terms)),
-        "exp_elog_beta": _read_array(folder / "exp_elog_beta.npy", "float64", (k, n_terms)),
-    }
-    return params, arrays

@@ -45,11 +45,11 @@ def tag_text_cli(
     Example: topicprofile tag-text --model-dir models/shop "Love these trail shoes, great grip on wet rocks"
     """
     with user_errors():
-        from topicprofile.profiler import TopicProfiler
+        # only what tagging needs (no pandas, gensim or scikit-learn): the same tags as TopicProfiler.tag_text
+        from topicprofile.model_reader import load_text_tagger
 
         items = _read_texts(texts, input_file)
-        profiler = TopicProfiler.load(str(model_dir))
-        results = profiler.tag_text(items)
+        results = load_text_tagger(model_dir).tag_text(items)
     if json_out:
         print_json([{"text": t, **r} for t, r in zip(items, results, strict=True)])
     else:

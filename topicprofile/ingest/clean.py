@@ -23,6 +23,7 @@ from topicprofile.ingest.columns import (
 )  # fmt: skip
 from topicprofile.ingest.rejects import ChunkState, Rejector
 from topicprofile.errors import DataValidationError
+from topicprofile.ingest.limits import MAX_TEXT_CHARS, check_text_lengths
 from topicprofile.ingest.encodings import UNDECODABLE
 from topicprofile.ingest.values import clean_text, parse_ratings, parse_timestamps, to_text
 from topicprofile.schema import (
@@ -43,9 +44,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 IN_MEMORY_SOURCE = "<DataFrame>"
-#: Longest text a review or browsing event may have after cleaning; longer rows are rejected
-#: (a whole book pasted into one review is not a review, and the tokenizer refuses 1M characters).
-MAX_TEXT_CHARS = 100_000
 _TOO_LONG = f"text longer than {MAX_TEXT_CHARS:,} characters"
 
 
@@ -81,22 +79,6 @@ class LoadResult:
             f"LoadResult(source={self.source!r}, n_read={self.n_read}, "
             f"n_rows={len(self.data)}, n_rejected={self.n_rejected})"
         )
-
-
-def check_text_lengths(texts: list[str]) -> None:
-    """Refuse a text longer than `MAX_TEXT_CHARS` (free text given directly, as to ``tag_text``).
-
-    Raises
-    ------
-    DataValidationError
-        Names the first text over the limit, its position (1-based) and length.
-    """
-    for i, text in enumerate(texts, start=1):
-        if len(text) > MAX_TEXT_CHARS:
-            raise DataValidationError(
-                f"text {i} is {len(text):,} characters long, longer than {MAX_TEXT_CHARS:,} characters. "
-                "Split it into the reviews it holds."
-            )
 
 
 # ---------------------------------------------------------------------------------------

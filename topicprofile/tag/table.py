@@ -15,6 +15,7 @@ import pandas as pd
 
 from topicprofile import schema
 from topicprofile.tag.tagger import CustomerTopics
+from topicprofile.tag.texts import text_tags
 
 __all__ = [
     "CustomerTags", "profile_table", "label_columns", "relabel", "order_columns", "column_order", "topic_shares",
@@ -142,17 +143,3 @@ def order_columns(table: pd.DataFrame) -> pd.DataFrame:
 def column_order(columns: Sequence[str]) -> list[str]:
     front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in columns]
     return front + [c for c in columns if c not in front]
-
-
-def text_tags(
-    tags: Sequence[Sequence[tuple[int, float]]], doc_topics: np.ndarray, n_tokens: np.ndarray, labels: Sequence[str]
-) -> list[dict]:
-    """``tag_text``'s answer per text: ``tags`` (label, topic, score), ``topics`` (rounded shares), ``n_tokens``."""
-    return [
-        {
-            "tags": [{"label": labels[k], "topic": int(k), "score": s} for k, s in doc_tags],
-            "topics": [round(float(p), 6) for p in row],
-            "n_tokens": int(n),
-        }
-        for doc_tags, row, n in zip(tags, doc_topics, n_tokens, strict=True)
-    ]

@@ -21,6 +21,7 @@ from topicprofile import schema
 from topicprofile.text.cache import TokenCache
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.corpus import TokenShards, row_bow
+from topicprofile.text.counter import WordCounter
 from topicprofile.text.lang import AUTO, detect_script
 from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.pool import default_workers, iter_tokenize_parallel
@@ -175,19 +176,22 @@ class TextEncoder:
             yield self.phrases_.transform(chunk) if self.phrases_ is not None else chunk
 
     # -- applying --------------------------------------------------------------------------
+    def counter(self) -> WordCounter:
+        """The fitted parts as a :class:`~topicprofile.text.counter.WordCounter` (what applying
+        them to new text needs); :meth:`tokens`, :meth:`encode` and :meth:`counts` go through it."""
+        return WordCounter(self.tokenizer, phrases=self.phrases_, token2id=self.dictionary_.token2id)
+
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
         """Exactly the fit-time preprocessing: tokens, then phrases."""
-        tokens = self.tokenizer.tokenize(texts)
-        return self.phrases_.transform(tokens) if self.phrases_ is not None else tokens
+        return self.counter().tokens(texts)
 
     def encode(self, texts: Sequence[str]) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
         """Bags of words of texts and their in-vocabulary token counts."""
-        bows = to_bows(self.dictionary_, self.tokens(texts))
-        return bows, np.array([sum(c for _, c in b) for b in bows], dtype=np.int64)
+        return self.counter().encode(texts)
 
     def counts(self, bows: Sequence[Sequence[tuple[int, float]]]) -> sparse.csr_matrix:
         """Bags of words as a ``n_docs × n_terms`` count matrix."""
-        return bows_to_csr(bows, self.n_terms)
+        return self.counter().counts(bows)
 
     def iter_counts(
         self, chunks: Iterable[pd.DataFrame], *, n_docs: int, workers: int | None = None

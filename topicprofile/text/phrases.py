@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from topicprofile.errors import ModelError
 
-__all__ = ["PhraseDetector", "MAX_VOCAB_SIZE"]
+__all__ = ["PhraseDetector", "PhraseJoiner", "MAX_VOCAB_SIZE"]
 
 #: Version of the JSON written by :meth:`PhraseDetector.save`.
 PHRASES_FORMAT = 1
@@ -69,9 +70,18 @@ class PhraseDetector:
         return dict(self.phrases_.phrasegrams)
 
     def transform(self, token_lists: Iterable[Sequence[str]]) -> list[list[str]]:
-        """Join learned phrases in each token list."""
-        phrases = self.phrases_
-        return [phrases[list(tokens)] for tokens in token_lists]
+        """Join learned phrases in each token list (:class:`PhraseJoiner`, as gensim's ``FrozenPhrases``)."""
+        return self.joiner().transform(token_lists)
+
+    def joiner(self) -> PhraseJoiner:
+        """The :class:`PhraseJoiner` of the learned phrases (sharing their dictionary)."""
+        frozen = self.phrases_
+        cached = getattr(self, "_joiner", None)
+        if cached is None or cached[0] is not frozen:
+            cached = (frozen, PhraseJoiner(frozen.phrasegrams, frozenset(frozen.connector_words),
+                                           delimiter=frozen.delimiter, threshold=frozen.threshold))  # fmt: skip
+            self._joiner = cached
+        return cached[1]
 
     def to_state(self) -> dict[str, Any]:
         """The learned phrases as plain data (settings and ``[phrase, score]`` pairs)."""
@@ -96,20 +106,15 @@ class PhraseDetector:
         never executed); raises KeyError, TypeError or ValueError when it is not such data."""
         from gensim.models.phrases import Phrases
 
-        if not isinstance(state, dict) or state.get("format_version") != PHRASES_FORMAT:
-            raise ValueError(f"not a phrases file of format {PHRASES_FORMAT}")
-        phrasegrams = {str(phrase): float(score) for phrase, score in state["phrasegrams"]}
-        connector_words = frozenset(str(w) for w in state["connector_words"])
+        joiner = PhraseJoiner.from_state(state)
         detector = cls(min_count=int(state["min_count"]), threshold=float(state["threshold"]),
                        max_vocab_size=int(state["max_vocab_size"]))  # fmt: skip
-        if state["scoring"] not in _SCORERS or not isinstance(state["delimiter"], str):
-            raise ValueError(f"unknown scoring {state['scoring']!r} or delimiter")
         # an empty Phrases with the saved settings, frozen, then given the saved phrases
         frozen = Phrases(
             min_count=state["min_count"], threshold=state["threshold"], delimiter=state["delimiter"],
-            scoring=state["scoring"], connector_words=connector_words,
+            scoring=state["scoring"], connector_words=joiner.connector_words,
         ).freeze()
-        frozen.phrasegrams = phrasegrams
+        frozen.phrasegrams = joiner.phrasegrams
         detector.phrases_ = frozen
         return detector
 
@@ -140,6 +145,80 @@ class PhraseDetector:
                 return cls.from_state(json.load(f))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise ModelError(f"{path}: corrupt phrases file ({type(e).__name__}: {e}); refit the model") from e
+
+
+class PhraseJoiner:
+    """Applies learned phrases: joins each learned word pair in a token list with the delimiter.
+
+    The rule is gensim's ``FrozenPhrases`` (``_PhrasesTransformation.analyze_sentence``), written
+    out so that applying phrases needs no gensim: a word that is not a connector word starts a
+    candidate; connector words in between are kept; the next such word ends it, and the candidate
+    becomes one token when its phrase scores above ``threshold``, else its words stay as they were
+    and the end word starts the next candidate. ``tests/test_tag_text_light.py`` checks it against
+    gensim on real reviews.
+
+    Parameters
+    ----------
+    phrasegrams : mapping of str to float
+        Learned phrases (words joined by ``delimiter``) and their scores.
+    connector_words : frozenset of str
+        Words that may sit inside a phrase (gensim's connector words; none by default here).
+    delimiter : str, default "_"
+    threshold : float
+        A phrase is joined when its score is above this.
+    """
+
+    def __init__(
+        self, phrasegrams: Mapping[str, float], connector_words: frozenset[str] = frozenset(), *,
+        delimiter: str = "_", threshold: float,
+    ) -> None:  # fmt: skip
+        self.phrasegrams = phrasegrams
+        self.connector_words = connector_words
+        self.delimiter = delimiter
+        self.threshold = threshold
+
+    @classmethod
+    def from_state(cls, state: Any) -> PhraseJoiner:
+        """The joiner of :meth:`PhraseDetector.to_state`'s data (values checked, never executed);
+        raises KeyError, TypeError or ValueError when it is not such data."""
+        if not isinstance(state, dict) or state.get("format_version") != PHRASES_FORMAT:
+            raise ValueError(f"not a phrases file of format {PHRASES_FORMAT}")
+        phrasegrams = {str(phrase): float(score) for phrase, score in state["phrasegrams"]}
+        connector_words = frozenset(str(w) for w in state["connector_words"])
+        if state["scoring"] not in _SCORERS or not isinstance(state["delimiter"], str):
+            raise ValueError(f"unknown scoring {state['scoring']!r} or delimiter")
+        return cls(phrasegrams, connector_words, delimiter=state["delimiter"], threshold=float(state["threshold"]))
+
+    def transform(self, token_lists: Iterable[Sequence[str]]) -> list[list[str]]:
+        """Each token list with its learned phrases joined."""
+        return [self.join(tokens) for tokens in token_lists]
+
+    def join(self, tokens: Iterable[str]) -> list[str]:
+        """One token list with its learned phrases joined."""
+        connectors, phrasegrams, threshold = self.connector_words, self.phrasegrams, self.threshold
+        out: list[str] = []
+        start: str | None = None
+        between: list[str] = []
+        for word in tokens:
+            if word in connectors:
+                if start:
+                    between.append(word)
+                else:
+                    out.append(word)
+                continue
+            if start:
+                phrase = self.delimiter.join([start, *between, word])
+                if phrasegrams.get(phrase, -math.inf) > threshold:
+                    out.append(phrase)
+                    start, between = None, []
+                    continue
+                out.append(start)
+                out.extend(between)
+            start, between = word, []
+        if start:
+            out.append(start)
+            out.extend(between)
+        return out
 
 
 def _scoring_name(scoring: Any) -> str | None:

@@ -13,15 +13,19 @@ removed. Browsing URLs are turned into words before tokenization
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
-from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from topicprofile.errors import ConfigError
 from topicprofile.privacy.placeholders import strip_placeholders  # privacy hook (issue 14)
 from topicprofile.text.lang import AUTO, AUTO_LANGS, detect_scripts
+from topicprofile.text.rules import RulePipeline, load_rules
 
 __all__ = ["SpacyTokenizer", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
 
@@ -99,6 +103,8 @@ class SpacyTokenizer:
         self._nlp: Any = None
         self._stops: frozenset[str] | None = None
         self._filters: dict[str, _WordFilter] | None = None
+        self._lemmas: dict[str, dict[str, Any]] | None = None  # lang -> lookup table read directly
+        self._rules: RulePipeline | None = None  # spaCy's saved rules, when use_saved_rules() chose them
 
     # -- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -124,11 +130,28 @@ class SpacyTokenizer:
             user_words=config.get("user_words"),
         )
 
+    def use_saved_rules(self) -> SpacyTokenizer:
+        """Tokenize without importing spaCy where its saved rules apply (:mod:`topicprofile.text.rules`:
+        the blank English pipeline, while the spaCy version they came from is installed); the
+        tokens are the same. For short jobs such as ``tag-text``, where importing spaCy is most of
+        the time; a large job is faster through spaCy's compiled tokenizer. Returns ``self``."""
+        if self.lang == "en" and not self.spacy_model:
+            self._rules = load_rules("en")
+        return self
+
     # -- pipeline --------------------------------------------------------------------------
     @property
     def nlp(self) -> Any:
         """The spaCy ``Language`` object, built on first use (the English one for ``lang="auto"``)."""
-        return self._pipeline("en" if self.lang == AUTO else self.lang)
+        lang = "en" if self.lang == AUTO else self.lang
+        return self._initialized(lang, self._pipeline(lang))
+
+    def _initialized(self, lang: str, nlp: Any) -> Any:
+        """``nlp`` with its lemmatizer given spaCy's own tables (skipped while only the per-word
+        filter, which reads the table itself, is used)."""
+        if self._lemmas is not None and self._lemmas.pop(lang, None) is not None:
+            nlp.initialize()
+        return nlp
 
     def _languages(self) -> tuple[str, ...]:
         return AUTO_LANGS if self.lang == AUTO else (self.lang,)
@@ -150,19 +173,24 @@ class SpacyTokenizer:
 
     def _stop_words(self) -> frozenset[str]:
         """spaCy's stop words of every language in use, plus the domain list (shipped or given)."""
-        from spacy.util import get_lang_class
-
         stops: set[str] = set()
         for lang in self._languages():
-            try:
-                stops |= {w.lower() for w in get_lang_class(lang).Defaults.stop_words}
-            except ImportError as e:
-                raise ConfigError(f"language '{lang}' is not supported by spaCy: {e}") from e
+            stops |= {w.lower() for w in self._spacy_stop_words(lang)}
             if self.stop_words is None:
                 stops |= DEFAULT_DOMAIN_STOP_WORDS.get(lang, frozenset())
         if self.stop_words is not None:
             stops |= {w.lower() for w in self.stop_words}
         return frozenset(stops)
+
+    def _spacy_stop_words(self, lang: str) -> Iterable[str]:
+        if self._rules is not None:  # the saved rules hold spaCy's list
+            return self._rules.stop_words
+        from spacy.util import get_lang_class
+
+        try:
+            return get_lang_class(lang).Defaults.stop_words
+        except ImportError as e:
+            raise ConfigError(f"language '{lang}' is not supported by spaCy: {e}") from e
 
     def _build_nlp(self, lang: str) -> Any:
         import spacy
@@ -188,7 +216,15 @@ class SpacyTokenizer:
         if lang == "zh":  # Chinese has no inflection to undo
             return
         try:
-            nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+            lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+            table = lookup_table(lang) if _plain_lookup(lemmatizer) else None
+            if table is not None:
+                # spaCy's initialize() would read the same file and hash every entry into its own
+                # table (~0.3 s for English); the per-word filter needs only the mapping.
+                if self._lemmas is None:
+                    self._lemmas = {}
+                self._lemmas[lang] = table
+                return
             nlp.initialize()
         except (ValueError, OSError, ImportError) as e:
             # Some languages have no lookup table in spacy-lookups-data: tokens stay unlemmatized.
@@ -230,10 +266,13 @@ class SpacyTokenizer:
 
     def _lang_tokens(self, lang: str, texts: Iterable[str]) -> Iterator[list[str]]:
         """Token lists of already prepared texts, all of language ``lang``."""
+        if self._rules is not None:
+            return self._rules_filter().iter_tokens(texts)
         nlp = self._pipeline(lang)
         words = self._word_filter(lang, nlp)
         if words is not None:
             return words.iter_tokens(texts)
+        nlp = self._initialized(lang, nlp)
         trained = bool(self.spacy_model)
         return (self._doc_tokens(doc, trained) for doc in nlp.pipe(texts, batch_size=self.batch_size))
 
@@ -247,10 +286,25 @@ class SpacyTokenizer:
         stops = self.stop_word_set()
         words = self._filters.get(lang)
         if words is None or not words.fits(nlp, stops=stops, min_len=self.min_token_len):
-            words = _WordFilter.for_pipeline(nlp, stops=stops, min_len=self.min_token_len)
+            table = (self._lemmas or {}).get(lang)
+            words = _WordFilter.for_pipeline(nlp, stops=stops, min_len=self.min_token_len, lemmas=table)
             if words is None:
                 return None
             self._filters[lang] = words
+        return words
+
+    def _rules_filter(self) -> _WordFilter:
+        """The per-word filter over spaCy's saved rules (see :meth:`use_saved_rules`)."""
+        rules = self._rules
+        assert rules is not None
+        if self._filters is None:
+            self._filters = {}
+        stops = self.stop_word_set()
+        words = self._filters.get("rules")
+        if words is None or not words.fits(rules, stops=stops, min_len=self.min_token_len):
+            words = _WordFilter(rules, lemmas=lookup_table(rules.lang), jieba=rules.tokenizer, stops=stops,
+                                min_len=self.min_token_len)  # fmt: skip
+            self._filters["rules"] = words
         return words
 
     def tokenize(self, texts: Iterable[str]) -> list[list[str]]:
@@ -289,6 +343,8 @@ class SpacyTokenizer:
         state["_nlp"] = None
         state["_stops"] = None
         state["_filters"] = None
+        state["_lemmas"] = None
+        state["_rules"] = None
         return state
 
     def __repr__(self) -> str:
@@ -312,7 +368,9 @@ class _WordFilter:
     reviews).
     """
 
-    def __init__(self, nlp: Any, *, lemmas: Any, jieba: Any, stops: frozenset[str], min_len: int) -> None:
+    def __init__(
+        self, nlp: Any, *, lemmas: Mapping[str, Any] | None, jieba: Any, stops: frozenset[str], min_len: int
+    ) -> None:
         self.nlp = nlp
         self.lemmas = lemmas  # the "lemma_lookup" table, or None: a word is its own lemma
         self.overrides = LEMMA_OVERRIDES.get(nlp.lang, {}) if lemmas is not None else {}
@@ -327,20 +385,23 @@ class _WordFilter:
         return self._made_for == (nlp.tokenizer, tuple(nlp.pipe_names), stops, min_len)
 
     @classmethod
-    def for_pipeline(cls, nlp: Any, *, stops: frozenset[str], min_len: int) -> _WordFilter | None:
+    def for_pipeline(
+        cls, nlp: Any, *, stops: frozenset[str], min_len: int, lemmas: Mapping[str, Any] | None = None
+    ) -> _WordFilter | None:
         """A filter for ``nlp``, or ``None`` unless its tokenizer and components are those
-        :meth:`SpacyTokenizer._build_nlp` puts together (where the above holds)."""
+        :meth:`SpacyTokenizer._build_nlp` puts together (where the above holds). ``lemmas``: the
+        lemmatizer's lookup table when it was read directly (:func:`lookup_table`) instead of by
+        ``nlp.initialize()``."""
         from spacy.lang.zh import ChineseTokenizer
-        from spacy.pipeline import Lemmatizer
         from spacy.tokenizer import Tokenizer
 
-        lemmas = jieba = None
+        jieba = None
         if nlp.pipe_names == ["lemmatizer"]:
             lemmatizer = nlp.get_pipe("lemmatizer")
-            own_lookup = type(lemmatizer).lookup_lemmatize is not Lemmatizer.lookup_lemmatize
-            if lemmatizer.mode != "lookup" or own_lookup:
+            if not _plain_lookup(lemmatizer):
                 return None  # rule-based or a language's own lookup (Dutch) may look beyond the word
-            lemmas = lemmatizer.lookups.get_table("lemma_lookup", {})
+            if lemmas is None:
+                lemmas = lemmatizer.lookups.get_table("lemma_lookup", {})
         elif nlp.pipe_names:
             return None
         if type(nlp.tokenizer) is RjiebaTokenizer:
@@ -353,10 +414,10 @@ class _WordFilter:
 
     def iter_tokens(self, texts: Iterable[str]) -> Iterator[list[str]]:
         """One token list per (prepared) text."""
-        from spacy.attrs import ORTH
-
         nlp = self.nlp
         if self.jieba is None:
+            from spacy.attrs import ORTH
+
             for text in texts:
                 yield self._kept(nlp.make_doc(text).to_array(ORTH).tolist())
             return
@@ -396,6 +457,35 @@ class _WordFilter:
         if len(lemma) < self.min_len or lemma in self.stops or lex.lower_ in self.stops:
             return ""
         return lemma if _HAS_LETTER.search(lemma) else ""
+
+
+def _plain_lookup(lemmatizer: Any) -> bool:
+    """Whether a lemmatizer component is spaCy's lookup lemmatizer as is: a word's lemma is its
+    entry in the "lemma_lookup" table, else the word."""
+    from spacy.pipeline import Lemmatizer
+
+    return lemmatizer.mode == "lookup" and type(lemmatizer).lookup_lemmatize is Lemmatizer.lookup_lemmatize
+
+
+def lookup_table(lang: str) -> dict[str, Any] | None:
+    """spaCy's "lemma_lookup" table of ``lang`` from the ``spacy-lookups-data`` package, read as
+    ``spacy.lookups.load_lookups`` reads it (the file the package names, else its ``.gz``), as a
+    plain dict; ``None`` when the package or the table is missing."""
+    try:
+        import spacy_lookups_data
+    except ImportError:
+        return None
+    tables = getattr(spacy_lookups_data, lang, None)
+    if not isinstance(tables, dict) or "lemma_lookup" not in tables:
+        return None
+    path = Path(str(tables["lemma_lookup"]))
+    try:
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+        with gzip.open(path.with_suffix(path.suffix + ".gz"), "rt", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 def _as_text(value: object, *, lower: bool) -> str:

@@ -12,7 +12,8 @@ from scipy import sparse
 from topicprofile.errors import DataValidationError
 
 __all__ = [
-    "build_dictionary", "default_no_below", "in_vocabulary", "to_bows", "pool_bows", "bows_to_csr", "TfidfKeywords",
+    "build_dictionary", "default_no_below", "in_vocabulary", "to_bows", "vocabulary_bows", "pool_bows", "bows_to_csr",
+    "TfidfKeywords",
     "dictionary_to_state", "dictionary_from_state",
 ]  # fmt: skip
 
@@ -121,9 +122,22 @@ def in_vocabulary(tokens: Sequence[str], token2id: Mapping[str, int]) -> Sequenc
 def to_bows(dictionary: Any, token_lists: Iterable[Sequence[str]]) -> list[list[tuple[int, int]]]:
     """Bag of words per document; a phrase outside the vocabulary counts as its words that are in
     it (:func:`in_vocabulary`), other words outside it are ignored. The one path from tokens to
-    counts: fit, tag, ``tag_text`` and explain all use it."""
-    token2id = dictionary.token2id
-    return [dictionary.doc2bow(in_vocabulary(tokens, token2id)) for tokens in token_lists]
+    counts: fit, tag, ``tag_text`` and explain all use it (:func:`vocabulary_bows` with the
+    dictionary's ``token2id``)."""
+    return vocabulary_bows(dictionary.token2id, token_lists)
+
+
+def vocabulary_bows(token2id: Mapping[str, int], token_lists: Iterable[Sequence[str]]) -> list[list[tuple[int, int]]]:
+    """:func:`to_bows` with the vocabulary as a plain ``token -> id`` mapping: per document, the
+    ``(term id, count)`` pairs of its in-vocabulary tokens in ascending id order (gensim's
+    ``Dictionary.doc2bow``)."""
+    out = []
+    for tokens in token_lists:
+        counts: dict[str, int] = {}
+        for token in in_vocabulary(tokens, token2id):
+            counts[token] = counts.get(token, 0) + 1
+        out.append(sorted((token2id[token], n) for token, n in counts.items() if token in token2id))
+    return out
 
 
 def pool_bows(

@@ -16,9 +16,13 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from scipy.special import psi
 
 from topicprofile.text.corpus import CsrCorpus
+from topicprofile.topics.infer import INFER_BATCH as _INFER_BATCH
+from topicprofile.topics.infer import doc_seeds as _doc_seeds  # noqa: F401  (tests use the old names)
+from topicprofile.topics.infer import doc_topics, infer_gamma
+from topicprofile.topics.infer import seeded_gamma as _seeded_gamma  # noqa: F401
+from topicprofile.topics.infer import splitmix64 as _splitmix64
 from topicprofile.topics.gibbs import resolve_gibbs_params, train_gibbs
 from topicprofile.text.vectorize import bows_to_csr
 
@@ -33,8 +37,6 @@ DEFAULT_LDA_PARAMS: dict[str, Any] = {
     "alpha": "symmetric",
     "eta": None,
 }
-
-_INFER_BATCH = 2048  # documents per vectorized E-step batch (bounds memory, not results)
 
 
 class LdaTopics:
@@ -268,12 +270,10 @@ class LdaTopics:
 
     def transform_counts(self, counts: sparse.csr_matrix) -> np.ndarray:
         """:meth:`transform` for an ``n_docs × n_terms`` count matrix (rows are documents)."""
-        out = np.empty((counts.shape[0], self.n_topics), dtype=np.float64)
-        for start in range(0, counts.shape[0], _INFER_BATCH):
-            chunk = counts if counts.shape[0] <= _INFER_BATCH else counts[start : start + _INFER_BATCH]
-            gamma = self._infer_gamma(chunk, _doc_seeds(chunk, self.random_state))
-            out[start : start + chunk.shape[0]] = gamma / gamma.sum(axis=1, keepdims=True)
-        return out
+        return doc_topics(
+            counts, alpha=self.alpha_, beta_t=self._terms_by_topics(), random_state=self.random_state,
+            n_iterations=self.infer_iterations, threshold=self.gamma_threshold,
+        )  # fmt: skip
 
     def _infer_gamma(
         self,
@@ -284,141 +284,10 @@ class LdaTopics:
         threshold: float | None = None,
         collect_sstats: bool = False,
     ) -> Any:
-        """Variational E-step (Hoffman et al. 2010, as gensim's ``LdaModel.inference``), batched.
-
-        Every document is iterated on its own until it converges and keeps the gamma of the
-        iteration it converged in, so its result does not depend on the other rows of ``counts``.
-        With ``collect_sstats``, also returns the expected topic-word counts of the batch
-        (``n_topics × n_terms``) for the M-step, as gensim does. The iterations are
-        :func:`_iterate_gamma`.
-        """
-        alpha = self.alpha_
-        beta_t = self._terms_by_topics()
-        gamma = _seeded_gamma(seeds, self.n_topics)
-        lengths = np.diff(counts.indptr)
-        nonempty = lengths > 0
-        gamma[~nonempty] = alpha
-        counts, _ = _rows(counts, nonempty)
-        n_iterations = self.infer_iterations if iterations is None else iterations
-        if counts.shape[0] and n_iterations > 0:
-            _iterate_gamma(
-                gamma, np.flatnonzero(nonempty), counts, beta_t, alpha, n_iterations=n_iterations,
-                threshold=self.gamma_threshold if threshold is None else threshold,
-            )  # fmt: skip
-        if not collect_sstats:
-            return gamma
-        g = gamma[nonempty]
-        exp_elog_theta = np.exp(psi(g) - psi(g.sum(axis=1, keepdims=True)))
-        token_doc = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        token_beta = np.take(beta_t, counts.indices, axis=0)
-        phinorm = np.einsum("ij,ij->i", np.take(exp_elog_theta, token_doc, axis=0), token_beta) + 1e-100
-        scaled = sparse.csr_matrix((counts.data / phinorm, counts.indices, counts.indptr), shape=counts.shape)
-        sstats = np.asarray((scaled.T @ exp_elog_theta).T) * self.exp_elog_beta_
-        return gamma, sstats
-
-
-def _iterate_gamma(
-    gamma: np.ndarray,
-    docs: np.ndarray,
-    counts: sparse.csr_matrix,
-    beta_t: np.ndarray,
-    alpha: np.ndarray,
-    *,
-    n_iterations: int,
-    threshold: float,
-) -> None:
-    """The E-step iterations of :meth:`LdaTopics._infer_gamma`, in place on the rows ``docs`` of ``gamma``.
-
-    ``counts`` holds those documents' rows (none empty), ``beta_t`` is ``exp(E[log beta])`` as
-    ``n_terms × n_topics``. A document stops when its mean gamma change falls below ``threshold``
-    and keeps that iteration's gamma.
-
-    Nothing is sliced or built per iteration (re-slicing ``counts`` and building sparse matrices
-    cost ~0.1-0.2 ms per iteration, most of a one-row batch's time and of the many iterations a
-    few slow documents keep a training batch going): each stored term's topic weights are
-    gathered once (``token_beta``), and one sparse matrix gets new values (``scaled.data``) per
-    iteration. Converged documents keep being computed (their gamma already stored) until at most
-    half of the working set still iterates; only then are the arrays compacted, so the extra work
-    is at most 2× and compactions are few.
-    """
-    g = gamma[docs]
-    n_topics = g.shape[1]
-    iterating = np.ones(docs.size, dtype=bool)
-    token_doc = np.repeat(np.arange(docs.size), np.diff(counts.indptr))
-    token_beta = np.take(beta_t, counts.indices, axis=0)
-    scaled = _same_structure(counts)
-    for _ in range(n_iterations):
-        exp_elog_theta = np.exp(psi(g) - psi(g.sum(axis=1, keepdims=True)))
-        phinorm = np.einsum("ij,ij->i", np.take(exp_elog_theta, token_doc, axis=0), token_beta) + 1e-100
-        np.divide(counts.data, phinorm, out=scaled.data)
-        new_g = alpha + exp_elog_theta * (scaled @ beta_t)
-        mean_change = np.add.reduce(np.abs(new_g - g), axis=1) / n_topics  # .mean(axis=1), less overhead
-        converged = ~(mean_change >= threshold) & iterating
-        g = new_g
-        if not converged.any():
-            continue
-        gamma[docs[converged]] = g[converged]
-        iterating &= ~converged
-        n_iterating = np.count_nonzero(iterating)
-        if n_iterating == 0:
-            return
-        if 2 * n_iterating <= docs.size:  # compact: drop the converged documents and their tokens
-            counts, on_tokens = _rows(counts, iterating)
-            docs, g, token_beta = docs[iterating], g[iterating], token_beta[on_tokens]
-            iterating = np.ones(docs.size, dtype=bool)
-            token_doc = np.repeat(np.arange(docs.size), np.diff(counts.indptr))
-            scaled = _same_structure(counts)
-    gamma[docs[iterating]] = g[iterating]  # the iteration cap was reached
-
-
-def _same_structure(counts: sparse.csr_matrix) -> sparse.csr_matrix:
-    """A matrix sharing ``counts``' structure, with its own float64 ``data`` array to overwrite."""
-    return sparse.csr_matrix((counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape)
-
-
-def _rows(counts: sparse.csr_matrix, keep: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray | slice]:
-    """The rows ``keep`` (boolean) of ``counts``, built from its arrays without scipy's indexing;
-    also which stored terms were kept (a boolean array, or a slice when all rows are)."""
-    first, last = counts.indptr[0], counts.indptr[-1]
-    if first == 0 and counts.data.size == last and keep.all():
-        return counts, slice(None)
-    lengths = np.diff(counts.indptr)
-    on_tokens = np.repeat(keep, lengths)
-    indptr = np.zeros(np.count_nonzero(keep) + 1, dtype=counts.indptr.dtype)
-    np.cumsum(lengths[keep], out=indptr[1:])
-    data, indices = counts.data[first:last][on_tokens], counts.indices[first:last][on_tokens]
-    return sparse.csr_matrix((data, indices, indptr), shape=(indptr.size - 1, counts.shape[1])), on_tokens
-
-
-def _doc_seeds(counts: sparse.csr_matrix, random_state: int) -> np.ndarray:
-    """One 64-bit seed per document from its own term ids and counts (and the model's seed)."""
-    base = _splitmix64(np.uint64(random_state & 0xFFFFFFFFFFFFFFFF))
-    seeds = np.full(counts.shape[0], base, dtype=np.uint64)
-    lengths = np.diff(counts.indptr)
-    nonempty = np.flatnonzero(lengths > 0)
-    if nonempty.size:
-        with np.errstate(over="ignore"):
-            mix = _splitmix64(
-                counts.indices.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-                ^ counts.data.astype(np.uint64)
-            )
-        per_doc = np.bitwise_xor.reduceat(mix, counts.indptr[nonempty])
-        seeds[nonempty] = _splitmix64(per_doc ^ base)
-    return seeds
-
-
-def _splitmix64(x: np.ndarray | np.uint64) -> Any:
-    """SplitMix64 finalizer: a fast, well-mixed 64-bit hash (vectorized)."""
-    with np.errstate(over="ignore"):
-        x = np.uint64(0x9E3779B97F4A7C15) + np.asarray(x, dtype=np.uint64)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
-def _seeded_gamma(seeds: np.ndarray, n_topics: int) -> np.ndarray:
-    """Starting topic weights near 1 (as gensim's Gamma(100, 1/100) draw), one stream per seed."""
-    k = np.arange(1, n_topics + 1, dtype=np.uint64)
-    h = _splitmix64(seeds[:, None] ^ _splitmix64(k)[None, :])
-    uniform = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-    return 0.9 + 0.2 * uniform  # mean 1, spread like Gamma(100, 0.01) (sd 0.1)
+        """The variational E-step of :func:`~topicprofile.topics.infer.infer_gamma` with this model's
+        ``alpha_`` and ``exp_elog_beta_`` (and, unless given, its inference settings)."""
+        return infer_gamma(
+            counts, seeds, alpha=self.alpha_, beta_t=self._terms_by_topics(), exp_elog_beta=self.exp_elog_beta_,
+            n_iterations=self.infer_iterations if iterations is None else iterations,
+            threshold=self.gamma_threshold if threshold is None else threshold, collect_sstats=collect_sstats,
+        )  # fmt: skip
