@@ -27,7 +27,7 @@ def _profiles(label: str) -> pd.DataFrame:
 @pytest.fixture
 def database(tmp_path):
     path = tmp_path / "profiles.duckdb"
-    now = dt.datetime(2026, 12, 1)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)  # the CLI prunes relative to now
     with ProfileDatabase(path) as db:  # C1's tags change: three runs of history, 400, 100 and 0 days old
         for days, label in ((400, "Hiking"), (100, "Outdoor"), (0, "Camping")):
             db.upsert_profiles(_profiles(label), as_of=now - dt.timedelta(days=days))

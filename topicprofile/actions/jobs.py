@@ -13,7 +13,7 @@ import pandas as pd
 from topicprofile.actions.campaign import evaluate_campaign
 from topicprofile.actions.recommend import HybridRecommender, item_lines
 from topicprofile.actions.recommend_eval import evaluate_recommenders
-from topicprofile.app.jobs import write_table
+from topicprofile.app.tables import write_table
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.files import read_table
 from topicprofile.ingest.load import clean_orders, load_browsing, load_reviews

@@ -60,15 +60,15 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apart, check_writable, sha256_file
+from topicprofile.app.privacy import model_id_key
+from topicprofile.app.profile_db import DbSink, load_identifiers
+from topicprofile.app.tables import round_output, write_rejects_csv, write_table
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
 from topicprofile.ingest.load import load_reviews, rejects_path_for
+from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, read_manifest
-from topicprofile.app.jobs import round_output, write_rejects_csv, write_table
-from topicprofile.app.profile_db import DbSink, load_identifiers
-from topicprofile.app.privacy import model_id_key
-from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 
 __all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
 

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from topicprofile import schema
 from topicprofile._fs import atomic_write_text, sha256_file
 from topicprofile.app.batch import batch_lock
-from topicprofile.app.jobs import write_table
+from topicprofile.app.tables import write_table
 from topicprofile.db.database import ProfileDatabase
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import write_rejects

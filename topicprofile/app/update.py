@@ -22,8 +22,9 @@ from typing import Any
 import pandas as pd
 
 from topicprofile import schema
-from topicprofile.app.jobs import load_inputs, round_output, stream_documents, write_rejects_csv
+from topicprofile.app.jobs import load_inputs, stream_documents
 from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
+from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
