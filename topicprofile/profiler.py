@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
+from topicprofile.distributed import DaskBackend, cluster_estep, cluster_topic_chunks
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import check_text_lengths, clean_orders
@@ -258,17 +259,34 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        backend: DaskBackend | None = None,
     ) -> TopicProfiler:
         """:meth:`fit` on documents already in a :class:`~topicprofile.text.corpus.DocumentStore`.
 
         This is how files too large for memory are fitted (:func:`topicprofile.app.jobs.fit_files`
         streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
+        With a ``backend`` (:class:`topicprofile.distributed.DaskBackend`) LDA's E-step runs on its
+        cluster: the same model, bit for bit (``trainer="vb"`` only; docs/distributed.md).
         """
         self._validate_params()
+        if backend is not None:
+            self._check_cluster_fit()
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
-        return self._fit_store(documents, rfm, progress or _no_progress)
+        return self._fit_store(documents, rfm, progress or _no_progress, backend)
 
-    def _fit_store(self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback) -> TopicProfiler:
+    def _check_cluster_fit(self) -> None:
+        """What a cluster can train identically: batch variational LDA without a seeded prior."""
+        if self.trainer == "gibbs":
+            raise ConfigError(
+                "the gibbs trainer cannot run on a Dask cluster (its sampler is sequential); use "
+                "--trainer vb, which trains the same model on the cluster as on one machine"
+            )
+        if self.taxonomy or (self.update_every or 0) > 0:
+            raise ConfigError("a Dask cluster trains batch LDA without --taxonomy (update_every 0): fit those locally")
+
+    def _fit_store(
+        self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback, backend: DaskBackend | None = None
+    ) -> TopicProfiler:
         """Fit on documents streamed from ``store``: every pass reads them chunk by chunk."""
         if store.n_docs == 0:
             raise DataValidationError("no documents to fit on")
@@ -292,7 +310,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
         self._choose_n_topics(CsrCorpus(training), corpus.sample_tokens, report)
         eta = self._seed_prior(training.shape[0])
-        self.topics_ = self._make_lda(eta).fit(CsrCorpus(training), self.dictionary_)
+        estep = None if backend is None else cluster_estep(backend)
+        self.topics_ = self._make_lda(eta).fit(CsrCorpus(training), self.dictionary_, estep=estep)
         self.taxonomy_warnings_ = (
             convergence_warnings(self.topics_.topic_word_, self.seed_ids_, list(self.taxonomy or {}))
             if self.taxonomy
@@ -509,9 +528,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        backend: DaskBackend | None = None,
     ) -> pd.DataFrame:
         """:meth:`profile` of documents in a :class:`~topicprofile.text.corpus.DocumentStore`, streamed chunk by chunk."""
-        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None)
+        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None, backend=backend)
         return table
 
     def iter_profiles(
@@ -522,6 +542,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
         block_rows: int | None = DEFAULT_CHUNK_ROWS,
+        backend: DaskBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """:meth:`profile_documents` as consecutive blocks of at most ``block_rows`` customers.
 
@@ -529,7 +550,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         anywhere in the input); then the profile rows, with their tags, keywords and segments, are
         built one block at a time, so an output of millions of customers can be written block by
         block without ever holding the whole table. Blocks follow the customer-id order and, put
-        together, equal :meth:`profile_documents`. ``block_rows=None`` gives one block.
+        together, equal :meth:`profile_documents`. ``block_rows=None`` gives one block. With a
+        ``backend`` the documents are tokenized and their topics inferred on its cluster, with the
+        same result (:mod:`topicprofile.distributed.tagging`).
         """
         self._check_fitted()
         if block_rows is not None and block_rows < 1:
@@ -542,7 +565,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError("this model was fitted without orders; give reviews or browsing")
         customers = None
         if documents is not None:
-            chunks = self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=self.workers)
+            chunks: Iterable[tuple[Any, ...]] = (
+                self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=self.workers)
+                if backend is None
+                else cluster_topic_chunks(backend, documents, encoder=self.encoder_, topics=self.topics_)
+            )
             customers = self._aggregate(chunks, report, total=documents.n_docs)[0]
         n = 0 if customers is None else len(customers.customer_ids)
         step = max(n, 1) if block_rows is None else block_rows
