@@ -509,17 +509,19 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        backend: DaskBackend | None = None,
     ) -> pd.DataFrame:
         """One row per customer: interest tags, scores, documents and keywords (see README's output contract).
 
         With a model fitted on orders, customers (known or new) also get RFM columns and are
         assigned to the fitted segments without refitting; ``orders`` may then come alone.
+        ``backend``: tag on a Dask cluster (:meth:`iter_profiles`).
         """
         self._check_fitted()
         store = None
         if reviews is not None or browsing is not None or orders is None:
             store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
-        return self.profile_documents(store, orders, as_of=as_of, progress=progress)
+        return self.profile_documents(store, orders, as_of=as_of, progress=progress, backend=backend)
 
     def profile_documents(
         self,

@@ -57,7 +57,8 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import atomic_write_text, check_outputs_apart, check_writable, sha256_file
-from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
+from topicprofile.distributed import DaskBackend, open_backend
+from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
 from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
@@ -167,6 +168,7 @@ def tag_folder(
     progress: ProgressCallback | None = None,
     date_format: str | None = None,
     on_file: FileCallback | None = None,
+    dask: Any = None,
 ) -> dict[str, Any]:
     """Tag the review exports in ``input_dir`` not tagged yet and add their profiles to ``out``.
 
@@ -192,6 +194,8 @@ def tag_folder(
         ``progress("files", done, total)`` after each file.
     on_file : callable, optional
         Called with each file's summary as soon as it is known.
+    dask : str, distributed.Client or None
+        Tag on a Dask cluster (:func:`topicprofile.distributed.open_backend`); the parts are the same.
 
     Returns
     -------
@@ -229,7 +233,7 @@ def tag_folder(
     if out.is_dir():  # an input hard-linked into the output folder would be overwritten
         check_outputs_apart((p for p in out.rglob("*") if p.is_file()), paths)
     report = progress or (lambda step, done, total: None)
-    with batch_lock(out):
+    with batch_lock(out), open_backend(dask) as backend:
         profiler = TopicProfiler.load(str(model_dir))
         ledger = _read_ledger(out)
         _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
@@ -237,8 +241,8 @@ def tag_folder(
         report("files", 0, len(paths))
         for i, path in enumerate(paths, 1):
             name = path.relative_to(input_dir).as_posix()
-            result = _tag_file(path, name, ledger, profiler, out, columns=columns, encoding=encoding,
-                               date_format=date_format)  # fmt: skip
+            result = _tag_file(path, name, ledger, profiler, out, backend=backend, columns=columns,
+                               encoding=encoding, date_format=date_format)  # fmt: skip
             files.append(result)
             if on_file is not None:
                 on_file(result)
@@ -252,8 +256,9 @@ def tag_folder(
 
 
 def _tag_file(
-    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, **load: Any
-) -> dict[str, Any]:
+    path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, *,
+    backend: DaskBackend | None = None, **load: Any,
+) -> dict[str, Any]:  # fmt: skip
     """Tag one file unless the ledger has it; commit its entry; return its summary."""
     start = time.perf_counter()
     facts = _file_facts(path)  # hashed before reading: a file still growing is 'changed' next run
@@ -264,7 +269,9 @@ def _tag_file(
     status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
     try:
         loaded = load_reviews(path, **load)
-        profiles = round_output(profiler.profile(loaded))
+        profiles = round_output(profiler.profile(loaded, backend=backend))
+    except ClusterError:
+        raise  # the cluster, not this file: stop the run (the ledger keeps what is done)
     except TopicProfileError as e:
         logger.info("%s: failed: %s", name, e)
         return {"file": name, "status": "failed", "error": str(e), "seconds": _since(start)}

@@ -31,6 +31,7 @@ from topicprofile.ingest.load import (
     rejects_path_for,
     write_rejects,
 )
+from topicprofile.distributed import open_backend
 from topicprofile.text.pool import default_workers, prestart
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 
@@ -198,20 +199,23 @@ def fit_files(
     profiler: TopicProfiler,
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
+    dask: Any = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
-    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected.
+    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``dask``: train on a
+    Dask cluster (an address, ``"local[:N]"`` or a ``distributed.Client``; :func:`topicprofile.distributed.open_backend`).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
-    _prestart_pool(inputs, profiler.workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
-    if store is None:
-        raise DataValidationError("no input: give --reviews and/or --browsing")
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress)
+    with open_backend(dask) as backend:  # first: an unreachable scheduler stops the run before any work
+        _prestart_pool(inputs, profiler.workers)
+        store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+        if store is None:
+            raise DataValidationError("no input: give --reviews and/or --browsing")
+        profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, backend=backend)
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir))
     topics = profiler.topics()
@@ -242,6 +246,7 @@ def tag_files(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     raw_csv: bool = False,
+    dask: Any = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
@@ -251,28 +256,30 @@ def tag_files(
     (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
     Before any work, an output that is one of the inputs or an unwritable output folder is refused
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
-    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`).
+    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`). ``dask``: tag on a
+    Dask cluster, as for :func:`fit_files`.
     """
     start = time.perf_counter()
     check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
     TableWriter.check_suffix(out)
     profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
-    _prestart_pool(inputs, workers)
-    store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()
-    blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
-                                    block_rows=profiler.chunk_rows)  # fmt: skip
-    with TableWriter(out, raw_csv=raw_csv) as writer:
-        for block in blocks:
-            block = round_output(block)
-            writer.write(block)
-            tagged = block["top_interest"] != ""
-            n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
-            interests.update(block.loc[tagged, "top_interest"].tolist())
-            if "segment_name" in block:
-                segments.update(block["segment_name"].tolist())
+    with open_backend(dask) as backend:  # first: an unreachable scheduler stops the run before any work
+        _prestart_pool(inputs, workers)
+        store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+        blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
+                                        block_rows=profiler.chunk_rows, backend=backend)  # fmt: skip
+        with TableWriter(out, raw_csv=raw_csv) as writer:
+            for block in blocks:
+                block = round_output(block)
+                writer.write(block)
+                tagged = block["top_interest"] != ""
+                n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
+                interests.update(block.loc[tagged, "top_interest"].tolist())
+                if "segment_name" in block:
+                    segments.update(block["segment_name"].tolist())
     rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv)
     return {
         "out": str(out),

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from topicprofile.cli._util import (
+    DaskOpt,
     ColumnsOpt,
     DateFormatOpt,
     EncodingOpt,
@@ -51,6 +52,7 @@ def batch_cli(
         Literal["csv", "parquet"], typer.Option("--format", help="Format of the profiles and parts.")
     ] = "csv",
     raw_csv: RawCsvOpt = False,
+    dask: DaskOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -86,6 +88,7 @@ def batch_cli(
                 raw_csv=raw_csv,
                 progress=progress,
                 on_file=show,
+                dask=dask,
             )
     if json_out:
         print_json(summary)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from topicprofile.cli._util import (
+    DaskOpt,
     AsOfOpt,
     DateFormatOpt,
     MaxAmountOpt,
@@ -47,6 +48,7 @@ def tag_cli(
     date_format: DateFormatOpt = None,
     max_amount: MaxAmountOpt = None,
     workers: WorkersOpt = None,
+    dask: DaskOpt = None,
     raw_csv: RawCsvOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -74,6 +76,7 @@ def tag_cli(
                 progress=progress,
                 as_of=as_of,
                 workers=workers,
+                dask=dask,
                 raw_csv=raw_csv,
                 **inputs,
             )

@@ -1,8 +1,8 @@
 """Fit and tag on a Dask cluster (``pip install "topicprofile[dask]"``), with results identical to the
 local run: docs/distributed.md. Dask itself is imported only when a backend connects."""
 
-from topicprofile.distributed.cluster import DaskBackend, parse_dask_address
+from topicprofile.distributed.cluster import DaskBackend, open_backend, parse_dask_address
 from topicprofile.distributed.lda import cluster_estep
 from topicprofile.distributed.tagging import cluster_topic_chunks
 
-__all__ = ["DaskBackend", "parse_dask_address", "cluster_estep", "cluster_topic_chunks"]
+__all__ = ["DaskBackend", "open_backend", "parse_dask_address", "cluster_estep", "cluster_topic_chunks"]

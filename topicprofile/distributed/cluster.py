@@ -14,11 +14,12 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from topicprofile.errors import ClusterError, ConfigError
 
-__all__ = ["DaskBackend", "parse_dask_address", "CONNECT_TIMEOUT"]
+__all__ = ["DaskBackend", "open_backend", "parse_dask_address", "CONNECT_TIMEOUT"]
 
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 10
@@ -36,7 +37,7 @@ def parse_dask_address(value: str) -> tuple[str | None, int | None]:
     value = value.strip()
     if not value:
         raise ConfigError("--dask needs a scheduler address (tcp://host:8786) or local[:N]")
-    if value.startswith("local"):
+    if value == "local" or value.startswith("local:"):
         match = _LOCAL.fullmatch(value)
         if match is None or (match.group(1) is not None and int(match.group(1)) < 1):
             raise ConfigError(f"--dask {value!r}: use local or local:N with N >= 1 workers")
@@ -165,3 +166,23 @@ def _is_comm_error(error: OSError) -> bool:
     from distributed.comm.core import CommClosedError
 
     return isinstance(error, (CommClosedError, ConnectionError, TimeoutError))
+
+
+@contextmanager
+def open_backend(dask: Any) -> Iterator[DaskBackend | None]:
+    """The backend for a run's ``dask`` setting, closed at the end if opened here.
+
+    ``None`` (run locally), a ``--dask`` string (:meth:`DaskBackend.connect`), a
+    ``distributed.Client`` (left open; its workers share this machine's files when it is a
+    ``LocalCluster``'s) or a :class:`DaskBackend`.
+    """
+    if dask is None or isinstance(dask, DaskBackend):
+        yield dask
+        return
+    if isinstance(dask, str):
+        with DaskBackend.connect(dask) as backend:
+            yield backend
+        return
+    from distributed import LocalCluster
+
+    yield DaskBackend(dask, shares_files=isinstance(getattr(dask, "cluster", None), LocalCluster))

@@ -181,7 +181,7 @@ class LdaTopics:
         chunksize = min(n_docs, params["chunksize"])
         if blocks is None:
             starts = range(0, n_docs, REDUCE_BLOCK)
-            blocks = lambda topics, pass_: (  # noqa: E731
+            blocks = lambda topics, pass_: (
                 topics.block_sstats(counts[s : s + REDUCE_BLOCK], first=s, pass_=pass_) for s in starts
             )
         for pass_ in range(params["passes"]):
