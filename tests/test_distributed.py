@@ -33,7 +33,7 @@ from topicprofile.topics import lda as lda_module  # noqa: E402
 
 runner = CliRunner()
 #: VB settings small enough for a test; the cluster must reproduce them exactly.
-FIT = {"n_topics": 4, "random_state": 3, "trainer": "vb", "passes": 4, "phrases": True, "chunk_rows": 100}
+FIT = {"n_topics": 4, "random_state": 3, "trainer": "vb", "passes": 3, "phrases": True, "chunk_rows": 100}
 BLOCK = 48  # training rows per reduction block here: 160 customers -> 4 blocks
 
 
@@ -42,14 +42,19 @@ def amazon_reviews(shared_data: Path) -> pd.DataFrame:
     """400 real Amazon reviews of 160 customers, each customer's reviews spread over several chunks."""
     frame = pd.read_csv(shared_data / "en_amazon_reviews_4cats.csv.bz2", dtype=str, nrows=4000)
     sample = frame.sample(400, random_state=1).reset_index(drop=True)
-    return pd.DataFrame({"customer_id": [f"c{i % 160:04d}" for i in range(len(sample))], "text": sample["text"]})
+    return pd.DataFrame(
+        {"customer_id": [f"c{i % 160:04d}" for i in range(len(sample))], "text": sample["text"]}
+    )
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as local, distributed.Client(local) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as local,
+        distributed.Client(local) as client,
+    ):
         yield local, client
 
 
@@ -71,7 +76,9 @@ def local_fit(amazon_reviews: pd.DataFrame) -> TopicProfiler:
 
 def _saved_arrays(profiler: TopicProfiler, folder: Path) -> dict[str, np.ndarray]:
     profiler.save(str(folder))
-    return {name: np.load(next(folder.rglob(f"lda/{name}.npy"))) for name in ("sstats", "exp_elog_beta", "alpha")}
+    return {
+        name: np.load(next(folder.rglob(f"lda/{name}.npy"))) for name in ("sstats", "exp_elog_beta", "alpha")
+    }
 
 
 def _sorted_csv(table: pd.DataFrame) -> str:
@@ -84,9 +91,10 @@ def test_distributed_fit_saves_the_local_model(
 ) -> None:
     _, client = cluster
     backend = DaskBackend(client, shares_files=shares_files)
-    ran_on = set()
-    backend.on_pass = lambda pass_: ran_on.update(w for w, keys in client.processing().items() if keys)
-    remote = TopicProfiler(**FIT).fit_documents(_store(amazon_reviews), backend=backend)
+    with distributed.get_task_stream(client) as stream:
+        remote = TopicProfiler(**FIT).fit_documents(_store(amazon_reviews), backend=backend)
+    workers = {task["worker"] for task in stream.data if "-sstats-" in str(task["key"])}
+    assert len(workers) == 2  # the E-step ran on both workers
     assert remote.topics_.lda_.state.numdocs == local_fit.topics_.lda_.state.numdocs
     assert len(local_fit.profiles_) == 160 > 3 * BLOCK  # several blocks of training rows
     here, there = _saved_arrays(local_fit, tmp_path / "local"), _saved_arrays(remote, tmp_path / "dask")
@@ -96,7 +104,9 @@ def test_distributed_fit_saves_the_local_model(
 
 
 @pytest.mark.parametrize("shares_files", [True, False], ids=["worker-reads-files", "data-in-tasks"])
-def test_distributed_tag_writes_the_local_profiles(amazon_reviews, cluster, local_fit, shares_files: bool) -> None:
+def test_distributed_tag_writes_the_local_profiles(
+    amazon_reviews, cluster, local_fit, shares_files: bool
+) -> None:
     _, client = cluster
     store = _store(amazon_reviews)
     # customers' documents sit in several chunks: their sums are merged across partitions
@@ -106,38 +116,6 @@ def test_distributed_tag_writes_the_local_profiles(amazon_reviews, cluster, loca
     here = local_fit.profile_documents(store)
     there = local_fit.profile_documents(store, backend=DaskBackend(client, shares_files=shares_files))
     assert _sorted_csv(there) == _sorted_csv(here)
-
-
-def _worker_pids(client) -> dict[str, int]:
-    return client.run(os.getpid)
-
-
-def test_distributed_fit_survives_a_worker_killed_mid_pass(amazon_reviews, local_fit, small_blocks) -> None:
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as local, distributed.Client(local) as client:
-        backend = DaskBackend(client, shares_files=True)
-        before = _worker_pids(client)
-        killed: list[int] = []
-
-        def kill_one(pass_: int) -> None:
-            if pass_ != 1 or killed:
-                return
-            deadline = time.monotonic() + 5  # until a worker holds this pass's tasks (blocks and state too)
-            while time.monotonic() < deadline:
-                busy = [w for w, keys in client.processing().items() if keys]
-                if busy:
-                    break
-                time.sleep(0.01)
-            victim = busy[0] if busy else next(iter(before))
-            killed.append(before[victim])
-            os.kill(before[victim], signal.SIGKILL)
-
-        backend.on_pass = kill_one
-        remote = TopicProfiler(**FIT).fit_documents(_store(amazon_reviews), backend=backend)
-        assert killed and killed[0] not in _worker_pids(client).values()  # it died (the nanny started another)
-    assert np.array_equal(remote.topics_.lda_.state.sstats, local_fit.topics_.lda_.state.sstats)
-    assert np.array_equal(remote.topics_.exp_elog_beta_, local_fit.topics_.exp_elog_beta_)
 
 
 def _closed_port() -> int:
@@ -208,16 +186,18 @@ def test_distributed_parse_address_rejects(value: str) -> None:
         parse_dask_address(value)
 
 
-def test_distributed_cli_fit_and_tag_on_local_cluster_equal_local_run(tmp_path: Path) -> None:
-    corpora = Path(__file__).resolve().parents[1] / "corpora"
-    common = ["--reviews", str(corpora / "reviews.csv"), "--no-cache", "--quiet"]
-    fit = ["fit", *common, "--topics", "4", "--passes", "3", "--seed", "5"]
-    assert runner.invoke(app, [*fit, "--trainer", "vb", "--model-dir", str(tmp_path / "a")]).exit_code == 0
-    result = runner.invoke(app, [*fit, "--dask", "local:2", "--model-dir", str(tmp_path / "b")])  # vb by default
+def test_distributed_cli_fit_and_tag_on_local_cluster_equal_local_run(
+    amazon_reviews, local_fit, small_blocks, tmp_path: Path
+) -> None:
+    reviews = tmp_path / "reviews.csv"
+    amazon_reviews.to_csv(reviews, index=False)
+    fit = ["fit", "--reviews", str(reviews), "--model-dir", str(tmp_path / "dask"), "--topics", "4", "--seed", "3",
+           "--passes", str(FIT["passes"]), "--no-cache", "--quiet", "--dask", "local:2"]  # fmt: skip
+    result = runner.invoke(app, fit)  # the trainer is vb by default with --dask
     assert result.exit_code == 0, result.output
-    sstats = [np.load(next((tmp_path / m).rglob("lda/sstats.npy"))) for m in ("a", "b")]
-    assert np.array_equal(*sstats)
-    tag = ["tag", *common, "--model-dir", str(tmp_path / "a")]
+    here = _saved_arrays(local_fit, tmp_path / "local")
+    assert np.array_equal(np.load(next((tmp_path / "dask").rglob("lda/sstats.npy"))), here["sstats"])
+    tag = ["tag", "--reviews", str(reviews), "--model-dir", str(tmp_path / "local"), "--quiet"]
     assert runner.invoke(app, [*tag, "--out", str(tmp_path / "here.csv")]).exit_code == 0
     result = runner.invoke(app, [*tag, "--out", str(tmp_path / "there.csv"), "--dask", "local:2"])
     assert result.exit_code == 0, result.output
@@ -229,6 +209,40 @@ def test_distributed_module_imports_no_dask_until_connect() -> None:
     import sys
 
     code = "import topicprofile.profiler, topicprofile.app.jobs, sys; print('dask' in sys.modules or 'distributed' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    )
     assert out.stdout.strip() == "False"
 
+
+def _worker_pids(client) -> dict[str, int]:
+    return client.run(os.getpid)
+
+
+def test_distributed_fit_survives_a_worker_killed_mid_pass(
+    amazon_reviews, cluster, local_fit, small_blocks
+) -> None:
+    """Last in the file: the nanny restarts the killed worker, but without its memory."""
+    client = cluster[1]
+    backend = DaskBackend(client, shares_files=True)
+    before = _worker_pids(client)
+    killed: list[int] = []
+
+    def kill_one(pass_: int) -> None:
+        if pass_ != 1 or killed:
+            return
+        deadline = time.monotonic() + 5  # until a worker holds this pass's tasks (blocks and state too)
+        while time.monotonic() < deadline:
+            busy = [w for w, keys in client.processing().items() if keys]
+            if busy:
+                break
+            time.sleep(0.01)
+        victim = busy[0] if busy else next(iter(before))
+        killed.append(before[victim])
+        os.kill(before[victim], signal.SIGKILL)
+
+    backend.on_pass = kill_one
+    remote = TopicProfiler(**FIT).fit_documents(_store(amazon_reviews), backend=backend)
+    assert killed and killed[0] not in _worker_pids(client).values()  # it died (the nanny started another)
+    assert np.array_equal(remote.topics_.lda_.state.sstats, local_fit.topics_.lda_.state.sstats)
+    assert np.array_equal(remote.topics_.exp_elog_beta_, local_fit.topics_.exp_elog_beta_)

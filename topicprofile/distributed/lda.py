@@ -38,7 +38,8 @@ def cluster_estep(backend: DaskBackend) -> Any:
         starts = list(range(0, counts.shape[0], size))
         blocks = [
             backend.submit(
-                tasks.load_block, _block_source(backend, counts[s : s + size], f"{run_id}-{i:06d}"),
+                tasks.load_block,
+                _block_source(backend, counts[s : s + size], f"{run_id}-{i:06d}"),
                 key=backend.key("block", run_id, i),
             )  # fmt: skip
             for i, s in enumerate(starts)
@@ -52,7 +53,9 @@ def cluster_estep(backend: DaskBackend) -> Any:
             }  # fmt: skip
             state = backend.submit(tasks.hold, payload, key=backend.key("lda-state", run_id, pass_))
             futures = [
-                backend.submit(tasks.block_sstats, block, state, s, pass_, key=backend.key("sstats", run_id, pass_, i))
+                backend.submit(
+                    tasks.block_sstats, block, state, s, pass_, key=backend.key("sstats", run_id, pass_, i)
+                )
                 for i, (block, s) in enumerate(zip(blocks, starts, strict=True))
             ]
             if backend.on_pass is not None:
@@ -77,4 +80,3 @@ def _block_source(backend: DaskBackend, block: sparse.csr_matrix, name: str) -> 
     path = Path(scratch) / f"block-{name}.npz"
     sparse.save_npz(path, block, compressed=False)
     return str(path)
-
