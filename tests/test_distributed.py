@@ -93,8 +93,10 @@ def test_distributed_fit_saves_the_local_model(
     backend = DaskBackend(client, shares_files=shares_files)
     with distributed.get_task_stream(client) as stream:
         remote = TopicProfiler(**FIT).fit_documents(_store(amazon_reviews), backend=backend)
+    keys = [str(task["key"]) for task in stream.data]
     workers = {task["worker"] for task in stream.data if "-sstats-" in str(task["key"])}
     assert len(workers) == 2  # the E-step ran on both workers
+    assert {"tokens", "infer"} <= {part for key in keys for part in key.split("-")}  # so did tokenizing and tagging
     assert remote.topics_.lda_.state.numdocs == local_fit.topics_.lda_.state.numdocs
     assert len(local_fit.profiles_) == 160 > 3 * BLOCK  # several blocks of training rows
     here, there = _saved_arrays(local_fit, tmp_path / "local"), _saved_arrays(remote, tmp_path / "dask")

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
-from topicprofile.distributed import DaskBackend, cluster_estep, cluster_topic_chunks
+from topicprofile.distributed import DaskBackend, cluster_estep, cluster_infer, cluster_tokenize, cluster_topic_chunks
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import check_text_lengths, clean_orders
@@ -295,7 +295,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             logger.warning("%s", mismatch)
         self.encoder_ = TextEncoder(self._make_tokenizer(), phrases=self.phrases, no_below=self.no_below,
                                     no_above=self.no_above, keep_n=self.keep_n)  # fmt: skip
-        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=self.workers, cache_dir=self.cache_dir)
+        tokenize = None if backend is None else cluster_tokenize(backend)
+        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=self.workers, cache_dir=self.cache_dir,
+                                              tokenize=tokenize)  # fmt: skip
         corpus = count_corpus(store, tokens, self.encoder_, report=report, seed=self.random_state,
                               min_example_words=MIN_EXAMPLE_WORDS if rfm is not None else None)  # fmt: skip
         fewest = min(self._k_candidates()) if self.n_topics == "auto" else self.n_topics
@@ -317,7 +319,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             if self.taxonomy
             else []
         )
-        customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs, pooled=corpus.pooled)
+        chunks = corpus.iter_chunks() if backend is None else cluster_infer(backend, corpus.iter_chunks(), topics=self.topics_)
+        customers, topic_mass = self._aggregate(chunks, report, total=store.n_docs, pooled=corpus.pooled)
         report("quality", 0, None)
         described = describe_topics(self.topics_.topic_word_, self.dictionary_, tokens=corpus.sample_tokens,
                                     topic_mass=topic_mass, seeded_names=list(self.taxonomy or {}))  # fmt: skip

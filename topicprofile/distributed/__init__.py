@@ -3,6 +3,13 @@ local run: docs/distributed.md. Dask itself is imported only when a backend conn
 
 from topicprofile.distributed.cluster import DaskBackend, open_backend, parse_dask_address
 from topicprofile.distributed.lda import cluster_estep
-from topicprofile.distributed.tagging import cluster_topic_chunks
+from topicprofile.distributed.tagging import cluster_infer, cluster_tokenize, cluster_topic_chunks
 
-__all__ = ["DaskBackend", "open_backend", "parse_dask_address", "cluster_estep", "cluster_topic_chunks"]
+__all__ = [
+    "DaskBackend",
+    "open_backend",
+    "parse_dask_address",
+    "cluster_estep",
+    "cluster_tokenize",
+    "cluster_topic_chunks",
+]

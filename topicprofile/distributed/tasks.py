@@ -14,14 +14,16 @@ from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.text.encoder import TextEncoder
+from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics.lda import LdaTopics
 
-__all__ = ["hold", "load_block", "block_sstats", "tag_chunk"]
+__all__ = ["block_sstats", "hold", "infer_chunk", "load_block", "tag_chunk", "tokenize_chunk"]
 
 #: Models built on this worker, by the run's key (a worker serves one run at a time; the few
 #: kept bound the memory).
 _MODELS: dict[str, tuple[TextEncoder, LdaTopics]] = {}
 _KEEP_MODELS = 2
+_TOKENIZERS: dict[str, SpacyTokenizer] = {}
 
 
 def hold(value: Any) -> Any:
@@ -66,3 +68,25 @@ def tag_chunk(
     frame = pd.read_parquet(source) if isinstance(source, str) else source
     ((_, counts),) = encoder.iter_counts([frame], n_docs=len(frame), workers=1)
     return frame[[schema.CUSTOMER_ID, schema.CHANNEL]], counts, topics.transform_counts(counts)
+
+
+def tokenize_chunk(tokenizer: dict[str, Any], source: str | pd.DataFrame) -> list[list[str]]:
+    """The tokens of one chunk's texts (a Parquet shard's path, or the frame), by the fit's tokenizer
+    (``{"key", "config"}``: built once per worker from its config)."""
+    built = _TOKENIZERS.get(tokenizer["key"])
+    if built is None:
+        _TOKENIZERS.clear()
+        built = _TOKENIZERS[tokenizer["key"]] = SpacyTokenizer.from_config(tokenizer["config"])
+    frame = pd.read_parquet(source, columns=[schema.TEXT]) if isinstance(source, str) else source
+    return built.tokenize(frame[schema.TEXT].tolist())
+
+
+def infer_chunk(state: dict[str, Any], counts: sparse.csr_matrix) -> np.ndarray:
+    """Topic distributions (``n_docs × n_topics``) of a count matrix, by the fitted topics' inference
+    (``state``: what :meth:`LdaTopics.transform_counts` uses)."""
+    topics = LdaTopics(
+        state["n_topics"], random_state=state["random_state"], infer_iterations=state["infer_iterations"],
+        gamma_threshold=state["gamma_threshold"],
+    )  # fmt: skip
+    topics.alpha_, topics.exp_elog_beta_ = state["alpha"], state["exp_elog_beta"]
+    return topics.transform_counts(counts)
