@@ -58,7 +58,9 @@ def distinct_docs(base: sparse.csr_matrix, n_docs: int, seed: int) -> sparse.csr
     rows, cols = [], []
     for i in range(n_docs):
         a, b = pairs[i]
-        pool = np.concatenate([words[starts[a] : starts[a] + lengths[a]], words[starts[b] : starts[b] + lengths[b]]])
+        pool = np.concatenate(
+            [words[starts[a] : starts[a] + lengths[a]], words[starts[b] : starts[b] + lengths[b]]]
+        )
         rows.append(np.full(n_words[i], i))
         cols.append(pool[rng.integers(0, pool.size, size=n_words[i])])
     r, c = np.concatenate(rows), np.concatenate(cols)

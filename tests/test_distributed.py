@@ -22,14 +22,14 @@ distributed = pytest.importorskip(
     "distributed", reason='the dask extra is not installed (pip install "topicprofile[dask]")'
 )
 
-from topicprofile import TopicProfiler  # noqa: E402
-from topicprofile.cli import app  # noqa: E402
-from topicprofile.distributed import DaskBackend, parse_dask_address  # noqa: E402
-from topicprofile.distributed import cluster as cluster_module  # noqa: E402
-from topicprofile.errors import ClusterError, ConfigError  # noqa: E402
-from topicprofile.ingest.documents import build_documents  # noqa: E402
-from topicprofile.text.corpus import DocumentStore  # noqa: E402
-from topicprofile.topics import lda as lda_module  # noqa: E402
+from topicprofile import TopicProfiler
+from topicprofile.cli import app
+from topicprofile.distributed import DaskBackend, parse_dask_address
+from topicprofile.distributed import cluster as cluster_module
+from topicprofile.errors import ClusterError, ConfigError
+from topicprofile.ingest.documents import build_documents
+from topicprofile.text.corpus import DocumentStore
+from topicprofile.topics import lda as lda_module
 
 runner = CliRunner()
 #: VB settings small enough for a test; the cluster must reproduce them exactly.
@@ -96,7 +96,9 @@ def test_distributed_fit_saves_the_local_model(
     keys = [str(task["key"]) for task in stream.data]
     workers = {task["worker"] for task in stream.data if "-sstats-" in str(task["key"])}
     assert len(workers) == 2  # the E-step ran on both workers
-    assert {"tokens", "infer"} <= {part for key in keys for part in key.split("-")}  # so did tokenizing and tagging
+    assert {"tokens", "infer"} <= {
+        part for key in keys for part in key.split("-")
+    }  # so did tokenizing and tagging
     assert remote.topics_.lda_.state.numdocs == local_fit.topics_.lda_.state.numdocs
     assert len(local_fit.profiles_) == 160 > 3 * BLOCK  # several blocks of training rows
     here, there = _saved_arrays(local_fit, tmp_path / "local"), _saved_arrays(remote, tmp_path / "dask")
@@ -154,10 +156,11 @@ def test_distributed_gibbs_is_refused_with_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fit", "--reviews", str(corpora / "reviews.csv"), "--model-dir", str(model),
                                  "--trainer", "gibbs", "--dask", "local:1"])  # fmt: skip
     assert result.exit_code == 1
-    assert result.output.strip().splitlines() == [
+    expected = (
         "error: --trainer gibbs cannot run on a Dask cluster (its sampler is sequential); use --trainer vb "
         "(the default with --dask), which trains the same model there as on one machine"
-    ]
+    )
+    assert result.output.strip().splitlines() == [expected]
     assert not model.exists()
 
 

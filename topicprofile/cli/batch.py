@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 
 from topicprofile.cli._util import (
-    DaskOpt,
     ColumnsOpt,
+    DaskOpt,
     DateFormatOpt,
     EncodingOpt,
     JsonOpt,

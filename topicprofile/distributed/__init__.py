@@ -7,9 +7,10 @@ from topicprofile.distributed.tagging import cluster_infer, cluster_tokenize, cl
 
 __all__ = [
     "DaskBackend",
-    "open_backend",
-    "parse_dask_address",
     "cluster_estep",
+    "cluster_infer",
     "cluster_tokenize",
     "cluster_topic_chunks",
+    "open_backend",
+    "parse_dask_address",
 ]

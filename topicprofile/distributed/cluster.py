@@ -15,11 +15,11 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 from topicprofile.errors import ClusterError, ConfigError
 
-__all__ = ["DaskBackend", "open_backend", "parse_dask_address", "CONNECT_TIMEOUT"]
+__all__ = ["CONNECT_TIMEOUT", "DaskBackend", "open_backend", "parse_dask_address"]
 
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 10
@@ -115,10 +115,10 @@ class DaskBackend:
             owned.close()
         self._owned = []
 
-    def __enter__(self) -> DaskBackend:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property

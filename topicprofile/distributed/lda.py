@@ -41,7 +41,7 @@ def cluster_estep(backend: DaskBackend) -> Any:
                 tasks.load_block,
                 _block_source(backend, counts[s : s + size], f"{run_id}-{i:06d}"),
                 key=backend.key("block", run_id, i),
-            )  # fmt: skip
+            )
             for i, s in enumerate(starts)
         ]
 

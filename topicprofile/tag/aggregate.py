@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from topicprofile import schema
 from topicprofile.tag.tagger import CustomerAccumulator, CustomerTopics

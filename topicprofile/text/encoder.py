@@ -28,7 +28,7 @@ from topicprofile.text.vectorize import (
     TfidfKeywords, bows_to_csr, build_dictionary, dictionary_from_state, dictionary_to_state, in_vocabulary, to_bows,
 )  # fmt: skip
 
-__all__ = ["TextEncoder", "make_tokenizer", "TokenizeChunks"]
+__all__ = ["TextEncoder", "TokenizeChunks", "make_tokenizer"]
 
 #: ``tokenize(tokenizer, store)``: the tokens of each chunk of ``store``, in order (e.g. on a cluster).
 TokenizeChunks = Callable[[SpacyTokenizer, DocumentStore], Iterable[list[list[str]]]]
