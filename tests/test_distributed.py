@@ -122,6 +122,29 @@ def test_distributed_tag_writes_the_local_profiles(
     assert _sorted_csv(there) == _sorted_csv(here)
 
 
+def test_distributed_batch_with_a_client_writes_the_local_parts(
+    amazon_reviews, cluster, local_fit, tmp_path: Path
+) -> None:
+    from topicprofile.app.batch import tag_folder
+
+    local_fit.save(str(tmp_path / "model"))
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    amazon_reviews.iloc[:250].to_csv(exports / "a.csv", index=False)
+    amazon_reviews.iloc[250:].to_csv(exports / "b.csv", index=False)
+    here = tag_folder(exports, model_dir=tmp_path / "model", out=tmp_path / "here")
+    there = tag_folder(exports, model_dir=tmp_path / "model", out=tmp_path / "there", dask=cluster[1])
+    assert [f["status"] for f in there["files"]] == ["new", "new"]
+    for part_here, part_there in zip(here["files"], there["files"], strict=True):
+        assert (tmp_path / "there" / part_there["part"]).read_bytes() == (
+            tmp_path / "here" / part_here["part"]
+        ).read_bytes()
+    assert (tmp_path / "there" / "profiles.csv").read_bytes() == (
+        tmp_path / "here" / "profiles.csv"
+    ).read_bytes()
+    assert cluster[1].status == "running"  # a client the caller gave stays open
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
