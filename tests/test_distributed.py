@@ -145,6 +145,28 @@ def test_distributed_batch_with_a_client_writes_the_local_parts(
     assert cluster[1].status == "running"  # a client the caller gave stays open
 
 
+def test_distributed_scheduler_lost_mid_fit_is_a_cluster_error(
+    amazon_reviews, small_blocks, tmp_path: Path
+) -> None:
+    from topicprofile.app.jobs import fit_files
+
+    reviews = tmp_path / "reviews.csv"
+    amazon_reviews.to_csv(reviews, index=False)
+    local = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    client = distributed.Client(local)
+    backend = DaskBackend(client, shares_files=True)
+    backend.on_pass = lambda pass_: local.close() if pass_ == 1 else None  # the scheduler goes away
+    try:
+        with pytest.raises(ClusterError, match="the Dask cluster failed while running"):
+            fit_files(tmp_path / "model", profiler=TopicProfiler(**FIT), reviews=str(reviews), dask=backend)
+    finally:
+        client.close()
+        local.close()
+    assert not (tmp_path / "model").exists()
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
