@@ -634,6 +634,7 @@ def task_scale(spec: dict[str, Any]) -> dict[str, Any]:
 
     from topicprofile import TopicProfiler
     from topicprofile.app.jobs import fit_files
+    from topicprofile.config import RunOptions
 
     streamed = spec["contender"] == "streamed from CSV"
     if not streamed and spec["size"] > IN_MEMORY_MAX:
@@ -649,16 +650,15 @@ def task_scale(spec: dict[str, Any]) -> dict[str, Any]:
     model_dir = Path(spec["model"] + "_scale")
     shutil.rmtree(model_dir, ignore_errors=True)
     chunk_rows = None if streamed else spec["size"] + 1
-    profiler = TopicProfiler(n_topics=spec["k"], lang=spec["lang"], passes=spec.get("passes"),
-                             workers=spec["scale_workers"],
-                             **({} if chunk_rows is None else {"chunk_rows": chunk_rows}))  # fmt: skip
+    profiler = TopicProfiler(n_topics=spec["k"], lang=spec["lang"], passes=spec.get("passes"))
+    run = RunOptions(workers=spec["scale_workers"], **({} if chunk_rows is None else {"chunk_rows": chunk_rows}))
     df = None if streamed else read_corpus(spec)
     with Meter() as m:
         start = time.perf_counter()
         if streamed:
-            fit_files(model_dir, profiler=profiler, reviews=spec["csv"], progress=progress)
+            fit_files(model_dir, profiler=profiler, reviews=spec["csv"], progress=progress, run=run)
         else:
-            profiler.fit(reviews=df, progress=progress)
+            profiler.fit(reviews=df, progress=progress, run=run)
     shutil.rmtree(model_dir, ignore_errors=True)
     return m.result() | {
         "stages": stage_seconds(marks, start, start + m.wall_s, first="read"), "stage_peak_mib": peaks,

@@ -5,23 +5,29 @@ Fits a small model on the bundled sample shop (corpora/) once, then builds the r
 synthetic profile table (N customers, two orders each over 18 months) ``--runs`` times and prints
 the median seconds of each step: aggregates (``report_data``), charts (``make_charts``, vl-convert
 warm after the first run), HTML (``render_html``) and the whole ``write_report``, and the file size.
+With ``--db`` the profiles are first written to a DuckDB profile store and each run reads them
+back (``db_profiles``, what ``report --db`` does) before building the report.
 
-    python scripts/bench_report.py --customers 200000 --runs 3
+    python scripts/bench_report.py --customers 200000 --runs 3 [--db]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 def synthetic_shop(labels: list[str], n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -48,38 +54,71 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--db", action="store_true", help="read the profiles from a DuckDB profile store")
     args = parser.parse_args()
 
     from topicprofile import TopicProfiler
     from topicprofile.ingest.load import load_reviews
     from topicprofile.report import render_html, report_data, write_report
     from topicprofile.report.charts import make_charts
+    from topicprofile.report.sources import db_profiles
 
     print("fitting the sample model…", file=sys.stderr)
-    profiler = TopicProfiler(n_topics=8, random_state=0).fit(reviews=load_reviews(ROOT / "corpora" / "reviews.csv").data)
+    profiler = TopicProfiler(n_topics=8, random_state=0).fit(
+        reviews=load_reviews(ROOT / "corpora" / "reviews.csv").data
+    )
     labels = list(profiler.topics().sort_values("topic")["label"])
     profiles, orders = synthetic_shop(labels, args.customers)
-    times: dict[str, list[float]] = {"report_data": [], "make_charts": [], "render_html": [], "write_report": []}
+    steps = ["report_data", "make_charts", "render_html", "write_report"]
+    if args.db:
+        steps = ["db_profiles", *steps, "db_profiles + write_report"]
+    wall: dict[str, list[float]] = {step: [] for step in steps}
+    cpu: dict[str, list[float]] = {step: [] for step in steps}
+
+    def timed(step: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        start, start_cpu = time.perf_counter(), time.process_time()  # CPU: all threads (vl-convert's too)
+        result = call(*args, **kwargs)
+        wall[step].append(time.perf_counter() - start)
+        cpu[step].append(time.process_time() - start_cpu)
+        return result
+
     size = 0
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
+        if args.db:
+            from topicprofile.db.database import write_profiles
+
+            print("writing the profile database…", file=sys.stderr)
+            write_profiles(Path(tmp) / "p.duckdb", profiles.assign(interest_scores="{}"))
         for run in range(args.runs):
-            start = time.perf_counter()
-            data = report_data(profiler, profiles=profiles, orders=orders, snippets=False)
-            times["report_data"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            charts = make_charts(data)
-            times["make_charts"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            render_html(data, charts)
-            times["render_html"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            size = write_report(profiler, Path(tmp) / "r.html", profiles=profiles, orders=orders, snippets=False)["bytes"]
-            times["write_report"].append(time.perf_counter() - start)
+            if args.db:
+                profiles, _ = timed("db_profiles", db_profiles, Path(tmp) / "p.duckdb", n_topics=len(labels))
+            data = timed(
+                "report_data", report_data, profiler, profiles=profiles, orders=orders, snippets=False
+            )
+            charts = timed("make_charts", make_charts, data)
+            timed("render_html", render_html, data, charts)
+            out = Path(tmp) / "r.html"
+            size = timed(
+                "write_report", write_report, profiler, out, profiles=profiles, orders=orders, snippets=False
+            )
+            size = size["bytes"]
+            if args.db:
+                for table in (wall, cpu):
+                    table["db_profiles + write_report"].append(
+                        table["db_profiles"][-1] + table["write_report"][-1]
+                    )
             print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
-    print(f"| step ({args.customers:,} customers, {len(orders):,} orders) | median s | runs |")
-    print("|---|---:|---:|")
-    for step, values in times.items():
-        print(f"| {step} | {statistics.median(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
+    print(
+        f"load average (1 min) {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs\n"
+    )
+    print(
+        f"| step ({args.customers:,} customers, {len(orders):,} orders) | median wall s | median CPU s | wall runs |"
+    )
+    print("|---|---:|---:|---:|")
+    for step in steps:
+        print(f"| {step} | {statistics.median(wall[step]):.2f} | {statistics.median(cpu[step]):.2f} | "
+              f"{', '.join(f'{v:.2f}' for v in wall[step])} |")  # fmt: skip
     print(f"\nreport size: {size / 1e6:.2f} MB")
 
 

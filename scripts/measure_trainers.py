@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score
 
 from topicprofile import TopicProfiler
+from topicprofile.config import RunOptions
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATA = {  # name -> (loader of the shared-data folder, lang, k)
@@ -48,8 +49,8 @@ def main() -> None:
                 for seed in args.seeds:
                     steps: dict[str, float] = {}
                     profiler = TopicProfiler(n_topics=k, lang=lang, random_state=seed, trainer=trainer,
-                                             iterations=iterations, pooling="document", cache_dir=args.cache_dir)  # fmt: skip
-                    profiler.fit(frame[["customer_id", "text"]],
+                                             iterations=iterations, pooling="document")  # fmt: skip
+                    profiler.fit(frame[["customer_id", "text"]], run=RunOptions(cache_dir=args.cache_dir),
                                  progress=lambda step, *_: steps.setdefault(step, time.perf_counter()))  # fmt: skip
                     nmi = float("nan")
                     if "category" in frame:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shops import DATA_DIR, SOURCES, Shop, build_shop, corpora_shop, load_source, oracle  # noqa: E402
 
 from topicprofile import TopicProfiler  # noqa: E402
+from topicprofile.config import RunOptions  # noqa: E402
 from topicprofile.ingest.documents import build_documents  # noqa: E402
 from topicprofile.text.phrases import PhraseDetector  # noqa: E402
 from topicprofile.text.tokenizer import SpacyTokenizer  # noqa: E402
@@ -128,9 +129,9 @@ def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None
     params = dict(params or {})
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)  # prototypes: gibbs_restarts
     start = time.perf_counter()
-    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **params)
+    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
     with gibbs_restarts(restarts, probe):
-        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     if "tp_same_vocab" not in ps.meta:
         ps.meta["tp_same_vocab"] = model.dictionary_.token2id == ps.dictionary.token2id
@@ -217,9 +218,9 @@ def _tp_fit_cached(ps: PreparedShop, k: int, seed: int, params: dict) -> tuple:
     params = dict(params)
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)
     start = time.perf_counter()
-    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, cache_dir=cache, **params)
+    model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
     with gibbs_restarts(restarts, probe):
-        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+        model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     dictionary = model.dictionary_
     bows = to_bows(dictionary, ps.meta["phrased"])

@@ -24,16 +24,18 @@ distributed = pytest.importorskip(
 
 from topicprofile import TopicProfiler
 from topicprofile.cli import app
+from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, parse_dask_address
 from topicprofile.distributed import cluster as cluster_module
 from topicprofile.errors import ClusterError, ConfigError
 from topicprofile.ingest.documents import build_documents
-from topicprofile.text.corpus import DocumentStore
+from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.topics import lda as lda_module
 
 runner = CliRunner()
 #: VB settings small enough for a test; the cluster must reproduce them exactly.
-FIT = {"n_topics": 4, "random_state": 3, "trainer": "vb", "passes": 3, "phrases": True, "chunk_rows": 100}
+FIT = {"n_topics": 4, "random_state": 3, "trainer": "vb", "passes": 3, "phrases": True}
+CHUNK_ROWS = 100  # documents per chunk (partition): 4 chunks of the 400 reviews
 BLOCK = 48  # training rows per reduction block here: 160 customers -> 4 blocks
 
 
@@ -64,14 +66,14 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _store(reviews: pd.DataFrame) -> DocumentStore:
-    return DocumentStore.from_frame(build_documents(reviews, None), chunk_rows=FIT["chunk_rows"])
+    return DocumentStore.from_frame(build_documents(reviews, None), chunk_rows=CHUNK_ROWS)
 
 
 @pytest.fixture(scope="module")
 def local_fit(amazon_reviews: pd.DataFrame) -> TopicProfiler:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(lda_module, "REDUCE_BLOCK", BLOCK)
-        return TopicProfiler(**FIT).fit(reviews=amazon_reviews)
+        return TopicProfiler(**FIT).fit(reviews=amazon_reviews, run=RunOptions(chunk_rows=CHUNK_ROWS))
 
 
 def _saved_arrays(profiler: TopicProfiler, folder: Path) -> dict[str, np.ndarray]:
@@ -114,7 +116,7 @@ def test_distributed_tag_writes_the_local_profiles(
     _, client = cluster
     store = _store(amazon_reviews)
     # customers' documents sit in several chunks: their sums are merged across partitions
-    chunk_of = np.arange(len(amazon_reviews)) // FIT["chunk_rows"]
+    chunk_of = np.arange(len(amazon_reviews)) // CHUNK_ROWS
     spread = amazon_reviews.assign(chunk=chunk_of).groupby("customer_id")["chunk"].nunique()
     assert (spread > 1).sum() > 100 and len(store.shard_paths()) == 4
     here = local_fit.profile_documents(store)
@@ -160,7 +162,9 @@ def test_distributed_scheduler_lost_mid_fit_is_a_cluster_error(
     backend.on_pass = lambda pass_: local.close() if pass_ == 1 else None  # the scheduler goes away
     try:
         with pytest.raises(ClusterError, match="the Dask cluster failed while running"):
-            fit_files(tmp_path / "model", profiler=TopicProfiler(**FIT), reviews=str(reviews), dask=backend)
+            fit_files(
+                tmp_path / "model", profiler=TopicProfiler(**FIT), reviews=str(reviews), run=RunOptions(dask=backend)
+            )
     finally:
         client.close()
         local.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -182,3 +183,163 @@ def test_report_cli_writes_page_and_errors_are_one_line(tiny_profiler, tmp_path)
     assert missing.exit_code == 1 and missing.output.count("\n") == 1 and missing.output.startswith("error:")
     bad = CliRunner().invoke(app, ["report", "--model-dir", str(model), "--lambda", "2", "--out", str(out)])
     assert bad.exit_code == 2
+
+
+# -- interests over time from the documents' dates --------------------------------------------------
+def test_report_monthly_topics_counts_dated_documents_with_words_per_month():
+    from topicprofile.tag.aggregate import MonthlyTopics
+
+    monthly = MonthlyTopics(2)
+    monthly.add(["2024-01", "", "2024-02", "2024-01"], np.array([[1.0, 0.0], [0.5, 0.5], [0.2, 0.8], [0.6, 0.4]]),
+                np.array([3, 4, 2, 5]))  # fmt: skip
+    monthly.add(["2024-02", "2024-02"], np.array([[0.4, 0.6], [0.9, 0.1]]), np.array([1, 0]))  # the last has no words
+    out = monthly.to_dict()
+    assert out["months"] == ["2024-01", "2024-02"] and out["n_documents"] == [2, 2]
+    np.testing.assert_allclose(out["shares"], [[0.8, 0.2], [0.3, 0.7]])
+
+
+@pytest.fixture(scope="module")
+def dated_profiler(tiny_reviews):
+    """The tiny shop with each theme written in its own month (outdoor in January, ...) and a few undated."""
+    from sklearn.base import clone
+
+    from topicprofile import TopicProfiler
+
+    reviews = tiny_reviews.copy()
+    month = {"outdoor": "2024-01-15", "kitchen": "2024-02-15", "coffee": "2024-03-15"}
+    reviews["timestamp"] = reviews["customer_id"].str.split("-").str[0].map(month)
+    reviews.loc[reviews.index[:3], "timestamp"] = ""
+    return clone(TopicProfiler(n_topics=3, random_state=0, phrases=False)).fit(reviews=reviews)
+
+
+def test_report_interests_over_time_follow_the_documents_months(dated_profiler, tmp_path):
+    from topicprofile import TopicProfiler
+    from topicprofile.report import report_data
+
+    months = dated_profiler.topic_months_
+    assert months["months"] == ["2024-01", "2024-02", "2024-03"]
+    assert sum(months["n_documents"]) == 90 - 3  # the undated are left out
+    data = report_data(dated_profiler, snippets=False)
+    time = data["time"]
+    assert time["available"] and time["source"] == "documents"
+    leader = {}
+    for row in time["series"]:
+        if row["share"] > leader.get(row["month"], ("", 0.0))[1]:
+            leader[row["month"]] = (row["interest"], row["share"])
+    topics = dated_profiler.topics().set_index("label")["top_terms"].astype(str)
+    for month, theme_word in (("2024-01", "tent"), ("2024-02", "knife"), ("2024-03", "espresso")):
+        label, share = leader[month]
+        assert share > 0.6 and theme_word in topics[label], (month, label, share, topics[label])
+    # saved: the aggregate in the manifest, no date in the saved documents
+    dated_profiler.save(str(tmp_path / "m"))
+    assert TopicProfiler.load(str(tmp_path / "m")).topic_months_ == months
+    (saved,) = (tmp_path / "m").rglob("documents.parquet")
+    assert list(pd.read_parquet(saved).columns) == ["customer_id", "channel", "text"]
+
+
+def test_report_time_section_drops_thin_months_and_reads_before_and_after_a_cutoff():
+    months = {"months": ["2024-01", "2024-02", "2024-03", "2024-04"], "n_documents": [10, 2, 10, 10],
+              "shares": [[0.7, 0.3], [0.0, 1.0], [0.4, 0.6], [0.2, 0.8]]}  # fmt: skip
+    section = build.time_section(None, None, ["Outdoor", "Coffee"], months=months, cutoff="2024-03-10")
+    assert section["months"] == ["2024-01", "2024-03", "2024-04"]  # 2 documents: too few to show
+    assert section["cutoff"] == "2024-03"
+    # before: 0.7/0.3; after: mean(0.4, 0.2)=0.3 / 0.7 -> Coffee +40 points
+    assert section["reading"].endswith("“Coffee” grew the most from before 2024-03 to after it (+40.0 points).")
+    no_dates = build.time_section(None, None, ["Outdoor", "Coffee"], months={"months": [], "n_documents": [], "shares": []})
+    assert not no_dates["available"]
+    from topicprofile.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cutoff"):
+        build.time_section(None, None, ["Outdoor", "Coffee"], months=months, cutoff="2024-13-01")
+
+
+def test_report_cutoff_is_marked_on_the_time_chart(dated_profiler, tmp_path):
+    path = tmp_path / "r.html"
+    write_report(dated_profiler, path, snippets=False, cutoff="2024-02-01")
+    html = path.read_text(encoding="utf-8")
+    assert "cutoff 2024-02" in html and "from before 2024-02 to after it" in html
+
+
+# -- the profile database (--db) --------------------------------------------------------------------
+def test_report_db_profiles_give_the_same_sections_as_the_profiles_table(tmp_path):
+    pytest.importorskip("duckdb", reason="db extra not installed: pip install -e '.[db]'")
+    from topicprofile.db.database import write_profiles
+    from topicprofile.errors import DataValidationError
+    from topicprofile.report.sources import db_profiles
+
+    table = _profiles().assign(interest_scores="{}", segment_id=[0, 0, 1, None, 1], segment_name="s")
+    write_profiles(tmp_path / "p.duckdb", table)
+    profiles, facts = db_profiles(tmp_path / "p.duckdb", n_topics=2)
+    labels = ["Outdoor", "Coffee"]
+    assert build.customers_section(profiles, labels) == build.customers_section(_profiles(), labels)
+    assert build.value_section(profiles) == build.value_section(_profiles())
+    assert build.segments_section([], profiles, labels)["heat"] == build.segments_section([], _profiles(), labels)["heat"]
+    np.testing.assert_allclose(build.topic_share_matrix(profiles, 2), build.topic_share_matrix(_profiles(), 2))
+    assert facts["profile database"] == "p.duckdb" and facts["database runs"] == "1"
+    with pytest.raises(DataValidationError, match="2 topic shares but the model has 3"):
+        db_profiles(tmp_path / "p.duckdb", n_topics=3)
+
+
+def test_report_cli_db_and_option_errors(tiny_profiler, tmp_path):
+    pytest.importorskip("duckdb", reason="db extra not installed: pip install -e '.[db]'")
+    import json
+
+    from typer.testing import CliRunner
+
+    from topicprofile.cli import app
+    from topicprofile.db.database import write_profiles
+
+    model = tmp_path / "model"
+    tiny_profiler.save(str(model))
+    profiles = tiny_profiler.profiles_
+    write_profiles(tmp_path / "p.duckdb", profiles, model_manifest={"model_version": EVIL})  # escaped too
+    out = tmp_path / "db.html"
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", "-m", str(model), "--db", str(tmp_path / "p.duckdb"), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "p.duckdb" in html and f"{len(profiles)} customers" in html.replace(",", "")
+    assert "<script" not in html.lower() and "&lt;script&gt;" in html
+    assert json.loads(result.stdout)["sections"]["customers"]
+    for args in (["--db", "x.duckdb", "--profiles", "x.csv"], ["--cutoff", "2025-01-01"],
+                 ["--cutoff", "2025-13-01", "--orders", "o.csv", "-r", "r.csv"],
+                 ["--cutoff", "2025-01-01", "--orders", "o.csv", "-r", "r.csv", "--evaluation", "e.json"]):  # fmt: skip
+        bad = runner.invoke(app, ["report", "-m", str(model), "-o", str(out), *args])
+        assert bad.exit_code == 2, (args, bad.output)
+    missing = runner.invoke(app, ["report", "-m", str(model), "--db", str(tmp_path / "none.duckdb"), "-o", str(out)])
+    assert missing.exit_code == 1 and missing.output.startswith("error:") and missing.output.count("\n") == 1
+
+
+def test_report_fit_rejects_counts_per_file_without_the_rejected_values(tmp_path):
+    from topicprofile.report.sources import fit_rejects
+
+    assert fit_rejects(tmp_path) == {}
+    pd.DataFrame({"source": ["reviews.csv", "reviews.csv", "browsing.jsonl"], "row": [3, 9, 2],
+                  "column": "text", "reason": "empty text", "value": ["alice@example.com", EVIL, ""]}).to_csv(
+        tmp_path / "rejects.csv", index=False)  # fmt: skip
+    assert fit_rejects(tmp_path) == {"rows rejected at fit": "reviews.csv 2 · browsing.jsonl 1"}
+
+
+@pytest.mark.slow
+def test_report_cli_cutoff_runs_the_holdout_with_the_models_settings(tiny_profiler, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from topicprofile.cli import app
+
+    corpora = Path(__file__).resolve().parents[1] / "corpora"
+    model = tmp_path / "model"
+    tiny_profiler.save(str(model))
+    out = tmp_path / "cut.html"
+    result = CliRunner().invoke(app, [
+        "report", "-m", str(model), "-o", str(out), "--json", "--cutoff", "2025-01-01",
+        "--orders", str(corpora / "orders.csv"), "--orders-columns", "timestamp=order_date",
+        "--reviews", str(corpora / "reviews.csv"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["sections"]["evaluation"] and "lift" in summary["charts"]
+    html = out.read_text(encoding="utf-8")
+    assert "after 2025-01-01" in html and "rfm+topics" in html  # the holdout's reading and table
+    assert "orders.csv: " in html and " rejected" in html  # run facts: the orders file read

@@ -74,30 +74,48 @@ def _check(seen: dict, expected_charts: set[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory) -> Path:
-    from topicprofile import TopicProfiler
-    from topicprofile.ingest.load import load_browsing, load_orders, load_reviews
-    from topicprofile.report import write_report
+def demo(tmp_path_factory) -> tuple[Path, Path, str]:
+    """``topicprofile demo`` run in a temporary folder: its model folder, its report and its output."""
+    from typer.testing import CliRunner
 
-    corpora = Path(__file__).resolve().parents[1] / "corpora"
-    reviews = load_reviews(corpora / "reviews.csv").data
-    orders = load_orders(corpora / "orders.csv", columns={"timestamp": "order_date"}).data
-    browsing = load_browsing(corpora / "browsing.jsonl").data
-    profiler = TopicProfiler(n_topics=8, random_state=0).fit(reviews=reviews, browsing=browsing, orders=orders)
-    path = tmp_path_factory.mktemp("report") / "demo_report.html"
-    evaluation = {"cutoff": "2025-01-01", "results": [
-        {"target": "any order", "model": "logistic", "features": "rfm", "n_positive": 120,
-         "roc_auc": 0.71, "pr_auc": 0.52, "top_decile_lift": 1.9},
-        {"target": "any order", "model": "logistic", "features": "rfm+topics", "n_positive": 120,
-         "roc_auc": 0.74, "pr_auc": 0.55, "top_decile_lift": 2.1}]}  # fmt: skip
-    write_report(profiler, path, orders=orders, evaluation=evaluation)
-    return path
+    from topicprofile.cli import app
+
+    work = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(app, ["demo", "--model-dir", str(work / "models" / "demo"),
+                                      "--out", str(work / "out" / "demo_profiles.csv")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return work / "models" / "demo", work / "out" / "demo_report.html", result.output
 
 
-def test_demo_report_in_chromium(browser, demo_report):
-    seen = _open(browser, demo_report, "demo_report.png")
+def test_demo_report_in_chromium(browser, demo):
+    _, path, output = demo
+    assert f"report written to {path}" in " ".join(output.split())  # the demo prints where its report is
+    html = path.read_text(encoding="utf-8")
+    assert "share of what customers wrote" in html  # interests over time from the reviews' and events' dates
+    seen = _open(browser, path, "demo_report.png")
     _check(seen, {"intertopic_map", "interests_over_time", "interests_by_count", "interests_by_revenue",
-                  "tags_per_customer", "rfm_scores", "rfm_grid", "revenue_by_rfm", "interest_by_rfm", "lift"})  # fmt: skip
+                  "tags_per_customer", "rfm_scores", "rfm_grid", "revenue_by_rfm", "interest_by_rfm"})  # fmt: skip
+
+
+def test_cutoff_report_of_the_demo_model_in_chromium(browser, demo, tmp_path):
+    """``report --cutoff``: the holdout of ``evaluate`` (lift chart) and the cutoff on the time chart."""
+    from topicprofile import TopicProfiler
+    from topicprofile.ingest.load import load_orders
+    from topicprofile.report.sources import holdout_evaluation
+
+    model_dir, _, _ = demo
+    corpora = Path(__file__).resolve().parents[1] / "corpora"
+    profiler = TopicProfiler.load(str(model_dir))
+    evaluation = holdout_evaluation(profiler, cutoff="2025-01-01", orders=corpora / "orders.csv",
+                                    reviews=corpora / "reviews.csv", browsing=corpora / "browsing.jsonl",
+                                    options={"orders_columns": {"timestamp": "order_date"}, "cv": 3})  # fmt: skip
+    orders = load_orders(corpora / "orders.csv", columns={"timestamp": "order_date"}).data
+    path = tmp_path / "cutoff_report.html"
+    profiler.report(str(path), orders=orders, evaluation=evaluation, cutoff="2025-01-01")  # TopicProfiler.report
+    html = path.read_text(encoding="utf-8")
+    assert "cutoff 2025-01" in html and ("Text helps" in html or "Text barely changes" in html)
+    seen = _open(browser, path, "cutoff_report.png")
+    _check(seen, {"intertopic_map", "interests_over_time", "lift"})
 
 
 def test_chinese_report_in_chromium(browser, shared_data, tmp_path):

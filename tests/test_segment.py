@@ -19,6 +19,7 @@ from topicprofile.ingest.load import load_orders
 from topicprofile.segments.cards import name_segment, segment_cards, value_label
 from topicprofile.segments.cluster import CustomerSegmenter, fit_segments, segment_customers
 from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards, load_segments, write_segments
+from topicprofile.tag.table import tags_of_table
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 CONTRACT = [*BEHAVIOR_COLUMNS, "segment_id", "segment_name"]
@@ -254,3 +255,20 @@ def test_segment_cli_shows_cards_and_json(tiny_profiler, tmp_path: Path) -> None
     missing = runner.invoke(app, ["segments", "--model-dir", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "not found" in missing.output
     assert "Example" in runner.invoke(app, ["segments", "--help"]).output
+
+
+def test_segment_cards_read_the_tags_as_numbers(tiny_profiler, tiny_reviews: pd.DataFrame) -> None:
+    """Given the tags as numbers, segments need none of the table's strings (no ';' split, no JSON)."""
+    profiles = tiny_profiler.profiles_
+    tags = tags_of_table(profiles)
+    assert tags.shares is not None and tags.shares.shape == (len(profiles), 3)
+    settings = {"reviews": tiny_reviews}
+    _, from_strings = fit_segments(profiles, None, fuser=FeatureFuser(), segmenter=CustomerSegmenter(k_range=(2, 5)),
+                                   **settings)  # fmt: skip
+    no_strings = profiles.drop(columns=["interest_tags", "interest_scores"]).assign(
+        **{f"topic_{k}": 0.0 for k in range(3)}  # the shares come from the numbers too
+    )
+    _, from_numbers = fit_segments(no_strings, None, fuser=FeatureFuser(), segmenter=CustomerSegmenter(k_range=(2, 5)),
+                                   tags=tags, **settings)  # fmt: skip
+    assert from_numbers == from_strings
+    assert any(card["top_interests"] for card in from_numbers)

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from topicprofile import TopicProfiler
-from topicprofile.text.corpus import CsrCorpus, DocumentStore
+from topicprofile import RunOptions, TopicProfiler
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.text.corpus import CsrCorpus
 from topicprofile.ingest.documents import build_documents, fingerprint
 from topicprofile.topics import LdaTopics
 from topicprofile.text.vectorize import bows_to_csr, build_dictionary, pool_bows, to_bows
@@ -26,12 +27,12 @@ def shop():
 
 @pytest.fixture(scope="module")
 def one_chunk(shop):
-    return TopicProfiler(n_topics=6, random_state=0, chunk_rows=10**6).fit(*shop)
+    return TopicProfiler(n_topics=6, random_state=0).fit(*shop, run=RunOptions(chunk_rows=10**6))
 
 
 @pytest.fixture(scope="module")
 def many_chunks(shop):
-    return TopicProfiler(n_topics=6, random_state=0, chunk_rows=777).fit(*shop)
+    return TopicProfiler(n_topics=6, random_state=0).fit(*shop, run=RunOptions(chunk_rows=777))
 
 
 @pytest.mark.slow
@@ -64,11 +65,7 @@ def test_streamed_fit_equals_in_memory_computation(shop, many_chunks) -> None:
 @pytest.mark.slow
 def test_streamed_profile_equals_one_chunk(shop, one_chunk) -> None:
     whole = one_chunk.profile(*shop)
-    one_chunk.set_params(chunk_rows=500)
-    try:
-        chunked = one_chunk.profile(*shop)
-    finally:
-        one_chunk.set_params(chunk_rows=10**6)
+    chunked = one_chunk.profile(*shop, run=RunOptions(chunk_rows=500))
     pd.testing.assert_frame_equal(whole, chunked)
     pd.testing.assert_frame_equal(whole, one_chunk.profiles_)  # fit/transform parity holds too
 
@@ -143,8 +140,8 @@ def test_fit_files_streamed_equals_in_memory_fit(tmp_path) -> None:
     from topicprofile.app.jobs import fit_files
 
     inputs = {"reviews": CORPORA / "reviews.csv", "browsing": CORPORA / "browsing.jsonl"}
-    streamed = TopicProfiler(n_topics=6, random_state=0, chunk_rows=600)
-    summary = fit_files(tmp_path / "m", profiler=streamed, **inputs)
+    streamed = TopicProfiler(n_topics=6, random_state=0)
+    summary = fit_files(tmp_path / "m", profiler=streamed, run=RunOptions(chunk_rows=600), **inputs)
     loaded = load_inputs(**inputs)
     in_memory = TopicProfiler(n_topics=6, random_state=0).fit(loaded["reviews"], loaded["browsing"])
     assert streamed.dictionary_.token2id == in_memory.dictionary_.token2id
@@ -166,7 +163,8 @@ def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> N
     order_files = {"orders": CORPORA / "orders.csv", "orders_columns": {"timestamp": "order_date"}}
     orders = load_inputs(**order_files)["orders"]
     texts = load_inputs(**inputs)
-    model = TopicProfiler(n_topics=6, random_state=0, chunk_rows=97).fit(texts["reviews"], texts["browsing"], orders)
+    model = TopicProfiler(n_topics=6, random_state=0).fit(texts["reviews"], texts["browsing"], orders,
+                                                          run=RunOptions(chunk_rows=97))  # fmt: skip
     store, _ = stream_documents(**inputs, chunk_rows=97)
     whole = model.profile_documents(store, orders)
     blocks = list(model.iter_profiles(store, orders, block_rows=37))
@@ -176,9 +174,9 @@ def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> N
     pd.testing.assert_frame_equal(pd.concat(blocks, ignore_index=True), whole)
     pd.testing.assert_frame_equal(whole, model.profiles_)  # fit/transform parity
 
-    model.save(str(tmp_path / "m"))  # saved with chunk_rows=97: tag_files writes blocks of 97 customers
-    for name in ("chunked.csv", "chunked.parquet"):
-        summary = tag_files(tmp_path / "m", tmp_path / name, **order_files, **inputs)
+    model.save(str(tmp_path / "m"))
+    for name in ("chunked.csv", "chunked.parquet"):  # blocks of 97 customers
+        summary = tag_files(tmp_path / "m", tmp_path / name, run=RunOptions(chunk_rows=97), **order_files, **inputs)
         assert summary["n_customers"] == len(whole)
         assert summary["n_tagged"] == int((whole["top_interest"] != "").sum())
         assert summary["segments"] == whole["segment_name"].value_counts().to_dict()
@@ -199,7 +197,7 @@ def test_tag_output_is_written_in_blocks_equal_to_the_whole_table(tmp_path) -> N
 # -- workers and the token cache ---------------------------------------------------------------
 @pytest.mark.slow
 def test_two_tokenizer_workers_fit_the_same_model(shop, many_chunks) -> None:
-    two = TopicProfiler(n_topics=6, random_state=0, chunk_rows=777, workers=2).fit(*shop)
+    two = TopicProfiler(n_topics=6, random_state=0).fit(*shop, run=RunOptions(chunk_rows=777, workers=2))
     assert two.dictionary_.token2id == many_chunks.dictionary_.token2id
     np.testing.assert_array_equal(two.topics_.topic_word_, many_chunks.topics_.topic_word_)
     pd.testing.assert_frame_equal(two.profile(*shop), many_chunks.profile(*shop))
@@ -210,24 +208,25 @@ def test_token_cache_skips_tokenizing_and_is_invalidated(shop, tmp_path, monkeyp
     import topicprofile.text.encoder as encoder_module
 
     reviews, browsing = shop
-    first = TopicProfiler(n_topics=6, random_state=0, cache_dir=str(tmp_path)).fit(reviews, browsing)
+    cached = RunOptions(cache_dir=str(tmp_path))
+    first = TopicProfiler(n_topics=6, random_state=0).fit(reviews, browsing, run=cached)
     assert len(list((tmp_path / "tokens").glob("*.parquet"))) == 1
 
     def no_tokenizing(*args, **kwargs):
         raise AssertionError("tokenized although the cache holds these tokens")
 
     monkeypatch.setattr(encoder_module, "iter_tokenize_parallel", no_tokenizing)
-    again = TopicProfiler(n_topics=5, random_state=1, passes=5, cache_dir=str(tmp_path)).fit(reviews, browsing)
+    again = TopicProfiler(n_topics=5, random_state=1, passes=5).fit(reviews, browsing, run=cached)
     assert again.dictionary_.token2id == first.dictionary_.token2id  # same tokens, other LDA settings
 
     changed = reviews.data.copy()
     changed.loc[0, "text"] = changed.loc[0, "text"] + " and a new sentence"
     with pytest.raises(AssertionError, match="tokenized although"):  # other input: a miss
-        TopicProfiler(n_topics=6, cache_dir=str(tmp_path)).fit(changed, browsing)
+        TopicProfiler(n_topics=6).fit(changed, browsing, run=cached)
     with pytest.raises(AssertionError, match="tokenized although"):  # other tokenizer settings: a miss
-        TopicProfiler(n_topics=6, stop_words=["great"], cache_dir=str(tmp_path)).fit(reviews, browsing)
+        TopicProfiler(n_topics=6, stop_words=["great"]).fit(reviews, browsing, run=cached)
 
     entry = next((tmp_path / "tokens").glob("*.parquet"))
     entry.write_bytes(b"not parquet")  # a damaged entry is a miss, never an error
     with pytest.raises(AssertionError, match="tokenized although"):
-        TopicProfiler(n_topics=6, random_state=0, cache_dir=str(tmp_path)).fit(reviews, browsing)
+        TopicProfiler(n_topics=6, random_state=0).fit(reviews, browsing, run=cached)

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topicprofile.errors import ConfigError
-from topicprofile.text.tokenizer import SpacyTokenizer, url_to_words
+from topicprofile.ingest.values import url_to_words
+from topicprofile.text.tokenizer import SpacyTokenizer
 
 
 _EN = SpacyTokenizer("en")  # the spaCy pipeline is built on first use and then shared

@@ -15,6 +15,7 @@ _LAZY = {
     "load_reviews": "topicprofile.ingest.load",
     "load_browsing": "topicprofile.ingest.load",
     "load_orders": "topicprofile.ingest.load",
+    "RunOptions": "topicprofile.config",
 }
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "load_reviews",
     "load_browsing",
     "load_orders",
+    "RunOptions",
     "TopicProfileError",
     "DataValidationError",
     "ConfigError",

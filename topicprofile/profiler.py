@@ -1,9 +1,11 @@
 """TopicProfiler: the one object that knows the order of the stages.
 
-``documents -> text encoder (tokenizer, phrases, vocabulary, TF-IDF: text/encoder.py) -> topics ->
-per-customer aggregation (tag/aggregate.py) -> tags and the profile table (tag/table.py) ->
-segments (segments/)``. Each fitted part turns itself into plain data (``to_state``/``from_state``);
-:mod:`topicprofile.store` writes and reads that data.
+``documents -> text encoder (tokenizer, phrases, vocabulary, TF-IDF: text/encoder.py) -> topics
+(topics/train.py) -> per-customer aggregation (tag/aggregate.py) -> tags and the profile table
+(tag/table.py) -> segments (segments/)``. Each fitted part turns itself into plain data
+(``to_state``/``from_state``); :mod:`topicprofile.store` writes and reads that data. How a call
+runs (processes, chunk size, token cache) is a :class:`~topicprofile.config.RunOptions` given to
+the call, never part of the model.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -22,29 +25,41 @@ from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
+from topicprofile.config import DEFAULT_CHUNK_ROWS, DEFAULT_K_VALUES, RunOptions, TagConfig, TopicsConfig
 from topicprofile.distributed import DaskBackend, cluster_estep, cluster_infer, cluster_tokenize, cluster_topic_chunks
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
+from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import check_text_lengths, clean_orders
-from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, CustomerSegmenter, fit_segments, rename_segments, segment_customers
+from topicprofile.segments.cluster import (
+    MIN_EXAMPLE_WORDS,
+    CustomerSegmenter,
+    fit_segments,
+    rename_segments,
+    segment_blocks,
+)
 from topicprofile.segments.fuse import FeatureFuser
 from topicprofile.segments.saved import segments_document, segments_from_document
 from topicprofile.store import load_model, save_model
-from topicprofile.tag.aggregate import aggregate_topics, count_corpus, customer_block
-from topicprofile.tag.explain import explain_tags
-from topicprofile.tag.table import order_columns, profile_table, relabel, text_tags
-from topicprofile.tag.tagger import AGGREGATIONS, CustomerTopics, InterestTagger, anchor_matrix
-from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, CsrCorpus, DocumentStore
+from topicprofile.tag.aggregate import MonthlyTopics, aggregate_topics, count_corpus, customer_block
+from topicprofile.tag.explain import explain_customer
+from topicprofile.tag.table import (
+    CustomerTags,
+    customer_tags,
+    order_columns,
+    profile_table,
+    relabel,
+    text_tags,
+)
+from topicprofile.tag.tagger import AnchorCounts, CustomerTopics, InterestTagger
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import LdaTopics, apply_label_overrides
 from topicprofile.topics.describe import describe_topics
-from topicprofile.topics.gibbs import resolve_gibbs_params
-from topicprofile.topics.seeding import convergence_warnings, seed_prior, validate_taxonomy
-from topicprofile.topics.tuning import DEFAULT_K_VALUES, choose_n_topics
+from topicprofile.topics.train import check_topic_params, check_vocabulary, fewest_topics, train_topics
 
-__all__ = ["TopicProfiler", "ProgressCallback"]
+__all__ = ["ProgressCallback", "TopicProfiler"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +67,28 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, "int | None"], None]
 #: Documents whose texts are checked against ``lang`` before tokenizing (first ones, in order).
 LANG_SAMPLE = 2_000
-#: A vocabulary needs this many words per topic: below, topics share their few words and mean nothing.
-MIN_WORDS_PER_TOPIC = 5
-
-
-
-#: ``trainer`` parameter -> :class:`LdaTopics` trainer.
-_TRAINERS = {"vb": "vectorized", "gibbs": "gibbs"}
+#: Former constructor keywords that are run options now (:class:`RunOptions`).
+RUN_KEYWORDS = ("workers", "chunk_rows", "cache_dir")
 
 
 def _no_progress(step: str, done: int, total: int | None) -> None:
     return None
+
+
+def _legacy_run_options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Run options given the old way (as estimator parameters), with a DeprecationWarning."""
+    unknown = sorted(set(options) - set(RUN_KEYWORDS))
+    if unknown:
+        raise TypeError(f"{where} got an unexpected keyword argument {unknown[0]!r}")
+    if options:
+        names = ", ".join(f"{k}=" for k in options)
+        warnings.warn(
+            f"TopicProfiler {names} is deprecated: these are run options, pass run=RunOptions({names}...) "
+            "to fit/profile (topicprofile.config.RunOptions); they are not saved with the model",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return dict(options)
 
 
 class TopicProfiler(BaseEstimator):  # type: ignore[misc]
@@ -124,24 +150,17 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         labelled as emerging interests.
     k_values : sequence of int
         The topic counts ``n_topics="auto"`` tries.
-    chunk_rows : int, default 50,000
-        Documents per chunk: fitting and tagging stream the documents through every step in chunks
-        of this size (tokens and word counts wait on disk between passes), so memory does not grow
-        with the corpus; results do not depend on it.
-    workers : int or None
-        Tokenizer processes (:mod:`topicprofile.text.pool`); ``None`` picks by machine and corpus
-        size (one process for small corpora). Results do not depend on it.
-    cache_dir : str or None
-        Folder of the token cache (:mod:`topicprofile.text.cache`): tokens are stored under a
-        fingerprint of the texts and the tokenizer settings, so refitting the same texts with other
-        LDA settings skips tokenization. ``None`` (the API default) caches nothing; the CLI uses
-        :func:`~topicprofile.text.cache.default_cache_dir`.
+    **run_options
+        Deprecated: ``workers``, ``chunk_rows`` and ``cache_dir`` are run options, not model
+        settings; pass ``run=RunOptions(...)`` (:class:`topicprofile.config.RunOptions`) to
+        :meth:`fit` / :meth:`profile` instead. Still accepted (with a DeprecationWarning) as the
+        run options of calls without ``run``; never saved with the model.
 
     Examples
     --------
     >>> import pandas as pd
     >>> reviews = pd.read_csv("corpora/reviews.csv", dtype=str)  # doctest: +SKIP
-    >>> tp = TopicProfiler(n_topics=8).fit(reviews=reviews)      # doctest: +SKIP
+    >>> tp = TopicProfiler(n_topics=8).fit(reviews=reviews, run=RunOptions(workers=2))  # doctest: +SKIP
     >>> tp.tag_text(["Love these trail shoes, great grip on wet rocks"])  # doctest: +SKIP
     """
 
@@ -179,9 +198,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         segment_k_range: tuple[int, int] = (4, 8),
         taxonomy: Mapping[str, Sequence[str]] | None = None,
         k_values: Sequence[int] = DEFAULT_K_VALUES,
-        chunk_rows: int = DEFAULT_CHUNK_ROWS,
-        workers: int | None = None,
-        cache_dir: str | None = None,
+        **run_options: Any,
     ) -> None:
         self.n_topics = n_topics
         self.lang = lang
@@ -214,9 +231,17 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.segment_k_range = segment_k_range
         self.taxonomy = taxonomy
         self.k_values = k_values
-        self.chunk_rows = chunk_rows
-        self.workers = workers
-        self.cache_dir = cache_dir
+        self._run_options = _legacy_run_options(run_options, "TopicProfiler()")
+
+    def set_params(self, **params: Any) -> TopicProfiler:
+        """sklearn's ``set_params``; the deprecated run keywords (``workers``...) set the default run options."""
+        legacy = {name: params.pop(name) for name in RUN_KEYWORDS if name in params}
+        self._run_options = {**getattr(self, "_run_options", {}), **_legacy_run_options(legacy, "set_params()")}
+        return super().set_params(**params)  # type: ignore[no-any-return]
+
+    def run_options(self, run: RunOptions | None = None) -> RunOptions:
+        """The call's run options: ``run``, else those given the deprecated way, else the defaults."""
+        return run if run is not None else RunOptions(**getattr(self, "_run_options", {}))
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(
@@ -227,6 +252,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        run: RunOptions | None = None,
     ) -> TopicProfiler:
         """Learn phrases, vocabulary, TF-IDF and topics from customers' texts.
 
@@ -243,14 +269,17 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             Reference date for recency; default the latest order date.
         progress : callable, optional
             Receives ``(step, done, total)`` as long steps advance.
+        run : RunOptions, optional
+            How the fit runs (workers, chunk size, token cache); the model does not depend on it.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
-        return self.fit_documents(store, orders, as_of=as_of, progress=progress)
+        run = self.run_options(run)
+        store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=run.chunk_rows)
+        return self.fit_documents(store, orders, as_of=as_of, progress=progress, run=run)
 
     def fit_documents(
         self,
@@ -259,9 +288,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        run: RunOptions | None = None,
         backend: DaskBackend | None = None,
     ) -> TopicProfiler:
-        """:meth:`fit` on documents already in a :class:`~topicprofile.text.corpus.DocumentStore`.
+        """:meth:`fit` on documents already in a :class:`~topicprofile.ingest.docstore.DocumentStore`.
 
         This is how files too large for memory are fitted (:func:`topicprofile.app.jobs.fit_files`
         streams them into a store chunk by chunk); the model keeps the store for :meth:`explain`.
@@ -272,7 +302,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         if backend is not None:
             self._check_cluster_fit()
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
-        return self._fit_store(documents, rfm, progress or _no_progress, backend)
+        return self._fit_store(documents, rfm, progress or _no_progress, self.run_options(run), backend)
 
     def _check_cluster_fit(self) -> None:
         """What a cluster can train identically: batch variational LDA without a seeded prior."""
@@ -285,7 +315,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise ConfigError("a Dask cluster trains batch LDA without --taxonomy (update_every 0): fit those locally")
 
     def _fit_store(
-        self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback, backend: DaskBackend | None = None
+        self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback, run: RunOptions,
+        backend: DaskBackend | None = None,
     ) -> TopicProfiler:
         """Fit on documents streamed from ``store``: every pass reads them chunk by chunk."""
         if store.n_docs == 0:
@@ -296,31 +327,33 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.encoder_ = TextEncoder(self._make_tokenizer(), phrases=self.phrases, no_below=self.no_below,
                                     no_above=self.no_above, keep_n=self.keep_n)  # fmt: skip
         tokenize = None if backend is None else cluster_tokenize(backend)
-        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=self.workers, cache_dir=self.cache_dir,
+        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=run.workers, cache_dir=run.cache_dir,
                                               tokenize=tokenize)  # fmt: skip
         corpus = count_corpus(store, tokens, self.encoder_, report=report, seed=self.random_state,
                               min_example_words=MIN_EXAMPLE_WORDS if rfm is not None else None)  # fmt: skip
-        fewest = min(self._k_candidates()) if self.n_topics == "auto" else self.n_topics
+        config = TopicsConfig.from_params(self.get_params())
+        fewest = fewest_topics(config)
         if corpus.n_nonempty < fewest:
             raise DataValidationError(
                 f"only {corpus.n_nonempty} document(s) have words in the vocabulary, fewer than "
                 f"--topics {fewest}; add text or ask for fewer topics"
             )
-        self._check_vocabulary(fewest)
+        check_vocabulary(self.dictionary_, fewest, no_below=self.no_below)
         self.encoder_.fit_keywords(corpus.iter_bows())
         report("topics", 0, None)
         training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
-        self._choose_n_topics(CsrCorpus(training), corpus.sample_tokens, report)
-        eta = self._seed_prior(training.shape[0])
         estep = None if backend is None else cluster_estep(backend)
-        self.topics_ = self._make_lda(eta).fit(CsrCorpus(training), self.dictionary_, estep=estep)
-        self.taxonomy_warnings_ = (
-            convergence_warnings(self.topics_.topic_word_, self.seed_ids_, list(self.taxonomy or {}))
-            if self.taxonomy
-            else []
-        )
+        trained = train_topics(training, dictionary=self.dictionary_, encode=self.encoder_.tokens, config=config,
+                               sample_tokens=corpus.sample_tokens, random_state=self.random_state, report=report,
+                               estep=estep)  # fmt: skip
+        self.topics_, self.n_topics_, self.tuning_ = trained.topics, trained.n_topics, trained.tuning
+        self.seed_ids_, self.missing_seeds_ = trained.seed_ids, trained.missing_seeds
+        self.taxonomy_warnings_ = trained.taxonomy_warnings
+        monthly = MonthlyTopics(self.n_topics_)
         chunks = corpus.iter_chunks() if backend is None else cluster_infer(backend, corpus.iter_chunks(), topics=self.topics_)
-        customers, topic_mass = self._aggregate(chunks, report, total=store.n_docs, pooled=corpus.pooled)
+        customers, topic_mass = self._aggregate(chunks, report, total=store.n_docs, pooled=corpus.pooled,
+                                                monthly=monthly)  # fmt: skip
+        self.topic_months_ = monthly.to_dict()
         report("quality", 0, None)
         described = describe_topics(self.topics_.topic_word_, self.dictionary_, tokens=corpus.sample_tokens,
                                     topic_mass=topic_mass, seeded_names=list(self.taxonomy or {}))  # fmt: skip
@@ -330,8 +363,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.input_fingerprint_ = store.fingerprint
         self.documents_: DocumentStore | None = store
         report("profiles", 0, None)
-        self.profiles_ = self._profiles(customers)
-        self._fit_segments(rfm, reviews=corpus.first_reviews)
+        self.profiles_, tags = self._profiles(customers)
+        self._fit_segments(rfm, tags, reviews=corpus.first_reviews)
         return self
 
     # the encoder's fitted parts, under the names the API has always had
@@ -342,56 +375,24 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def _aggregate(
         self, chunks: Iterable[tuple[pd.DataFrame, Any]], report: ProgressCallback, *, total: int | None,
-        pooled: Any = None,
-    ) -> tuple[CustomerTopics, np.ndarray]:
+        pooled: Any = None, monthly: MonthlyTopics | None = None,
+    ) -> tuple[CustomerTopics, np.ndarray]:  # fmt: skip
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
-                                report=report, total=total, pooled=pooled, aggregation=self.aggregation)  # fmt: skip
+                                report=report, total=total, pooled=pooled, aggregation=self.aggregation,
+                                monthly=monthly)  # fmt: skip
 
-    def _k_candidates(self) -> list[int]:
-        n_interests = len(self.taxonomy or {})
-        return [k for k in self.k_values if k >= max(2, n_interests)] or [max(2, n_interests)]
-
-    def _choose_n_topics(self, training: Any, tokens: list[list[str]], report: ProgressCallback) -> None:
-        """``n_topics_``: the parameter, or for ``"auto"`` the k chosen by :func:`choose_n_topics`."""
-        if self.n_topics == "auto":
-            report("choose k", 0, None)
-        lda_params = {"passes": self.passes, "iterations": self.iterations, "update_every": self.update_every,
-                      "alpha": self.alpha}  # fmt: skip
-        self.n_topics_, self.tuning_ = choose_n_topics(
-            self.n_topics, training, self.dictionary_, tokens, k_values=self._k_candidates(), lda_params=lda_params
-        )
-
-    def _seed_prior(self, n_training_docs: int) -> Any:
-        """The taxonomy's topic-word prior (``eta``), or the ``eta`` parameter without a taxonomy."""
-        self.seed_ids_: list[list[int]] = []
-        self.missing_seeds_: dict[str, list[str]] = {}
-        if not self.taxonomy:
-            return self.eta
-        prior = seed_prior(
-            validate_taxonomy(self.taxonomy),
-            n_topics=self.n_topics_,
-            dictionary=self.dictionary_,
-            encode=self.encoder_.tokens,
-            n_training_docs=n_training_docs,
-            base=self._make_lda(self.eta).resolved_params()["eta"] if self.trainer == "gibbs" else None,
-        )
-        self.seed_ids_, self.missing_seeds_ = prior.seed_ids, prior.missing
-        return prior.eta
-
-    def _fit_segments(self, rfm: pd.DataFrame | None, *, reviews: pd.DataFrame) -> None:
-        """Fuse RFM with topic shares and cluster customers into named segments."""
-        self.segmenter_: CustomerSegmenter | None = None
+    def _fit_segments(self, rfm: pd.DataFrame | None, tags: CustomerTags, *, reviews: pd.DataFrame) -> None:
+        """Fuse RFM with topic shares and cluster customers into named segments (with orders only)."""
         self.fuser_: FeatureFuser | None = None
+        self.segmenter_: CustomerSegmenter | None = None
         self.segment_cards_: list[dict[str, Any]] = []
         if rfm is None:
             return
         self.fuser_ = FeatureFuser(text_weight=self.text_weight, behavior_weight=self.behavior_weight)
-        self.segmenter_ = CustomerSegmenter(
-            n_segments=self.n_segments, k_range=self.segment_k_range, random_state=self.random_state
-        )
-        table, self.segment_cards_ = fit_segments(
-            self.profiles_, rfm, fuser=self.fuser_, segmenter=self.segmenter_, reviews=reviews
-        )
+        self.segmenter_ = CustomerSegmenter(n_segments=self.n_segments, k_range=self.segment_k_range,
+                                            random_state=self.random_state)  # fmt: skip
+        table, self.segment_cards_ = fit_segments(self.profiles_, rfm, fuser=self.fuser_, segmenter=self.segmenter_,
+                                                  reviews=reviews, tags=tags)  # fmt: skip
         self.profiles_ = order_columns(table)
 
     def _check_fitted(self) -> None:
@@ -403,79 +404,23 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             ) from e
 
     def _validate_params(self) -> None:
-        if self.n_topics != "auto" and (not isinstance(self.n_topics, (int, np.integer)) or self.n_topics < 2):
-            raise ConfigError(f"n_topics must be an integer >= 2 or 'auto', got {self.n_topics!r}")
-        if not 0.0 <= self.anchor_threshold <= 1.0:
-            raise ConfigError(f"anchor_threshold must be within [0, 1], got {self.anchor_threshold!r}")
-        if not 0.0 <= self.tag_threshold <= 1.0:
-            raise ConfigError(f"tag_threshold must be within [0, 1], got {self.tag_threshold!r}")
-        if self.pooling not in {"customer", "document"}:
-            raise ConfigError(f"pooling must be 'customer' or 'document', got {self.pooling!r}")
-        if self.aggregation not in AGGREGATIONS:
-            raise ConfigError(f"aggregation must be 'sharpened' or 'length', got {self.aggregation!r}")
-        if self.max_tags < 1:
-            raise ConfigError(f"max_tags must be >= 1, got {self.max_tags!r}")
-        for name in ("passes", "iterations"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-                raise ConfigError(f"{name} must be an integer >= 1 (or None for the tuned default), got {value!r}")
-        if self.trainer not in _TRAINERS:
-            raise ConfigError(f"trainer must be 'vb' or 'gibbs', got {self.trainer!r}")
-        if self.trainer == "gibbs":
-            try:
-                resolve_gibbs_params(iterations=self.iterations, alpha=self.alpha, eta=self.eta)
-            except ValueError as e:
-                raise ConfigError(str(e)) from e
+        params = self.get_params()
+        check_topic_params(TopicsConfig.from_params(params))
+        TagConfig.from_params(params).check()
         check_lang(self.lang)
-
-    def _check_vocabulary(self, n_topics: int) -> None:
-        """Refuse a vocabulary too small to tell ``n_topics`` topics apart (a model of a few words)."""
-        need = MIN_WORDS_PER_TOPIC * n_topics
-        if len(self.dictionary_) < need:
-            rule = f"--no-below {self.no_below}" if self.no_below is not None else "the rare-word filter"
-            raise DataValidationError(
-                f"vocabulary has {len(self.dictionary_)} words after {rule}; need at least {need} for "
-                f"{n_topics} topics ({MIN_WORDS_PER_TOPIC} per topic). Lower --no-below, ask for fewer "
-                "--topics or add text."
-            )
 
     def _make_tokenizer(self) -> SpacyTokenizer:
         return make_tokenizer(self.lang, spacy_model=self.spacy_model, stop_words=self.stop_words, taxonomy=self.taxonomy)
 
-    def _make_lda(self, eta: Any = None) -> LdaTopics:
-        return LdaTopics(
-            self.n_topics_,
-            passes=self.passes,
-            iterations=self.iterations,
-            update_every=self.update_every,
-            alpha=self.alpha,
-            eta=eta,
-            trainer=_TRAINERS[self.trainer],
-            random_state=self.random_state,
-        )
-
     def _make_tagger(self) -> InterestTagger:
-        return InterestTagger(
-            threshold=self.tag_threshold,
-            max_tags=self.max_tags,
-            min_tokens=self.min_tokens,
-            anchor_below=self.anchor_below,
-            channel_weights=self.channel_weights,
-            aggregation=self.aggregation,
-        )
+        return InterestTagger(threshold=self.tag_threshold, max_tags=self.max_tags, min_tokens=self.min_tokens,
+                              anchor_below=self.anchor_below, channel_weights=self.channel_weights,
+                              aggregation=self.aggregation)  # fmt: skip
 
     def set_topic_labels(self, labels: Mapping[int, str]) -> TopicProfiler:
         """Rename topics (``{topic_id: name}``); other topics keep their automatic labels."""
         self._check_fitted()
-        bad = [k for k in labels if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_topics_)]
-        if bad:
-            raise ConfigError(f"topic ids must be within 0..{self.n_topics_ - 1}, got {bad}")
-        clean = {int(k): str(v).strip() for k, v in labels.items()}
-        if any(not v or ";" in v for v in clean.values()):
-            raise ConfigError("topic labels must be non-empty and must not contain ';'")
-        self.topic_labels_ = apply_label_overrides(self.auto_labels_, clean)
-        if len(set(self.topic_labels_)) != len(self.topic_labels_):
-            raise ConfigError(f"topic labels must be unique, got {self.topic_labels_}")
+        self.topic_labels_ = apply_label_overrides(self.auto_labels_, labels)  # checked there
         self.topic_info_["label"] = self.topic_labels_
         if hasattr(self, "profiles_"):
             self.profiles_ = relabel(self.profiles_, self.topic_labels_)
@@ -512,6 +457,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        run: RunOptions | None = None,
         backend: DaskBackend | None = None,
     ) -> pd.DataFrame:
         """One row per customer: interest tags, scores, documents and keywords (see README's output contract).
@@ -521,10 +467,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         ``backend``: tag on a Dask cluster (:meth:`iter_profiles`).
         """
         self._check_fitted()
-        store = None
+        run, store = self.run_options(run), None
         if reviews is not None or browsing is not None or orders is None:
-            store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=self.chunk_rows)
-        return self.profile_documents(store, orders, as_of=as_of, progress=progress, backend=backend)
+            store = DocumentStore.from_frame(build_documents(reviews, browsing), chunk_rows=run.chunk_rows)
+        return self.profile_documents(store, orders, as_of=as_of, progress=progress, run=run, backend=backend)
 
     def profile_documents(
         self,
@@ -533,10 +479,12 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         *,
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
+        run: RunOptions | None = None,
         backend: DaskBackend | None = None,
     ) -> pd.DataFrame:
-        """:meth:`profile` of documents in a :class:`~topicprofile.text.corpus.DocumentStore`, streamed chunk by chunk."""
-        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None, backend=backend)
+        """:meth:`profile` of documents in a :class:`~topicprofile.ingest.docstore.DocumentStore`, streamed chunk by chunk."""
+        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None, run=run,
+                                      backend=backend)  # fmt: skip
         return table
 
     def iter_profiles(
@@ -547,6 +495,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
         block_rows: int | None = DEFAULT_CHUNK_ROWS,
+        run: RunOptions | None = None,
         backend: DaskBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """:meth:`profile_documents` as consecutive blocks of at most ``block_rows`` customers.
@@ -562,7 +511,6 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         if block_rows is not None and block_rows < 1:
             raise ConfigError(f"block_rows must be at least 1, got {block_rows!r}")
-        report = progress or _no_progress
         rfm = _rfm(orders, as_of=as_of)
         if rfm is not None and self.segmenter_ is None:
             logger.warning("this model was fitted without orders: the orders are ignored (refit with orders)")
@@ -570,51 +518,49 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError("this model was fitted without orders; give reviews or browsing")
         customers = None
         if documents is not None:
+            workers = self.run_options(run).workers
             chunks: Iterable[tuple[Any, ...]] = (
-                self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=self.workers)
+                self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=workers)
                 if backend is None
                 else cluster_topic_chunks(backend, documents, encoder=self.encoder_, topics=self.topics_)
             )
-            customers = self._aggregate(chunks, report, total=documents.n_docs)[0]
-        n = 0 if customers is None else len(customers.customer_ids)
-        step = max(n, 1) if block_rows is None else block_rows
-        bounds = [*range(0, n, step), n] if n else [0, 0]
-        if self.segmenter_ is not None and rfm is not None:  # split the orders' customers by id likewise
-            rfm = rfm.set_axis(rfm.index.astype(str)).sort_index()
-        rfm_at = 0
-        for start, stop in itertools.pairwise(bounds):
-            block = None if customers is None else self._profiles(customer_block(customers, start, stop))
-            if self.segmenter_ is None:
-                yield block
-                continue
-            part = None
-            if rfm is not None:
-                last = stop == n
-                end = len(rfm) if last else int(np.searchsorted(rfm.index, customers.customer_ids[stop - 1], side="right"))
-                part, rfm_at = rfm.iloc[rfm_at:end], end
-            yield order_columns(segment_customers(
-                block, part, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_
-            ))  # fmt: skip
+            customers = self._aggregate(chunks, progress or _no_progress, total=documents.n_docs)[0]
+        blocks = self._blocks(customers, block_rows)
+        if self.segmenter_ is None:
+            yield from (block for block, _, _ in blocks)
+            return
+        segmented = segment_blocks(blocks, rfm, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_)
+        yield from map(order_columns, segmented)
 
-    def _profiles(self, customers: CustomerTopics) -> pd.DataFrame:
-        """The profile table from per-customer aggregates (shares, counts, pooled word counts)."""
-        topic_tags = self._make_tagger().customer_tags(customers.shares, customers.n_tokens, self._anchor_counts(customers.counts))
+    def _blocks(
+        self, customers: CustomerTopics | None, block_rows: int | None
+    ) -> Iterator[tuple[pd.DataFrame | None, CustomerTags | None, str | None]]:
+        """``(profiles, tags, last customer id)`` per block of customers; the last block's id is None."""
+        if customers is None:
+            yield None, None, None
+            return
+        n = len(customers.customer_ids)
+        step = max(n, 1) if block_rows is None else block_rows
+        for start, stop in itertools.pairwise([*range(0, n, step), n] if n else [0, 0]):
+            table, tags = self._profiles(customer_block(customers, start, stop))
+            yield table, tags, None if stop == n else customers.customer_ids[stop - 1]
+
+    def _profiles(self, customers: CustomerTopics) -> tuple[pd.DataFrame, CustomerTags]:
+        """The profile table from per-customer aggregates (shares, counts, pooled word counts), and
+        the tags as numbers (for the segments)."""
+        anchors = self._anchor_counts(customers.counts)
+        topic_tags = self._make_tagger().customer_tags(customers.shares, customers.n_tokens, anchors)
         keywords = self.encoder_.keywords(customers.counts, n=self.n_keywords)
-        return profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.topic_labels_)
+        table = profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.topic_labels_)
+        return table, customer_tags(customers.customer_ids, customers.shares, topic_tags, self.topic_labels_)
 
     def _anchor_counts(self, counts: Any) -> np.ndarray | None:
-        """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:mod:`topicprofile.tag.tagger`)."""
-        if self.anchor_threshold <= 0:
-            return None
-        # The anchor matrix depends only on the fitted topics: built once, rebuilt when the topics
-        # (refit, load), their prevalence or anchor_threshold (set_params) change.
-        topic_word, prevalence = self.topics_.topic_word_, self.topic_info_["prevalence"].to_numpy()
-        key = (prevalence.tobytes(), self.anchor_threshold)
-        cached = getattr(self, "_anchor_cache", None)
-        if cached is None or cached[0] is not topic_word or cached[1] != key:
-            cached = (topic_word, key, anchor_matrix(topic_word, prevalence, self.anchor_threshold))
-            self._anchor_cache = cached
-        return np.asarray(counts @ cached[2])
+        """Per row of a count matrix and topic, how many tokens are anchor words of the topic (:class:`AnchorCounts`)."""
+        if "_anchors" not in self.__dict__:
+            self._anchors = AnchorCounts()
+        prevalence = self.topic_info_["prevalence"].to_numpy()
+        return self._anchors(counts, topic_word=self.topics_.topic_word_, prevalence=prevalence,
+                             threshold=self.anchor_threshold)  # fmt: skip
 
     def explain(
         self,
@@ -625,7 +571,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         n_words: int = 8,
         n_snippets: int = 3,
     ) -> dict[str, Any]:
-        """Evidence for one customer's interest tags (:mod:`topicprofile.tag.explain`).
+        """Evidence for one customer's interest tags (:func:`topicprofile.tag.explain.explain_customer`).
 
         Parameters
         ----------
@@ -657,32 +603,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             )
         if mine.empty:
             raise DataValidationError(f"customer {customer_id!r} is not in {where}")
-        bows, _ = self.encoder_.encode(mine[schema.TEXT].tolist())
-        counts = self.encoder_.counts(bows)
-        doc_topics = self.topics_.transform_counts(counts)
-        customer = self._aggregate([(mine, counts)], _no_progress, total=None)[0]
-        (topic_tags,) = self._make_tagger().customer_tags(customer.shares, customer.n_tokens, self._anchor_counts(customer.counts))
-        tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
-        return {
-            schema.CUSTOMER_ID: customer_id,
-            "source": source,
-            schema.N_DOCUMENTS: int(customer.n_documents[0]),
-            "n_tokens": int(customer.n_tokens[0]),
-            schema.TOP_INTEREST: self.topic_labels_[tags[0][0]] if tags else "",
-            "tags": explain_tags(
-                tags,
-                labels=self.topic_labels_,
-                bows=bows,
-                doc_topics=doc_topics,
-                topic_word=self.topics_.topic_word_,
-                dictionary=self.dictionary_,
-                texts=mine[schema.TEXT].tolist(),
-                channels=mine[schema.CHANNEL].tolist(),
-                channel_weights=self._make_tagger().weights(),
-                n_words=n_words,
-                n_snippets=n_snippets,
-            ),
-        }
+        return explain_customer(mine, customer_id=customer_id, source=source, encoder=self.encoder_,
+                                topics=self.topics_, tagger=self._make_tagger(), anchors=self._anchor_counts,
+                                labels=self.topic_labels_, n_words=n_words, n_snippets=n_snippets)  # fmt: skip
 
     def topics(self) -> pd.DataFrame:
         """One row per topic: id, label, automatic label, terms, prevalence and coherence."""
@@ -728,12 +651,13 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             "tokenizer": self.tokenizer_.get_config(),
             "lda": {k: ("seeded by the taxonomy" if hasattr(v, "shape") else v) for k, v in resolved},
             "input": {"fingerprint": self.input_fingerprint_, "n_documents": self.n_documents_},
-            "n_customers": int(len(self.profiles_)),
+            "n_customers": len(self.profiles_),
             "n_terms": len(self.dictionary_),
             "coherence": self.coherence_,
             "n_topics": self.n_topics_,
             "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
             "topic_labels": list(self.topic_labels_),
+            "topic_months": self.topic_months_,  # monthly topic shares of the dated documents (the report's)
         }
         segments = None
         if self.segmenter_ is not None:
@@ -753,6 +677,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         if params.get("topic_labels"):
             params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
         params.setdefault("aggregation", "length")  # saved before the sharpened mean: keep its rule
+        for name in RUN_KEYWORDS:  # saved before run options left the parameters: not the model's
+            params.pop(name, None)
         profiler = cls(**params)
         profiler.encoder_ = TextEncoder.from_state(state["encoder"])
         profiler.topics_ = LdaTopics.from_state(*state["lda"], profiler.dictionary_)
@@ -763,6 +689,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         profiler.coherence_ = manifest["coherence"]
         profiler.n_documents_ = manifest["input"]["n_documents"]
         profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
+        profiler.topic_months_ = manifest.get("topic_months") or {"months": [], "n_documents": [], "shares": []}
         profiler.profiles_ = state["profiles"]
         profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
         profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []

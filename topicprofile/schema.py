@@ -11,6 +11,7 @@ TEXT = "text"
 TIMESTAMP = "timestamp"
 ROW = "row"  # 1-based data row number in the source file (header excluded)
 SOURCE = "source"  # file name (or "<DataFrame>") the row came from
+MONTH = "month"  # a document's calendar month "YYYY-MM" ("" undated): all of its date the model keeps
 
 # Reviews
 RATING = "rating"

@@ -22,7 +22,8 @@ Everything known before the cutoff builds the features; what happens after it is
   stratified k-fold cross-validation with a fixed seed: out-of-fold probabilities of all customers
   give ROC-AUC, PR-AUC (average precision) and the lift of the top decile (positive rate among the
   10% highest scores / the base rate; 1 = no better than random).
-* **Segments**: :func:`~topicprofile.segments.cluster.fit_segments` on the same customers: silhouette, sizes, names.
+* **Segments**: the profiler's, fitted with the orders before the cutoff (RFM only: the segments
+  stage on the RFM table alone): silhouette, sizes, names.
 
 The topic model and the feature standardization are fitted on all pre-cutoff customers before the
 folds are split; both are unsupervised (they never see a label), so no label leaks into them.
@@ -44,7 +45,7 @@ from topicprofile import schema
 from topicprofile.behavior import CANCELLED_STATUSES, REFUNDED_STATUSES, compute_rfm
 from topicprofile.ingest.documents import as_loaded
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.segments.fuse import HAS_ORDERS, HAS_TEXT, FeatureFuser, topic_shares
+from topicprofile.segments.fuse import HAS_ORDERS, HAS_TEXT, FeatureFuser
 from topicprofile.ingest.files import read_table
 from topicprofile.ingest.load import (
     LoadResult, clean_browsing, clean_orders, clean_reviews, load_browsing, load_reviews, parse_column_map,
@@ -52,6 +53,7 @@ from topicprofile.ingest.load import (
 from topicprofile.profiler import TopicProfiler
 from topicprofile.app.scoring import ANY_ORDER, MODELS, macro_means, n_folds, score_feature_sets, top_decile_lift
 from topicprofile.segments.cluster import CustomerSegmenter, fit_segments
+from topicprofile.tag.table import topic_shares
 
 __all__ = ["CATEGORY", "MODELS", "evaluate_files", "evaluate_holdout", "top_decile_lift"]
 
@@ -147,7 +149,7 @@ def evaluate_holdout(
 
     report("features", 0, None)
     fused, feature_sets, segmenter, cards = _features(
-        texts, compute_rfm(before, as_of=cut.normalize()), n_topics=n_topics, random_state=random_state,
+        texts, before, as_of=cut.normalize(), n_topics=n_topics, random_state=random_state,
         profiler_params=profiler_params, progress=progress,
     )  # fmt: skip
     targets = _labels(after, fused.index, n_categories=n_categories)
@@ -232,26 +234,33 @@ def evaluate_files(
 # -- steps ----------------------------------------------------------------------------------------
 def _features(
     texts: Mapping[str, LoadResult],
-    rfm: pd.DataFrame,
+    before: pd.DataFrame,
     *,
+    as_of: pd.Timestamp,
     n_topics: int,
     random_state: int,
     profiler_params: Mapping[str, Any] | None,
     progress: Callable[[str, int, int | None], None] | None,
 ) -> tuple[pd.DataFrame, dict[str, list[str]], CustomerSegmenter, list[dict[str, Any]]]:
-    """Topics (when there is text), fused vectors, the two feature sets, and the segments."""
-    profiles = None
+    """The fused vectors of every customer, the two feature sets, and the segments: with text, of a
+    :class:`TopicProfiler` fitted on it and the orders (as ``fit --orders``); else of the RFM alone."""
+    rfm = compute_rfm(before, as_of=as_of)
     if texts:
         params = {"n_topics": n_topics, "random_state": random_state, **(profiler_params or {})}
-        profiler = TopicProfiler(**params).fit(texts.get("reviews"), texts.get("browsing"), progress=progress)
-        profiles = profiler.profiles_
-    fuser, segmenter = FeatureFuser(), CustomerSegmenter(random_state=random_state)
-    reviews = texts["reviews"].data if "reviews" in texts else None
-    _, cards = fit_segments(profiles, rfm, fuser=fuser, segmenter=segmenter, reviews=reviews)
-    fused = fuser.transform(topic_shares(profiles) if profiles is not None else None, rfm)
+        orders = LoadResult(data=before, rejects=pd.DataFrame(), n_read=len(before), source="<orders before the cutoff>")
+        profiler = TopicProfiler(**params).fit(texts.get("reviews"), texts.get("browsing"), orders, as_of=as_of,
+                                               progress=progress)  # fmt: skip
+        fuser, segmenter, cards = profiler.fuser_, profiler.segmenter_, profiler.segment_cards_
+        with_text = profiler.profiles_[profiler.profiles_[schema.N_DOCUMENTS] > 0]  # the others: orders only
+        shares = pd.DataFrame(topic_shares(with_text, profiler.n_topics_), index=with_text[schema.CUSTOMER_ID])
+        fused = fuser.transform(shares.add_prefix("topic_"), rfm)
+    else:
+        fuser, segmenter = FeatureFuser(), CustomerSegmenter(random_state=random_state)
+        _, cards = fit_segments(None, rfm, fuser=fuser, segmenter=segmenter)
+        fused = fuser.transform(None, rfm)
     fused_columns = list(fuser.get_feature_names_out())
     feature_sets = {RFM: [c for c in fused_columns if c.startswith("log_")] + [HAS_ORDERS]}
-    if profiles is not None:
+    if texts:
         feature_sets[RFM_TOPICS] = fused_columns + [HAS_ORDERS, HAS_TEXT]
     return fused, feature_sets, segmenter, cards
 

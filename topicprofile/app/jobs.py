@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import atomic_path, check_outputs_apart, check_writable, escape_csv_frame
+from topicprofile.config import RunOptions
 from topicprofile.errors import DataValidationError
-from topicprofile.text.corpus import DEFAULT_CHUNK_ROWS, DocumentStore
+from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
 from topicprofile.privacy.scrub import scrub_texts  # privacy hook (issue 14)
 from topicprofile.ingest.load import (
@@ -199,23 +200,25 @@ def fit_files(
     profiler: TopicProfiler,
     as_of: str | None = None,
     progress: ProgressCallback | None = None,
-    dask: Any = None,
+    run: RunOptions | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Fit ``profiler`` on files and save it to ``model_dir``; rejects go to ``model_dir/rejects.csv``.
 
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
-    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``dask``: train on a
-    Dask cluster (an address, ``"local[:N]"`` or a ``distributed.Client``; :func:`topicprofile.distributed.open_backend`).
+    ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``run``: how the
+    fit runs (workers, chunk size, token cache, and ``dask``: a Dask cluster to train on, an address,
+    ``"local[:N]"`` or a ``distributed.Client``; :func:`topicprofile.distributed.open_backend`).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
-    with open_backend(dask) as backend:  # first: an unreachable scheduler stops the run before any work
-        _prestart_pool(inputs, profiler.workers)
-        store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    run = profiler.run_options(run)
+    with open_backend(run.dask) as backend:  # first: an unreachable scheduler stops the run before any work
+        _prestart_pool(inputs, run.workers)
+        store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of)
         if store is None:
             raise DataValidationError("no input: give --reviews and/or --browsing")
-        profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, backend=backend)
+        profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, backend=backend)
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir))
     topics = profiler.topics()
@@ -246,31 +249,33 @@ def tag_files(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     raw_csv: bool = False,
-    dask: Any = None,
+    run: RunOptions | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Tag the customers in the input files with a saved model and write one row per customer to ``out``.
 
-    The files are streamed in chunks; ``workers`` tokenizer processes (None: by machine and size).
-    The output is written in blocks of the model's ``chunk_rows`` customers
-    (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
+    The files are streamed in chunks of ``run.chunk_rows`` documents (``run``: a
+    :class:`~topicprofile.config.RunOptions`, default ``RunOptions(workers=workers)``; ``workers``
+    tokenizer processes, None: by machine and size). The output is written in blocks of
+    ``run.chunk_rows`` customers (:meth:`TopicProfiler.iter_profiles`) and appears whole when done (atomic rename).
     Before any work, an output that is one of the inputs or an unwritable output folder is refused
     (:class:`~topicprofile.errors.ConfigError`). CSV cells that a spreadsheet would run as formulas
-    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`). ``dask``: tag on a
-    Dask cluster, as for :func:`fit_files`.
+    are escaped unless ``raw_csv`` (:func:`~topicprofile._fs.escape_csv_frame`). ``run.dask``: tag
+    on a Dask cluster, as for :func:`fit_files`.
     """
     start = time.perf_counter()
     check_output_paths([Path(out), rejects_path_for(Path(out))], inputs)
     TableWriter.check_suffix(out)
-    profiler = TopicProfiler.load(str(model_dir)).set_params(workers=workers)
+    profiler = TopicProfiler.load(str(model_dir))
+    run = run if run is not None else RunOptions(workers=workers)
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()
-    with open_backend(dask) as backend:  # first: an unreachable scheduler stops the run before any work
-        _prestart_pool(inputs, workers)
-        store, loaded = _stream_inputs(profiler.chunk_rows, inputs, as_of=as_of)
+    with open_backend(run.dask) as backend:  # first: an unreachable scheduler stops the run before any work
+        _prestart_pool(inputs, run.workers)
+        store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of)
         blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
-                                        block_rows=profiler.chunk_rows, backend=backend)  # fmt: skip
+                                        block_rows=run.chunk_rows, run=run, backend=backend)  # fmt: skip
         with TableWriter(out, raw_csv=raw_csv) as writer:
             for block in blocks:
                 block = round_output(block)

@@ -142,7 +142,7 @@ def fit_cli(
     with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):
         # the lock first: a folder that cannot take the model, or another fit of it, stops this run
         # before any work (and a folder made here goes again if the fit fails)
-        from topicprofile.config import read_labels_file, read_word_list
+        from topicprofile.config import RunOptions, read_labels_file, read_word_list
         from topicprofile.profiler import TopicProfiler
         from topicprofile.topics.seeding import load_taxonomy
         from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
@@ -168,8 +168,6 @@ def fit_cli(
             n_segments=segments,
             text_weight=text_weight,
             behavior_weight=behavior_weight,
-            workers=workers,
-            cache_dir=cache_dir(no_cache),
         )
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = fit_files(
@@ -177,7 +175,7 @@ def fit_cli(
                 profiler=profiler,
                 progress=progress,
                 as_of=as_of,
-                dask=dask,
+                run=RunOptions(workers=workers, cache_dir=cache_dir(no_cache), dask=dask),
                 **inputs,
             )
     if json_out:

@@ -68,6 +68,7 @@ def tag_cli(
     ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
         from topicprofile.app.jobs import tag_files
+        from topicprofile.config import RunOptions
 
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(
@@ -75,8 +76,7 @@ def tag_cli(
                 out,
                 progress=progress,
                 as_of=as_of,
-                workers=workers,
-                dask=dask,
+                run=RunOptions(workers=workers, dask=dask),
                 raw_csv=raw_csv,
                 **inputs,
             )

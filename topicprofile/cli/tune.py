@@ -62,19 +62,20 @@ def tune_cli(
                          browsing_columns=browsing_columns, orders_columns=None, encoding=encoding)  # fmt: skip
     inputs["date_format"] = date_format
     with user_errors(quiet=quiet or json_out):
+        from topicprofile.config import RunOptions
         from topicprofile.profiler import TopicProfiler
         from topicprofile.app.jobs import fit_files, load_inputs
 
         profiler = TopicProfiler(
             n_topics="auto", lang=lang, random_state=seed, k_values=tuple(range(k_min, k_max + 1, step)),
-            workers=workers, cache_dir=cache_dir(no_cache),
         )
+        run = RunOptions(workers=workers, cache_dir=cache_dir(no_cache))
         with progress_bar(quiet=quiet or json_out) as progress:
             if model_dir is not None:  # saves the model and the rejects file beside it
-                fit_files(model_dir, profiler=profiler, progress=progress, **inputs)
+                fit_files(model_dir, profiler=profiler, progress=progress, run=run, **inputs)
             else:
                 loaded = load_inputs(**inputs)
-                profiler.fit(loaded.get("reviews"), loaded.get("browsing"), progress=progress)
+                profiler.fit(loaded.get("reviews"), loaded.get("browsing"), progress=progress, run=run)
     table = profiler.tuning_
     if json_out:
         print_json({"chosen_k": profiler.n_topics_, "table": table.to_dict(orient="records")})

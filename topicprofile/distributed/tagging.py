@@ -21,7 +21,7 @@ from scipy import sparse
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
-from topicprofile.text.corpus import DocumentStore
+from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.encoder import TextEncoder, TokenizeChunks
 from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics.lda import LdaTopics

@@ -1,5 +1,6 @@
 """Raw values -> clean typed Series, vectorized: `to_text`, `clean_text`, `parse_timestamps`,
-`parse_ratings`, `parse_amounts` (used by :mod:`topicprofile.ingest.clean`)."""
+`parse_ratings`, `parse_amounts` (used by :mod:`topicprofile.ingest.clean`); `url_to_words`
+(browsing URLs -> words, used by :mod:`topicprofile.ingest.documents`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import json
 import logging
 import math
 import numbers
+import re
 import warnings
 from datetime import date, datetime
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 import numpy as np
 import pandas as pd
-
-
 
 __all__ = [
     "to_text",
@@ -22,6 +23,7 @@ __all__ = [
     "parse_timestamps",
     "parse_ratings",
     "parse_amounts",
+    "url_to_words",
 ]
 
 logger = logging.getLogger(__name__)
@@ -225,3 +227,43 @@ def parse_amounts(values: pd.Series) -> pd.Series:
     text = _where(text, comma, lambda s: s.str.replace(",", ".", regex=False))
     amounts = pd.to_numeric(text, errors="coerce").astype("float64")
     return amounts.where(np.isfinite(amounts))
+
+
+# Path and query pieces of shop URLs that carry no interest.
+_URL_STOP = frozenset(
+    "www com net org html htm php aspx jsp index c p cat category categories product products "
+    "item items search s q shop store collections collection pages page en us".split()
+)
+_SEARCH_PARAMS = frozenset({"q", "query", "search", "s", "k", "keyword", "keywords", "term", "wd", "text"})
+_SPLIT_SLUG = re.compile(r"[-_/.+~,;:=]+")
+
+
+def url_to_words(url: str) -> str:
+    """Turn a browsing URL into words: path slugs and search-query values.
+
+    Parameters
+    ----------
+    url : str
+        An absolute or relative URL, e.g. ``https://shop.example.com/c/outdoor/hiking-boots?q=tent``.
+
+    Returns
+    -------
+    str
+        Space-separated words, e.g. ``"outdoor hiking boots tent"``; ``""`` for an empty URL.
+
+    Examples
+    --------
+    >>> url_to_words("https://shop.example.com/search?q=trail+running+shoes&ref=nav")
+    'trail running shoes'
+    """
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    words: list[str] = []
+    for piece in _SPLIT_SLUG.split(unquote_plus(parts.path)):
+        if piece and piece.lower() not in _URL_STOP:
+            words.append(piece)
+    for key, value in parse_qsl(parts.query, keep_blank_values=False):
+        if key.lower() in _SEARCH_PARAMS:
+            words.extend(w for w in _SPLIT_SLUG.split(value.replace("+", " ")) if w)
+    return " ".join(words)

@@ -60,12 +60,15 @@ def report_data(
     lam: float = DEFAULT_LAMBDA,
     snippets: bool = True,
     facts: Mapping[str, Any] | None = None,
+    cutoff: Any = None,
 ) -> dict[str, Any]:
     """The report's aggregates (a plain dict) from a fitted profiler and optional profiles / orders.
 
     ``profiles`` defaults to the profiler's ``profiles_``; ``orders`` (standardized: customer_id,
-    order_id, timestamp, amount) adds RFM columns via :func:`~topicprofile.behavior.compute_rfm`
-    and the monthly interest series.
+    order_id, timestamp, amount) adds RFM columns via :func:`~topicprofile.behavior.compute_rfm`.
+    Interests over time come from the model's dated documents (``topic_months_``), else from the
+    orders. ``cutoff`` (default: the evaluation's) marks a date on that chart and its reading
+    compares before and after it.
     """
     topics = profiler.topics()
     dictionary = profiler.dictionary_
@@ -102,6 +105,8 @@ def report_data(
         snippets=_topic_snippets(profiler, profiles, len(topics)) if snippets else None,
         lam=lam,
         facts=facts,
+        months=getattr(profiler, "topic_months_", None),
+        cutoff=cutoff if cutoff is not None else (evaluation or {}).get("cutoff"),
     )
 
 
@@ -135,15 +140,17 @@ def write_report(
     lam: float = DEFAULT_LAMBDA,
     snippets: bool = True,
     facts: Mapping[str, Any] | None = None,
+    cutoff: Any = None,
 ) -> dict[str, Any]:
     """Write the offline HTML report of a fitted profiler to ``path`` (atomically).
 
-    Returns a summary: ``path``, ``bytes``, ``sections`` (which had data) and ``charts``.
+    Keywords as :func:`report_data`. Returns a summary: ``path``, ``bytes``, ``sections`` (which
+    had data) and ``charts``.
     """
     from topicprofile.report.charts import make_charts  # the optional extra (altair, vl-convert-python)
 
     data = report_data(profiler, profiles=profiles, orders=orders, as_of=as_of, evaluation=evaluation,
-                       manifest=manifest, lam=lam, snippets=snippets, facts=facts)  # fmt: skip
+                       manifest=manifest, lam=lam, snippets=snippets, facts=facts, cutoff=cutoff)  # fmt: skip
     charts = make_charts(data)
     html = render_html(data, charts)
     target = Path(path)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from topicprofile.behavior import DEFAULT_SEGMENT_MAP, SEGMENT_NAMES
+from topicprofile.ingest.dates import as_day
 from topicprofile.report.layout import DEFAULT_LAMBDA, intertopic_map, top_relevant
 
 __all__ = [
@@ -110,7 +111,8 @@ def topic_share_matrix(profiles: pd.DataFrame, n_topics: int) -> np.ndarray:
 def _text(profiles: pd.DataFrame, column: str) -> pd.Series:
     if column not in profiles:
         return pd.Series([""] * len(profiles), index=profiles.index, dtype=object)
-    return profiles[column].fillna("").astype(str)
+    values = profiles[column]
+    return values.astype(object).where(values.notna(), "").astype(str)  # nullable dtypes (a database's) too
 
 
 def _numeric(profiles: pd.DataFrame, column: str) -> pd.Series:
@@ -125,13 +127,66 @@ def _has_orders(profiles: pd.DataFrame) -> pd.Series:
 
 
 # -- interests over time ------------------------------------------------------------------------
+#: Months with fewer dated documents are left out of the chart: a share of a handful is noise, and
+#: a month of one review would show that one customer's interests.
+MIN_MONTH_DOCS = 5
+_NO_TIME = "Needs dated reviews or browsing events (a timestamp column when fitting), or orders with dates (--orders)."
+
+
+def _series(by_month: pd.DataFrame, labels: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"month": m, "interest": labels[k], "share": float(by_month.at[m, k])}
+            for m in by_month.index for k in range(len(labels))]  # fmt: skip
+
+
+def _cutoff_month(cutoff: Any) -> str | None:
+    if cutoff is None or cutoff == "":
+        return None
+    stamp = as_day(cutoff, what="cutoff")
+    return f"{stamp.year:04d}-{stamp.month:02d}"
+
+
+def _time_reading(by_month: pd.DataFrame, labels: Sequence[str], what: str, cutoff: str | None) -> str:
+    last = by_month.iloc[-1]
+    leader = int(last.to_numpy().argmax())
+    reading = f"In {by_month.index[-1]}, “{labels[leader]}” led with {_pct(last.iloc[leader])} of {what}"
+    before = by_month[by_month.index < cutoff] if cutoff else by_month.iloc[:1]
+    after = by_month[by_month.index >= cutoff] if cutoff else by_month.iloc[-1:]
+    if len(by_month) < 2 or not len(before) or not len(after):
+        return reading + "."
+    change = (after.mean() - before.mean()).to_numpy()
+    grower = int(change.argmax())
+    since = f"from before {cutoff} to after it" if cutoff else f"since {by_month.index[0]}"
+    return reading + f"; “{labels[grower]}” grew the most {since} ({change[grower] * 100:+.1f} points)."
+
+
 def time_section(
-    orders: pd.DataFrame | None, profiles: pd.DataFrame | None, labels: Sequence[str]
+    orders: pd.DataFrame | None,
+    profiles: pd.DataFrame | None,
+    labels: Sequence[str],
+    *,
+    months: Mapping[str, Any] | None = None,
+    cutoff: Any = None,
 ) -> dict[str, Any]:
-    """Monthly share of each interest: every order counts with its customer's topic shares."""
+    """Monthly share of each interest.
+
+    From ``months`` (the fit's ``topic_months_``: per month, the mean topic shares of the dated
+    reviews and browsing events and their count) when it has a month of at least
+    :data:`MIN_MONTH_DOCS` documents; otherwise from ``orders``, each order counting with its
+    customer's topic shares. ``cutoff`` marks a date: the reading compares before and after it.
+    """
+    cut = _cutoff_month(cutoff)
+    n_docs = list((months or {}).get("n_documents") or [])
+    keep = [i for i, n in enumerate(n_docs) if n >= MIN_MONTH_DOCS]
+    if keep:
+        names = [months["months"][i] for i in keep]  # type: ignore[index]
+        by_month = pd.DataFrame([months["shares"][i] for i in keep], index=names,  # type: ignore[index]
+                                columns=range(len(labels))).fillna(0.0)  # fmt: skip
+        what = "what customers wrote and browsed"
+        return {"available": True, "source": "documents", "min_documents": MIN_MONTH_DOCS, "reading": _time_reading(by_month, labels, what, cut),
+                "months": names, "n_documents": [n_docs[i] for i in keep], "cutoff": cut,
+                "series": _series(by_month, labels)}  # fmt: skip
     if orders is None or profiles is None or not len(orders) or "customer_id" not in profiles:
-        return {"available": False, "reading": "Needs orders with dates (--orders) and a profiles table.",
-                "months": [], "series": []}  # fmt: skip
+        return {"available": False, "reading": _NO_TIME, "months": [], "series": []}
     shares = topic_share_matrix(profiles, len(labels))
     index = pd.Index(profiles["customer_id"].astype(str))
     position = index.get_indexer(orders["customer_id"].astype(str))
@@ -140,25 +195,15 @@ def time_section(
     known &= stamps.notna().to_numpy()
     if not known.any():
         return {"available": False, "reading": "No order belongs to a profiled customer.", "months": [], "series": []}
-    months = stamps[known].dt.to_period("M").astype(str).to_numpy()
+    order_months = stamps[known].dt.to_period("M").astype(str).to_numpy()
     frame = pd.DataFrame(shares[position[known]], columns=range(len(labels)))
-    frame["month"] = months
+    frame["month"] = order_months
     by_month = frame.groupby("month", sort=True).sum()
     totals = by_month.sum(axis=1).replace(0, np.nan)
     by_month = by_month.div(totals, axis=0).fillna(0.0)
-    series = [{"month": m, "interest": labels[k], "share": float(by_month.at[m, k])}
-              for m in by_month.index for k in range(len(labels))]  # fmt: skip
-    first, last = by_month.iloc[0], by_month.iloc[-1]
-    leader = int(last.to_numpy().argmax())
-    change = (last - first).to_numpy()
-    grower = int(change.argmax())
-    reading = f"In {by_month.index[-1]}, “{labels[leader]}” led with {_pct(last.iloc[leader])} of orders' interest"
-    if len(by_month) > 1:
-        reading += (f"; “{labels[grower]}” grew the most since {by_month.index[0]} "
-                    f"({change[grower] * 100:+.1f} points).")  # fmt: skip
-    else:
-        reading += "."
-    return {"available": True, "reading": reading, "months": list(by_month.index), "series": series}
+    return {"available": True, "source": "orders", "cutoff": cut,
+            "reading": _time_reading(by_month, labels, "orders' interest", cut),
+            "months": list(by_month.index), "series": _series(by_month, labels)}  # fmt: skip
 
 
 # -- customers ----------------------------------------------------------------------------------
@@ -308,8 +353,8 @@ def segments_section(
 def evaluation_section(evaluation: Mapping[str, Any] | None) -> dict[str, Any]:
     """The ROC-AUC / PR-AUC / lift table of ``topicprofile evaluate`` and the data of its lift chart."""
     if not evaluation or not evaluation.get("results"):
-        return {"available": False, "reading": "Run `topicprofile evaluate --json > evaluation.json` and pass "
-                "--evaluation evaluation.json to see whether text predicts purchases."}  # fmt: skip
+        return {"available": False, "reading": "Give --cutoff DATE with --orders and --reviews/--browsing (or "
+                "--evaluation FILE from `topicprofile evaluate --json`) to see whether text predicts purchases."}  # fmt: skip
     rows = [{"target": str(r.get("target")), "model": str(r.get("model")), "features": str(r.get("features")),
              "n_positive": r.get("n_positive"), "roc_auc": _num(r.get("roc_auc")), "pr_auc": _num(r.get("pr_auc")),
              "top_decile_lift": _num(r.get("top_decile_lift"))} for r in evaluation["results"]]  # fmt: skip
@@ -367,6 +412,8 @@ def build_report_data(
     lam: float = DEFAULT_LAMBDA,
     facts: Mapping[str, Any] | None = None,
     title: str = "Customer interests report",
+    months: Mapping[str, Any] | None = None,
+    cutoff: Any = None,
 ) -> dict[str, Any]:
     """All sections of the report as one JSON-ready dict (see the ``*_section`` functions)."""
     ordered = topics.sort_values("topic")
@@ -374,7 +421,7 @@ def build_report_data(
     return {
         "title": title,
         "topics": topics_section(ordered, topic_word, term_counts, vocabulary, lam=lam, snippets=snippets),
-        "time": time_section(orders, profiles, labels),
+        "time": time_section(orders, profiles, labels, months=months, cutoff=cutoff),
         "customers": customers_section(profiles, labels),
         "value": value_section(profiles),
         "segments": segments_section(segment_cards, profiles, labels),

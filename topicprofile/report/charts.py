@@ -67,18 +67,26 @@ def intertopic_chart(topics: list[Mapping[str, Any]]) -> alt.Chart:
     return (circles + text).properties(width=440, height=420, title="Intertopic distance map")
 
 
-def time_chart(series: list[Mapping[str, Any]]) -> alt.Chart:
+def time_chart(series: list[Mapping[str, Any]], *, title: str, cutoff: str | None = None) -> alt.TopLevelMixin:
     data = pd.DataFrame(series)
-    return (
+    months = sorted(data["month"].unique())
+    lines = (
         alt.Chart(data)
         .mark_line(point=alt.OverlayMarkDef(size=25), strokeWidth=2)
         .encode(
-            x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("share:Q", title="share of orders' interest", axis=alt.Axis(format="%")),
+            x=alt.X("month:O", title=None, sort=months, axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("share:Q", title=title, axis=alt.Axis(format="%")),
             color=alt.Color("interest:N", title="interest", sort=None),
         )
-        .properties(width=WIDTH, height=300)
     )
+    # the first charted month on or after the cutoff: the rule sits where "after" begins
+    after = [m for m in months if cutoff and m >= cutoff]
+    if after:
+        rule = pd.DataFrame({"month": [after[0]], "label": [f"cutoff {cutoff}"]})
+        marks = alt.Chart(rule).encode(x=alt.X("month:O", sort=months))
+        lines = lines + marks.mark_rule(color=INK, strokeDash=[4, 3]) + marks.mark_text(
+            align="left", dx=4, dy=-6, color=INK, fontSize=11, baseline="top").encode(text="label:N", y=alt.value(0))  # fmt: skip
+    return lines.properties(width=WIDTH, height=300)
 
 
 def bar_chart(rows: list[Mapping[str, Any]], *, y: str, x: str, x_title: str, fmt: str = ",d",
@@ -159,7 +167,9 @@ def make_charts(data: Mapping[str, Any]) -> dict[str, str]:
     if len(topics) > 1:
         charts["intertopic_map"] = intertopic_chart(topics)
     if data["time"].get("available"):
-        charts["interests_over_time"] = time_chart(data["time"]["series"])
+        time = data["time"]
+        title = "share of what customers wrote" if time.get("source") == "documents" else "share of orders' interest"
+        charts["interests_over_time"] = time_chart(time["series"], title=title, cutoff=time.get("cutoff"))
     customers = data["customers"]
     if customers.get("available"):
         charts["tags_per_customer"] = tags_chart(customers["tags_per_customer"])

@@ -5,7 +5,6 @@ Built from the segmented customer table (:func:`~topicprofile.segments.cluster.f
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -16,6 +15,7 @@ from topicprofile.errors import DataValidationError
 from topicprofile.schema import SEGMENT_ID
 from topicprofile.segments.fuse import NO_ORDERS_SEGMENT
 from topicprofile.segments.fuse import require_columns as _require
+from topicprofile.tag.table import CustomerTags, tags_of_table
 
 __all__ = ["MIN_EXAMPLE_WORDS", "segment_cards", "name_segment", "value_label"]
 
@@ -23,6 +23,7 @@ __all__ = ["MIN_EXAMPLE_WORDS", "segment_cards", "name_segment", "value_label"]
 def segment_cards(
     profiles: pd.DataFrame,
     *,
+    tags: CustomerTags | None = None,
     reviews: pd.DataFrame | None = None,
     n_interests: int = 3,
     n_examples: int = 2,
@@ -33,9 +34,11 @@ def segment_cards(
 ) -> list[dict[str, Any]]:
     """One card per segment: size, RFM medians and mix, top interests with lift, name, examples.
 
-    Input: a customer table with ``customer_id``, ``segment_id``, ``interest_tags`` (``;``-joined
-    labels), ``recency_days``, ``frequency``, ``monetary``, ``avg_order_value`` and ``rfm_segment``
-    (as :func:`fit_segments` makes); ``interest_scores`` and ``n_documents`` are used when present.
+    Input: a customer table with ``customer_id``, ``segment_id``, ``recency_days``, ``frequency``,
+    ``monetary``, ``avg_order_value`` and ``rfm_segment`` (as :func:`fit_segments` makes;
+    ``n_documents`` is used when present), and the customers' interest tags as numbers (``tags``;
+    without them they are read back from the table's ``interest_tags`` and ``interest_scores``,
+    :func:`~topicprofile.tag.table.tags_of_table`).
 
     Card keys: ``segment_id``, ``name``, ``value`` (value part of the name, see :func:`value_label`),
     ``interest`` (the naming interest: the listed interest of highest lift that is *distinctive*,
@@ -54,6 +57,8 @@ def segment_cards(
     ----------
     profiles : pandas.DataFrame
         The segmented customer table.
+    tags : CustomerTags, optional
+        The customers' tags (customers of the table missing from it carry none).
     reviews : pandas.DataFrame, optional
         ``customer_id`` and ``text`` columns; no examples without it.
     n_interests, n_examples : int
@@ -71,36 +76,30 @@ def segment_cards(
     list of dict
         Cards ordered by segment id.
     """
-    columns = (
-        schema.CUSTOMER_ID,
-        SEGMENT_ID,
-        schema.INTEREST_TAGS,
-        RECENCY_DAYS,
-        FREQUENCY,
-        MONETARY,
-        RFM_SEGMENT,
-    )
-    _require(profiles, columns, "customer table")
+    columns = (schema.CUSTOMER_ID, SEGMENT_ID, RECENCY_DAYS, FREQUENCY, MONETARY, RFM_SEGMENT)
+    _require(profiles, columns if tags is not None else (*columns, schema.INTEREST_TAGS), "customer table")
     if profiles.empty:
         raise DataValidationError("customer table: no customers, so no segment cards.")
     profiles = profiles.reset_index(drop=True)
-    tags = profiles[schema.INTEREST_TAGS].fillna("").astype(str).str.get_dummies(sep=";")
-    tags = tags.loc[:, [c for c in tags.columns if c.strip()]]
-    base_share = tags.mean(axis=0)
+    aligned = (tags if tags is not None else tags_of_table(profiles)).reindex(profiles[schema.CUSTOMER_ID].astype(str))
+    tagged = pd.DataFrame(aligned.tagged, columns=aligned.labels)
+    carried = sorted(label for label in aligned.labels if label.strip() and tagged[label].any())
+    carriers, scores = tagged[carried], pd.DataFrame(aligned.scores, columns=aligned.labels)[carried]
+    base_share = carriers.mean(axis=0)
     texts = _review_texts(reviews)
     cards = []
     for segment_id, members in profiles.groupby(SEGMENT_ID, sort=True):
-        seg_share = tags.loc[members.index].mean(axis=0)
+        seg_share = carriers.loc[members.index].mean(axis=0)
         listed = seg_share[seg_share >= min_interest_share]
         lift = listed / base_share[listed.index]
         ranked = sorted(listed.index, key=lambda label: (-lift[label], -listed[label], label))[:n_interests]
-        counts = tags.loc[members.index, ranked].sum(axis=0)
+        counts = carriers.loc[members.index, ranked].sum(axis=0)
         top = [
             {
                 "interest": label,
                 "share": round(float(listed[label]), 3),
                 "lift": round(float(lift[label]), 2),
-                "p_value": _over_representation(int(counts[label]), tags[label], len(members)),
+                "p_value": _over_representation(int(counts[label]), carriers[label], len(members)),
             }
             for label in ranked
         ]
@@ -112,7 +111,7 @@ def segment_cards(
         cards.append(
             {
                 SEGMENT_ID: int(segment_id),
-                "name": _compose_name(value, interest) if len(tags.columns) else value,
+                "name": _compose_name(value, interest) if len(carriers.columns) else value,
                 "value": value,
                 "interest": interest,
                 "size": len(members),
@@ -124,7 +123,7 @@ def segment_cards(
                 "rfm_medians": _medians(buyers),
                 "rfm_segment_mix": {str(k): round(float(v), 3) for k, v in mix.items()},
                 "top_interests": top,
-                "examples": _examples(members, interest, texts, n=n_examples, chars=snippet_chars),
+                "examples": _examples(members, interest, scores, texts, n=n_examples, chars=snippet_chars),
             }
         )
     _deduplicate_names(cards)
@@ -234,14 +233,15 @@ def _review_texts(reviews: pd.DataFrame | None) -> dict[str, list[str]]:
 
 
 def _examples(
-    members: pd.DataFrame, interest: str | None, texts: dict[str, list[str]], *, n: int, chars: int
-) -> list[dict[str, str]]:
+    members: pd.DataFrame, interest: str | None, scores: pd.DataFrame, texts: dict[str, list[str]], *, n: int,
+    chars: int,
+) -> list[dict[str, str]]:  # fmt: skip
     if not texts or n <= 0:
         return []
     ids = members[schema.CUSTOMER_ID].astype(str)
     strength = pd.Series(0.0, index=members.index)
-    if interest and schema.INTEREST_SCORES in members:
-        strength = members[schema.INTEREST_SCORES].map(lambda s: _score_of(s, interest))
+    if interest:
+        strength = scores.loc[members.index, interest]
     order = sorted(range(len(members)), key=lambda i: (-strength.iloc[i], ids.iloc[i]))
     examples = []
     for i in order:
@@ -251,14 +251,6 @@ def _examples(
             if len(examples) == n:
                 break
     return examples
-
-
-def _score_of(scores: object, interest: str) -> float:
-    try:
-        value = json.loads(scores).get(interest, 0.0) if isinstance(scores, str) and scores else 0.0
-        return float(value)
-    except (ValueError, AttributeError, TypeError):
-        return 0.0
 
 
 def _snippet(text: str, chars: int) -> str:

@@ -26,7 +26,7 @@ Segment ids are ordered by size (0 = largest), so they read the same way on ever
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,14 @@ from topicprofile import schema
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.schema import SEGMENT_ID, SEGMENT_NAME
 from topicprofile.segments.cards import MIN_EXAMPLE_WORDS, name_segment, segment_cards, value_label
-from topicprofile.segments.fuse import BEHAVIOR_COLUMNS, FeatureFuser, join_behavior, topic_shares
+from topicprofile.segments.fuse import (
+    BEHAVIOR_COLUMNS,
+    FeatureFuser,
+    join_behavior,
+    require_columns,
+    shares_frame,
+)
+from topicprofile.tag.table import CustomerTags, tags_of_table
 
 __all__ = [
     "MIN_EXAMPLE_WORDS",
@@ -52,6 +59,7 @@ __all__ = [
     "fit_segments",
     "name_segment",
     "rename_segments",
+    "segment_blocks",
     "segment_cards",
     "segment_customers",
     "value_label",
@@ -242,6 +250,7 @@ def fit_segments(
     fuser: FeatureFuser,
     segmenter: CustomerSegmenter,
     reviews: pd.DataFrame | None = None,
+    tags: CustomerTags | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Fit ``fuser`` and ``segmenter`` (in place) on the customers of both tables; cards and table.
 
@@ -249,6 +258,9 @@ def fit_segments(
     ----------
     profiles : pandas.DataFrame or None
         Text profiles (:meth:`TopicProfiler.profile`); None without text.
+    tags : CustomerTags, optional
+        The text customers' topic shares and tags as numbers (what the fuser and the cards read);
+        without them they are read back from ``profiles`` (:func:`~topicprofile.tag.table.tags_of_table`).
     rfm : pandas.DataFrame or None
         Scored RFM table (:func:`~topicprofile.behavior.compute_rfm`); None without orders.
     fuser, segmenter
@@ -261,13 +273,13 @@ def fit_segments(
     (pandas.DataFrame, list of dict)
         The segmented customer table (see :func:`segment_customers`) and the segment cards.
     """
-    shares = topic_shares(profiles) if profiles is not None else None
-    fused = fuser.fit_transform(shares, rfm)
+    tags = _numbers(profiles, tags)
+    fused = fuser.fit_transform(shares_frame(tags), rfm)
     segmenter.fit(fused[fuser.get_feature_names_out()])
     table = _joined(profiles, rfm, fuser)
     labels = pd.Series(segmenter.labels_, index=fused.index)
     table[SEGMENT_ID] = labels.reindex(table[schema.CUSTOMER_ID].astype(str)).to_numpy()
-    cards = segment_cards(table, reviews=reviews)
+    cards = segment_cards(table, tags=tags, reviews=reviews)
     table[SEGMENT_NAME] = table[SEGMENT_ID].map({c[SEGMENT_ID]: c["name"] for c in cards})
     return table, cards
 
@@ -279,20 +291,47 @@ def segment_customers(
     fuser: FeatureFuser,
     segmenter: CustomerSegmenter,
     cards: Sequence[dict[str, Any]],
+    tags: CustomerTags | None = None,
 ) -> pd.DataFrame:
     """Assign customers (new or known) to the fitted segments without refitting.
 
     Output: :func:`~topicprofile.segments.fuse.join_behavior`'s table (one row per customer of either input,
-    sorted by id) plus ``segment_id`` (int) and ``segment_name`` (the name given at fit).
+    sorted by id) plus ``segment_id`` (int) and ``segment_name`` (the name given at fit). ``tags``:
+    as for :func:`fit_segments`.
     """
-    shares = topic_shares(profiles) if profiles is not None else None
-    fused = fuser.transform(shares, rfm)
+    fused = fuser.transform(shares_frame(_numbers(profiles, tags)), rfm)
     table = _joined(profiles, rfm, fuser)
     labels = pd.Series(segmenter.predict(fused[fuser.get_feature_names_out()]), index=fused.index)
     table[SEGMENT_ID] = labels.reindex(table[schema.CUSTOMER_ID].astype(str)).to_numpy()
     names = {int(c[SEGMENT_ID]): str(c["name"]) for c in cards}
     table[SEGMENT_NAME] = table[SEGMENT_ID].map(names).fillna("").astype(str)
     return table
+
+
+def segment_blocks(
+    blocks: Iterable[tuple[pd.DataFrame | None, CustomerTags | None, str | None]],
+    rfm: pd.DataFrame | None,
+    *,
+    fuser: FeatureFuser,
+    segmenter: CustomerSegmenter,
+    cards: Sequence[dict[str, Any]],
+) -> Iterator[pd.DataFrame]:
+    """:func:`segment_customers` of consecutive blocks of customers, the orders split to match.
+
+    ``blocks`` are ``(profiles, tags, last_id)`` in customer-id order: each block takes the orders'
+    customers up to ``last_id`` (its last customer with text) and the last block (``last_id``
+    None) all that remain, so customers with orders only land in the block where their id falls
+    and the blocks put together equal one call on everything.
+    """
+    if rfm is not None:
+        rfm = rfm.set_axis(rfm.index.astype(str)).sort_index()
+    at = 0
+    for profiles, tags, last_id in blocks:
+        part = None
+        if rfm is not None:
+            end = len(rfm) if last_id is None else int(np.searchsorted(rfm.index, last_id, side="right"))
+            part, at = rfm.iloc[at:end], end
+        yield segment_customers(profiles, part, fuser=fuser, segmenter=segmenter, cards=cards, tags=tags)
 
 
 def rename_segments(
@@ -311,6 +350,20 @@ def rename_segments(
     table = table.copy()
     table[SEGMENT_NAME] = table[SEGMENT_ID].map({c[SEGMENT_ID]: c["name"] for c in renamed})
     return table, renamed
+
+
+def _numbers(profiles: pd.DataFrame | None, tags: CustomerTags | None) -> CustomerTags | None:
+    """The text customers' numbers: given, or read back from a profile table made without them."""
+    if tags is not None or profiles is None:
+        return tags
+    require_columns(profiles, (schema.CUSTOMER_ID, schema.INTEREST_TAGS), "profiles")
+    tags = tags_of_table(profiles)
+    if tags.shares is None:
+        raise DataValidationError(
+            "profiles: no topic_0, topic_1, ... columns (found: "
+            f"{', '.join(map(str, profiles.columns))}); pass the table TopicProfiler.profile returns."
+        )
+    return tags
 
 
 def _joined(profiles: pd.DataFrame | None, rfm: pd.DataFrame | None, fuser: FeatureFuser) -> pd.DataFrame:

@@ -74,6 +74,7 @@ from topicprofile.behavior import (
     RFM_SEGMENT,
 )
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
+from topicprofile.tag.table import CustomerTags
 
 __all__ = [
     "BEHAVIOR_FEATURES",
@@ -83,6 +84,7 @@ __all__ = [
     "NO_ORDERS_SEGMENT",
     "FeatureFuser",
     "join_behavior",
+    "shares_frame",
     "topic_shares",
 ]
 
@@ -120,6 +122,16 @@ def topic_shares(profiles: pd.DataFrame) -> pd.DataFrame:
     shares = profiles.set_index(profiles[schema.CUSTOMER_ID].astype(str))[columns].astype("float64")
     shares.index.name = schema.CUSTOMER_ID
     return shares.sort_index()
+
+
+def shares_frame(tags: CustomerTags | None) -> pd.DataFrame | None:
+    """The customers' topic shares (numbers) as the fuser's input: n_customers × K, columns
+    ``topic_0 … topic_{K-1}``, index ``customer_id``; None without customers with text."""
+    if tags is None or tags.shares is None:
+        return None
+    columns = [f"{_TOPIC_PREFIX}{k}" for k in range(tags.shares.shape[1])]
+    index = pd.Index(tags.customer_ids, name=schema.CUSTOMER_ID)
+    return pd.DataFrame(tags.shares, index=index, columns=columns, copy=False)
 
 
 class FeatureFuser(BaseEstimator):  # type: ignore[misc]
@@ -344,7 +356,8 @@ def join_behavior(
     rfm : pandas.DataFrame or None
         Scored RFM table.
     n_topics : int, optional
-        Number of ``topic_*`` columns to create when ``profiles`` is None.
+        Number of topics: the ``topic_*`` columns to fill (or to create when ``profiles`` is None);
+        without it they are found in ``profiles``.
 
     Returns
     -------
@@ -370,7 +383,7 @@ def join_behavior(
     index = text.index.union(rfm_part.index).sort_values()
     table = text.reindex(index)
     no_text = ~index.isin(text.index)
-    topics = _topic_columns(text)
+    topics = _topic_columns(text) if n_topics is None else [f"{_TOPIC_PREFIX}{k}" for k in range(n_topics)]
     for column in text.columns:
         if column in topics:
             fill: object = 1.0 / len(topics)

@@ -16,12 +16,18 @@ topic outranks a one-word query that is all about it, as it does in the score.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["explain_tags", "SNIPPET_CHARS"]
+from topicprofile import schema
+from topicprofile.tag.aggregate import aggregate_topics
+from topicprofile.tag.tagger import InterestTagger
+from topicprofile.text.encoder import TextEncoder
+
+__all__ = ["SNIPPET_CHARS", "explain_customer", "explain_tags"]
 
 #: Snippets longer than this are cut at a word boundary and end with "…".
 SNIPPET_CHARS = 200
@@ -113,3 +119,45 @@ def explain_tags(
             }
         )
     return explained
+
+
+def explain_customer(
+    documents: pd.DataFrame, *, customer_id: str, source: str, encoder: TextEncoder, topics: Any,
+    tagger: InterestTagger, anchors: Callable[[Any], np.ndarray | None], labels: Sequence[str],
+    n_words: int = 8, n_snippets: int = 3,
+) -> dict[str, Any]:  # fmt: skip
+    """Evidence for one customer's tags, from their ``documents`` (``channel, text``; at least one).
+
+    The customer's tags are found as in the profile (``encoder`` -> ``topics`` -> per-customer
+    aggregate -> ``tagger`` with ``anchors``, the anchor-word counts of a count matrix), then
+    :func:`explain_tags` gives each its words and snippets. Returns the dict of
+    :meth:`topicprofile.TopicProfiler.explain` (``source``: where the documents came from).
+    """
+    texts = documents[schema.TEXT].tolist()
+    bows, _ = encoder.encode(texts)
+    counts = encoder.counts(bows)
+    doc_topics = topics.transform_counts(counts)
+    customer = aggregate_topics([(documents, counts)], topics=topics, channel_weights=tagger.weights(),
+                                report=lambda *_: None, total=None, aggregation=tagger.aggregation)[0]  # fmt: skip
+    (topic_tags,) = tagger.customer_tags(customer.shares, customer.n_tokens, anchors(customer.counts))
+    tags = [(int(k), float(customer.shares[0, k])) for k, _ in topic_tags]
+    return {
+        schema.CUSTOMER_ID: customer_id,
+        "source": source,
+        schema.N_DOCUMENTS: int(customer.n_documents[0]),
+        "n_tokens": int(customer.n_tokens[0]),
+        schema.TOP_INTEREST: labels[tags[0][0]] if tags else "",
+        "tags": explain_tags(
+            tags,
+            labels=labels,
+            bows=bows,
+            doc_topics=doc_topics,
+            topic_word=topics.topic_word_,
+            dictionary=encoder.dictionary_,
+            texts=texts,
+            channels=documents[schema.CHANNEL].tolist(),
+            channel_weights=tagger.weights(),
+            n_words=n_words,
+            n_snippets=n_snippets,
+        ),
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,79 @@ import pandas as pd
 from topicprofile import schema
 from topicprofile.tag.tagger import CustomerTopics
 
-__all__ = ["profile_table", "label_columns", "relabel", "order_columns", "column_order", "topic_shares", "text_tags"]
+__all__ = [
+    "CustomerTags", "profile_table", "label_columns", "relabel", "order_columns", "column_order", "topic_shares",
+    "text_tags", "customer_tags", "tags_of_table",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CustomerTags:
+    """Customers' interest tags as numbers: what the segments stage reads instead of the strings.
+
+    ``customer_ids`` (n,) str; ``labels`` (L,) the tag labels; ``tagged`` (n, L) int64, 1 where the
+    customer carries the label; ``scores`` (n, L) float64, the tag's score as shown (3 places), 0
+    where not a tag; ``shares`` (n, K) the customers' topic shares, or None when not known.
+    """
+
+    customer_ids: np.ndarray
+    labels: list[str]
+    tagged: np.ndarray
+    scores: np.ndarray
+    shares: np.ndarray | None = None
+
+    def reindex(self, customer_ids: Iterable[str]) -> CustomerTags:
+        """The rows of ``customer_ids`` in that order; a customer not here carries no tag (shares dropped)."""
+        ids = np.asarray(list(customer_ids), dtype=object)
+        at = pd.Index(self.customer_ids).get_indexer(ids)
+        known = at >= 0
+        tagged = np.zeros((len(ids), len(self.labels)), dtype=np.int64)
+        scores = np.zeros((len(ids), len(self.labels)), dtype=np.float64)
+        tagged[known], scores[known] = self.tagged[at[known]], self.scores[at[known]]
+        return CustomerTags(ids, list(self.labels), tagged, scores)
+
+
+def customer_tags(
+    customer_ids: Sequence[str], shares: np.ndarray, topic_tags: Sequence[Sequence[tuple[int, float]]],
+    labels: Sequence[str],
+) -> CustomerTags:  # fmt: skip
+    """:class:`CustomerTags` of customers from the tagger's ``(topic, score)`` lists (labels = topic labels)."""
+    n, k = len(topic_tags), len(labels)
+    tagged, scores = np.zeros((n, k), dtype=np.int64), np.zeros((n, k), dtype=np.float64)
+    for i, tags in enumerate(topic_tags):
+        for topic, score in tags:
+            tagged[i, topic], scores[i, topic] = 1, score
+    return CustomerTags(np.asarray(customer_ids, dtype=object), list(labels), tagged, scores, shares)
+
+
+def tags_of_table(table: pd.DataFrame) -> CustomerTags:
+    """:class:`CustomerTags` read back from a profile table's ``interest_tags``, ``interest_scores``
+    (when present) and ``topic_{k}`` columns (when present): for a table without its numbers, e.g.
+    a saved model's profiles after the topics were renamed."""
+    rows = table[schema.INTEREST_TAGS].fillna("").astype(str).str.split(";")
+    labels = sorted({label for row in rows for label in row if label.strip()})
+    column = {label: j for j, label in enumerate(labels)}
+    tagged = np.zeros((len(table), len(labels)), dtype=np.int64)
+    scores = np.zeros((len(table), len(labels)), dtype=np.float64)
+    raw_scores = table[schema.INTEREST_SCORES] if schema.INTEREST_SCORES in table else [""] * len(table)
+    for i, (row, raw) in enumerate(zip(rows, raw_scores, strict=True)):
+        for label in row:
+            if label in column:
+                tagged[i, column[label]] = 1
+        for label, score in _parse_scores(raw).items():
+            if label in column:
+                scores[i, column[label]] = score
+    n_topics = sum(1 for c in table.columns if isinstance(c, str) and c.startswith("topic_") and c[6:].isdigit())
+    shares = topic_shares(table, n_topics).astype("float64") if n_topics else None
+    return CustomerTags(table[schema.CUSTOMER_ID].astype(str).to_numpy(dtype=object), labels, tagged, scores, shares)
+
+
+def _parse_scores(raw: object) -> dict[str, float]:
+    try:
+        value = json.loads(raw) if isinstance(raw, str) and raw else {}
+        return {str(k): float(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    except (ValueError, AttributeError, TypeError):
+        return {}
 
 
 def profile_table(

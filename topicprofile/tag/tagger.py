@@ -33,17 +33,16 @@ import numpy as np
 from scipy import sparse
 
 from topicprofile import schema
+from topicprofile.config import AGGREGATIONS  # how document vectors become a customer's (module docstring)
 from topicprofile.errors import ConfigError
 
 __all__ = [
     "InterestTagger", "CustomerTopics", "CustomerAccumulator", "DEFAULT_CHANNEL_WEIGHTS", "AGGREGATIONS", "sharpen",
-    "anchor_matrix",
+    "anchor_matrix", "AnchorCounts",
 ]
 
 #: Reviews are deliberate statements; a page view is a weaker signal.
 DEFAULT_CHANNEL_WEIGHTS: Mapping[str, float] = {schema.REVIEWS: 1.0, schema.BROWSING: 0.5}
-#: How document topic vectors become a customer's (see the module docstring).
-AGGREGATIONS = ("sharpened", "length")
 
 
 def sharpen(doc_topics: np.ndarray) -> np.ndarray:
@@ -195,6 +194,31 @@ def anchor_matrix(topic_word: np.ndarray, prevalence: np.ndarray, threshold: flo
     total = joint.sum(axis=0, keepdims=True)
     posterior = np.divide(joint, total, out=np.zeros_like(joint), where=total > 0)
     return (posterior.T >= threshold).astype(np.float64)
+
+
+class AnchorCounts:
+    """Anchor-word counts per row of a count matrix and topic, for one fitted topic model.
+
+    The anchor matrix (:func:`anchor_matrix`) depends only on the topics: it is built on first use
+    and rebuilt only when the topic-word matrix (a refit, a load), the topics' prevalence or the
+    threshold change. A threshold of 0 turns the anchor rule off (None).
+    """
+
+    def __init__(self) -> None:
+        self._topic_word: np.ndarray | None = None
+        self._key: tuple[bytes, float] | None = None
+        self._matrix: np.ndarray | None = None
+
+    def __call__(
+        self, counts: sparse.spmatrix | np.ndarray, *, topic_word: np.ndarray, prevalence: np.ndarray, threshold: float
+    ) -> np.ndarray | None:
+        if threshold <= 0:
+            return None
+        key = (np.asarray(prevalence).tobytes(), threshold)
+        if self._matrix is None or self._topic_word is not topic_word or self._key != key:
+            self._topic_word, self._key = topic_word, key
+            self._matrix = anchor_matrix(topic_word, prevalence, threshold)
+        return np.asarray(counts @ self._matrix)
 
 
 class InterestTagger:

@@ -1,6 +1,6 @@
 """TextEncoder: the one path from text to word counts (tokenizer -> phrases -> dictionary -> TF-IDF).
 
-Fitted once on a :class:`~topicprofile.text.corpus.DocumentStore`; fit, profile, ``tag_text``,
+Fitted once on a :class:`~topicprofile.ingest.docstore.DocumentStore`; fit, profile, ``tag_text``,
 ``explain``, tuning and taxonomy seeding all encode text through it, so every caller sees exactly
 the fit-time preprocessing.
 """
@@ -19,7 +19,8 @@ from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.text.cache import TokenCache
-from topicprofile.text.corpus import DocumentStore, TokenShards, row_bow
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.text.corpus import TokenShards, row_bow
 from topicprofile.text.lang import AUTO, detect_script
 from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.pool import default_workers, iter_tokenize_parallel

@@ -7,7 +7,8 @@ instead of spaCy's per-character default; docs/tokenizer_zh.md lists where it di
 is used when named; then only content words (by part of speech) are kept.
 
 Stop words (spaCy's list plus a domain list), numbers, punctuation, URLs and e-mail addresses are
-removed. Browsing URLs are turned into words by :func:`url_to_words` before tokenization.
+removed. Browsing URLs are turned into words before tokenization
+(:func:`topicprofile.ingest.values.url_to_words`, where documents are built).
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import re
 from importlib import resources
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from topicprofile.errors import ConfigError
 from topicprofile.privacy.placeholders import strip_placeholders  # privacy hook (issue 14)
 from topicprofile.text.lang import AUTO, AUTO_LANGS, detect_scripts
 
-__all__ = ["SpacyTokenizer", "url_to_words", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
+__all__ = ["SpacyTokenizer", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,45 +52,7 @@ LEMMA_OVERRIDES: dict[str, dict[str, str]] = {"en": _read_overrides("lemma_overr
 #: Parts of speech kept when a trained pipeline provides them.
 CONTENT_POS = frozenset({"NOUN", "PROPN", "ADJ", "VERB"})
 
-# Path and query pieces of shop URLs that carry no interest.
-_URL_STOP = frozenset(
-    "www com net org html htm php aspx jsp index c p cat category categories product products "
-    "item items search s q shop store collections collection pages page en us".split()
-)
-_SEARCH_PARAMS = frozenset({"q", "query", "search", "s", "k", "keyword", "keywords", "term", "wd", "text"})
-_SPLIT_SLUG = re.compile(r"[-_/.+~,;:=]+")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-
-
-def url_to_words(url: str) -> str:
-    """Turn a browsing URL into words: path slugs and search-query values.
-
-    Parameters
-    ----------
-    url : str
-        An absolute or relative URL, e.g. ``https://shop.example.com/c/outdoor/hiking-boots?q=tent``.
-
-    Returns
-    -------
-    str
-        Space-separated words, e.g. ``"outdoor hiking boots tent"``; ``""`` for an empty URL.
-
-    Examples
-    --------
-    >>> url_to_words("https://shop.example.com/search?q=trail+running+shoes&ref=nav")
-    'trail running shoes'
-    """
-    if not url:
-        return ""
-    parts = urlsplit(url.strip())
-    words: list[str] = []
-    for piece in _SPLIT_SLUG.split(unquote_plus(parts.path)):
-        if piece and piece.lower() not in _URL_STOP:
-            words.append(piece)
-    for key, value in parse_qsl(parts.query, keep_blank_values=False):
-        if key.lower() in _SEARCH_PARAMS:
-            words.extend(w for w in _SPLIT_SLUG.split(value.replace("+", " ")) if w)
-    return " ".join(words)
 
 
 class SpacyTokenizer:

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from topicprofile.errors import ConfigError
+
 __all__ = ["relevant_terms", "make_labels", "apply_label_overrides"]
 
 #: LDAvis's recommended weight between a term's probability in the topic and its lift.
@@ -66,8 +68,20 @@ def make_labels(top_terms: Sequence[Sequence[str]], *, n_words: int = 3) -> list
 
 
 def apply_label_overrides(labels: Sequence[str], overrides: Mapping[int, str]) -> list[str]:
-    """Replace labels by topic id (0-based) with the user's names; other topics keep theirs."""
+    """Replace labels by topic id (0-based) with the user's names (stripped); other topics keep theirs.
+
+    Raises ConfigError for a topic id out of range, an empty name or one with ``;`` (the tag
+    separator), or labels that are no longer unique.
+    """
+    bad = [k for k in overrides if not (isinstance(k, (int, np.integer)) and 0 <= k < len(labels))]
+    if bad:
+        raise ConfigError(f"topic ids must be within 0..{len(labels) - 1}, got {bad}")
+    clean = {int(k): str(v).strip() for k, v in overrides.items()}
+    if any(not v or ";" in v for v in clean.values()):
+        raise ConfigError("topic labels must be non-empty and must not contain ';'")
     out = list(labels)
-    for topic_id, name in overrides.items():
+    for topic_id, name in clean.items():
         out[topic_id] = name
+    if len(set(out)) != len(out):
+        raise ConfigError(f"topic labels must be unique, got {out}")
     return out

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from topicprofile.config import DEFAULT_K_VALUES  # re-exported
 from topicprofile.topics.coherence import coherence_scores, topic_diversity
 from topicprofile.topics.lda import LdaTopics
 
@@ -36,7 +37,6 @@ __all__ = ["tune_k", "choose_n_topics", "TuningResult", "MIN_DIVERSITY", "TIE", 
 
 MIN_DIVERSITY = 0.6
 TIE = 0.01
-DEFAULT_K_VALUES = tuple(range(4, 17, 2))
 
 
 @dataclass(frozen=True)

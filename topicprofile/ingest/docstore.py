@@ -1,0 +1,155 @@
+"""The cleaned documents on disk: Parquet shards appended and read back chunk by chunk.
+
+:class:`DocumentStore` keeps the cleaned documents (``customer_id, channel, text``) as Parquet
+shards in a folder, written chunk by chunk as the input is read and read back chunk by chunk by
+each pass of the fit, so a fit never holds all texts in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from topicprofile import schema
+from topicprofile.config import DEFAULT_CHUNK_ROWS
+from topicprofile.ingest.documents import update_fingerprint
+
+__all__ = ["DEFAULT_CHUNK_ROWS", "DOC_FIELDS", "DocumentStore"]
+
+#: The columns a document carries through the fit.
+DOC_FIELDS = (schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT)
+
+
+class DocumentStore:
+    """Cleaned documents as Parquet shards in a folder, appended and read in chunks.
+
+    Parameters
+    ----------
+    directory : path or None
+        Folder for the shards; ``None`` makes a temporary folder removed with the store.
+    chunk_rows : int
+        Rows per shard when appending large frames, and per chunk when reading.
+
+    Attributes
+    ----------
+    n_docs : int
+        Documents appended so far.
+    fingerprint : str
+        SHA-256 of the documents' customer, channel and text, in order (as
+        :func:`topicprofile.ingest.documents.fingerprint`).
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str] | None = None, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ):
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix="topicprofile-docs-")
+            self._cleanup = weakref.finalize(self, shutil.rmtree, directory, True)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.chunk_rows = chunk_rows
+        self.n_docs = 0
+        self._paths: list[Path] = []
+        self._digest = hashlib.sha256()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> DocumentStore:
+        """Read-only store over one Parquet file written by :meth:`write_parquet` (a saved model's documents)."""
+        import pyarrow.parquet as pq
+
+        store = cls.__new__(cls)
+        store.directory = Path(path).parent
+        store.chunk_rows = DEFAULT_CHUNK_ROWS
+        store.n_docs = pq.ParquetFile(str(path)).metadata.num_rows
+        store._paths = [Path(path)]
+        store._digest = hashlib.sha256()
+        return store
+
+    @classmethod
+    def from_frame(cls, docs: pd.DataFrame, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> DocumentStore:
+        """A temporary store holding ``docs`` (columns :data:`DOC_FIELDS`)."""
+        store = cls(chunk_rows=chunk_rows)
+        store.append(docs)
+        return store
+
+    @property
+    def fingerprint(self) -> str:
+        return self._digest.hexdigest()
+
+    def append(self, docs: pd.DataFrame) -> None:
+        """Add documents (columns :data:`DOC_FIELDS` + ``month``; others are dropped) after those already stored.
+
+        ``month`` (``"YYYY-MM"`` or ``""``, when given) lives only in the shards the fit streams: it
+        feeds the monthly interest shares, and :meth:`write_parquet` leaves it out of a saved model.
+        """
+        fields = [*DOC_FIELDS, *([schema.MONTH] if schema.MONTH in docs else [])]
+        docs = docs[fields].astype(str).reset_index(drop=True)
+        for start in range(0, len(docs), self.chunk_rows):
+            part = docs.iloc[start : start + self.chunk_rows]
+            update_fingerprint(self._digest, part)
+            path = self.directory / f"part-{len(self._paths):06d}.parquet"
+            part.to_parquet(path, index=False)
+            self._paths.append(path)
+            self.n_docs += len(part)
+
+    def _shards(self) -> list[Path]:
+        return list(self._paths)
+
+    def shard_paths(self) -> list[Path]:
+        """The Parquet shards in order, one per chunk of :meth:`chunks` (a cluster's workers read them)."""
+        return self._shards()
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The documents in order, one DataFrame per shard."""
+        for path in self._shards():
+            yield pd.read_parquet(path)
+
+    def column(self, name: str) -> Iterator[list[str]]:
+        """One column of the documents in order, a list per shard."""
+        for path in self._shards():
+            yield pd.read_parquet(path, columns=[name])[name].tolist()
+
+    def iter_column(self, name: str) -> Iterator[str]:
+        """One column of the documents in order, value by value."""
+        for values in self.column(name):
+            yield from values
+
+    def chunk_sizes(self) -> list[int]:
+        """Documents per shard, in order."""
+        import pyarrow.parquet as pq
+
+        return [pq.ParquetFile(str(path)).metadata.num_rows for path in self._shards()]
+
+    def customer(self, customer_id: str) -> pd.DataFrame:
+        """All documents of one customer, in order."""
+        parts = [
+            pd.read_parquet(path, filters=[(schema.CUSTOMER_ID, "==", customer_id)])
+            for path in self._shards()
+        ]
+        if not parts:
+            return pd.DataFrame(columns=list(DOC_FIELDS))
+        return pd.concat(parts, ignore_index=True)[list(DOC_FIELDS)]
+
+    def write_parquet(self, path: str | os.PathLike[str]) -> None:
+        """All documents as one Parquet file (row group per shard), streamed shard by shard."""
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for shard in self._shards():
+                table = pq.read_table(shard, columns=list(DOC_FIELDS))
+                if writer is None:
+                    writer = pq.ParquetWriter(str(path), table.schema)
+                writer.write_table(table)
+            if writer is None:
+                pd.DataFrame(columns=list(DOC_FIELDS)).to_parquet(path, index=False)
+        finally:
+            if writer is not None:
+                writer.close()

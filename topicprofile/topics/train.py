@@ -1,0 +1,119 @@
+"""The topic stage of a fit: choose k, seed the prior from a taxonomy, train LDA.
+
+Input: the training count matrix (customers pooled or documents, see ``pooling``), the fitted
+vocabulary and a sample of token lists for coherence. Output: :class:`TrainedTopics`, the fitted
+:class:`~topicprofile.topics.lda.LdaTopics` with what was resolved on the way (``"auto"`` k, the
+taxonomy's seed words and whether the seeded topics converged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from scipy import sparse
+
+from topicprofile.config import TopicsConfig
+from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.text.corpus import CsrCorpus
+from topicprofile.topics.gibbs import resolve_gibbs_params
+from topicprofile.topics.lda import EStep, LdaTopics
+from topicprofile.topics.seeding import convergence_warnings, seed_prior, validate_taxonomy
+from topicprofile.topics.tuning import choose_n_topics
+
+__all__ = ["MIN_WORDS_PER_TOPIC", "TrainedTopics", "check_topic_params", "check_vocabulary", "fewest_topics",
+           "make_lda", "train_topics"]  # fmt: skip
+
+#: A vocabulary needs this many words per topic: below, topics share their few words and mean nothing.
+MIN_WORDS_PER_TOPIC = 5
+#: ``trainer`` parameter -> :class:`LdaTopics` trainer.
+_TRAINERS = {"vb": "vectorized", "gibbs": "gibbs"}
+
+Report = Callable[[str, int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class TrainedTopics:
+    """A fitted topic model and what its fit resolved."""
+
+    topics: LdaTopics
+    n_topics: int
+    tuning: pd.DataFrame | None = None
+    seed_ids: list[list[int]] = field(default_factory=list)
+    missing_seeds: dict[str, list[str]] = field(default_factory=dict)
+    taxonomy_warnings: list[str] = field(default_factory=list)
+
+
+def check_topic_params(config: TopicsConfig) -> None:
+    """:meth:`TopicsConfig.check`, and the trainer's own settings (Gibbs: iterations, alpha, eta)."""
+    config.check()
+    if config.trainer == "gibbs":
+        try:
+            resolve_gibbs_params(iterations=config.iterations, alpha=config.alpha, eta=config.eta)
+        except ValueError as e:
+            raise ConfigError(str(e)) from e
+
+
+def _k_candidates(config: TopicsConfig) -> list[int]:
+    n_interests = len(config.taxonomy or {})
+    return [k for k in config.k_values if k >= max(2, n_interests)] or [max(2, n_interests)]
+
+
+def fewest_topics(config: TopicsConfig) -> int:
+    """The fewest topics the fit may train: ``n_topics``, or for ``"auto"`` the smallest k tried."""
+    return min(_k_candidates(config)) if config.n_topics == "auto" else int(config.n_topics)
+
+
+def check_vocabulary(dictionary: Any, n_topics: int, *, no_below: int | None) -> None:
+    """Refuse a vocabulary too small to tell ``n_topics`` topics apart (a model of a few words)."""
+    need = MIN_WORDS_PER_TOPIC * n_topics
+    if len(dictionary) < need:
+        rule = f"--no-below {no_below}" if no_below is not None else "the rare-word filter"
+        raise DataValidationError(
+            f"vocabulary has {len(dictionary)} words after {rule}; need at least {need} for "
+            f"{n_topics} topics ({MIN_WORDS_PER_TOPIC} per topic). Lower --no-below, ask for fewer "
+            "--topics or add text."
+        )
+
+
+def make_lda(config: TopicsConfig, n_topics: int, *, eta: Any = None, random_state: int = 0) -> LdaTopics:
+    """An unfitted :class:`LdaTopics` of ``n_topics`` with the configured trainer and settings."""
+    return LdaTopics(
+        n_topics,
+        passes=config.passes,
+        iterations=config.iterations,
+        update_every=config.update_every,
+        alpha=config.alpha,
+        eta=eta,
+        trainer=_TRAINERS[config.trainer],
+        random_state=random_state,
+    )
+
+
+def train_topics(
+    training: sparse.csr_matrix, *, dictionary: Any, encode: Callable[[str], list[str]],
+    sample_tokens: Sequence[Sequence[str]], config: TopicsConfig, random_state: int, report: Report,
+    estep: EStep | None = None,
+) -> TrainedTopics:  # fmt: skip
+    """Choose k (``"auto"``), build the taxonomy's prior (or use ``eta``) and train LDA on ``training``
+    (``estep``: the E-step on a cluster, :meth:`LdaTopics.fit`; not with a taxonomy)."""
+    if config.n_topics == "auto":
+        report("choose k", 0, None)
+    lda_params = {"passes": config.passes, "iterations": config.iterations, "update_every": config.update_every,
+                  "alpha": config.alpha}  # fmt: skip
+    n_topics, tuning = choose_n_topics(config.n_topics, CsrCorpus(training), dictionary, sample_tokens,
+                                       k_values=_k_candidates(config), lda_params=lda_params)  # fmt: skip
+    if not config.taxonomy:
+        lda = make_lda(config, n_topics, eta=config.eta, random_state=random_state)
+        return TrainedTopics(lda.fit(CsrCorpus(training), dictionary, estep=estep), n_topics, tuning)
+    base = make_lda(config, n_topics, eta=config.eta, random_state=random_state).resolved_params()["eta"]
+    base = base if config.trainer == "gibbs" else None
+    prior = seed_prior(validate_taxonomy(config.taxonomy), n_topics=n_topics, dictionary=dictionary, encode=encode,
+                       n_training_docs=training.shape[0], base=base)  # fmt: skip
+    topics = make_lda(config, n_topics, eta=prior.eta, random_state=random_state).fit(
+        CsrCorpus(training), dictionary
+    )
+    warnings = convergence_warnings(topics.topic_word_, prior.seed_ids, list(config.taxonomy))
+    return TrainedTopics(topics, n_topics, tuning, prior.seed_ids, prior.missing, warnings)
