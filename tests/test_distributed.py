@@ -28,8 +28,8 @@ from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, parse_dask_address
 from topicprofile.distributed import cluster as cluster_module
 from topicprofile.errors import ClusterError, ConfigError
-from topicprofile.ingest.documents import build_documents
 from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.ingest.documents import build_documents
 from topicprofile.topics import lda as lda_module
 
 runner = CliRunner()
@@ -163,7 +163,10 @@ def test_distributed_scheduler_lost_mid_fit_is_a_cluster_error(
     try:
         with pytest.raises(ClusterError, match="the Dask cluster failed while running"):
             fit_files(
-                tmp_path / "model", profiler=TopicProfiler(**FIT), reviews=str(reviews), run=RunOptions(dask=backend)
+                tmp_path / "model",
+                profiler=TopicProfiler(**FIT),
+                reviews=str(reviews),
+                run=RunOptions(dask=backend),
             )
     finally:
         client.close()
