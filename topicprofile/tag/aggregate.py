@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from topicprofile import schema
 from topicprofile.tag.tagger import CustomerAccumulator, CustomerTopics
