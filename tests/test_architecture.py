@@ -2,7 +2,7 @@
 
 * Layers: a module imports (at module level) only from its own layer or below::
 
-      cli  ->  app (+ actions.jobs, report, db)  ->  profiler, store  ->  actions  ->  segments  ->  tag, behavior
+      cli  ->  app (+ actions.jobs, report, db)  ->  profiler, store  ->  actions, distributed  ->  segments  ->  tag, behavior
            ->  topics  ->  text  ->  ingest, privacy  ->  errors, schema, config, _fs
 
 * No import circle among topicprofile's modules.
@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.store_lock", 7),  # the model folder's lock, under store.py
     ("topicprofile.store_versions", 7),  # versions/<n> and publishing, under store.py and the lock
     ("topicprofile.actions", 6),
+    ("topicprofile.distributed", 6),  # the Dask backend the profiler hands its heavy steps to (dask imported lazily)
     ("topicprofile.segments", 5),
     ("topicprofile.tag", 4),
     ("topicprofile.behavior", 4),

@@ -120,3 +120,11 @@ def test_gibbs_bad_settings_are_config_errors(tiny_reviews: pd.DataFrame, params
 def test_gibbs_cli_bad_trainer_exits_2(tmp_path) -> None:
     result = CliRunner().invoke(app, ["fit", "-r", str(CORPORA / "reviews.csv"), "-m", str(tmp_path), "--trainer", "bogus"])
     assert result.exit_code == 2 and "--trainer" in result.output
+
+
+def test_gibbs_is_the_cli_default_without_dask(tmp_path) -> None:
+    """``--trainer`` defaults to vb only with ``--dask`` (tests/test_distributed.py); without, gibbs."""
+    result = CliRunner().invoke(app, ["fit", "-r", str(CORPORA / "reviews.csv"), "-m", str(tmp_path / "m"),
+                                      "--topics", "3", "--no-cache", "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["params"]["trainer"] == "gibbs"

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "ModelError",
     "NotFittedError",
+    "ClusterError",
 ]
 
 
@@ -34,3 +35,7 @@ class ModelError(TopicProfileError, OSError):
 
 class NotFittedError(TopicProfileError, ValueError, AttributeError):
     """A method that needs a fitted profiler was called before ``fit``."""
+
+
+class ClusterError(TopicProfileError, ConnectionError):
+    """A Dask scheduler cannot be reached, or the cluster failed while running (``--dask``)."""

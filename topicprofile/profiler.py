@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
 from topicprofile.config import DEFAULT_CHUNK_ROWS, DEFAULT_K_VALUES, RunOptions, TagConfig, TopicsConfig
+from topicprofile.distributed import DaskBackend, cluster_estep, cluster_infer, cluster_tokenize, cluster_topic_chunks
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.docstore import DOC_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
@@ -315,6 +316,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         run: RunOptions | None = None,
         previous: TopicProfiler | None = None,
         privacy: Mapping[str, Any] | None = None,
+        backend: DaskBackend | None = None,
     ) -> TopicProfiler:
         """:meth:`fit` on documents already in a :class:`~topicprofile.ingest.docstore.DocumentStore`.
 
@@ -325,18 +327,33 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         topics (:mod:`topicprofile.topics.matching`); ``topic_changes_`` holds the diff.
         ``privacy`` records what was done to the documents before (``scrub_counts`` per kind,
         ``pseudonymized``...); it is kept, with ``scrub``, as ``privacy_`` and in the manifest.
+        With a ``backend`` (:class:`topicprofile.distributed.DaskBackend`) LDA's E-step runs on its
+        cluster: the same model, bit for bit (``trainer="vb"`` only; docs/distributed.md).
         """
         self._validate_params()
+        if backend is not None:
+            self._check_cluster_fit()
         self.privacy_ = {"scrub": bool(self.scrub), **(privacy or {})}
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
         self._previous = previous
         try:
-            return self._fit_store(documents, rfm, progress or _no_progress, self.run_options(run))
+            return self._fit_store(documents, rfm, progress or _no_progress, self.run_options(run), backend)
         finally:
             del self._previous
 
+    def _check_cluster_fit(self) -> None:
+        """What a cluster can train identically: batch variational LDA without a seeded prior."""
+        if self.trainer == "gibbs":
+            raise ConfigError(
+                "the gibbs trainer cannot run on a Dask cluster (its sampler is sequential); use "
+                "--trainer vb, which trains the same model on the cluster as on one machine"
+            )
+        if self.taxonomy or (self.update_every or 0) > 0:
+            raise ConfigError("a Dask cluster trains batch LDA without --taxonomy (update_every 0): fit those locally")
+
     def _fit_store(
-        self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback, run: RunOptions
+        self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback, run: RunOptions,
+        backend: DaskBackend | None = None,
     ) -> TopicProfiler:
         """Fit on documents streamed from ``store``: every pass reads them chunk by chunk."""
         if store.n_docs == 0:
@@ -346,7 +363,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             logger.warning("%s", mismatch)
         self.encoder_ = TextEncoder(self._make_tokenizer(), phrases=self.phrases, no_below=self.no_below,
                                     no_above=self.no_above, keep_n=self.keep_n)  # fmt: skip
-        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=run.workers, cache_dir=run.cache_dir)
+        tokenize = None if backend is None else cluster_tokenize(backend)
+        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=run.workers, cache_dir=run.cache_dir,
+                                              tokenize=tokenize)  # fmt: skip
         corpus = count_corpus(store, tokens, self.encoder_, report=report, seed=self.random_state,
                               min_example_words=MIN_EXAMPLE_WORDS if rfm is not None else None)  # fmt: skip
         config = TopicsConfig.from_params(self.get_params())
@@ -360,14 +379,17 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.encoder_.fit_keywords(corpus.iter_bows())
         report("topics", 0, None)
         training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
+        estep = None if backend is None else cluster_estep(backend)
         trained = train_topics(training, dictionary=self.dictionary_, encode=self.encoder_.tokens, config=config,
-                               sample_tokens=corpus.sample_tokens, random_state=self.random_state, report=report)  # fmt: skip
+                               sample_tokens=corpus.sample_tokens, random_state=self.random_state, report=report,
+                               estep=estep)  # fmt: skip
         self.topics_, self.n_topics_, self.tuning_ = trained.topics, trained.n_topics, trained.tuning
         self.seed_ids_, self.missing_seeds_ = trained.seed_ids, trained.missing_seeds
         match = self._match_previous()
         self.taxonomy_warnings_ = trained.taxonomy_warnings
         monthly = MonthlyTopics(self.n_topics_)
-        customers, topic_mass = self._aggregate(corpus.iter_chunks(), report, total=store.n_docs, pooled=corpus.pooled,
+        chunks = corpus.iter_chunks() if backend is None else cluster_infer(backend, corpus.iter_chunks(), topics=self.topics_)
+        customers, topic_mass = self._aggregate(chunks, report, total=store.n_docs, pooled=corpus.pooled,
                                                 monthly=monthly)  # fmt: skip
         self.topic_months_ = monthly.to_dict()
         report("quality", 0, None)
@@ -498,18 +520,20 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
         run: RunOptions | None = None,
+        backend: DaskBackend | None = None,
     ) -> pd.DataFrame:
         """One row per customer: interest tags, scores, documents and keywords (see README's output contract).
 
         With a model fitted on orders, customers (known or new) also get RFM columns and are
         assigned to the fitted segments without refitting; ``orders`` may then come alone.
+        ``backend``: tag on a Dask cluster (:meth:`iter_profiles`).
         """
         self._check_fitted()
         run, store = self.run_options(run), None
         if reviews is not None or browsing is not None or orders is None:
             docs = build_documents(reviews, browsing, scrub=self.scrub)
             store = DocumentStore.from_frame(docs, chunk_rows=run.chunk_rows)
-        return self.profile_documents(store, orders, as_of=as_of, progress=progress, run=run)
+        return self.profile_documents(store, orders, as_of=as_of, progress=progress, run=run, backend=backend)
 
     def profile_documents(
         self,
@@ -519,9 +543,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None,
         run: RunOptions | None = None,
+        backend: DaskBackend | None = None,
     ) -> pd.DataFrame:
         """:meth:`profile` of documents in a :class:`~topicprofile.ingest.docstore.DocumentStore`, streamed chunk by chunk."""
-        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None, run=run)
+        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None, run=run,
+                                      backend=backend)  # fmt: skip
         return table
 
     def iter_profiles(
@@ -533,6 +559,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         progress: ProgressCallback | None = None,
         block_rows: int | None = DEFAULT_CHUNK_ROWS,
         run: RunOptions | None = None,
+        backend: DaskBackend | None = None,
     ) -> Iterator[pd.DataFrame]:
         """:meth:`profile_documents` as consecutive blocks of at most ``block_rows`` customers.
 
@@ -540,7 +567,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         anywhere in the input); then the profile rows, with their tags, keywords and segments, are
         built one block at a time, so an output of millions of customers can be written block by
         block without ever holding the whole table. Blocks follow the customer-id order and, put
-        together, equal :meth:`profile_documents`. ``block_rows=None`` gives one block.
+        together, equal :meth:`profile_documents`. ``block_rows=None`` gives one block. With a
+        ``backend`` the documents are tokenized and their topics inferred on its cluster, with the
+        same result (:mod:`topicprofile.distributed.tagging`).
         """
         self._check_fitted()
         if block_rows is not None and block_rows < 1:
@@ -553,7 +582,11 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         customers = None
         if documents is not None:
             workers = self.run_options(run).workers
-            chunks = self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=workers)
+            chunks: Iterable[tuple[Any, ...]] = (
+                self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=workers)
+                if backend is None
+                else cluster_topic_chunks(backend, documents, encoder=self.encoder_, topics=self.topics_)
+            )
             customers = self._aggregate(chunks, progress or _no_progress, total=documents.n_docs)[0]
         blocks = self._blocks(customers, block_rows)
         if self.segmenter_ is None:

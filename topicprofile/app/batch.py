@@ -63,7 +63,8 @@ from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apar
 from topicprofile.app.privacy import model_id_key
 from topicprofile.app.profile_db import DbSink, load_identifiers
 from topicprofile.app.tables import round_output, write_rejects_csv, write_table
-from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
+from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
+from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 from topicprofile.profiler import ProgressCallback, TopicProfiler
@@ -179,6 +180,7 @@ def tag_folder(
     region: str | None = None,
     scrub: bool = True,
     id_key: bytes | None = None,
+    dask: Any = None,
 ) -> dict[str, Any]:
     """Tag the review exports in ``input_dir`` not tagged yet and add their profiles to ``out``.
 
@@ -215,6 +217,8 @@ def tag_folder(
     scrub, id_key
         Scrub personal data from the texts (default); pseudonymise customer ids with this key
         (required, the model's own, for a model fitted on pseudonymous ids: see ``model_id_key``).
+    dask : str, distributed.Client or None
+        Tag on a Dask cluster (:func:`topicprofile.distributed.open_backend`); the parts are the same.
 
     Returns
     -------
@@ -254,7 +258,7 @@ def tag_folder(
     if out.is_dir():  # an input hard-linked into the output folder would be overwritten
         check_outputs_apart((p for p in out.rglob("*") if p.is_file()), paths)
     report = progress or (lambda step, done, total: None)
-    with batch_lock(out):
+    with batch_lock(out), open_backend(dask) as backend:
         profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
         id_key = model_id_key(profiler.privacy_, id_key)
         ledger = _read_ledger(out)
@@ -271,7 +275,7 @@ def tag_folder(
         report("files", 0, len(paths))
         for i, path in enumerate(paths, 1):
             name = path.relative_to(input_dir).as_posix()
-            result = _tag_file(path, name, ledger, profiler, out, sink, id_key=id_key, columns=columns, encoding=encoding,
+            result = _tag_file(path, name, ledger, profiler, out, sink, id_key=id_key, backend=backend, columns=columns, encoding=encoding,
                                date_format=date_format)  # fmt: skip
             files.append(result)
             if on_file is not None:
@@ -289,7 +293,7 @@ def tag_folder(
 
 def _tag_file(
     path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, sink: DbSink | None, *,
-    id_key: bytes | None = None, **load: Any,
+    id_key: bytes | None = None, backend: DaskBackend | None = None, **load: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """Tag one file unless the ledger has it; commit its entry; return its summary."""
     start = time.perf_counter()
@@ -308,7 +312,9 @@ def _tag_file(
         if id_key is not None:  # before anything is written (issue 14)
             loaded = dataclasses.replace(loaded, data=pseudonymize_frame(loaded.data, id_key),
                                          rejects=pseudonymize_rejects(loaded.rejects, id_key))  # fmt: skip
-        profiles = round_output(profiler.profile(loaded))
+        profiles = round_output(profiler.profile(loaded, backend=backend))
+    except ClusterError:
+        raise  # the cluster, not this file: stop the run (the ledger keeps what is done)
     except TopicProfileError as e:
         logger.info("%s: failed: %s", name, e)
         return {"file": name, "status": "failed", "error": str(e), "seconds": _since(start)}

@@ -36,6 +36,7 @@ from topicprofile.ingest.load import (
 )
 from topicprofile.privacy.pseudonym import pseudonymize_rejects
 from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR  # privacy hook (issue 14)
+from topicprofile.distributed import open_backend
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.pool import default_workers, prestart
 
@@ -202,22 +203,25 @@ def fit_files(
     ``topic_changes`` in the summary and the manifest (:mod:`topicprofile.topics.matching`).
     ``inputs`` are :func:`load_inputs` keywords (``reviews=``, ``browsing=``, ``*_columns=``, ``encoding=``,
     ``date_format=``, ``max_amount=``); orders dated after ``as_of`` are rejected. ``run``: how the
-    fit runs (workers, chunk size, token cache; :class:`~topicprofile.config.RunOptions`). Texts are scrubbed as
+    fit runs (workers, chunk size, token cache, and ``dask``: a Dask cluster to train on, an address,
+    ``"local[:N]"`` or a ``distributed.Client``; :class:`~topicprofile.config.RunOptions`,
+    :func:`topicprofile.distributed.open_backend`). Texts are scrubbed as
     ``profiler.scrub`` says; with ``id_key`` every id is pseudonymised before anything is stored (never the key).
     """
     start = time.perf_counter()
     check_output_paths([Path(model_dir), rejects_path_for(Path(model_dir))], inputs)
     run = profiler.run_options(run)
-    _prestart_pool(inputs, run.workers)
-    before = None if previous is None else TopicProfiler.load(str(previous))  # a bad folder fails first
-    counts: Counter[str] = Counter()
-    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=profiler.scrub, id_key=id_key,
-                                   scrub_counts=counts)  # fmt: skip
-    if store is None:
-        raise DataValidationError("no input: give --reviews and/or --browsing")
-    privacy = privacy_summary(profiler.scrub, counts, id_key)
-    profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, previous=before,
-                           privacy=privacy)  # fmt: skip
+    with open_backend(run.dask) as backend:  # first: an unreachable scheduler stops the run before any work
+        _prestart_pool(inputs, run.workers)
+        before = None if previous is None else TopicProfiler.load(str(previous))  # a bad folder fails first
+        counts: Counter[str] = Counter()
+        store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=profiler.scrub, id_key=id_key,
+                                       scrub_counts=counts)  # fmt: skip
+        if store is None:
+            raise DataValidationError("no input: give --reviews and/or --browsing")
+        privacy = privacy_summary(profiler.scrub, counts, id_key)
+        profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, previous=before,
+                               privacy=privacy, backend=backend)  # fmt: skip
     profiler.save(str(model_dir))
     rejects = _write_all_rejects(loaded, Path(model_dir), id_key=id_key)
     topics = profiler.topics()
@@ -273,6 +277,8 @@ def tag_files(
 
     Texts are scrubbed unless ``scrub`` is False; ids pseudonymised with ``id_key`` (a pseudonymous model
     needs its own: ``model_id_key``).
+
+    ``run.dask``: tag on a Dask cluster, as for :func:`fit_files`.
     """
     start = time.perf_counter()
     customers_rejects = customers_rejects_path(out) if customers is not None else None
@@ -286,30 +292,31 @@ def tag_files(
     profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
     id_key = model_id_key(profiler.privacy_, id_key)
     run = run if run is not None else RunOptions(workers=workers)
-    _prestart_pool(inputs, run.workers)
-    counts: Counter[str] = Counter()
-    store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
-                                   scrub_counts=counts)  # fmt: skip
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()
     segments: Counter[str] = Counter()
-    blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
-                                    block_rows=run.chunk_rows, run=run)  # fmt: skip
-    kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
-    clv = _clv(loaded.get("orders"), as_of)
-    with TableWriter(out, raw_csv=raw_csv) as writer:
-        for block in blocks:
-            block = round_output(block if clv is None else block.join(clv, on="customer_id"))
-            writer.write(block)
-            kept += [block] if db is not None else []
-            tagged = block["top_interest"] != ""
-            n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
-            interests.update(block.loc[tagged, "top_interest"].tolist())
-            if "segment_name" in block:
-                segments.update(block["segment_name"].tolist())
-        # inside the writer: a failed upsert leaves the old output file too
-        extra = write_run(db, kept, model_dir=model_dir, inputs=_input_summary(loaded), identifiers=identifiers,
-                          customers_rejects=customers_rejects)  # fmt: skip
+    with open_backend(run.dask) as backend:  # first: an unreachable scheduler stops the run before any work
+        _prestart_pool(inputs, run.workers)
+        counts: Counter[str] = Counter()
+        store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
+                                       scrub_counts=counts)  # fmt: skip
+        blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
+                                        block_rows=run.chunk_rows, run=run, backend=backend)  # fmt: skip
+        kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
+        clv = _clv(loaded.get("orders"), as_of)
+        with TableWriter(out, raw_csv=raw_csv) as writer:
+            for block in blocks:
+                block = round_output(block if clv is None else block.join(clv, on="customer_id"))
+                writer.write(block)
+                kept += [block] if db is not None else []
+                tagged = block["top_interest"] != ""
+                n_customers, n_tagged = n_customers + len(block), n_tagged + int(tagged.sum())
+                interests.update(block.loc[tagged, "top_interest"].tolist())
+                if "segment_name" in block:
+                    segments.update(block["segment_name"].tolist())
+            # inside the writer: a failed upsert leaves the old output file too
+            extra = write_run(db, kept, model_dir=model_dir, inputs=_input_summary(loaded), identifiers=identifiers,
+                              customers_rejects=customers_rejects)  # fmt: skip
     rejects = _write_all_rejects(loaded, Path(out), raw_csv=raw_csv, id_key=id_key)
     return {
         "out": str(out),

@@ -298,6 +298,29 @@ WorkersOpt = Annotated[
     int | None,
     typer.Option("--workers", "-w", min=1, help="Tokenizer processes (default: by machine and input size)."),
 ]
+
+
+def _dask_address(value: str | None) -> str | None:
+    """``--dask`` callback: a malformed ``local:N`` is a bad argument (exit 2)."""
+    if value is None:
+        return None
+    from topicprofile.distributed.cluster import parse_dask_address
+
+    try:
+        parse_dask_address(value)
+    except TopicProfileError as e:
+        raise typer.BadParameter(str(e)) from None
+    return value
+
+
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask", callback=_dask_address, metavar="ADDRESS|local[:N]",
+        help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or local[:N] worker processes "
+        '(pip install "topicprofile[dask]"; docs/distributed.md). Same results as without.',
+    ),
+]
 NoCacheOpt = Annotated[
     bool,
     typer.Option("--no-cache", help="Do not read or write the token cache ($TOPICPROFILE_CACHE_DIR or ~/.cache/topicprofile)."),

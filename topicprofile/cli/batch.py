@@ -12,6 +12,7 @@ from topicprofile.cli.db_options import CustomersOpt, RegionOpt, TagDbOpt
 from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key
 from topicprofile.cli._util import (
     ColumnsOpt,
+    DaskOpt,
     DateFormatOpt,
     EncodingOpt,
     JsonOpt,
@@ -56,6 +57,7 @@ def batch_cli(
     db: TagDbOpt = None,
     customers: CustomersOpt = None,
     region: RegionOpt = None,
+    dask: DaskOpt = None,
     json_out: JsonOpt = False,
     no_scrub: NoScrubOpt = False,
     pseudonymize: PseudonymizeOpt = False,
@@ -100,6 +102,7 @@ def batch_cli(
                 region=region,
                 scrub=not no_scrub,
                 id_key=id_key(pseudonymize, key_file),
+                dask=dask,
             )
     if json_out:
         print_json(summary)

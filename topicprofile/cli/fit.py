@@ -18,6 +18,7 @@ from topicprofile.cli._util import (
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
+    DaskOpt,
     EncodingOpt,
     JsonOpt,
     ModelDirOpt,
@@ -91,8 +92,14 @@ def fit_cli(
         typer.Option("--iterations", min=1, help="LDA iterations per document (vb) or Gibbs sweeps (gibbs)."),
     ] = None,
     trainer: Annotated[
-        Trainer, typer.Option("--trainer", help="LDA trainer: tomotopy's collapsed Gibbs (default) or variational Bayes.")
-    ] = Trainer.gibbs,
+        Trainer | None,
+        typer.Option(
+            "--trainer",
+            help="LDA trainer: tomotopy's collapsed Gibbs (default) or variational Bayes (vb; the default and "
+            "the only one with --dask).",
+            show_default=False,
+        ),
+    ] = None,
     threshold: ThresholdOpt = 0.2,
     max_tags: Annotated[int, typer.Option("--max-tags", min=1, help="At most this many tags per customer.")] = 3,
     segments: Annotated[
@@ -107,6 +114,7 @@ def fit_cli(
         typer.Option("--force", help="Save the model into an existing folder that holds other files (left alone)."),
     ] = False,
     workers: WorkersOpt = None,
+    dask: DaskOpt = None,
     no_cache: NoCacheOpt = False,
     previous: Annotated[
         Path | None,
@@ -135,6 +143,9 @@ def fit_cli(
     files never touched). Example: topicprofile fit --reviews corpora/reviews.csv --browsing corpora/browsing.jsonl --model-dir models/shop
     """
     n_topics = topic_count(topics) if topics is not None else None
+    # on a cluster the default trainer is vb (Gibbs sampling is sequential); asking for gibbs there is an error
+    gibbs_on_dask = dask is not None and trainer is Trainer.gibbs
+    trainer = trainer or (Trainer.vb if dask is not None else Trainer.gibbs)
     inputs = input_files(
         reviews=reviews,
         browsing=browsing,
@@ -146,6 +157,14 @@ def fit_cli(
     ) | {"date_format": date_format, "max_amount": max_amount}
     from topicprofile.store import model_lock
 
+    with user_errors(quiet=quiet or json_out):
+        if gibbs_on_dask:
+            from topicprofile.errors import ConfigError
+
+            raise ConfigError(
+                "--trainer gibbs cannot run on a Dask cluster (its sampler is sequential); use --trainer vb "
+                "(the default with --dask), which trains the same model there as on one machine"
+            )
     with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):
         # the lock first: a folder that cannot take the model, or another fit of it, stops this run
         # before any work (and a folder made here goes again if the fit fails)
@@ -185,7 +204,7 @@ def fit_cli(
                 profiler=profiler,
                 progress=progress,
                 as_of=as_of,
-                run=RunOptions(workers=workers, cache_dir=cache_dir(no_cache)),
+                run=RunOptions(workers=workers, cache_dir=cache_dir(no_cache), dask=dask),
                 previous=previous,
                 id_key=key,
                 **inputs,

@@ -9,6 +9,7 @@ import typer
 
 from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
 from topicprofile.cli._util import (
+    DaskOpt,
     AsOfOpt,
     DateFormatOpt,
     MaxAmountOpt,
@@ -49,6 +50,7 @@ def tag_cli(
     date_format: DateFormatOpt = None,
     max_amount: MaxAmountOpt = None,
     workers: WorkersOpt = None,
+    dask: DaskOpt = None,
     raw_csv: RawCsvOpt = False,
     db: TagDbOpt = None,
     customers: CustomersOpt = None,
@@ -76,6 +78,7 @@ def tag_cli(
     ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
         from topicprofile.app.jobs import tag_files
+        from topicprofile.config import RunOptions
 
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = tag_files(
@@ -83,7 +86,7 @@ def tag_cli(
                 out,
                 progress=progress,
                 as_of=as_of,
-                workers=workers,
+                run=RunOptions(workers=workers, dask=dask),
                 raw_csv=raw_csv,
                 db=db,
                 customers=customers,

@@ -102,6 +102,10 @@ class DocumentStore:
     def _shards(self) -> list[Path]:
         return list(self._paths)
 
+    def shard_paths(self) -> list[Path]:
+        """The Parquet shards in order, one per chunk of :meth:`chunks` (a cluster's workers read them)."""
+        return self._shards()
+
     def chunks(self) -> Iterator[pd.DataFrame]:
         """The documents in order, one DataFrame per shard."""
         for path in self._shards():

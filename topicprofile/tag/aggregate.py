@@ -76,12 +76,12 @@ class MonthlyTopics:
 
 
 def aggregate_topics(
-    chunks: Iterable[tuple[pd.DataFrame, Any]], *, topics: Any, channel_weights: Mapping[str, float],
+    chunks: Iterable[tuple[Any, ...]], *, topics: Any, channel_weights: Mapping[str, float],
     report: Report, total: int | None, pooled: Any = None, aggregation: str = "sharpened",
     monthly: MonthlyTopics | None = None,
 ) -> tuple[CustomerTopics, np.ndarray]:  # fmt: skip
-    """Infer each document's topics (``topics.transform_counts``) chunk by chunk and add them up
-    per customer (``aggregation``: see :class:`~topicprofile.tag.tagger.CustomerAccumulator`).
+    """Infer each document's topics (``topics.transform_counts``; or given, as a chunk's third item)
+    chunk by chunk and add them up per customer (``aggregation``: see :class:`~topicprofile.tag.tagger.CustomerAccumulator`).
 
     Returns the customers' aggregates and the length-weighted topic mass of all documents.
     ``pooled``: the customers' pooled word counts when already known (the fit's counting pass
@@ -92,8 +92,9 @@ def aggregate_topics(
     topic_mass = np.zeros((1, topics.n_topics))
     done = 0
     report("tag", 0, total)
-    for docs, counts in chunks:
-        doc_topics = topics.transform_counts(counts)
+    for docs, counts, *inferred in chunks:
+        # a cluster hands over the chunk's topics already inferred (topicprofile.distributed)
+        doc_topics = inferred[0] if inferred else topics.transform_counts(counts)
         n_tokens = np.asarray(counts.sum(axis=1)).ravel().astype(np.int64)
         accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(), n_tokens,
                         doc_topics=doc_topics, counts=counts if pooled is None else None)  # fmt: skip

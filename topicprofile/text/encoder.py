@@ -30,7 +30,10 @@ from topicprofile.text.vectorize import (
     TfidfKeywords, bows_to_csr, build_dictionary, dictionary_from_state, dictionary_to_state, in_vocabulary, to_bows,
 )  # fmt: skip
 
-__all__ = ["TextEncoder", "make_tokenizer"]
+__all__ = ["TextEncoder", "TokenizeChunks", "make_tokenizer"]
+
+#: ``tokenize(tokenizer, store)``: the tokens of each chunk of ``store``, in order (e.g. on a cluster).
+TokenizeChunks = Callable[[SpacyTokenizer, DocumentStore], Iterable[list[list[str]]]]
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +117,14 @@ class TextEncoder:
 
     # -- fitting ---------------------------------------------------------------------------
     def fit_vocabulary(
-        self, store: DocumentStore, *, report: Report, workers: int | None = None, cache_dir: str | None = None
-    ) -> TokenShards:
+        self, store: DocumentStore, *, report: Report, workers: int | None = None, cache_dir: str | None = None,
+        tokenize: TokenizeChunks | None = None,
+    ) -> TokenShards:  # fmt: skip
         """Tokenize the store (or read its tokens from the cache), learn phrases and the
-        dictionary; returns the tokens (on disk, one shard per store chunk)."""
-        tokens = self._token_shards(store, report, workers=workers, cache_dir=cache_dir)
+        dictionary; returns the tokens (on disk, one shard per store chunk). ``tokenize`` tokenizes
+        the store's chunks elsewhere (a cluster, :mod:`topicprofile.distributed`) instead of ``workers``
+        local processes; the tokens are the same."""
+        tokens = self._token_shards(store, report, workers=workers, cache_dir=cache_dir, tokenize=tokenize)
         if self.phrases:
             report("phrases", 0, None)
             self.phrases_: PhraseDetector | None = PhraseDetector().fit(tokens.iter_docs())
@@ -144,8 +150,9 @@ class TextEncoder:
         return self
 
     def _token_shards(
-        self, store: DocumentStore, report: Report, *, workers: int | None, cache_dir: str | None
-    ) -> TokenShards:
+        self, store: DocumentStore, report: Report, *, workers: int | None, cache_dir: str | None,
+        tokenize: TokenizeChunks | None = None,
+    ) -> TokenShards:  # fmt: skip
         """From the token cache when it has them, else tokenized by ``workers`` processes (and then cached)."""
         cache = TokenCache(Path(cache_dir) / "tokens") if cache_dir is not None else None
         key = cache.key(store.iter_column(schema.TEXT), self.tokenizer) if cache is not None else None
@@ -156,14 +163,21 @@ class TextEncoder:
                 report("tokenize", store.n_docs, store.n_docs)
                 return cached
         shards = TokenShards(store.directory / "tokens")
-        tokens = iter_tokenize_parallel(
-            self.tokenizer, store.iter_column(schema.TEXT),
-            workers=workers if workers is not None else default_workers(store.n_docs),
-            progress=lambda _, done, __: report("tokenize", done, store.n_docs),
-        )  # fmt: skip
         report("tokenize", 0, store.n_docs)
-        for size in store.chunk_sizes():
-            shards.append(list(itertools.islice(tokens, size)))
+        if tokenize is not None:
+            done = 0
+            for chunk in tokenize(self.tokenizer, store):
+                shards.append(chunk)
+                done += len(chunk)
+                report("tokenize", done, store.n_docs)
+        else:
+            tokens = iter_tokenize_parallel(
+                self.tokenizer, store.iter_column(schema.TEXT),
+                workers=workers if workers is not None else default_workers(store.n_docs),
+                progress=lambda _, done, __: report("tokenize", done, store.n_docs),
+            )  # fmt: skip
+            for size in store.chunk_sizes():
+                shards.append(list(itertools.islice(tokens, size)))
         if cache is not None and key is not None:
             try:
                 cache.put(key, shards.iter_docs())

@@ -11,7 +11,7 @@ documents seen at fit time get exactly the topics that :meth:`LdaTopics.transfor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,16 @@ DEFAULT_LDA_PARAMS: dict[str, Any] = {
     "alpha": "symmetric",
     "eta": None,
 }
+
+#: Training documents per reduction block: a pass adds up the E-step's statistics batch by batch
+#: within a block, then block by block. A cluster that holds whole blocks per task
+#: (:mod:`topicprofile.distributed`) adds them in the same order, so its model is this one bit for bit.
+REDUCE_BLOCK = 8 * _INFER_BATCH
+
+#: ``blocks(topics, pass_)``: the summed statistics of each block of training documents, in order.
+BlockSstats = Callable[["LdaTopics", int], Iterable[np.ndarray]]
+#: ``estep(counts)``: how each pass's :data:`BlockSstats` of the training matrix ``counts`` are computed.
+EStep = Callable[[sparse.csr_matrix], BlockSstats]
 
 
 class LdaTopics:
@@ -108,8 +118,15 @@ class LdaTopics:
         }
         return {k: (DEFAULT_LDA_PARAMS[k] if v is None else v) for k, v in given.items()}
 
-    def fit(self, bows: Sequence[Sequence[tuple[int, int]]], dictionary: Any) -> LdaTopics:
+    def fit(
+        self, bows: Sequence[Sequence[tuple[int, int]]], dictionary: Any, *, estep: EStep | None = None
+    ) -> LdaTopics:
         """Train on bags of words; returns ``self``.
+
+        ``estep`` runs each pass's E-step elsewhere (a cluster, :mod:`topicprofile.distributed`) in
+        batch variational training (``trainer="vectorized"``, ``update_every=0``, no seeded prior):
+        given the training matrix, it returns the function that yields, per pass, what
+        :meth:`block_sstats` gives for each block of :data:`REDUCE_BLOCK` rows, in order.
 
         Sets ``lda_`` (the gensim model), ``topic_word_`` (``n_topics × n_terms``, rows sum to 1),
         ``alpha_``, ``exp_elog_beta_`` and ``iterations_`` (the training iterations used).
@@ -131,6 +148,8 @@ class LdaTopics:
         corpus = bows if isinstance(bows, CsrCorpus) else [bow for bow in bows if bow]
         seeded = not isinstance(params["eta"], (str, type(None), float, int))
         vectorized = self.trainer == "vectorized" and not params["update_every"]
+        if estep is not None and (seeded or not vectorized):
+            raise ValueError("estep needs batch variational training (trainer 'vectorized', update_every 0, no seeds)")
         self.lda_: Any = LdaModel(
             corpus=None if seeded or vectorized else corpus,
             id2word=dictionary,
@@ -147,13 +166,13 @@ class LdaTopics:
             self.lda_.sync_state()
         if vectorized:
             counts = corpus.counts[corpus.rows] if isinstance(corpus, CsrCorpus) else bows_to_csr(corpus, len(dictionary))
-            self._train_batch(counts, params)
+            self._train_batch(counts, params, None if estep is None else estep(counts))
         elif seeded:
             self.lda_.update(corpus)
         self._set_fitted_arrays()
         return self
 
-    def _train_batch(self, counts: sparse.csr_matrix, params: dict[str, Any]) -> None:
+    def _train_batch(self, counts: sparse.csr_matrix, params: dict[str, Any], blocks: BlockSstats | None = None) -> None:
         """gensim's batch variational EM (``update_every=0``) with the E-step vectorized over documents."""
         from gensim.models.ldamodel import LdaState
 
@@ -163,24 +182,41 @@ class LdaTopics:
             return
         lda.state.numdocs += n_docs
         chunksize = min(n_docs, params["chunksize"])
-        # Training restarts every document's E-step each pass from fresh values, as gensim does;
-        # seeded by the document's position and the pass, so training is reproducible.
-        positions = np.arange(n_docs, dtype=np.uint64)
+        if blocks is None:
+            starts = range(0, n_docs, REDUCE_BLOCK)
+            blocks = lambda topics, pass_: (
+                topics.block_sstats(counts[s : s + REDUCE_BLOCK], first=s, pass_=pass_) for s in starts
+            )
         for pass_ in range(params["passes"]):
-            seeds = _splitmix64(positions ^ _splitmix64(np.uint64(self.random_state * 1_000_003 + pass_)))
             other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
             self.alpha_ = np.asarray(lda.alpha, dtype=np.float64)
             self.exp_elog_beta_ = np.asarray(lda.expElogbeta, dtype=np.float64)
-            for start in range(0, n_docs, _INFER_BATCH):
-                batch = counts[start : start + _INFER_BATCH]
-                _, sstats = self._infer_gamma(
-                    batch, seeds[start : start + _INFER_BATCH], iterations=params["iterations"],
-                    threshold=lda.gamma_threshold, collect_sstats=True,
-                )  # fmt: skip
+            self.train_iterations_, self.train_threshold_ = int(params["iterations"]), float(lda.gamma_threshold)
+            for sstats in blocks(self, pass_):
                 other.sstats += sstats
             other.numdocs = n_docs
             rho = pow(lda.offset + pass_ + lda.num_updates / chunksize, -lda.decay)  # gensim's schedule
             lda.do_mstep(rho, other, pass_ > 0)
+
+    def block_sstats(self, counts: sparse.csr_matrix, *, first: int, pass_: int) -> np.ndarray:
+        """The E-step's expected topic-word counts (``n_topics × n_terms``) of one block of training
+        documents: rows ``first, first + 1, ...`` of the training matrix, at pass ``pass_``.
+
+        Uses the fitted-so-far ``alpha_``, ``exp_elog_beta_`` and the training E-step settings
+        (``train_iterations_``, ``train_threshold_``). Training restarts every document's E-step each
+        pass from fresh values, as gensim does, seeded by the document's position and the pass, so
+        training is reproducible and a block gives the same result wherever it is computed.
+        """
+        positions = np.arange(first, first + counts.shape[0], dtype=np.uint64)
+        seeds = _splitmix64(positions ^ _splitmix64(np.uint64(self.random_state * 1_000_003 + pass_)))
+        total = np.zeros_like(self.exp_elog_beta_)
+        for start in range(0, counts.shape[0], _INFER_BATCH):
+            _, sstats = self._infer_gamma(
+                counts[start : start + _INFER_BATCH], seeds[start : start + _INFER_BATCH],
+                iterations=self.train_iterations_, threshold=self.train_threshold_, collect_sstats=True,
+            )  # fmt: skip
+            total += sstats
+        return total
 
     def _terms_by_topics(self) -> np.ndarray:
         """``exp_elog_beta_`` transposed (``n_terms × n_topics``, C order), kept while that array is."""

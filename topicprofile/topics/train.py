@@ -19,7 +19,7 @@ from topicprofile.config import TopicsConfig
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.text.corpus import CsrCorpus
 from topicprofile.topics.gibbs import resolve_gibbs_params
-from topicprofile.topics.lda import LdaTopics
+from topicprofile.topics.lda import EStep, LdaTopics
 from topicprofile.topics.seeding import convergence_warnings, seed_prior, topics_for_taxonomy, validate_taxonomy
 from topicprofile.topics.tuning import choose_n_topics
 
@@ -102,8 +102,10 @@ def make_lda(config: TopicsConfig, n_topics: int, *, eta: Any = None, random_sta
 def train_topics(
     training: sparse.csr_matrix, *, dictionary: Any, encode: Callable[[str], list[str]],
     sample_tokens: Sequence[Sequence[str]], config: TopicsConfig, random_state: int, report: Report,
+    estep: EStep | None = None,
 ) -> TrainedTopics:  # fmt: skip
-    """Choose k (``"auto"``), build the taxonomy's prior (or use ``eta``) and train LDA on ``training``."""
+    """Choose k (``"auto"``), build the taxonomy's prior (or use ``eta``) and train LDA on ``training``
+    (``estep``: the E-step on a cluster, :meth:`LdaTopics.fit`; not with a taxonomy)."""
     requested = requested_topics(config)
     if requested == "auto":
         report("choose k", 0, None)
@@ -114,7 +116,7 @@ def train_topics(
                                        k_values=_k_candidates(config), lda_params=lda_params)  # fmt: skip
     if not config.taxonomy:
         lda = make_lda(config, n_topics, eta=config.eta, random_state=random_state)
-        return TrainedTopics(lda.fit(CsrCorpus(training), dictionary), n_topics, tuning)
+        return TrainedTopics(lda.fit(CsrCorpus(training), dictionary, estep=estep), n_topics, tuning)
     base = make_lda(config, n_topics, eta=config.eta, random_state=random_state).resolved_params()["eta"]
     base = base if config.trainer == "gibbs" else None
     prior = seed_prior(validate_taxonomy(config.taxonomy), n_topics=n_topics, dictionary=dictionary, encode=encode,
