@@ -2,7 +2,7 @@
 
 ``tag-text`` tokenizes a sentence with these rules instead of importing spaCy (~1 s of start-up);
 the rules are spaCy's own, exported from the installed version, and used only while that version
-is installed (``spacy_version`` in the file). ``tests/test_tokenizer_rules.py`` checks that they
+is installed (``spacy_version`` in the file). ``tests/text/test_tokenizer_rules.py`` checks that they
 give spaCy's tokens on thousands of real reviews. Run after upgrading spaCy:
 
     python scripts/export_spacy_rules.py   # writes topicprofile/data/spacy_rules_en.json

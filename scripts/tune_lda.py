@@ -6,7 +6,7 @@ Both corpora go through topicprofile's own preprocessing (``SpacyTokenizer`` -> 
 trained on exactly the same documents and vocabulary:
 
 * ``en``: ``rotten_tomatoes.csv.bz2``, all 13,905 plot summaries and critic snippets, pooled by
-  movie (the movie plays the customer, as in ``tests/test_quality_real.py``) -> 1,435 non-empty
+  movie (the movie plays the customer, as in ``tests/e2e/test_quality_real.py``) -> 1,435 non-empty
   documents. The texts go in raw: ``TopicProfiler`` would also drop 14 empty and 18 duplicate rows,
   so its seed-0 scores differ slightly from this script's;
 * ``zh``: ``zh_reviews.txt``, 16,548 short Chinese reviews, one document each (no grouping).

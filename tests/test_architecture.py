@@ -220,3 +220,15 @@ def test_the_checker_sees_imports(tmp_path: Path) -> None:
     top, inner = _imports("topicprofile.app.probe", source)
     assert top == {"topicprofile.ingest.load", "topicprofile.text.tokenizer"}
     assert inner == {"topicprofile.store"}
+
+
+def test_tests_mirror_the_tree() -> None:
+    """A stage's tests live in ``tests/<stage>/`` (``e2e/`` for whole runs); only top-level modules'
+    tests (``profiler``, ``store``, ``behavior``...) stay at the top of ``tests/``."""
+    tests = Path(__file__).resolve().parent
+    stages = {path.name for path in PACKAGE.iterdir() if path.is_dir() and (path / "__init__.py").is_file()}
+    folders = {path.parent.name for path in tests.rglob("test_*.py") if path.parent != tests}
+    assert folders - stages == {"e2e"}, f"test folders without a package folder: {sorted(folders - stages - {'e2e'})}"
+    top_modules = {path.stem.lstrip("_") for path in PACKAGE.glob("*.py")} | {"fit_validation", "run_options", "store_safety"}
+    flat = {path.stem.removeprefix("test_") for path in tests.glob("test_*.py")} - {"architecture"}
+    assert flat <= top_modules, f"stage tests at the top of tests/: {sorted(flat - top_modules)}"

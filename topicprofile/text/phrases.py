@@ -154,7 +154,7 @@ class PhraseJoiner:
     out so that applying phrases needs no gensim: a word that is not a connector word starts a
     candidate; connector words in between are kept; the next such word ends it, and the candidate
     becomes one token when its phrase scores above ``threshold``, else its words stay as they were
-    and the end word starts the next candidate. ``tests/test_tag_text_light.py`` checks it against
+    and the end word starts the next candidate. ``tests/tag/test_tag_text_light.py`` checks it against
     gensim on real reviews.
 
     Parameters

@@ -11,7 +11,7 @@ attribute functions (``spacy/lang/lex_attrs.py``, ``spacy/lang/en/lex_attrs.py``
 
 The rules are used only while the spaCy version they were exported from is installed
 (:func:`load_rules` returns None otherwise, and the tokenizer imports spaCy as before), and
-``tests/test_tokenizer_rules.py`` checks token for token, attribute for attribute, that they give
+``tests/text/test_tokenizer_rules.py`` checks token for token, attribute for attribute, that they give
 spaCy's results on thousands of real reviews.
 """
 

@@ -364,7 +364,7 @@ class _WordFilter:
     and its lemma from the lookup table. So the lemmatizer component is not run: texts only go
     through the tokenizer (jieba, for Chinese, directly), and each word's outcome is remembered,
     ``""`` for a dropped word. The tokens are those of ``nlp.pipe`` + the filter of
-    :meth:`SpacyTokenizer._doc_tokens` (``tests/test_tokenizer_reference.py`` checks them on real
+    :meth:`SpacyTokenizer._doc_tokens` (``tests/text/test_tokenizer_reference.py`` checks them on real
     reviews).
     """
 
