@@ -26,11 +26,19 @@ from sklearn.utils.validation import check_is_fitted
 from topicprofile import schema
 from topicprofile.behavior import compute_rfm
 from topicprofile.config import DEFAULT_CHUNK_ROWS, DEFAULT_K_VALUES, RunOptions, TagConfig, TopicsConfig
-from topicprofile.distributed import DaskBackend, cluster_estep, cluster_infer, cluster_tokenize, cluster_topic_chunks
+from topicprofile.distributed import (
+    DaskBackend,
+    cluster_estep,
+    cluster_infer,
+    cluster_tokenize,
+    cluster_topic_chunks,
+)
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.docstore import DOC_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import clean_orders
+from topicprofile.privacy.minimize import KEEP_TEXTS, SnippetPicker
+from topicprofile.profiler_state import fitted_state, restore_fitted, saved_params
 from topicprofile.segments.cluster import (
     MIN_EXAMPLE_WORDS,
     CustomerSegmenter,
@@ -39,10 +47,9 @@ from topicprofile.segments.cluster import (
     segment_blocks,
 )
 from topicprofile.segments.fuse import FeatureFuser
-from topicprofile.segments.saved import segments_document, segments_from_document
 from topicprofile.store import load_model, save_model
 from topicprofile.tag.aggregate import MonthlyTopics, aggregate_topics, count_corpus, customer_block
-from topicprofile.tag.explain import explain_customer
+from topicprofile.tag.explain import customer_documents, explain_customer
 from topicprofile.tag.table import (
     CustomerTags,
     customer_tags,
@@ -52,14 +59,13 @@ from topicprofile.tag.table import (
 )
 from topicprofile.tag.tagger import AnchorCounts, CustomerTopics, InterestTagger
 from topicprofile.tag.texts import TextTagger
-from topicprofile.privacy.minimize import KEEP_TEXTS, SnippetPicker
 from topicprofile.text.encoder import TextEncoder, make_tokenizer
 from topicprofile.text.lang import check_lang, language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
-from topicprofile.topics import LdaTopics, apply_label_overrides
+from topicprofile.topics import apply_label_overrides
 from topicprofile.topics.describe import describe_topics
-from topicprofile.topics.train import check_topic_params, check_vocabulary, fewest_topics, train_topics
 from topicprofile.topics.matching import TopicMatch, match_topics, permute_topics, vocabulary
+from topicprofile.topics.train import check_topic_params, check_vocabulary, fewest_topics, train_topics
 
 __all__ = ["ProgressCallback", "TopicProfiler"]
 
@@ -655,26 +661,10 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         """
         self._check_fitted()
         customer_id = str(customer_id)
-        if reviews is not None or browsing is not None:
-            docs, source, where = build_documents(reviews, browsing, scrub=self.scrub), "input", "the given files"
-            mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
-        elif self.documents_ is not None:
-            source, where = "model", "the data this model was fitted on; give the files with their reviews/browsing"
-            mine = self.documents_.customer(customer_id)
-        else:
-            raise DataValidationError(
-                "this model was saved without its documents; give the customer's reviews/browsing files"
-            )
-        evidence_only = source == "model" and self.keep_texts == "snippets"  # the profile holds the tags
-        known = self.profiles_[self.profiles_[schema.CUSTOMER_ID] == customer_id] if evidence_only else None
-        if mine.empty and (known is None or known.empty):
-            raise DataValidationError(f"customer {customer_id!r} is not in {where}")
-        if known is not None and not known.empty:
-            row = known.iloc[0]
-            tags = [(int(k), float(row[f"topic_{k}"])) for k in str(row[_INTEREST_TOPICS]).split(";") if k]
-            known_tags = (tags, int(row[schema.N_DOCUMENTS]), int(row["n_tokens"]))
-        else:
-            known_tags = None
+        mine, source, known_tags = customer_documents(
+            customer_id, reviews=reviews, browsing=browsing, scrub=self.scrub, stored=self.documents_,
+            profiles=self.profiles_ if self.keep_texts == "snippets" else None,
+        )  # fmt: skip
         return explain_customer(mine, customer_id=customer_id, source=source, encoder=self.encoder_,
                                 topics=self.topics_, tagger=self._make_tagger(), anchors=self._anchor_counts,
                                 labels=self.topic_labels_, n_words=n_words, n_snippets=n_snippets, known=known_tags)  # fmt: skip
@@ -714,69 +704,15 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
 
     def to_state(self) -> dict[str, Any]:
         """The fitted model as plain data, each part from its own ``to_state()`` (written by
-        :func:`topicprofile.store.save_model`); ``documents`` is the :class:`DocumentStore` or None."""
+        :func:`topicprofile.store.save_model`; :func:`topicprofile.profiler_state.fitted_state`)."""
         self._check_fitted()
-        resolved = self.topics_.resolved_params().items()
-        manifest = {
-            "params": self.get_params(),
-            "n_segments": len(self.segment_cards_),
-            "tokenizer": self.tokenizer_.get_config(),
-            "lda": {k: ("seeded by the taxonomy" if hasattr(v, "shape") else v) for k, v in resolved},
-            "input": {"fingerprint": self.input_fingerprint_, "n_documents": self.n_documents_},
-            "n_customers": len(self.profiles_),
-            "n_terms": len(self.dictionary_),
-            "coherence": self.coherence_,
-            "n_topics": self.n_topics_,
-            "tuning": None if self.tuning_ is None else self.tuning_.to_dict(orient="records"),
-            "topic_labels": list(self.topic_labels_),
-            "topic_months": self.topic_months_,  # monthly topic shares of the dated documents (the report's)
-            "topic_changes": getattr(self, "topic_changes_", None),
-            "privacy": getattr(self, "privacy_", {"scrub": bool(self.scrub)}),
-        }
-        segments = None
-        if self.segmenter_ is not None:
-            segments = segments_document(fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_)
-        return {"manifest": manifest, "encoder": self.encoder_.to_state(), "lda": self.topics_.to_state(),
-                "topics": self.topic_info_.drop(columns=["label"]), "profiles": self.profiles_,
-                "documents": self.documents_, "segments": segments}  # fmt: skip
+        return fitted_state(self)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> TopicProfiler:
         """A fitted profiler from :meth:`to_state`'s data as :func:`topicprofile.store.read_state` reads it."""
-        manifest = state["manifest"]
-        params = dict(manifest["params"])
-        for name in ("k_values", "segment_k_range"):
-            if params.get(name) is not None:
-                params[name] = tuple(params[name])
-        if params.get("topic_labels"):
-            params["topic_labels"] = {int(k): v for k, v in params["topic_labels"].items()}
-        params.setdefault("aggregation", "length")  # saved before the sharpened mean: keep its rule
-        for name in RUN_KEYWORDS:  # saved before run options left the parameters: not the model's
-            params.pop(name, None)
-        profiler = cls(**params)
-        profiler.encoder_ = TextEncoder.from_state(state["encoder"])
-        profiler.topics_ = LdaTopics.from_state(*state["lda"], profiler.dictionary_)
-        profiler.n_topics_ = profiler.topics_.n_topics
-        profiler.tuning_ = pd.DataFrame(manifest["tuning"]) if manifest.get("tuning") else None
-        profiler.topic_info_ = state["topics"]
-        profiler.auto_labels_ = profiler.topic_info_["auto_label"].tolist()
-        profiler.coherence_ = manifest["coherence"]
-        profiler.n_documents_ = manifest["input"]["n_documents"]
-        profiler.input_fingerprint_ = manifest["input"]["fingerprint"]
-        profiler.topic_months_ = manifest.get("topic_months") or {"months": [], "n_documents": [], "shares": []}
-        profiler.privacy_ = dict(manifest.get("privacy") or {"scrub": "not recorded"})
-        profiler.profiles_ = state["profiles"]
-        profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
-        profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
-        if state["segments"] is not None:
-            profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = segments_from_document(
-                state["segments"], where=state.get("folder", "model")
-            )
-        # the profiles and segments were saved with these labels: no relabelling needed
-        profiler.topic_labels_ = list(manifest["topic_labels"])
-        profiler.topic_info_["label"] = profiler.topic_labels_
-        return profiler
-
+        params = saved_params(state["manifest"], run_keywords=RUN_KEYWORDS)
+        return restore_fitted(cls(**params), state)
 
 def _rfm(orders: Input, *, as_of: Any) -> pd.DataFrame | None:
     """Scored RFM table of the orders (cleaned first when a DataFrame), or None without orders."""

@@ -23,11 +23,14 @@ import numpy as np
 import pandas as pd
 
 from topicprofile import schema
+from topicprofile.errors import DataValidationError
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.ingest.documents import Input, build_documents
 from topicprofile.tag.aggregate import aggregate_topics
 from topicprofile.tag.tagger import InterestTagger
 from topicprofile.text.encoder import TextEncoder
 
-__all__ = ["SNIPPET_CHARS", "explain_customer", "explain_tags"]
+__all__ = ["SNIPPET_CHARS", "customer_documents", "explain_customer", "explain_tags"]
 
 #: Snippets longer than this are cut at a word boundary and end with "…".
 SNIPPET_CHARS = 200
@@ -119,6 +122,36 @@ def explain_tags(
             }
         )
     return explained
+
+
+def customer_documents(
+    customer_id: str, *, reviews: Input = None, browsing: Input = None, scrub: bool = True,
+    stored: DocumentStore | None = None, profiles: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, str, tuple[list[tuple[int, float]], int, int] | None]:  # fmt: skip
+    """One customer's documents for :func:`explain_customer`: ``(documents, source, known)``.
+
+    From ``reviews``/``browsing`` when given (``source`` "input"), else from the model's ``stored``
+    documents ("model"). ``profiles`` (given when the model keeps only the evidence it shows, not
+    every text) supply the saved profile's tags as ``known``; otherwise ``known`` is None and the
+    tags are found again from the documents. A customer found nowhere is a
+    :class:`~topicprofile.errors.DataValidationError`.
+    """
+    if reviews is not None or browsing is not None:
+        docs, source, where = build_documents(reviews, browsing, scrub=scrub), "input", "the given files"
+        mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
+    elif stored is not None:
+        source, where = "model", "the data this model was fitted on; give the files with their reviews/browsing"
+        mine = stored.customer(customer_id)
+    else:
+        raise DataValidationError("this model was saved without its documents; give the customer's reviews/browsing files")
+    known = profiles[profiles[schema.CUSTOMER_ID] == customer_id] if source == "model" and profiles is not None else None
+    if mine.empty and (known is None or known.empty):
+        raise DataValidationError(f"customer {customer_id!r} is not in {where}")
+    if known is None or known.empty:
+        return mine, source, None
+    row = known.iloc[0]
+    tags = [(int(k), float(row[f"topic_{k}"])) for k in str(row["interest_topics"]).split(";") if k]
+    return mine, source, (tags, int(row[schema.N_DOCUMENTS]), int(row["n_tokens"]))
 
 
 def explain_customer(
