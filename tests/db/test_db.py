@@ -143,7 +143,7 @@ def test_a_process_killed_inside_a_batch_leaves_the_previous_state(tmp_path):
     path = tmp_path / "p.duckdb"
     write_profiles(path, profiles_frame())
     before = snapshot(path)
-    script = CRASH.format(tests=str(ROOT / "tests"), path=str(path))
+    script = CRASH.format(tests=str(Path(__file__).resolve().parent), path=str(path))
     done = subprocess.run(
         [sys.executable, "-c", script],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
