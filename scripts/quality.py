@@ -318,8 +318,8 @@ def fit_taxonomy(ps: PreparedShop, k: int, seed: int) -> CustomerResult | None:
         return None
     cache = ps.meta.setdefault("tp_cache", tempfile.mkdtemp(prefix="quality_tokens_"))
     start = time.perf_counter()
-    model = TopicProfiler(taxonomy=taxonomy, lang=ps.shop.lang, random_state=seed, cache_dir=cache)
-    model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
+    model = TopicProfiler(taxonomy=taxonomy, lang=ps.shop.lang, random_state=seed)
+    model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     profiles = model.profile(reviews=ps.shop.reviews, browsing=ps.shop.browsing)
     by_customer = dict(zip(profiles["customer_id"].astype(str), profiles["top_interest"], strict=True))
