@@ -10,6 +10,7 @@ the call, never part of the model.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import logging
@@ -64,8 +65,9 @@ from topicprofile.text.lang import check_lang, language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import apply_label_overrides
 from topicprofile.topics.describe import describe_topics
-from topicprofile.topics.matching import TopicMatch, match_topics, permute_topics, vocabulary
-from topicprofile.topics.train import check_topic_params, check_vocabulary, fewest_topics, train_topics
+from topicprofile.topics.gibbs import DEFAULT_GIBBS_PARAMS
+from topicprofile.topics.matching import WARM_START, TopicMatch, match_topics, permute_topics, vocabulary, warm_prior
+from topicprofile.topics.train import check_topic_params, check_vocabulary, fewest_topics, requested_topics, train_topics
 
 __all__ = ["ProgressCallback", "TopicProfiler"]
 
@@ -386,6 +388,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         report("topics", 0, None)
         training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
         estep = None if backend is None else cluster_estep(backend)
+        config = self._warm_start(config, training, estep=estep)
         trained = train_topics(training, dictionary=self.dictionary_, encode=self.encoder_.tokens, config=config,
                                sample_tokens=corpus.sample_tokens, random_state=self.random_state, report=report,
                                estep=estep)  # fmt: skip
@@ -440,6 +443,20 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         return aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
                                 report=report, total=total, pooled=pooled, aggregation=self.aggregation,
                                 monthly=monthly)  # fmt: skip
+
+    def _warm_start(self, config: TopicsConfig, training: Any, *, estep: Any) -> TopicsConfig:
+        """With ``previous`` (same k, no taxonomy, no own ``eta`` matrix, not on a cluster): the
+        previous topics as the prior the refit starts from (:func:`~topicprofile.topics.matching.warm_prior`)."""
+        previous = getattr(self, "_previous", None)
+        if previous is None or config.taxonomy or estep is not None or WARM_START <= 0:
+            return config
+        if requested_topics(config) != previous.n_topics_ or not isinstance(config.eta, (float, int, type(None))):
+            return config
+        default = DEFAULT_GIBBS_PARAMS["eta"] if config.trainer == "gibbs" else 1.0 / previous.n_topics_
+        base = config.eta if config.eta is not None else default
+        eta = warm_prior(previous.topics_.topic_word_, vocabulary(previous.dictionary_), vocabulary(self.dictionary_),
+                         base=float(base), n_training_tokens=float(training.sum()), strength=WARM_START)  # fmt: skip
+        return dataclasses.replace(config, eta=eta)
 
     def _match_previous(self) -> TopicMatch | None:
         """Renumber the new topics after the previous model's (stable tag ids); the match, or None."""

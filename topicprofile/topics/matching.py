@@ -24,7 +24,8 @@ from scipy.optimize import linear_sum_assignment
 
 from topicprofile.topics.lda import LdaTopics
 
-__all__ = ["DEFAULT_MAX_DISTANCE", "TopicMatch", "hellinger", "match_topics", "permute_topics", "vocabulary"]
+__all__ = ["DEFAULT_MAX_DISTANCE", "WARM_START", "TopicMatch", "hellinger", "match_topics", "permute_topics", "vocabulary",
+           "warm_prior"]
 
 #: A pair further apart than this (Hellinger, 0 = same words, 1 = no word in common) is not the
 #: same topic: the new one gets a free id and the old one is retired.
@@ -156,3 +157,31 @@ def permute_topics(topics: LdaTopics, order: Sequence[int], dictionary: Any) -> 
     if arrays["eta"].ndim == 2:
         arrays["eta"] = arrays["eta"][order]
     return LdaTopics.from_state(params, arrays, dictionary)
+
+
+#: ``fit --previous`` warm start: the previous topics enter the new fit as a topic-word prior worth
+#: this share of the training tokens (pseudo-counts spread over each old topic's word distribution).
+WARM_START = 0.2
+
+
+def warm_prior(
+    previous_topic_word: np.ndarray, previous_tokens: Sequence[str], tokens: Sequence[str], *, base: float,
+    n_training_tokens: float, strength: float = WARM_START,
+) -> np.ndarray:
+    """A ``n_topics × n_terms`` prior ``eta`` that starts a refit from the previous model's topics.
+
+    Topic ``k`` of the new fit gets ``base`` plus ``strength × n_training_tokens / n_topics``
+    pseudo-tokens spread over the previous topic ``k``'s words (those still in the vocabulary), so
+    the refit finds the old topics again, under their old ids, where the data still supports them
+    (../shared/NOTES.md: a warm start kept 98.5% of customers' top tag id against 80–93% for
+    matching alone). Words new to the vocabulary get ``base`` only.
+    """
+    index = {token: i for i, token in enumerate(previous_tokens)}
+    columns = np.array([index.get(token, -1) for token in tokens])
+    known = columns >= 0
+    n_topics = previous_topic_word.shape[0]
+    mass = np.zeros((n_topics, len(tokens)))
+    mass[:, known] = previous_topic_word[:, columns[known]]
+    totals = mass.sum(axis=1, keepdims=True)
+    mass = np.divide(mass, totals, out=np.zeros_like(mass), where=totals > 0)
+    return base + strength * float(n_training_tokens) / n_topics * mass
