@@ -66,8 +66,21 @@ from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import apply_label_overrides
 from topicprofile.topics.describe import describe_topics
 from topicprofile.topics.gibbs import DEFAULT_GIBBS_PARAMS
-from topicprofile.topics.matching import WARM_START, TopicMatch, match_topics, permute_topics, vocabulary, warm_prior
-from topicprofile.topics.train import check_topic_params, check_vocabulary, fewest_topics, requested_topics, train_topics
+from topicprofile.topics.matching import (
+    WARM_START,
+    TopicMatch,
+    match_topics,
+    permute_topics,
+    vocabulary,
+    warm_prior,
+)
+from topicprofile.topics.train import (
+    check_topic_params,
+    check_vocabulary,
+    fewest_topics,
+    requested_topics,
+    train_topics,
+)
 
 __all__ = ["ProgressCallback", "TopicProfiler"]
 
