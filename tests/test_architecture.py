@@ -69,7 +69,7 @@ KNOWN_FUNCTION_LEVEL: dict[tuple[str, str], str] = {
 
 #: Modules over MAX_LINES lines, with the reason (or the plan) for each.
 KNOWN_LARGE: dict[str, str] = {
-    "topicprofile.profiler": "the estimator facade, 720 lines: ~200 of docstrings (every parameter documented), "
+    "topicprofile.profiler": "the estimator facade, 750 lines: ~200 of docstrings (every parameter documented), "
     "~70 the sklearn constructor (every parameter spelled out), ~50 imports; saving is profiler_state.py, the "
     "stages' loops are in their stages (topics/train, tag/explain, segments/cluster.segment_blocks)",
     "topicprofile.segments.fuse": "60 lines of module docstring: the fill rules of one-sided customers; shares "
