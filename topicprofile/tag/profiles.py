@@ -1,0 +1,90 @@
+"""The tag stage of a fitted model: per-customer aggregates in, profile rows and tags as numbers out.
+
+:class:`ProfileBuilder` holds what a profile row needs besides the customer's aggregates
+(:class:`~topicprofile.tag.tagger.CustomerTopics`): the tag rules, the anchor-word counts, the
+TF-IDF keywords and the topic labels. It turns customers into the profile table
+(:func:`~topicprofile.tag.table.profile_table`) and the tags as numbers for the segments
+(:class:`~topicprofile.tag.table.CustomerTags`), a block of customers at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from topicprofile.tag.aggregate import customer_block
+from topicprofile.tag.table import CustomerTags, customer_tags, profile_table
+from topicprofile.tag.tagger import AnchorCounts, CustomerTopics, InterestTagger
+from topicprofile.text.encoder import TextEncoder
+
+__all__ = ["ProfileBuilder", "lda_anchor_counts"]
+
+#: ``(profiles, tags, last customer id)`` of a block of customers (the last block's id is None).
+Block = tuple[pd.DataFrame | None, CustomerTags | None, str | None]
+
+
+def lda_anchor_counts(
+    cache: AnchorCounts, topics: Any, *, prevalence: np.ndarray, threshold: float
+) -> Callable[[Any], np.ndarray | None]:
+    """``anchors(counts)``: per row of a count matrix and topic, how many tokens are anchor words of
+    the topic, for a fitted :class:`~topicprofile.topics.lda.LdaTopics` (its training tokens per word
+    are the column sums of its topic-word statistics). ``cache`` keeps the anchor matrix between calls."""
+
+    def word_counts() -> np.ndarray:
+        return np.asarray(topics.lda_.state.sstats, dtype=np.float64).sum(axis=0)
+
+    def anchors(counts: Any) -> np.ndarray | None:
+        return cache(counts, topic_word=topics.topic_word_, prevalence=prevalence, threshold=threshold,
+                     word_counts=word_counts)  # fmt: skip
+
+    return anchors
+
+
+@dataclass(frozen=True)
+class ProfileBuilder:
+    """Profile rows of customers from their aggregates.
+
+    Parameters
+    ----------
+    encoder : TextEncoder
+        The fitted encoder (its TF-IDF model gives the keywords).
+    tagger : InterestTagger
+        The tag rules.
+    anchors : callable
+        ``anchors(counts)``, see :func:`lda_anchor_counts` (None: no anchor rule).
+    labels : sequence of str
+        Topic labels.
+    n_keywords : int
+        TF-IDF keywords per customer.
+    """
+
+    encoder: TextEncoder
+    tagger: InterestTagger
+    anchors: Callable[[Any], np.ndarray | None]
+    labels: Sequence[str]
+    n_keywords: int
+
+    def profiles(self, customers: CustomerTopics) -> tuple[pd.DataFrame, CustomerTags]:
+        """The profile table of ``customers`` (shares, counts, pooled word counts), and their tags as numbers."""
+        anchors = self.anchors(customers.counts)
+        topic_tags = self.tagger.customer_tags(customers.shares, customers.n_tokens, anchors)
+        keywords = self.encoder.keywords(customers.counts, n=self.n_keywords)
+        table = profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.labels)
+        return table, customer_tags(customers.customer_ids, customers.shares, topic_tags, self.labels)
+
+    def blocks(self, customers: CustomerTopics | None, block_rows: int | None) -> Iterator[Block]:
+        """:meth:`profiles` of consecutive blocks of at most ``block_rows`` customers (None: one
+        block), each with its last customer id; no customers give one empty block ``(None, None, None)``."""
+        if customers is None:
+            yield None, None, None
+            return
+        n = len(customers.customer_ids)
+        step = max(n, 1) if block_rows is None else block_rows
+        for start, stop in itertools.pairwise([*range(0, n, step), n] if n else [0, 0]):
+            table, tags = self.profiles(customer_block(customers, start, stop))
+            yield table, tags, None if stop == n else customers.customer_ids[stop - 1]
