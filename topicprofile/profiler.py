@@ -1,12 +1,10 @@
 """TopicProfiler: the one object that knows the order of the stages.
 
-``documents -> text encoder (tokenizer, phrases, vocabulary, TF-IDF: text/encoder.py) -> topics
-(topics/train.py; a refit: topics/refit.py) -> per-customer aggregation (tag/aggregate.py) -> tags
-and the profile table (tag/profiles.py, tag/table.py) -> segments (segments/)``. The parameters
-are checked in :mod:`topicprofile.profiler_state`'s sibling :mod:`topicprofile.profiler_params`;
-each fitted part turns itself into plain data (``to_state``/``from_state``) and
-:mod:`topicprofile.store` writes and reads that data. How a call runs (processes, chunk size, token
-cache) is a :class:`~topicprofile.config.RunOptions` given to the call, never part of the model.
+``documents -> text encoder (text/encoder.py) -> topics (topics/train.py; a refit: topics/refit.py)
+-> per-customer aggregates (tag/aggregate.py) -> tags and the profile table (tag/profiles.py) ->
+segments (segments/)``. Parameters: :mod:`topicprofile.profiler_params`; saving:
+:mod:`topicprofile.profiler_state` and :mod:`topicprofile.store`. How a call runs (processes, chunk
+size, token cache) is a :class:`~topicprofile.config.RunOptions` given to the call, never saved.
 """
 
 from __future__ import annotations
@@ -38,7 +36,6 @@ from topicprofile.ingest.load import clean_orders
 from topicprofile.profiler_params import (
     RUN_KEYWORDS,
     RunKeywordsMixin,
-    check_cluster_params,
     check_params,
     encoder_of,
     legacy_run_options,
@@ -47,19 +44,13 @@ from topicprofile.profiler_params import (
     tokenizer_of,
 )
 from topicprofile.profiler_state import fitted_state, restore_fitted, saved_params
-from topicprofile.segments.cluster import (
-    MIN_EXAMPLE_WORDS,
-    fit_segments,
-    rename_segments,
-    segment_blocks,
-)
+from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, fit_segments, rename_segments, segment_blocks
 from topicprofile.store import load_model, save_model
-from topicprofile.tag.aggregate import MonthlyTopics, aggregate_topics, count_corpus
+from topicprofile.tag.aggregate import MonthlyTopics, count_corpus
 from topicprofile.tag.explain import customer_documents, explain_customer, kept_documents
-from topicprofile.tag.profiles import ProfileBuilder, lda_anchor_counts
+from topicprofile.tag.profiles import ProfileBuilder, customer_aggregates, lda_anchor_counts
 from topicprofile.tag.table import order_columns, relabel
 from topicprofile.tag.tagger import AnchorCounts, InterestTagger
-from topicprofile.tag.texts import TextTagger
 from topicprofile.text.lang import warn_language_mismatch
 from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import apply_label_overrides
@@ -73,8 +64,6 @@ logger = logging.getLogger(__name__)
 
 #: ``progress(step, done, total)``: called as long steps advance; ``total`` is None when unknown.
 ProgressCallback = Callable[[str, int, "int | None"], None]
-#: Documents whose texts are checked against ``lang`` before tokenizing (first ones, in order).
-LANG_SAMPLE = 2_000
 
 
 def _no_progress(step: str, done: int, total: int | None) -> None:
@@ -185,27 +174,17 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         (:mod:`topicprofile.topics.refit`); ``privacy``: what was done to the documents before
         (``privacy_``); ``backend``: LDA's E-step on a Dask cluster (``trainer="vb"``; docs/distributed.md).
         """
-        params = self.get_params()
-        check_params(params)
-        if backend is not None:
-            check_cluster_params(params)
+        check_params(self.get_params(), cluster=backend is not None)
         self.privacy_ = {"scrub": bool(self.scrub), **(privacy or {})}
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
-        run, refit = self.run_options(run), Refit.of(previous)
-        return self._fit(documents, rfm, progress or _no_progress, run, backend, refit)
-
-    def _fit(
-        self, store: DocumentStore, rfm: pd.DataFrame | None, report: ProgressCallback, run: RunOptions,
-        backend: DaskBackend | None, refit: Refit | None,
-    ) -> TopicProfiler:  # fmt: skip
-        """The stages in order, on documents streamed from ``store`` (every pass reads it chunk by chunk)."""
-        if store.n_docs == 0:
+        if documents.n_docs == 0:
             raise DataValidationError("no documents to fit on")
-        warn_language_mismatch(store.iter_column(schema.TEXT), self.lang)
-        self.encoder_ = encoder_of(self.get_params())  # text: tokens, phrases, vocabulary, TF-IDF
-        tokens = self.encoder_.fit_vocabulary(store, report=report, workers=run.workers, cache_dir=run.cache_dir,
+        warn_language_mismatch(documents.iter_column(schema.TEXT), self.lang)
+        report, run, refit = progress or _no_progress, self.run_options(run), Refit.of(previous)
+        self.encoder_ = encoder_of(self.get_params())  # text: tokens, phrases, vocabulary, counts, TF-IDF
+        tokens = self.encoder_.fit_vocabulary(documents, report=report, workers=run.workers, cache_dir=run.cache_dir,
                                               tokenize=None if backend is None else cluster_tokenize(backend))  # fmt: skip
-        corpus = count_corpus(store, tokens, self.encoder_, report=report, seed=self.random_state,
+        corpus = count_corpus(documents, tokens, self.encoder_, report=report, seed=self.random_state,
                               min_example_words=MIN_EXAMPLE_WORDS if rfm is not None else None)  # fmt: skip
         config = TopicsConfig.from_params(self.get_params())
         check_trainable(corpus.n_nonempty, self.dictionary_, config, no_below=self.no_below)
@@ -218,23 +197,22 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
                                sample_tokens=corpus.sample_tokens, random_state=self.random_state, report=report,
                                estep=None if backend is None else cluster_estep(backend))  # fmt: skip
         self.topics_ = trained.topics if refit is None else refit.follow(trained.topics, self.dictionary_)
-        self.n_topics_, self.tuning_ = trained.n_topics, trained.tuning
-        self.seed_ids_, self.missing_seeds_ = trained.seed_ids, trained.missing_seeds
-        self.taxonomy_warnings_ = trained.taxonomy_warnings
-        chunks = corpus.iter_chunks() if backend is None else cluster_infer(backend, corpus.iter_chunks(), topics=self.topics_)  # fmt: skip
+        self.n_topics_, self.tuning_, self.seed_ids_ = trained.n_topics, trained.tuning, trained.seed_ids
+        self.missing_seeds_, self.taxonomy_warnings_ = trained.missing_seeds, trained.taxonomy_warnings
+        chunks = corpus.iter_chunks()
+        chunks = chunks if backend is None else cluster_infer(backend, chunks, topics=self.topics_)
         monthly = MonthlyTopics(self.n_topics_)  # the report's interests over time
-        customers, topic_mass = aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
-                                                 report=report, total=store.n_docs, pooled=corpus.pooled,
-                                                 aggregation=self.aggregation, monthly=monthly)  # fmt: skip
+        customers, topic_mass = customer_aggregates(chunks, topics=self.topics_, tagger=self._make_tagger(),
+                                                    report=report, total=documents.n_docs, pooled=corpus.pooled,
+                                                    monthly=monthly)  # fmt: skip
         self.topic_months_ = monthly.to_dict()
         report("quality", 0, None)
         described = describe_topics(self.topics_.topic_word_, self.dictionary_, tokens=corpus.sample_tokens,
                                     topic_mass=topic_mass, seeded_names=list(self.taxonomy or {}))  # fmt: skip
-        self.auto_labels_, self.coherence_ = described.auto_labels, described.coherence
-        self.topic_info_ = described.table
+        self.auto_labels_, self.coherence_, self.topic_info_ = described.auto_labels, described.coherence, described.table  # fmt: skip
         self.set_topic_labels({**(refit.carried_labels() if refit else {}), **(self.topic_labels or {})})
         self.topic_changes_ = None if refit is None else refit.changes(self.topic_labels_)
-        self.n_documents_, self.input_fingerprint_, self.documents_ = store.n_docs, store.fingerprint, store
+        self.n_documents_, self.input_fingerprint_ = documents.n_docs, documents.fingerprint
         report("profiles", 0, None)
         self.profiles_, tags = self._builder().profiles(customers)
         self.fuser_, self.segmenter_, self.segment_cards_ = None, None, []
@@ -263,13 +241,10 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
     def _builder(self) -> ProfileBuilder:
         """The fitted tag stage: tag rules, anchor-word counts, keywords, labels (:mod:`topicprofile.tag.profiles`)."""
         cache = self.__dict__.setdefault("_anchors", AnchorCounts())  # the anchor matrix, kept between calls
-        prevalence = self.topic_info_["prevalence"].to_numpy()
-        anchors = lda_anchor_counts(
-            cache, self.topics_, prevalence=prevalence, threshold=self.anchor_threshold
-        )
-        return ProfileBuilder(
-            self.encoder_, self._make_tagger(), anchors, self.topic_labels_, self.n_keywords
-        )
+        anchors = lda_anchor_counts(cache, self.topics_, prevalence=self.topic_info_["prevalence"].to_numpy(),
+                                    threshold=self.anchor_threshold)  # fmt: skip
+        return ProfileBuilder(self.encoder_, self.topics_, self._make_tagger(), anchors, self.topic_labels_,
+                              self.n_keywords)  # fmt: skip
 
     def _check_fitted(self) -> None:
         try:
@@ -294,9 +269,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         """Per text: ``tags`` (``{"label", "topic", "score"}``, strongest first; none when the text
         is too thin), ``topics`` (topic shares, summing to 1) and ``n_tokens``."""
         self._check_fitted()
-        tags = self._builder()
-        return TextTagger(self.encoder_.counter(), topics=self.topics_, anchors=tags.anchors, tagger=tags.tagger,
-                          labels=tags.labels).tag_text(texts)  # fmt: skip
+        return self._builder().text_tagger().tag_text(texts)
 
     def profile(
         self, reviews: Input = None, browsing: Input = None, orders: Input = None, *,
@@ -347,15 +320,14 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
                 if backend is None
                 else cluster_topic_chunks(backend, documents, encoder=self.encoder_, topics=self.topics_)
             )  # fmt: skip
-            customers, _ = aggregate_topics(chunks, topics=self.topics_, channel_weights=self._make_tagger().weights(),
-                                            report=progress or _no_progress, total=documents.n_docs,
-                                            aggregation=self.aggregation)  # fmt: skip
+            customers, _ = customer_aggregates(chunks, topics=self.topics_, tagger=self._make_tagger(),
+                                               report=progress or _no_progress, total=documents.n_docs)  # fmt: skip
         blocks = self._builder().blocks(customers, block_rows)
         if self.segmenter_ is None:
             yield from (block for block, _, _ in blocks)
-            return
-        segmented = segment_blocks(blocks, rfm, fuser=self.fuser_, segmenter=self.segmenter_, cards=self.segment_cards_)  # fmt: skip
-        yield from map(order_columns, segmented)
+        else:
+            yield from map(order_columns, segment_blocks(blocks, rfm, fuser=self.fuser_, segmenter=self.segmenter_,
+                                                         cards=self.segment_cards_))  # fmt: skip
 
     def explain(
         self, customer_id: str, reviews: Input = None, browsing: Input = None, *, n_words: int = 8, n_snippets: int = 3
@@ -370,9 +342,9 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
             profiles=self.profiles_ if self.keep_texts == "snippets" else None,
         )  # fmt: skip
         tags = self._builder()
-        return explain_customer(mine, customer_id=customer_id, source=source, encoder=self.encoder_,
-                                topics=self.topics_, tagger=tags.tagger, anchors=tags.anchors, labels=tags.labels,
-                                n_words=n_words, n_snippets=n_snippets, known=known_tags)  # fmt: skip
+        return explain_customer(mine, customer_id=customer_id, source=source, encoder=self.encoder_, topics=self.topics_,
+                                tagger=tags.tagger, anchors=tags.anchors, labels=tags.labels, n_words=n_words,
+                                n_snippets=n_snippets, known=known_tags)  # fmt: skip
 
     def topics(self) -> pd.DataFrame:
         """One row per topic: id, label, automatic label, terms, prevalence and coherence."""

@@ -66,13 +66,16 @@ class RunKeywordsMixin:
         return run if run is not None else RunOptions(**getattr(self, "_run_options", {}))
 
 
-def check_params(params: Mapping[str, Any]) -> None:
-    """Raise :class:`~topicprofile.errors.ConfigError` naming the first parameter out of range."""
+def check_params(params: Mapping[str, Any], *, cluster: bool = False) -> None:
+    """Raise :class:`~topicprofile.errors.ConfigError` naming the first parameter out of range (with
+    ``cluster``, also one a Dask cluster cannot train with: :func:`check_cluster_params`)."""
     check_topic_params(TopicsConfig.from_params(params))
     TagConfig.from_params(params).check()
     if params["keep_texts"] not in KEEP_TEXTS:
         raise ConfigError(f"keep_texts must be one of {', '.join(KEEP_TEXTS)}, got {params['keep_texts']!r}")
     check_lang(params["lang"])
+    if cluster:
+        check_cluster_params(params)
 
 
 def check_cluster_params(params: Mapping[str, Any]) -> None:

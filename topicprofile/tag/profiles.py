@@ -10,19 +10,20 @@ TF-IDF keywords and the topic labels. It turns customers into the profile table
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from topicprofile.tag.aggregate import customer_block
+from topicprofile.tag.aggregate import MonthlyTopics, Report, aggregate_topics, customer_block
 from topicprofile.tag.table import CustomerTags, customer_tags, profile_table
 from topicprofile.tag.tagger import AnchorCounts, CustomerTopics, InterestTagger
+from topicprofile.tag.texts import TextTagger
 from topicprofile.text.encoder import TextEncoder
 
-__all__ = ["ProfileBuilder", "lda_anchor_counts"]
+__all__ = ["ProfileBuilder", "customer_aggregates", "lda_anchor_counts"]
 
 #: ``(profiles, tags, last customer id)`` of a block of customers (the last block's id is None).
 Block = tuple[pd.DataFrame | None, CustomerTags | None, str | None]
@@ -45,6 +46,16 @@ def lda_anchor_counts(
     return anchors
 
 
+def customer_aggregates(
+    chunks: Iterable[tuple[Any, ...]], *, topics: Any, tagger: InterestTagger, report: Report, total: int | None,
+    pooled: Any = None, monthly: MonthlyTopics | None = None,
+) -> tuple[CustomerTopics, np.ndarray]:  # fmt: skip
+    """:func:`~topicprofile.tag.aggregate.aggregate_topics` under ``tagger``'s channel weights and
+    aggregation rule: the customers' aggregates and the documents' topic mass."""
+    return aggregate_topics(chunks, topics=topics, channel_weights=tagger.weights(), report=report, total=total,
+                            pooled=pooled, aggregation=tagger.aggregation, monthly=monthly)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ProfileBuilder:
     """Profile rows of customers from their aggregates.
@@ -53,6 +64,8 @@ class ProfileBuilder:
     ----------
     encoder : TextEncoder
         The fitted encoder (its TF-IDF model gives the keywords).
+    topics : LdaTopics
+        The fitted topics (anything with ``transform_counts`` for :meth:`text_tagger`).
     tagger : InterestTagger
         The tag rules.
     anchors : callable
@@ -64,6 +77,7 @@ class ProfileBuilder:
     """
 
     encoder: TextEncoder
+    topics: Any
     tagger: InterestTagger
     anchors: Callable[[Any], np.ndarray | None]
     labels: Sequence[str]
@@ -76,6 +90,11 @@ class ProfileBuilder:
         keywords = self.encoder.keywords(customers.counts, n=self.n_keywords)
         table = profile_table(customers, topic_tags=topic_tags, keywords=keywords, labels=self.labels)
         return table, customer_tags(customers.customer_ids, customers.shares, topic_tags, self.labels)
+
+    def text_tagger(self) -> TextTagger:
+        """The tagger of free texts with these topics, rules and labels (``TopicProfiler.tag_text``)."""
+        return TextTagger(self.encoder.counter(), topics=self.topics, anchors=self.anchors, tagger=self.tagger,
+                          labels=self.labels)  # fmt: skip
 
     def blocks(self, customers: CustomerTopics | None, block_rows: int | None) -> Iterator[Block]:
         """:meth:`profiles` of consecutive blocks of at most ``block_rows`` customers (None: one
