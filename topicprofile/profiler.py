@@ -152,8 +152,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
 
         ``reviews``, ``browsing``, ``orders``: DataFrames or LoadResults (README's input contract);
         ``as_of``: the date recency counts from (default: the last order); ``progress(step, done,
-        total)`` follows long steps; ``previous``: see :meth:`fit_documents`.
-        """
+        total)`` follows long steps; ``previous``: see :meth:`fit_documents`."""
         check_params(self.get_params())
         run = self.run_options(run)
         docs = build_documents(reviews, browsing, scrub=self.scrub)
@@ -172,8 +171,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
 
         ``previous``: the model this one replaces, whose topic ids and labels carry over
         (:mod:`topicprofile.topics.refit`); ``privacy``: what was done to the documents before
-        (``privacy_``); ``backend``: LDA's E-step on a Dask cluster (``trainer="vb"``; docs/distributed.md).
-        """
+        (``privacy_``); ``backend``: LDA's E-step on a Dask cluster (``trainer="vb"``; docs/distributed.md)."""
         check_params(self.get_params(), cluster=backend is not None)
         self.privacy_ = {"scrub": bool(self.scrub), **(privacy or {})}
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
@@ -276,11 +274,9 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         as_of: str | pd.Timestamp | None = None, progress: ProgressCallback | None = None,
         run: RunOptions | None = None, backend: DaskBackend | None = None,
     ) -> pd.DataFrame:  # fmt: skip
-        """One row per customer: interest tags, scores, documents and keywords (README's output contract).
-
-        With a model fitted on orders, customers also get RFM columns and the fitted segments;
-        ``orders`` may then come alone. ``backend``: tag on a Dask cluster (:meth:`iter_profiles`).
-        """
+        """One row per customer: interest tags, scores, documents and keywords (README's output contract);
+        with a model fitted on orders, also RFM columns and the fitted segments (``orders`` may come
+        alone). ``backend``: tag on a Dask cluster (:meth:`iter_profiles`)."""
         self._check_fitted()
         run, store = self.run_options(run), None
         if reviews is not None or browsing is not None or orders is None:
@@ -315,11 +311,10 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
             raise DataValidationError("this model was fitted without orders; give reviews or browsing")
         customers = None
         if documents is not None:
+            workers = self.run_options(run).workers
             chunks: Iterable[tuple[Any, ...]] = (
-                self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=self.run_options(run).workers)
-                if backend is None
-                else cluster_topic_chunks(backend, documents, encoder=self.encoder_, topics=self.topics_)
-            )  # fmt: skip
+                self.encoder_.iter_counts(documents.chunks(), n_docs=documents.n_docs, workers=workers) if backend is None
+                else cluster_topic_chunks(backend, documents, encoder=self.encoder_, topics=self.topics_))  # fmt: skip
             customers, _ = customer_aggregates(chunks, topics=self.topics_, tagger=self._make_tagger(),
                                                report=progress or _no_progress, total=documents.n_docs)  # fmt: skip
         blocks = self._builder().blocks(customers, block_rows)
