@@ -21,8 +21,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "topicprofile"
 MAX_LINES = 400
 
@@ -34,7 +32,7 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.report", 8),  # the HTML report: reads a fitted model, profiles and orders
     ("topicprofile.db", 8),  # the profile database and audiences: stores what the profiler made
     ("topicprofile.store_legacy", 8),  # converts old pickled models: a one-off job over profiler + store
-    ("topicprofile.profiler_params", 7),  # the estimator's parameters: checks, and the stage parts made from them
+    ("topicprofile.profiler_params", 7),  # the estimator's parameter checks and stage parts
     ("topicprofile.profiler_state", 7),  # the fitted estimator as plain data (to_state / from_state)
     ("topicprofile.profiler", 7),
     ("topicprofile.store", 7),
@@ -194,7 +192,8 @@ def _package_graph(imports: dict[str, tuple[set[str], set[str]]]) -> dict[str, d
     for module, (top, _) in sorted(imports.items()):
         for target in sorted(top):
             if _package(target) != _package(module):
-                graph.setdefault(_package(module), {}).setdefault(_package(target), []).append(f"{module} -> {target}")
+                edges = graph.setdefault(_package(module), {}).setdefault(_package(target), [])
+                edges.append(f"{module} -> {target}")
     return graph
 
 
@@ -207,9 +206,8 @@ def test_no_import_circle_between_packages() -> None:
     """``app`` may import ``actions`` or ``actions`` ``app``, not both: a package is a layer's room."""
     graph = _package_graph(IMPORTS)
     circle = _find_circle({package: set(targets) for package, targets in graph.items()})
-    assert circle is None, "import circle between packages: " + " -> ".join(circle or []) + "; through " + "; ".join(
-        edge for a, b in zip(circle or [], (circle or [])[1:]) for edge in graph[a][b]
-    )
+    through = [edge for a, b in zip(circle or [], (circle or [])[1:]) for edge in graph[a][b]]
+    assert circle is None, f"import circle between packages: {' -> '.join(circle or [])}; through {through}"
 
 
 def test_the_circle_finders_see_circles() -> None:
@@ -224,7 +222,8 @@ def test_the_circle_finders_see_circles() -> None:
     assert _find_circle({module: top for module, (top, _) in before.items()}) is None
     graph = _package_graph(before)
     assert graph["app"]["actions"] == ["topicprofile.app.jobs -> topicprofile.actions.clv"]
-    assert _find_circle({package: set(targets) for package, targets in graph.items()}) == ["actions", "app", "actions"]
+    circle = _find_circle({package: set(targets) for package, targets in graph.items()})
+    assert circle == ["actions", "app", "actions"]
     assert _find_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert _find_circle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
 

@@ -21,7 +21,9 @@ def test_refit_warm_starts_only_the_same_k_without_a_taxonomy_or_an_eta_matrix(t
     warm = refit.warm_start(same, training, tiny_profiler.dictionary_)
     assert warm.eta.shape == (tiny_profiler.n_topics_, len(tiny_profiler.dictionary_))
     # the prior is worth WARM_START of the training tokens on top of the trainer's own (vb: 1/k per word)
-    extra = warm.eta.sum() - len(tiny_profiler.dictionary_) * tiny_profiler.n_topics_ / tiny_profiler.n_topics_
+    extra = (
+        warm.eta.sum() - len(tiny_profiler.dictionary_) * tiny_profiler.n_topics_ / tiny_profiler.n_topics_
+    )
     assert extra == pytest.approx(WARM_START * training.sum(), rel=1e-6)
     assert warm.n_topics == same.n_topics and same.eta is None  # a new config; the given one unchanged
     for cold in (
