@@ -35,10 +35,11 @@ from topicprofile.distributed import (
     cluster_topic_chunks,
 )
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.ingest.docstore import DOC_FIELDS, DocumentStore
+from topicprofile.ingest.docstore import STORED_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import clean_orders
 from topicprofile.privacy.minimize import KEEP_TEXTS, SnippetPicker
+from topicprofile.privacy.training_bows import TrainingBows
 from topicprofile.profiler_state import fitted_state, restore_fitted, saved_params
 from topicprofile.segments.cluster import (
     MIN_EXAMPLE_WORDS,
@@ -428,6 +429,8 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self.profiles_, tags = self._profiles(customers)
         self._fit_segments(rfm, tags, reviews=corpus.first_reviews)
         self.documents_ = self._kept_documents(corpus, run.chunk_rows)
+        # what forget subtracts from the topic statistics (issue 14); none without texts
+        self.training_bows_ = None if self.keep_texts == "none" else TrainingBows.collect(corpus.iter_chunks())
         return self
 
     def _kept_documents(self, corpus: Any, chunk_rows: int) -> DocumentStore | None:
@@ -441,7 +444,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             w = docs[schema.CHANNEL].map(lambda c: float(weights.get(c, 1.0))).to_numpy()
             support = (w * np.asarray(counts.sum(axis=1)).ravel())[:, None] * self.topics_.transform_counts(counts)
             picker.add(docs, docs[schema.CUSTOMER_ID].tolist(), support)
-        return DocumentStore.from_frame(picker.result(DOC_FIELDS), chunk_rows=chunk_rows)
+        return DocumentStore.from_frame(picker.result(STORED_FIELDS), chunk_rows=chunk_rows)
 
     # the encoder's fitted parts, under the names the API has always had
     tokenizer_ = property(lambda self: self.encoder_.tokenizer, doc="The fitted :class:`SpacyTokenizer`.")
