@@ -108,7 +108,16 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
         db_before = db.profiles()
     # before: the customer is in every place (so the search below can fail)
     holders = {p.name for p in _written(root) if GONE in _decoded(p)}
-    assert {"profiles.parquet", "documents.parquet", "profiles.csv", "profiles.duckdb"} <= holders, holders
+    assert {
+        "profiles.parquet",
+        "documents.parquet",
+        "training_bows.parquet",
+        "profiles.csv",
+        "profiles.duckdb",
+    } <= holders, holders
+    n_bows = pd.read_parquet(next((root / "model").rglob("training_bows.parquet")))[
+        schema.CUSTOMER_ID
+    ].value_counts()
     assert "rejects.csv" in {p.name for p in _written(root) if PHRASE in _decoded(p)}  # the duplicate review
     assert any(
         p.suffix == ".parquet" and "cache" in p.parts and "zanzibar" in _decoded(p) for p in _written(root)
@@ -152,6 +161,12 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
     assert [e["customer_hash"] for e in log] == [erasure_hash(GONE)]
     # one review from the shop and the two planted (their duplicate was rejected)
     assert log[0]["removed"]["model documents.parquet"] == 3 and log[0]["removed"]["db identifiers"] == 1
+    # their bags of words are gone (their rows: one per fitted text), everyone else's stay
+    assert log[0]["removed"]["model training_bows.parquet"] == n_bows[GONE] == 3
+    left = pd.read_parquet(next((root / "model").rglob("training_bows.parquet")))[
+        schema.CUSTOMER_ID
+    ].value_counts()
+    pd.testing.assert_series_equal(left, n_bows.drop(GONE))
     explained = CliRunner().invoke(app, ["explain", "-m", str(root / "model"), "-c", KEPT])
     assert explained.exit_code == 0, explained.output
     # a batch run afterwards accepts the forgotten model and does not bring GONE back
