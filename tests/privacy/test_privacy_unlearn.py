@@ -63,6 +63,8 @@ def test_forget_subtracts_the_customers_estep_counts(tmp_path, reviews, trainer)
     before = _lda_arrays(model)
     numdocs = json.loads((model_files(model) / "lda" / "params.json").read_text())["numdocs"]
     bows = pq.read_table(model_files(model) / TRAINING_BOWS).to_pandas()
+    snippets = pd.read_parquet(model_files(model) / "documents.parquet")  # --keep-texts snippets: with days
+    assert len(snippets) < len(bows) and snippets[schema.DATE].str.fullmatch(r"20\d\d-\d\d-\d\d").all()
     profiles = pd.read_parquet(model_files(model) / "profiles.parquet")
     counts = _customer_counts(profiler, reviews, GONE)
     # the record holds the customer's words: their rows add up to the counts made from their texts
