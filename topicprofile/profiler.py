@@ -444,7 +444,7 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
             w = docs[schema.CHANNEL].map(lambda c: float(weights.get(c, 1.0))).to_numpy()
             support = (w * np.asarray(counts.sum(axis=1)).ravel())[:, None] * self.topics_.transform_counts(counts)
             picker.add(docs, docs[schema.CUSTOMER_ID].tolist(), support)
-        return DocumentStore.from_frame(picker.result(STORED_FIELDS), chunk_rows=chunk_rows)
+        return DocumentStore.from_frame(picker.result(STORED_FIELDS).fillna(""), chunk_rows=chunk_rows)
 
     # the encoder's fitted parts, under the names the API has always had
     tokenizer_ = property(lambda self: self.encoder_.tokenizer, doc="The fitted :class:`SpacyTokenizer`.")

@@ -90,11 +90,9 @@ class DocumentStore:
 
         ``month`` (``"YYYY-MM"`` or ``""``, when given) lives only in the shards the fit streams: it
         feeds the monthly interest shares, and :meth:`write_parquet` leaves it out of a saved model.
-        ``date`` (``"YYYY-MM-DD"``) is ``""`` for documents given without one.
+        ``date`` (``"YYYY-MM-DD"``, when given) is saved with the model (``""`` for documents given without).
         """
-        if schema.DATE not in docs:
-            docs = docs.assign(**{schema.DATE: ""})
-        fields = [*STORED_FIELDS, *([schema.MONTH] if schema.MONTH in docs else [])]
+        fields = [*DOC_FIELDS, *(c for c in (schema.DATE, schema.MONTH) if c in docs)]
         docs = docs[fields].astype(str).reset_index(drop=True)
         for start in range(0, len(docs), self.chunk_rows):
             part = docs.iloc[start : start + self.chunk_rows]
