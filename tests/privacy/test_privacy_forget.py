@@ -227,6 +227,13 @@ def test_privacy_report_shows_the_erasure_log_and_the_database(shop):
         "customer_hash"
     ] == erasure_hash(GONE)
     assert report["settings"]["refit_due"] is True and report["settings"]["erased_customers"] == 1
+    bows = [e for e in report["files"] if e["path"].endswith("training_bows.parquet")]
+    assert (
+        len(bows) == 1
+        and "bag of words" in bows[0]["holds"]
+        and 0 < bows[0]["n_customers"] <= report["n_customers"]
+    )
+    assert "term_ids" in bows[0]["columns"] and "date" in bows[0]["columns"]
     tables = {e["path"].rsplit(":", 1)[1]: e for e in report["database"]}
     assert tables["identifiers"]["n_customers"] == 1 and "email" in tables["identifiers"]["columns"]
     assert tables["profiles"]["n_customers"] == report["n_customers"]
