@@ -430,7 +430,9 @@ class TopicProfiler(BaseEstimator):  # type: ignore[misc]
         self._fit_segments(rfm, tags, reviews=corpus.first_reviews)
         self.documents_ = self._kept_documents(corpus, run.chunk_rows)
         # what forget subtracts from the topic statistics (issue 14); none without texts
-        self.training_bows_ = None if self.keep_texts == "none" else TrainingBows.collect(corpus.iter_chunks())
+        self.training_bows_ = (
+            None if self.keep_texts == "none" else TrainingBows.collect(corpus.iter_chunks())
+        )
         return self
 
     def _kept_documents(self, corpus: Any, chunk_rows: int) -> DocumentStore | None:

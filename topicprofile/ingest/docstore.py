@@ -149,7 +149,8 @@ class DocumentStore:
         writer = None
         try:
             for shard in self._shards():
-                table = pq.read_table(shard, columns=[c for c in STORED_FIELDS if c in pq.read_schema(shard).names])
+                names = pq.read_schema(shard).names
+                table = pq.read_table(shard, columns=[c for c in STORED_FIELDS if c in names])
                 if schema.DATE not in table.column_names:
                     table = table.append_column(schema.DATE, pa.array([""] * table.num_rows, pa.string()))
                 if writer is None:
