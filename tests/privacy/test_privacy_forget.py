@@ -227,6 +227,7 @@ def test_privacy_report_shows_the_erasure_log_and_the_database(shop):
         "customer_hash"
     ] == erasure_hash(GONE)
     assert report["settings"]["refit_due"] is True and report["settings"]["erased_customers"] == 1
+    assert report["settings"]["statistics_subtracted"] is True
     bows = [e for e in report["files"] if e["path"].endswith("training_bows.parquet")]
     assert (
         len(bows) == 1

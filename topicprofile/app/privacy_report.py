@@ -96,6 +96,8 @@ def _settings(manifest: dict[str, Any]) -> dict[str, Any]:
         "keep_texts": params.get("keep_texts", "all (model made before --keep-texts existed)"),
         "erased_customers": privacy.get("erased_customers", 0),
         "refit_due": privacy.get("refit_due", False),
+        "statistics_subtracted": privacy.get("statistics_subtracted"),  # forget took erased customers out
+        "retention": privacy.get("retention"),  # the last prune --model-dir: days, as-of, cutoff
     }
 
 
