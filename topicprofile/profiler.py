@@ -43,6 +43,7 @@ from topicprofile.profiler_params import (
     tagger_of,
     tokenizer_of,
 )
+from topicprofile.privacy.training_bows import TrainingBows
 from topicprofile.profiler_state import fitted_state, restore_fitted, saved_params
 from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, fit_segments, rename_segments, segment_blocks
 from topicprofile.store import load_model, save_model
@@ -222,6 +223,8 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         self.documents_ = kept_documents(self.keep_texts, corpus, profiles=self.profiles_, chunk_rows=run.chunk_rows,
                                          channel_weights=self._make_tagger().weights(),
                                          doc_topics=self.topics_.transform_counts)  # fmt: skip
+        # what forget subtracts from the topic statistics (issue 14); none without texts
+        self.training_bows_ = None if self.keep_texts == "none" else TrainingBows.collect(corpus.iter_chunks())
         return self
 
     # the encoder's fitted parts, under the names the API has always had

@@ -24,7 +24,7 @@ import pandas as pd
 
 from topicprofile import schema
 from topicprofile.errors import DataValidationError
-from topicprofile.ingest.docstore import DOC_FIELDS, DocumentStore
+from topicprofile.ingest.docstore import STORED_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, build_documents
 from topicprofile.privacy.minimize import pick_snippets
 from topicprofile.tag.aggregate import aggregate_topics
@@ -215,5 +215,5 @@ def kept_documents(
     if keep_texts != "snippets":
         return corpus.store if keep_texts == "all" else None
     kept = pick_snippets(corpus.iter_chunks(), tags=tag_topic_ids(profiles), channel_weights=channel_weights,
-                         doc_topics=doc_topics, columns=DOC_FIELDS)  # fmt: skip
-    return DocumentStore.from_frame(kept, chunk_rows=chunk_rows)
+                         doc_topics=doc_topics, columns=STORED_FIELDS)  # fmt: skip
+    return DocumentStore.from_frame(kept.fillna(""), chunk_rows=chunk_rows)
