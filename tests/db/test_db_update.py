@@ -149,3 +149,16 @@ def test_update_needs_db(tagged, tmp_path) -> None:
     model, _ = tagged
     result = runner.invoke(app, ["update", "--model-dir", str(model), "--reviews", str(tmp_path / "x.csv")])
     assert result.exit_code == 2  # --db is required
+
+
+def test_update_cli_fold_options(tagged, tiny_reviews, tmp_path) -> None:
+    model, db = tagged
+    new = str(_new_reviews(tmp_path, tiny_reviews))
+    base = ["update", "--model-dir", str(model), "--db", str(db), "--reviews", new]
+    text = runner.invoke(app, base)
+    assert text.exit_code == 0, text.output
+    assert "topics folded (add" in text.output and "ids and labels kept" in text.output
+    none = runner.invoke(app, [*base, "--fold", "none", "--json"])
+    assert none.exit_code == 0 and json.loads(none.output)["fold"]["method"] == "none"
+    assert runner.invoke(app, [*base, "--fold", "refit"]).exit_code == 2
+    assert runner.invoke(app, [*base, "--fold-passes", "0"]).exit_code == 2
