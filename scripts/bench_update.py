@@ -120,23 +120,24 @@ def main(argv: list[str] | None = None) -> int:
         old_model = make().fit(old)
         old_model.save(str(base / "model"))
         tag_files(base / "model", base / "p.csv", reviews=base / "old.csv", db=base / "p.duckdb")
-        for name, (fold, passes) in UPDATES.items():
-            for run in range(args.runs):
-                work = base / f"run-{len(times)}-{run}"
+        for run in range(args.runs):  # the options take turns, so a busy spell slows all of them alike
+            for name, (fold, passes) in UPDATES.items():
+                work = base / f"run-{run}-{fold}-{passes}"
                 shutil.copytree(base / "model", work / "model")
                 shutil.copy(base / "p.duckdb", work / "p.duckdb")
                 t0 = time.perf_counter()
                 update_files(work / "model", db=work / "p.duckdb", reviews=base / "new.csv", fold=fold,
                              fold_passes=passes)  # fmt: skip
                 times.setdefault(name, []).append(time.perf_counter() - t0)
-            models[name] = TopicProfiler.load(str(work / "model"))
-            print(f"{name}: {statistics.median(times[name]):.1f} s", file=sys.stderr)
-        for name, previous in (("fit --previous", old_model), ("full refit", None)):
-            for _ in range(args.runs):
+                models[name] = TopicProfiler.load(str(work / "model"))
+            for name, previous in (("fit --previous", old_model), ("full refit", None)):
                 t0 = time.perf_counter()
                 models[name] = make().fit(reviews, previous=previous)
                 times.setdefault(name, []).append(time.perf_counter() - t0)
-            print(f"{name}: {statistics.median(times[name]):.1f} s", file=sys.stderr)
+            print(
+                f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items()),
+                file=sys.stderr,
+            )
     cold = models["full refit"]
     match = match_topics(cold.topics_.topic_word_, vocabulary(cold.dictionary_),
                          old_model.topics_.topic_word_, vocabulary(old_model.dictionary_))  # fmt: skip
