@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import sparse
 from scipy.special import psi
 
 from topicprofile import TopicProfiler
+from topicprofile.app.update import fold_counts
 from topicprofile.topics.fold import expected_counts, fold_documents, pool_rows
 from topicprofile.topics.infer import doc_seeds, infer_gamma
 from topicprofile.topics.lda import LdaTopics
@@ -153,3 +155,28 @@ def test_folded_model_saves_and_loads_as_the_same_format(vb_profiler, tiny_revie
     np.testing.assert_array_equal(older.topic_word_, loaded.topics_.topic_word_)
     texts = tiny_reviews["text"].iloc[:4].tolist()
     assert loaded.tag_text(texts) == profiler.tag_text(texts)
+
+
+@pytest.mark.slow
+def test_fold_on_real_reviews_keeps_unaffected_customers_tags(shared_data) -> None:
+    """Issue 13's target on real Amazon reviews: 10% new reviews folded in, ≥ 95% of the customers
+    without a new review keep exactly their tags and ids when profiled again (docs/update.md)."""
+    frame = pd.read_csv(shared_data / "en_amazon_reviews_4cats.csv.bz2", dtype=str)
+    sample = pd.concat(
+        [g.sample(300, random_state=0) for _, g in frame.groupby("category")], ignore_index=True
+    )
+    sample["customer_id"] = [f"{c}-{i // 4:04d}" for i, c in enumerate(sample["category"])]
+    reviews = sample[["customer_id", "text"]].sample(frac=1.0, random_state=1).reset_index(drop=True)
+    old, new = reviews.iloc[:1080], reviews.iloc[1080:]
+    unaffected = old[~old["customer_id"].isin(set(new["customer_id"]))]
+    profiler = TopicProfiler(n_topics=6, random_state=0).fit(old)
+    columns = ["interest_tags", "interest_topics"]
+    before = profiler.profile(unaffected).set_index("customer_id")[columns]
+    counts = fold_counts(profiler, new, profiler.encoder_.tokens(new["text"].tolist()))
+    result = fold_documents(profiler.topics_, counts)
+    after = profiler.profile(unaffected).set_index("customer_id")[columns]
+    kept = float((before == after.loc[before.index]).all(axis=1).mean())
+    print(
+        f"fold of {result.n_documents} customers' new reviews: {kept:.3f} of {len(before)} unaffected keep their tags"
+    )
+    assert result.moved > 0 and kept >= 0.95
