@@ -1,4 +1,4 @@
-"""`update`: new texts of known customers refresh only their rows in the profile database, without a refit."""
+"""`update`: new texts join the topics (folded, no refit) and refresh only their customers' rows in the database."""
 
 from __future__ import annotations
 
@@ -15,10 +15,16 @@ pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
 from test_db_wiring import db_state
 
 from topicprofile import TopicProfiler
+from topicprofile.app.forget import forget_customers
 from topicprofile.app.jobs import tag_files
-from topicprofile.app.update import update_files
+from topicprofile.app.update import fold_counts, update_files
 from topicprofile.cli import app
 from topicprofile.db import ProfileDatabase
+from topicprofile.errors import ConfigError
+from topicprofile.privacy.training_bows import TRAINING_BOWS, read_training_bows
+from topicprofile.store import model_files
+from topicprofile.topics.fold import expected_counts
+from topicprofile.topics.matching import hellinger
 
 runner = CliRunner()
 
@@ -63,17 +69,30 @@ def test_update_refreshes_only_the_customers_of_the_new_file(tagged, tiny_review
         assert database.history(movers[0])["run_id"].nunique() == 2  # the drift is in the history
 
 
-def test_update_keeps_topics_and_writes_a_new_version(tagged, tiny_reviews, tmp_path) -> None:
+def test_update_folds_the_new_texts_into_the_topics_and_writes_a_new_version(
+    tagged, tiny_reviews, tmp_path
+) -> None:
+    """Was ``test_update_keeps_topics_...``, which asserted the topics did not change: they now learn
+    from the new texts (their expected counts join the statistics) and keep their ids and labels."""
     model, db = tagged
     old = TopicProfiler.load(str(model))
     versions = sorted(p.name for p in (model / "versions").iterdir())
-    update_files(model, db=db, reviews=_new_reviews(tmp_path, tiny_reviews))
+    new_file = _new_reviews(tmp_path, tiny_reviews)
+    summary = update_files(model, db=db, reviews=new_file)
     new = TopicProfiler.load(str(model))
     assert sorted(p.name for p in (model / "versions").iterdir()) != versions
     assert (
         TopicProfiler.load(str(model / "versions" / versions[-1])).n_documents_ == old.n_documents_
     )  # still loads
-    np.testing.assert_array_equal(new.topics_.topic_word_, old.topics_.topic_word_)  # no refit
+    texts = pd.read_csv(new_file, dtype=str)
+    counts = fold_counts(old, texts, old.encoder_.tokens(texts["text"].tolist()))
+    assert counts.shape[0] == 3  # pooled per customer, as the model was fitted
+    np.testing.assert_allclose(new.topics_.lda_.state.sstats,
+                               old.topics_.lda_.state.sstats + expected_counts(old.topics_, counts), rtol=1e-9)  # fmt: skip
+    assert summary["fold"]["method"] == "add" and summary["fold"]["n_documents"] == 3
+    assert new.topic_labels_ == old.topic_labels_
+    distance = hellinger(new.topics_.topic_word_, old.topics_.topic_word_)
+    np.testing.assert_array_equal(distance.argmin(axis=1), np.arange(old.n_topics_))  # same topics, same ids
     assert new.n_documents_ == old.n_documents_ + 17
     # a second update sees the first one's texts: the customer's documents add up
     second = _new_reviews(tmp_path, tiny_reviews, "second.csv")
@@ -81,6 +100,36 @@ def test_update_keeps_topics_and_writes_a_new_version(tagged, tiny_reviews, tmp_
     mover = min(set(pd.read_csv(second)["customer_id"]))
     row = db_state(db)["profiles"].set_index("customer_id").loc[mover]
     assert row["n_documents"] == 3 + 8 + 8
+
+
+def test_update_fold_none_keeps_the_topics(tagged, tiny_reviews, tmp_path) -> None:
+    model, db = tagged
+    old = TopicProfiler.load(str(model))
+    summary = update_files(model, db=db, reviews=_new_reviews(tmp_path, tiny_reviews), fold="none")
+    np.testing.assert_array_equal(TopicProfiler.load(str(model)).topics_.topic_word_, old.topics_.topic_word_)
+    assert summary["fold"]["method"] == "none"
+    with pytest.raises(ConfigError, match="--fold"):
+        update_files(model, db=db, reviews=_new_reviews(tmp_path, tiny_reviews), fold="refit")
+
+
+def test_update_is_deterministic_and_unaffected_customers_keep_their_tags(
+    tiny_profiler, tiny_reviews, tmp_path
+) -> None:
+    new_file = _new_reviews(tmp_path, tiny_reviews)
+    states = []
+    for name in ("a", "b"):
+        model, db = tmp_path / name / "model", tmp_path / name / "p.duckdb"
+        tiny_profiler.save(str(model))
+        update_files(model, db=db, reviews=new_file)
+        states.append((TopicProfiler.load(str(model)), db_state(db)["profiles"]))
+    (first, rows), (second, rows_again) = states
+    np.testing.assert_array_equal(first.topics_.lda_.state.sstats, second.topics_.lda_.state.sstats)
+    pd.testing.assert_frame_equal(rows.drop(columns=["updated_at"], errors="ignore"),
+                                  rows_again.drop(columns=["updated_at"], errors="ignore"))  # fmt: skip
+    # the customers without new texts, profiled again with the folded topics, keep their tags and ids
+    others = tiny_reviews[~tiny_reviews["customer_id"].isin(set(pd.read_csv(new_file)["customer_id"]))]
+    columns = ["customer_id", "interest_tags", "interest_topics"]
+    pd.testing.assert_frame_equal(first.profile(others)[columns], tiny_profiler.profile(others)[columns])
 
 
 def test_update_counts_new_words_and_says_when_a_refit_is_due(tagged, tmp_path) -> None:
@@ -103,3 +152,35 @@ def test_update_needs_db(tagged, tmp_path) -> None:
     model, _ = tagged
     result = runner.invoke(app, ["update", "--model-dir", str(model), "--reviews", str(tmp_path / "x.csv")])
     assert result.exit_code == 2  # --db is required
+
+
+def test_update_cli_fold_options(tagged, tiny_reviews, tmp_path) -> None:
+    model, db = tagged
+    new = str(_new_reviews(tmp_path, tiny_reviews))
+    base = ["update", "--model-dir", str(model), "--db", str(db), "--reviews", new]
+    text = runner.invoke(app, base)
+    assert text.exit_code == 0, text.output
+    assert "topics folded (add" in text.output and "ids and labels kept" in text.output
+    none = runner.invoke(app, [*base, "--fold", "none", "--json"])
+    assert none.exit_code == 0 and json.loads(none.output)["fold"]["method"] == "none"
+    assert runner.invoke(app, [*base, "--fold", "refit"]).exit_code == 2
+    assert runner.invoke(app, [*base, "--fold-passes", "0"]).exit_code == 2
+
+
+def test_update_records_the_folded_texts_so_forget_can_take_them_out(tagged, tiny_reviews, tmp_path) -> None:
+    """The folded texts join ``training_bows.parquet`` (one row per text with words); ``fold="none"``
+    adds none (the topics never saw them), and ``forget`` then removes all of a mover's rows."""
+    model, db = tagged
+    before = read_training_bows(model_files(model) / TRAINING_BOWS).to_pandas()
+    new_file = _new_reviews(tmp_path, tiny_reviews)
+    update_files(model, db=db, reviews=new_file, fold="none")
+    assert len(read_training_bows(model_files(model) / TRAINING_BOWS)) == len(before)
+    update_files(model, db=db, reviews=new_file)
+    after = read_training_bows(model_files(model) / TRAINING_BOWS).to_pandas()
+    texts = pd.read_csv(new_file, dtype=str)
+    assert len(after) == len(before) + len(texts)  # every new text has vocabulary words here
+    pd.testing.assert_frame_equal(after.iloc[: len(before)], before)  # old rows first, unchanged
+    assert after.iloc[len(before):]["customer_id"].tolist() == texts["customer_id"].tolist()
+    mover = min(set(texts["customer_id"]) - {"newcomer-01"})
+    forget_customers([mover], model_dir=model, db=db)
+    assert mover not in set(read_training_bows(model_files(model) / TRAINING_BOWS)["customer_id"].to_pylist())

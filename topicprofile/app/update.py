@@ -1,11 +1,14 @@
-"""``update``: fold new texts and orders of customers into their profiles without a refit.
+"""``update``: fold new texts and orders of customers into the model and their profiles without a refit.
 
-The topics stay as fitted (same vocabulary, same topic ids): the customers named in the new
-files are profiled again on all their texts — those the model keeps (``documents.parquet``, from
-the fit and earlier updates) plus the new ones — and only their rows in the profile database are
-replaced; every other customer's row is left as it is. The new texts are added to the model's
-documents in a new model version, so that the next update (and ``explain``) sees them; the old
-version stays loadable.
+The new texts are folded into the topics (:mod:`topicprofile.topics.fold`): their expected
+topic-word counts against the current topics are added to the model's sufficient statistics, so
+the topics learn from them while staying the same topics (same vocabulary, same ids, same
+labels); ``fold="none"`` keeps the topics as fitted. Then the customers named in the new files are
+profiled again on all their texts — those the model keeps (``documents.parquet``, from the fit and
+earlier updates) plus the new ones — and only their rows in the profile database are replaced;
+every other customer's row is left as it is (docs/update.md measures how many of them the folded
+topics would tag differently: under 5%). The folded topics and the new texts go into a new model
+version; the old version stays loadable.
 
 New words the vocabulary does not know are counted: when their share of the new tokens passes
 ``refit_share``, the summary says a refit is due (``fit --previous``, so that tag ids stay).
@@ -20,27 +23,44 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.app.jobs import load_inputs, stream_documents
 from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
 from topicprofile.app.tables import round_output, write_rejects_csv
-from topicprofile.errors import DataValidationError
+from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.corpus import DocumentStore
+from topicprofile.text.vectorize import bows_to_csr, to_bows
+from topicprofile.topics.fold import (
+    DEFAULT_FOLD,
+    DEFAULT_FOLD_PASSES,
+    FOLD_METHODS,
+    fold_documents,
+    pool_rows,
+)
 
-__all__ = ["DEFAULT_REFIT_SHARE", "out_of_vocabulary", "update_files"]
+__all__ = ["DEFAULT_REFIT_SHARE", "fold_counts", "out_of_vocabulary", "update_files"]
 
 #: Share of the new texts' tokens outside the vocabulary from which ``update`` advises a refit.
 DEFAULT_REFIT_SHARE = 0.2
 
 
-def out_of_vocabulary(profiler: TopicProfiler, texts: list[str]) -> tuple[int, int]:
-    """(tokens the model's vocabulary does not know, all tokens) of ``texts``, after phrases."""
+def out_of_vocabulary(profiler: TopicProfiler, texts: list[str] | None = None, *,
+                      tokens: list[list[str]] | None = None) -> tuple[int, int]:  # fmt: skip
+    """(tokens the model's vocabulary does not know, all tokens) of ``texts`` (or their ``tokens``), after phrases."""
     known = profiler.dictionary_.token2id
-    tokens = [t for doc in profiler.encoder_.tokens(texts) for t in doc]
-    return sum(t not in known for t in tokens), len(tokens)
+    flat = [t for doc in (profiler.encoder_.tokens(texts or []) if tokens is None else tokens) for t in doc]
+    return sum(t not in known for t in flat), len(flat)
+
+
+def fold_counts(profiler: TopicProfiler, docs: pd.DataFrame, tokens: list[list[str]]) -> sparse.csr_matrix:
+    """The count matrix the new documents are folded in as: one row per document, or per customer
+    (sorted) for a model fitted on pooled customers (``pooling="customer"``), as the fit trained."""
+    counts = bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_))
+    return pool_rows(counts, docs[schema.CUSTOMER_ID]) if profiler.pooling == "customer" else counts
 
 
 def _documents_of(store: DocumentStore | None, customers: set[str]) -> list[pd.DataFrame]:
@@ -57,6 +77,8 @@ def update_files(
     region: str | None = None,
     as_of: str | None = None,
     refit_share: float = DEFAULT_REFIT_SHARE,
+    fold: str = DEFAULT_FOLD,
+    fold_passes: int = DEFAULT_FOLD_PASSES,
     progress: ProgressCallback | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
@@ -65,10 +87,15 @@ def update_files(
     ``inputs`` are ``reviews=``, ``browsing=``, ``orders=`` and their ``*_columns=``, ``encoding=``,
     ``date_format=``, ``max_amount=`` (as for :func:`~topicprofile.app.jobs.tag_files`). Orders are
     read whole (a shop's order export); their customers are re-profiled too. Rejected rows go to
-    ``<model_dir>/update.rejects.csv``. Returns counts, the database run, the new model version's
-    ``n_documents``, ``n_oov`` / ``n_tokens`` and ``refit_due``.
+    ``<model_dir>/update.rejects.csv``. ``fold``/``fold_passes``: how the new texts are folded into
+    the topics (:func:`~topicprofile.topics.fold.fold_documents`; ``"none"``: topics as fitted).
+    Returns counts, the database run, the new model version's ``n_documents``, ``n_oov`` /
+    ``n_tokens``, ``refit_due`` and ``fold`` (what the fold did).
     """
     start = time.perf_counter()
+    if fold not in FOLD_METHODS or not isinstance(fold_passes, int) or fold_passes < 1:
+        raise ConfigError(f"update: --fold must be one of {', '.join(FOLD_METHODS)} and --fold-passes an integer "
+                          f">= 1; got {fold!r} and {fold_passes!r}")  # fmt: skip
     identifiers, rejected = prepare_db(db, customers, region=region)
     profiler = TopicProfiler.load(str(model_dir))
     text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
@@ -92,12 +119,20 @@ def update_files(
         raise DataValidationError(
             "update: the new files name no customer (give --reviews, --browsing or --orders)"
         )
-    n_oov, n_tokens = (
-        (0, 0) if new_docs is None else out_of_vocabulary(profiler, new_docs[schema.TEXT].tolist())
-    )
+    tokens = [] if new_docs is None else profiler.encoder_.tokens(new_docs[schema.TEXT].tolist())
+    n_oov, n_tokens = out_of_vocabulary(profiler, tokens=tokens)
+    folded = None  # the new texts join the topics before anyone is profiled with them
+    if new_docs is not None:
+        counts = fold_counts(profiler, new_docs, tokens)
+        folded = fold_documents(profiler.topics_, counts, method=fold, passes=fold_passes).to_dict()
+        if fold != "none" and profiler.training_bows_ is not None:  # what forget subtracts again (issue 14)
+            per_text = bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_))
+            profiler.training_bows_ = profiler.training_bows_.appended(new_docs, per_text)
     docs = [*_documents_of(profiler.documents_, affected), *([] if new_docs is None else [new_docs])]
     texts = (
-        DocumentStore.from_frame(pd.concat(docs, ignore_index=True), chunk_rows=profiler.run_options().chunk_rows)
+        DocumentStore.from_frame(
+            pd.concat(docs, ignore_index=True), chunk_rows=profiler.run_options().chunk_rows
+        )
         if docs
         else None
     )
@@ -111,7 +146,7 @@ def update_files(
     return {
         "model_dir": str(model_dir), "n_customers": len(table), "n_new_documents": 0 if new_docs is None else len(new_docs),
         "n_documents": n_documents, "n_oov": n_oov, "n_tokens": n_tokens, "oov_share": round(share, 4),
-        "refit_due": share > refit_share, "rejects_file": rejects_file, **summary,
+        "refit_due": share > refit_share, "fold": folded, "rejects_file": rejects_file, **summary,
         "seconds": round(time.perf_counter() - start, 2),
     }  # fmt: skip
 
@@ -136,7 +171,7 @@ def _write_rejects(
 
 
 def _save_version(profiler: TopicProfiler, new_docs: pd.DataFrame, model_dir: str | os.PathLike[str]) -> int:
-    """A new model version whose documents are the old ones plus ``new_docs`` (topics unchanged)."""
+    """A new model version whose documents are the old ones plus ``new_docs`` (and the folded topics)."""
     store = DocumentStore(chunk_rows=profiler.run_options().chunk_rows)
     for chunk in [] if profiler.documents_ is None else profiler.documents_.chunks():
         store.append(chunk)  # the saved fields, dates included

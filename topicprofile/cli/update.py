@@ -1,7 +1,8 @@
-"""``topicprofile update``: fold new texts and orders into known customers' profiles, without a refit."""
+"""``topicprofile update``: fold new texts and orders into the model and customers' profiles, without a refit."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,12 @@ from topicprofile.cli._util import (
 from topicprofile.cli.db_options import CustomersOpt, RegionOpt, print_db_line
 
 
+class Fold(str, Enum):
+    add = "add"
+    online = "online"
+    none = "none"
+
+
 @app.command("update")
 def update_cli(
     model_dir: ModelDirOpt,
@@ -48,13 +55,25 @@ def update_cli(
     max_amount: MaxAmountOpt = None,
     customers: CustomersOpt = None,
     region: RegionOpt = None,
+    fold: Annotated[
+        Fold,
+        typer.Option(
+            "--fold",
+            help="How the new texts join the topics: add their expected word counts (add), gensim's online "
+            "step (online, moves the topics more) or not at all (none). See docs/update.md.",
+        ),
+    ] = Fold.add,
+    fold_passes: Annotated[
+        int, typer.Option("--fold-passes", min=1, help="Rounds of --fold add over the new texts.")
+    ] = 1,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Refresh the profiles of the customers in new files with the saved topics (no refit).
+    """Fold new texts into the topics and refresh the profiles of their customers (no refit).
 
-    Only those customers' rows change in --db; the new texts join the model's documents in a new
-    model version (the old one stays loadable). Says when new words call for a refit.
+    The topics keep their ids and labels; only the new files' customers' rows change in --db; the
+    folded topics and the new texts go into a new model version (the old one stays loadable).
+    Says when new words call for a refit.
 
     Example: topicprofile update --model-dir models/shop --reviews reviews_2026-12-01.csv --db profiles.duckdb
     """
@@ -72,17 +91,31 @@ def update_cli(
 
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = update_files(
-                model_dir, db=db, customers=customers, region=region, as_of=as_of, progress=progress, **inputs
+                model_dir,
+                db=db,
+                customers=customers,
+                region=region,
+                as_of=as_of,
+                fold=fold.value,
+                fold_passes=fold_passes,
+                progress=progress,
+                **inputs,
             )
     if json_out:
         print_json(summary)
         return
     if quiet:
         return
+    folded = summary["fold"]
+    topics = (
+        "topics unchanged"
+        if not folded or folded["method"] == "none"
+        else f"topics folded ({folded['method']}, moved {folded['moved']:.3f}; ids and labels kept)"
+    )
     stdout.print(
         escape(
             f"{summary['n_customers']:,} customers re-profiled from {summary['n_new_documents']:,} new documents; "
-            f"the model now keeps {summary['n_documents']:,} documents (topics unchanged)"
+            f"the model now keeps {summary['n_documents']:,} documents ({topics})"
         ),
         highlight=False,
     )

@@ -72,15 +72,25 @@ class TrainingBows:
     @classmethod
     def collect(cls, chunks: Iterable[tuple[pd.DataFrame, sparse.csr_matrix]]) -> TrainingBows:
         """The record of the fit's ``(documents, counts)`` chunks (documents with ``customer_id`` and ``date``)."""
+        return cls._written(_chunk_table(docs, counts) for docs, counts in chunks)
+
+    @classmethod
+    def _written(cls, tables: Iterable[pa.Table]) -> TrainingBows:
+        """A record in a temporary file (removed with the object) holding ``tables``' rows in order."""
         import pyarrow.parquet as pq  # not at import: the profiler's import stays light
 
         directory = tempfile.mkdtemp(prefix="topicprofile-bows-")
         record = cls(Path(directory) / TRAINING_BOWS)
         record._cleanup = weakref.finalize(record, shutil.rmtree, directory, True)
         with pq.ParquetWriter(str(record.path), _SCHEMA) as writer:
-            for docs, counts in chunks:
-                writer.write_table(_chunk_table(docs, counts))
+            for table in tables:
+                writer.write_table(table)
         return record
+
+    def appended(self, docs: pd.DataFrame, counts: sparse.csr_matrix) -> TrainingBows:
+        """A new record: these rows, then ``docs`` with their word ``counts`` (one row per document),
+        as ``update`` folds new texts into the topics."""
+        return TrainingBows._written([read_training_bows(self.path), _chunk_table(docs, counts)])
 
     def write_parquet(self, path: str | os.PathLike[str]) -> None:
         shutil.copyfile(self.path, path)

@@ -248,8 +248,9 @@ class LdaTopics:
     )
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The fitted gensim model as plain data: JSON-ready settings and the arrays
-        ``alpha`` (k), ``eta`` (V or k × V), ``sstats`` and ``exp_elog_beta`` (k × V)."""
+        """The fitted gensim model as plain data: JSON-ready settings (with ``folds``, what
+        :func:`~topicprofile.topics.fold.fold_documents` added since the fit, when anything) and the
+        arrays ``alpha`` (k), ``eta`` (V or k × V), ``sstats`` and ``exp_elog_beta`` (k × V)."""
         lda = self.lda_
         params = {key: getattr(lda, key) for key in self._STATE_KEYS}
         params.update(numdocs=int(lda.state.numdocs), dtype=np.dtype(lda.dtype).name)
@@ -259,6 +260,9 @@ class LdaTopics:
             "infer_iterations": self.infer_iterations,
             "gamma_threshold": self.gamma_threshold,
         }
+        # documents folded in since the fit (topics/fold.py); readers ignore the key
+        if getattr(self, "folds_", None):
+            params["folds"] = list(self.folds_)
         arrays = {
             "alpha": np.asarray(lda.alpha, dtype=np.float64),
             "eta": np.asarray(lda.eta, dtype=np.float64),
@@ -291,10 +295,12 @@ class LdaTopics:
             raise ValueError("exp_elog_beta does not follow from sstats and eta (the files do not belong together)")
         lda.expElogbeta = arrays["exp_elog_beta"].astype(lda.dtype, copy=True)
         inference = params["inference"]
-        return cls.from_gensim(
+        topics = cls.from_gensim(
             lda, random_state=int(inference["random_state"]), infer_iterations=int(inference["infer_iterations"]),
             gamma_threshold=float(inference["gamma_threshold"]),
         )
+        topics.folds_ = list(params.get("folds", []))
+        return topics
 
     # -- inference -----------------------------------------------------------------------
     def transform(self, bows: Sequence[Sequence[tuple[int, float]]]) -> np.ndarray:
