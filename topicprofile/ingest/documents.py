@@ -19,7 +19,7 @@ __all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
 #: What the API accepts for an input: a user's DataFrame (cleaned here) or a loader's result.
 Input = pd.DataFrame | LoadResult | None
 
-DOC_COLUMNS = [schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT, schema.SOURCE, schema.ROW, schema.MONTH]
+DOC_COLUMNS = [schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT, schema.SOURCE, schema.ROW, schema.MONTH, schema.RATING]
 
 
 def as_loaded(
@@ -44,9 +44,10 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
     Returns
     -------
     DataFrame
-        Columns ``customer_id, channel, text, source, row, month``; reviews first, then browsing, each in
+        Columns ``customer_id, channel, text, source, row, month, rating``; reviews first, then browsing, each in
         input order. ``month`` is the calendar month of the timestamp (``"2025-03"``, ``""`` when
-        undated): the interests-over-time report needs no finer date, so no finer date is kept. Browsing text is its text/title/query plus the words of its URL. With
+        undated): the interests-over-time report needs no finer date, so no finer date is kept. ``rating`` (float, NaN
+        when none) helps choose the reviews segment cards quote. Browsing text is its text/title/query plus the words of its URL. With
         ``scrub`` (the default) personal data in the text is replaced by typed placeholders
         (:func:`topicprofile.privacy.scrub.scrub_documents`); the counts per kind are in
         ``docs.attrs["scrub_counts"]``.
@@ -63,7 +64,7 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
         url_words = events[schema.URL].map(url_to_words)
         text = (events[schema.TEXT] + " " + url_words).str.strip()
         parts.append(events.assign(**{schema.TEXT: text, schema.CHANNEL: schema.BROWSING}))
-    docs = pd.concat([_with_month(p)[DOC_COLUMNS] for p in parts], ignore_index=True)
+    docs = pd.concat([_dated_and_rated(p)[DOC_COLUMNS] for p in parts], ignore_index=True)
     docs[schema.CUSTOMER_ID] = docs[schema.CUSTOMER_ID].astype(str)
     if scrub:  # privacy hook (issue 14): before anything is stored or tokenised
         docs, counts = scrub_documents(docs)
@@ -71,10 +72,11 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
     return docs
 
 
-def _with_month(table: pd.DataFrame) -> pd.DataFrame:
+def _dated_and_rated(table: pd.DataFrame) -> pd.DataFrame:
     stamps = pd.to_datetime(table[schema.TIMESTAMP], errors="coerce") if schema.TIMESTAMP in table else None
     month = "" if stamps is None else stamps.dt.strftime("%Y-%m").fillna("")
-    return table.assign(**{schema.MONTH: month})
+    rating = table[schema.RATING] if schema.RATING in table else float("nan")
+    return table.assign(**{schema.MONTH: month, schema.RATING: rating})
 
 
 def fingerprint(docs: pd.DataFrame) -> str:

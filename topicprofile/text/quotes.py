@@ -1,0 +1,89 @@
+"""Which review is fit to quote: readable (not shouting, not noise, a sensible length) and not a complaint.
+
+Segment cards quote one review per segment as its example (:mod:`topicprofile.segments.cards`); the
+fit keeps each customer's most quotable review (:class:`~topicprofile.text.corpus.CountedCorpus`)
+by :func:`quote_rank`. The complaint test is a word list (English and Chinese) for texts without a
+rating; with ratings, a low rating says it better (:func:`low_ratings`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+__all__ = [
+    "MAX_QUOTE_WORDS",
+    "MIN_QUOTE_WORDS",
+    "count_words",
+    "is_readable",
+    "low_ratings",
+    "quote_rank",
+    "sounds_negative",
+]
+
+#: A quotable review has at least this many words ...
+MIN_QUOTE_WORDS = 5
+#: ... and at most this many (longer ones are cut to a snippet, and rarely representative).
+MAX_QUOTE_WORDS = 60
+#: At least this share of its non-space characters are letters (not digits, symbols, emoji, markup).
+MIN_LETTER_SHARE = 0.75
+#: More than this share of its cased letters in capitals is shouting (checked from 10 cased letters on).
+MAX_CAPITALS_SHARE = 0.5
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NEGATIVE_EN = re.compile(
+    r"\b(?:awful|terrible|horrible|worst|bad|poor(?:ly)?|disappoint\w*|waste[ds]?|useless|junk|rubbish|garbage|"
+    r"broke|broken|breaks|defective|faulty|flimsy|overpriced|refund\w*|return(?:ed|ing)?|complain\w*|"
+    r"stopped working|(?:does|did|do)n'?t work|never again|not worth|not (?:good|great|recommend\w*)|"
+    r"boring|dull|tedious|mediocre|bland|predictabl[ey]|mess|fail(?:s|ed)?|annoying|leak(?:s|ed|ing)?|"
+    r"ripped|cheaply|unfortunately|sadly)\b",
+    re.IGNORECASE,
+)
+_NEGATIVE_ZH = re.compile(
+    r"很差|太差|质量差|差评|差劲|不好|失望|退货|退款|垃圾|糟糕|坏了|后悔|不值|难用|不满意|太慢|太贵|骗"
+)
+
+
+def count_words(text: str) -> int:
+    """Whitespace words, or for Chinese (no spaces) one word per two characters."""
+    return max(len(text.split()), len(_CJK.findall(text)) // 2)
+
+
+def is_readable(text: str) -> bool:
+    """A sensible length (:data:`MIN_QUOTE_WORDS` to :data:`MAX_QUOTE_WORDS`), mostly letters, not in capitals."""
+    if not MIN_QUOTE_WORDS <= count_words(text) <= MAX_QUOTE_WORDS:
+        return False
+    visible = [c for c in text if not c.isspace()]
+    letters = [c for c in visible if c.isalpha()]
+    if len(letters) < MIN_LETTER_SHARE * len(visible):
+        return False
+    cased = [c for c in letters if c.isupper() or c.islower()]
+    return len(cased) < 10 or sum(c.isupper() for c in cased) <= MAX_CAPITALS_SHARE * len(cased)
+
+
+def sounds_negative(text: str) -> bool:
+    """Whether the text has a complaint word (English or Chinese): a rough test for unrated reviews."""
+    return bool(_NEGATIVE_EN.search(text) or _NEGATIVE_ZH.search(text))
+
+
+def quote_rank(text: str, rating: float | None = None) -> tuple[bool, bool, float]:
+    """Sort key of a review as a quote, larger is better: readable, then no complaint words, then rating."""
+    rated = rating is not None and not math.isnan(rating)
+    return is_readable(text), not sounds_negative(text), float(rating) if rated else -math.inf
+
+
+def low_ratings(ratings: np.ndarray) -> np.ndarray:
+    """Which ratings are low: in the bottom 40% of the scale (1 and 2 of 1-5 stars); NaN is not low.
+
+    Ratings up to 5 are read on the 1-5 star scale; larger ones on the range seen.
+    """
+    ratings = np.asarray(ratings, dtype="float64")
+    seen = ratings[~np.isnan(ratings)]
+    if seen.size == 0:
+        return np.zeros(ratings.shape, dtype=bool)
+    low, high = (min(seen.min(), 1.0), 5.0) if seen.max() <= 5 else (seen.min(), seen.max())
+    cut = low + 0.4 * (high - low)
+    with np.errstate(invalid="ignore"):
+        return ratings < cut
