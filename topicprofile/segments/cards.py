@@ -26,7 +26,14 @@ from topicprofile.segments.names import (
     value_traits,
 )
 from topicprofile.tag.table import CustomerTags, tags_of_table
-from topicprofile.text.quotes import MIN_QUOTE_WORDS, count_words, is_readable, low_ratings, sounds_negative
+from topicprofile.text.quotes import (
+    MIN_QUOTE_WORDS,
+    count_words,
+    is_readable,
+    low_ratings,
+    mentions,
+    sounds_negative,
+)
 
 __all__ = ["MIN_EXAMPLE_WORDS", "name_segment", "segment_cards", "value_label"]
 
@@ -219,7 +226,9 @@ def _deduplicate_names(cards: list[dict[str, Any]]) -> None:
     for card in cards:
         medians = card["rfm_medians"]
         if counts[card["name"]] > 1 and medians:
-            card["name"] = f"{card['name']} ({counted(medians[FREQUENCY], 'order', 'g')}, {medians[MONETARY]:,.0f} spent)"
+            card["name"] = (
+                f"{card['name']} ({counted(medians[FREQUENCY], 'order', 'g')}, {medians[MONETARY]:,.0f} spent)"
+            )
     seen: dict[str, int] = {}
     for card in cards:
         n = seen[card["name"]] = seen.get(card["name"], 0) + 1
@@ -243,8 +252,8 @@ def _medians(buyers: pd.DataFrame) -> dict[str, float] | None:
 
 #: A review needs at least this many words to be quoted as a segment's example.
 MIN_EXAMPLE_WORDS = MIN_QUOTE_WORDS
-#: Customers looked at per card for a readable, non-complaining example before taking the best seen.
-_EXAMPLE_LOOKS = 200
+#: Customers (the most strongly tagged with the card's interest) whose reviews are looked at for its examples.
+_EXAMPLE_LOOKS = 50
 
 
 def _review_texts(reviews: pd.DataFrame | None) -> dict[str, list[tuple[str, bool]]]:
@@ -267,28 +276,29 @@ def _examples(
     members: pd.DataFrame, interest: str | None, scores: pd.DataFrame, texts: dict[str, list[tuple[str, bool]]],
     *, n: int, chars: int,
 ) -> list[dict[str, str]]:  # fmt: skip
-    """Reviews of the customers most strongly tagged with ``interest`` (all members without one), the
-    best quote of each (:func:`_flaws`), flawless ones first among the first :data:`_EXAMPLE_LOOKS`."""
+    """Reviews of the :data:`_EXAMPLE_LOOKS` customers most strongly tagged with ``interest`` (all
+    members without one): good quotes first (:func:`_flaws`), then those naming the interest's words
+    (:func:`~topicprofile.text.quotes.mentions`), then the most strongly tagged writer."""
     if not texts or n <= 0:
         return []
     ids = members[schema.CUSTOMER_ID].astype(str).to_numpy()
     strength = scores.loc[members.index, interest].to_numpy() if interest else np.zeros(len(members))
     with_text = np.array([customer in texts for customer in ids], dtype=bool)
-    pool = (
-        np.flatnonzero(with_text & (strength > 0))
-        if (with_text & (strength > 0)).any()
-        else np.flatnonzero(with_text)
-    )
+    tagged = with_text & (strength > 0)
+    pool = np.flatnonzero(tagged if tagged.any() else with_text)
     order = sorted(pool, key=lambda i: (-strength[i], ids[i]))[:_EXAMPLE_LOOKS]
     seen = []
     for rank, i in enumerate(order):
-        flaws, text = min((_flaws(text, low), text) for text, low in texts[ids[i]])
-        seen.append((flaws, rank, ids[i], text))
-        if sum(s[0] == 0 for s in seen) >= n:
+        for text, low in texts[ids[i]]:
+            seen.append((_flaws(text, low), -mentions(text, interest or ""), rank, ids[i], text))
+    best: dict[str, str] = {}
+    for *_, customer, text in sorted(seen):
+        if customer not in best:
+            best[customer] = text
+        if len(best) == n:
             break
     return [
-        {schema.CUSTOMER_ID: customer, schema.TEXT: _snippet(text, chars)}
-        for _, _, customer, text in sorted(seen)[:n]
+        {schema.CUSTOMER_ID: customer, schema.TEXT: _snippet(text, chars)} for customer, text in best.items()
     ]
 
 

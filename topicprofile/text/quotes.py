@@ -19,6 +19,7 @@ __all__ = [
     "count_words",
     "is_readable",
     "low_ratings",
+    "mentions",
     "quote_rank",
     "sounds_negative",
 ]
@@ -66,6 +67,23 @@ def is_readable(text: str) -> bool:
 def sounds_negative(text: str) -> bool:
     """Whether the text has a complaint word (English or Chinese): a rough test for unrated reviews."""
     return bool(_NEGATIVE_EN.search(text) or _NEGATIVE_ZH.search(text))
+
+
+def mentions(text: str, label: str) -> int:
+    """How many of an interest label's words the text names (``"outdoor · hike · tent"``: "hiking" names
+    "hike", "tents" names "tent", "comedies" names "comedy"; Chinese words as substrings)."""
+    found = 0
+    lowered = text.lower()
+    words = re.findall(r"\w+", lowered)
+    for word in {w for part in label.lower().split(" · ") for w in re.split(r"[\s_]+", part) if w}:
+        if _CJK.search(word):
+            found += word in lowered
+            continue
+        stems = {word, word[:-1] + "i" if word.endswith("y") else word}
+        if word.endswith("e") and len(word) >= 4:
+            stems.add(word[:-1])
+        found += any(len(stem) >= 3 and w.startswith(stem) for w in words for stem in stems)
+    return found
 
 
 def quote_rank(text: str, rating: float | None = None) -> tuple[bool, bool, float]:
