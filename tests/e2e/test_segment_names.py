@@ -34,7 +34,9 @@ def movie_shop(data, *, n_movies: int = 160, seed: int = 0) -> tuple[pd.DataFram
     movies = sorted(rng.choice(sorted(snippets["movie_name"].unique()), size=n_movies, replace=False))
     rows, n_customers = [], 0
     for movie in movies:
-        own = snippets[snippets["movie_name"] == movie].iloc[rng.permutation(int((snippets["movie_name"] == movie).sum()))]
+        own = snippets[snippets["movie_name"] == movie].iloc[
+            rng.permutation(int((snippets["movie_name"] == movie).sum()))
+        ]
         start = 0
         while start < len(own):
             size = int(rng.integers(3, 8))

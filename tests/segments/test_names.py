@@ -10,7 +10,14 @@ from topicprofile.segments.names import counted, distinct_names, distinctive_int
 
 def test_names_repeat_only_when_no_trait_tells_them_apart() -> None:
     values = ["High value", "High value", "Lapsed", "Lapsed", "New", "New"]
-    traits = [["audio", "big baskets"], ["audio", "small baskets"], ["kitchen"], ["kitchen", "one-time buyers"], [], []]
+    traits = [
+        ["audio", "big baskets"],
+        ["audio", "small baskets"],
+        ["kitchen"],
+        ["kitchen", "one-time buyers"],
+        [],
+        [],
+    ]
     assert distinct_names(values, traits, tagged=True) == [
         "High value · audio, big baskets", "High value · audio, small baskets",
         "Lapsed · kitchen", "Lapsed · kitchen, one-time buyers",
@@ -27,7 +34,9 @@ def test_names_distinctive_interests_need_lift_support_and_more_than_chance() ->
         {"interest": "garden · prune", "lift": 1.1, "p_value": 0.001},  # barely over the base
     ]
     counts = {"audio · headphone": 21, "outdoor · tent": 24, "pet · dog": 3, "garden · prune": 300}
-    assert distinctive_interests(top, counts, min_lift=1.2, max_p_value=0.05, min_support=5) == ["audio · headphone"]
+    assert distinctive_interests(top, counts, min_lift=1.2, max_p_value=0.05, min_support=5) == [
+        "audio · headphone"
+    ]
 
 
 def _rfm(rows: list[tuple[int, int, float]]) -> pd.DataFrame:
@@ -36,7 +45,9 @@ def _rfm(rows: list[tuple[int, int, float]]) -> pd.DataFrame:
 
 
 def test_names_value_traits_farthest_from_the_base_first() -> None:
-    base = _rfm([(r, f, m) for r in (5, 50, 200, 400) for f in (1, 2, 5, 10) for m in (20.0, 100.0, 400.0, 900.0)])
+    base = _rfm(
+        [(r, f, m) for r in (5, 50, 200, 400) for f in (1, 2, 5, 10) for m in (20.0, 100.0, 400.0, 900.0)]
+    )
     lapsed_once = _rfm([(400, 1, 20.0)] * 5)
     # recency is what "Lapsed" says already; one order and small spend are what sets it apart
     assert value_traits(lapsed_once, base, "Lapsed")[:2] == ["one-time buyers", "small spenders"]

@@ -11,7 +11,14 @@ from topicprofile import schema
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.ingest.documents import build_documents
 from topicprofile.text.corpus import CountedCorpus
-from topicprofile.text.quotes import count_words, is_readable, low_ratings, mentions, quote_rank, sounds_negative
+from topicprofile.text.quotes import (
+    count_words,
+    is_readable,
+    low_ratings,
+    mentions,
+    quote_rank,
+    sounds_negative,
+)
 
 GOOD = "Great grip on wet rocks and the boots stayed dry all day."
 
@@ -69,7 +76,9 @@ def test_quotes_fit_keeps_each_customers_most_quotable_review() -> None:
         "rating": [1, 3, 5, 5, 4, None],
     })  # fmt: skip
     docs = build_documents(reviews, scrub=False)
-    assert docs[schema.RATING].tolist()[:5] == [1.0, 3.0, 5.0, 5.0, 4.0] and np.isnan(docs[schema.RATING].iloc[5])
+    assert docs[schema.RATING].tolist()[:5] == [1.0, 3.0, 5.0, 5.0, 4.0] and np.isnan(
+        docs[schema.RATING].iloc[5]
+    )
     store = DocumentStore.from_frame(docs)
     chunk = next(store.chunks())
     assert schema.RATING in chunk  # the fit's shards carry the rating (a saved model's documents do not)
@@ -77,6 +86,10 @@ def test_quotes_fit_keeps_each_customers_most_quotable_review() -> None:
     corpus.add(chunk, sparse.csr_matrix((len(chunk), 3)), [[] for _ in range(len(chunk))])
     kept = corpus.first_reviews.set_index(schema.CUSTOMER_ID)
     # a: its first readable, uncomplaining review is rated 3, then a 5 comes: the best rated wins
-    assert kept.loc["a", schema.TEXT] == "Also fine, a nice pair of boots." and kept.loc["a", schema.RATING] == 5
+    assert (
+        kept.loc["a", schema.TEXT] == "Also fine, a nice pair of boots." and kept.loc["a", schema.RATING] == 5
+    )
     assert kept.loc["b", schema.TEXT].startswith("Warm tent")
-    assert kept.loc["c", schema.TEXT] == "Short but fine words here." and np.isnan(kept.loc["c", schema.RATING])
+    assert kept.loc["c", schema.TEXT] == "Short but fine words here." and np.isnan(
+        kept.loc["c", schema.RATING]
+    )

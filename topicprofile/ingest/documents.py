@@ -19,7 +19,15 @@ __all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
 #: What the API accepts for an input: a user's DataFrame (cleaned here) or a loader's result.
 Input = pd.DataFrame | LoadResult | None
 
-DOC_COLUMNS = [schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT, schema.SOURCE, schema.ROW, schema.MONTH, schema.RATING]
+DOC_COLUMNS = [
+    schema.CUSTOMER_ID,
+    schema.CHANNEL,
+    schema.TEXT,
+    schema.SOURCE,
+    schema.ROW,
+    schema.MONTH,
+    schema.RATING,
+]
 
 
 def as_loaded(

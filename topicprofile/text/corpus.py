@@ -145,7 +145,8 @@ class CountedCorpus:
             if schema.RATING in reviews
             else pd.Series(np.nan, index=reviews.index)
         )
-        for customer, text, rating in zip(reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], ratings, strict=True):
+        rows = zip(reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], ratings, strict=True)
+        for customer, text, rating in rows:
             if customer in self._settled:
                 continue
             if count_words(text) < self.min_example_words:
@@ -154,7 +155,7 @@ class CountedCorpus:
             kept = self._first_reviews.get(customer)
             if kept is None or rank > kept[2]:
                 self._first_reviews[customer] = (" ".join(text.split())[:EXAMPLE_CHARS], float(rating), rank)
-                if rank[0] and rank[1] and not rating < GOOD_RATING:  # readable, no complaint, not rated below 4
+                if rank[0] and rank[1] and not rating < GOOD_RATING:  # readable, no complaint, rated 4+
                     self._settled.add(customer)
 
     @property
