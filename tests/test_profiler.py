@@ -97,6 +97,17 @@ def test_profiler_get_params_roundtrip() -> None:
     assert TopicProfiler(**tp.get_params()).get_params() == tp.get_params()
 
 
+def test_profiler_init_stores_each_parameter_as_given_and_nothing_else() -> None:
+    """``__init__`` stores its keyword arguments unchanged (the same objects, scikit-learn's contract) and no other state."""
+    taxonomy, weights = {"tea": ["tea", "matcha"]}, {"reviews": 1.0}
+    tp = TopicProfiler(n_topics="auto", taxonomy=taxonomy, channel_weights=weights, k_values=(4, 6))
+    names = set(TopicProfiler().get_params())
+    assert set(vars(tp)) == names | {"_run_options"} and tp._run_options == {}
+    assert tp.taxonomy is taxonomy and tp.channel_weights is weights and tp.k_values == (4, 6)
+    assert tp.n_topics == "auto" and tp.lang == "en" and tp.keep_texts == "snippets"
+    assert len(names) == 33
+
+
 def test_profiler_tag_text_follows_anchor_threshold_and_label_changes(tiny_profiler) -> None:
     text = "The espresso grinder and arabica beans."  # short: a tag needs an anchor word
     before = tiny_profiler.tag_text(text)[0]

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.privacy.training_bows import TrainingBows
 from topicprofile.segments.saved import segments_document, segments_from_document
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.topics import LdaTopics
@@ -50,7 +51,8 @@ def fitted_state(profiler: Any) -> dict[str, Any]:
         )
     return {"manifest": manifest, "encoder": profiler.encoder_.to_state(), "lda": profiler.topics_.to_state(),
             "topics": profiler.topic_info_.drop(columns=["label"]), "profiles": profiler.profiles_,
-            "documents": profiler.documents_, "segments": segments}  # fmt: skip
+            "documents": profiler.documents_, "segments": segments,
+            "training_bows": getattr(profiler, "training_bows_", None)}  # fmt: skip
 
 
 def saved_params(manifest: Mapping[str, Any], *, run_keywords: Sequence[str] = ()) -> dict[str, Any]:
@@ -88,6 +90,8 @@ def restore_fitted(profiler: Any, state: Mapping[str, Any]) -> Any:
     profiler.privacy_ = dict(manifest.get("privacy") or {"scrub": "not recorded"})
     profiler.profiles_ = state["profiles"]
     profiler.documents_ = DocumentStore.open(state["documents"]) if state["documents"] is not None else None
+    bows = state.get("training_bows")
+    profiler.training_bows_ = TrainingBows.open(bows) if bows is not None else None
     profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = None, None, []
     if state["segments"] is not None:
         profiler.fuser_, profiler.segmenter_, profiler.segment_cards_ = segments_from_document(

@@ -11,7 +11,8 @@ TEXT = "text"
 TIMESTAMP = "timestamp"
 ROW = "row"  # 1-based data row number in the source file (header excluded)
 SOURCE = "source"  # file name (or "<DataFrame>") the row came from
-MONTH = "month"  # a document's calendar month "YYYY-MM" ("" undated): all of its date the model keeps
+MONTH = "month"  # a document's calendar month "YYYY-MM" ("" undated): what the monthly interest shares use
+DATE = "date"  # a document's day "YYYY-MM-DD" ("" undated): kept with its text, for retention (prune)
 
 # Reviews
 RATING = "rating"

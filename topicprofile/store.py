@@ -23,7 +23,8 @@ Layout (format version 2)::
         phrases.json           phrases and scores + gensim settings (absent when phrases are off)
         topics.json            per-topic terms, prevalence, coherence
         profiles.parquet       the customers' profiles at fit time
-        documents.parquet      the cleaned texts the model was fitted on, for ``explain``
+        documents.parquet      the cleaned texts the model keeps (``keep_texts``) and their days, for ``explain``
+        training_bows.parquet  each training document's bag of words (ids + counts, no text), for ``forget``
         segments.json          RFM/topic fusion, segment centres and cards (only with orders)
 
 Nothing in a model is a pickle: arrays are read with ``allow_pickle=False`` and checked for dtype
@@ -58,6 +59,7 @@ import pandas as pd
 from topicprofile._fs import atomic_write_text
 from topicprofile.errors import ModelError
 from topicprofile.model_reader import FORMAT_VERSION, _parts_folder, read_arrays, read_manifest
+from topicprofile.privacy.training_bows import TRAINING_BOWS
 from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards
 from topicprofile.store_lock import LOCK, model_lock
 from topicprofile.store_versions import (
@@ -205,6 +207,8 @@ def _write_parts(state: dict[str, Any], folder: Path, manifest: dict[str, Any]) 
     state["profiles"].to_parquet(folder / "profiles.parquet", index=False)
     if state["documents"] is not None:
         state["documents"].write_parquet(folder / "documents.parquet")
+    if state.get("training_bows") is not None:
+        state["training_bows"].write_parquet(folder / TRAINING_BOWS)
     if state["segments"] is not None:
         _write_json(folder / "segments.json", state["segments"])
     # The manifest goes last: a version folder with a manifest is complete.
@@ -255,11 +259,12 @@ def read_tables(folder: Path, manifest: dict[str, Any], *, n_topics: int) -> dic
     topics = pd.DataFrame(read_json(folder / "topics.json"))
     if len(topics) != n_topics or len(manifest["topic_labels"]) != n_topics:
         raise ModelError(f"{folder}: corrupt model (topics.json, manifest and LDA disagree on the topics); refit the model")
-    documents = folder / "documents.parquet"
+    documents, bows = folder / "documents.parquet", folder / TRAINING_BOWS
     return {
         "topics": topics,
         "profiles": pd.read_parquet(folder / "profiles.parquet"),
         "documents": documents if documents.is_file() else None,
+        "training_bows": bows if bows.is_file() else None,
         "segments": load_segment_cards(folder) if (folder / SEGMENTS_FILE).is_file() else None,
         "folder": folder,
     }

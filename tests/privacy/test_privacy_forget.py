@@ -108,7 +108,16 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
         db_before = db.profiles()
     # before: the customer is in every place (so the search below can fail)
     holders = {p.name for p in _written(root) if GONE in _decoded(p)}
-    assert {"profiles.parquet", "documents.parquet", "profiles.csv", "profiles.duckdb"} <= holders, holders
+    assert {
+        "profiles.parquet",
+        "documents.parquet",
+        "training_bows.parquet",
+        "profiles.csv",
+        "profiles.duckdb",
+    } <= holders, holders
+    n_bows = pd.read_parquet(next((root / "model").rglob("training_bows.parquet")))[
+        schema.CUSTOMER_ID
+    ].value_counts()
     assert "rejects.csv" in {p.name for p in _written(root) if PHRASE in _decoded(p)}  # the duplicate review
     assert any(
         p.suffix == ".parquet" and "cache" in p.parts and "zanzibar" in _decoded(p) for p in _written(root)
@@ -152,6 +161,12 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
     assert [e["customer_hash"] for e in log] == [erasure_hash(GONE)]
     # one review from the shop and the two planted (their duplicate was rejected)
     assert log[0]["removed"]["model documents.parquet"] == 3 and log[0]["removed"]["db identifiers"] == 1
+    # their bags of words are gone (their rows: one per fitted text), everyone else's stay
+    assert log[0]["removed"]["model training_bows.parquet"] == n_bows[GONE] == 3
+    left = pd.read_parquet(next((root / "model").rglob("training_bows.parquet")))[
+        schema.CUSTOMER_ID
+    ].value_counts()
+    pd.testing.assert_series_equal(left, n_bows.drop(GONE))
     explained = CliRunner().invoke(app, ["explain", "-m", str(root / "model"), "-c", KEPT])
     assert explained.exit_code == 0, explained.output
     # a batch run afterwards accepts the forgotten model and does not bring GONE back
@@ -212,6 +227,14 @@ def test_privacy_report_shows_the_erasure_log_and_the_database(shop):
         "customer_hash"
     ] == erasure_hash(GONE)
     assert report["settings"]["refit_due"] is True and report["settings"]["erased_customers"] == 1
+    assert report["settings"]["statistics_subtracted"] is True
+    bows = [e for e in report["files"] if e["path"].endswith("training_bows.parquet")]
+    assert (
+        len(bows) == 1
+        and "bag of words" in bows[0]["holds"]
+        and 0 < bows[0]["n_customers"] <= report["n_customers"]
+    )
+    assert "term_ids" in bows[0]["columns"] and "date" in bows[0]["columns"]
     tables = {e["path"].rsplit(":", 1)[1]: e for e in report["database"]}
     assert tables["identifiers"]["n_customers"] == 1 and "email" in tables["identifiers"]["columns"]
     assert tables["profiles"]["n_customers"] == report["n_customers"]

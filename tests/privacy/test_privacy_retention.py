@@ -1,19 +1,31 @@
-"""Retention (issue 14): ``prune --retain-days`` deletes old tag history from the profile database."""
+"""Retention (issue 14): ``prune --retain-days`` deletes old tag history from the profile database and
+old texts (with their bags of words and counts) from a model."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+from scipy import sparse
 from typer.testing import CliRunner
 
+from topicprofile import TopicProfiler, schema
+from topicprofile.app.model_retention import prune_model
 from topicprofile.app.retention import prune_database
 from topicprofile.cli import app
 from topicprofile.db import ProfileDatabase
 from topicprofile.errors import ConfigError
+from topicprofile.ingest.documents import build_documents
+from topicprofile.privacy.training_bows import COUNTS, TERM_IDS, TRAINING_BOWS
+from topicprofile.store import model_files
+from topicprofile.topics.infer import doc_seeds
 
 
 def _profiles(label: str) -> pd.DataFrame:
@@ -66,3 +78,117 @@ def test_prune_cli_and_errors(database, tmp_path):
     assert missing.exit_code == 1 and "not found" in missing.output
     with pytest.raises(ConfigError, match="retain-days"):
         prune_database(path, retain_days=0)
+
+
+# -- the model's texts ------------------------------------------------------------------------------
+CORPORA = Path(__file__).resolve().parents[2] / "corpora"
+AS_OF, DAYS, CUTOFF = "2025-07-01", 365, "2024-07-01"
+
+
+def _estep(profiler: TopicProfiler, counts: sparse.csr_matrix) -> np.ndarray:
+    _, sstats = profiler.topics_._infer_gamma(counts, doc_seeds(counts, profiler.topics_.random_state),
+                                              collect_sstats=True)  # fmt: skip
+    return sstats
+
+
+def _pooled(rows: pd.DataFrame, customers: list[str], n_terms: int) -> sparse.csr_matrix:
+    """Each customer's summed bag of words from record rows, added up here (dict of counts)."""
+    out = sparse.lil_matrix((len(customers), n_terms))
+    for i, customer in enumerate(customers):
+        mine = rows[rows[schema.CUSTOMER_ID] == customer]
+        for ids, values in zip(mine[TERM_IDS], mine[COUNTS], strict=True):
+            for t, n in zip(ids, values, strict=True):
+                out[i, int(t)] += int(n)
+    return out.tocsr()
+
+
+@pytest.fixture(scope="module")
+def dated_model(tmp_path_factory):
+    """A model fitted on the sample shop's reviews (dated 2024-01-01 .. 2025-06-30), keeping all texts."""
+    folder = tmp_path_factory.mktemp("retention") / "model"
+    reviews = pd.read_csv(CORPORA / "reviews.csv", dtype=str)
+    TopicProfiler(n_topics=4, passes=3, iterations=60, keep_texts="all").fit(reviews).save(str(folder))
+    return folder, reviews
+
+
+def test_build_documents_keeps_each_documents_day():
+    reviews = pd.read_csv(CORPORA / "reviews.csv", dtype=str).head(50)
+    browsing = pd.read_json(CORPORA / "browsing.jsonl", lines=True, dtype={"customer_id": str}).head(50)
+    docs = build_documents(reviews, browsing)
+    expected = [*reviews["timestamp"].str[:10], *browsing["timestamp"].astype(str).str[:10]]
+    assert docs[schema.DATE].tolist() == expected  # review dates and browse times, as days: no time of day
+    assert docs[schema.DATE].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+
+
+@pytest.mark.slow
+def test_prune_model_drops_old_texts_and_their_counts(dated_model, tmp_path):
+    source, reviews = dated_model
+    model = tmp_path / "model"
+    shutil.copytree(source, model)
+    profiler = TopicProfiler.load(str(model))
+    docs = pd.read_parquet(model_files(model) / "documents.parquet")
+    bows = pq.read_table(model_files(model) / TRAINING_BOWS).to_pandas()
+    stamps = pd.to_datetime(reviews["timestamp"], errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
+    first = docs[docs[schema.CUSTOMER_ID] == "C00530"][schema.DATE].iloc[0]
+    assert first == "2024-01-01" == stamps.iloc[0]  # the day of the input row, kept with the text
+    old_docs = int(((docs[schema.DATE] != "") & (docs[schema.DATE] < CUTOFF)).sum())
+    old_rows = (bows[schema.DATE] != "") & (bows[schema.DATE] < CUTOFF)
+    assert 300 < old_docs < len(docs) and old_rows.sum() > 300  # real dates on both sides of the cutoff
+    sstats = np.load(model_files(model) / "lda" / "sstats.npy")
+    # what the statistics must lose: each touched customer's pooled document, and regain: what is left of it
+    touched = sorted(set(bows.loc[old_rows, schema.CUSTOMER_ID]))
+    n_terms = len(profiler.dictionary_)
+    delta = _estep(profiler, _pooled(bows, touched, n_terms)) - _estep(
+        profiler, _pooled(bows[~old_rows], touched, n_terms)
+    )
+
+    summary = prune_model(model, retain_days=DAYS, as_of=AS_OF)
+
+    assert summary["cutoff"] == CUTOFF and summary["n_documents_removed"] == old_docs
+    assert summary["n_training_rows_removed"] == int(old_rows.sum()) and summary["refit_due"] is True
+    kept = pd.read_parquet(model_files(model) / "documents.parquet")
+    assert (
+        len(kept) == len(docs) - old_docs
+        and not ((kept[schema.DATE] != "") & (kept[schema.DATE] < CUTOFF)).any()
+    )
+    left = pq.read_table(model_files(model) / TRAINING_BOWS).to_pandas()
+    assert len(left) == (~old_rows).sum() and (left[schema.DATE] >= CUTOFF).all()
+    np.testing.assert_allclose(np.load(model_files(model) / "lda" / "sstats.npy"), np.maximum(sstats - delta, 0.0),
+                               rtol=1e-9, atol=1e-9)  # fmt: skip
+    gone = summary["statistics"]["n_training_documents_removed"]
+    assert gone == len(touched) - len(set(left[schema.CUSTOMER_ID]) & set(touched)) and gone > 0
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert manifest["privacy"]["refit_due"] and manifest["privacy"]["retention"]["cutoff"] == CUTOFF
+    assert [p.name for p in (model / "versions").iterdir() if p.name.isdigit()] == [
+        manifest["current"].split("/")[1]
+    ]
+    old_text = docs[docs[schema.DATE] < CUTOFF][schema.TEXT].iloc[0]
+    assert all(old_text not in p.read_bytes().decode("utf-8", "replace") for p in model.rglob("*.json"))
+    TopicProfiler.load(str(model))  # loads: exp_elog_beta follows from the new statistics
+    again = prune_model(model, retain_days=DAYS, as_of=AS_OF)  # nothing left to drop: no new version
+    assert (
+        again["version"] is None
+        and again["n_documents_removed"] == 0
+        and again["n_documents_kept"] == len(kept)
+    )
+
+
+@pytest.mark.slow
+def test_prune_cli_on_a_model(dated_model, tmp_path):
+    source, _ = dated_model
+    model = tmp_path / "model"
+    shutil.copytree(source, model)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["prune", "-m", str(model), "--retain-days", str(DAYS), "--as-of", AS_OF, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)["model"]
+    assert summary["n_documents_removed"] > 300 and summary["refit_due"] is True
+    human = runner.invoke(app, ["prune", "-m", str(model), "--retain-days", "30", "--as-of", "2025-07-01"])
+    assert human.exit_code == 0 and "refit due" in human.output, human.output
+    assert runner.invoke(app, ["prune", "--retain-days", "30"]).exit_code == 1  # nothing to prune
+    bad = runner.invoke(app, ["prune", "-m", str(model), "--retain-days", "30", "--as-of", "July"])
+    assert bad.exit_code == 1 and "--as-of" in bad.output
+    with pytest.raises(ConfigError, match="retain-days"):
+        prune_model(model, retain_days=0)

@@ -4,7 +4,8 @@
 * :mod:`~topicprofile.actions.campaign`: ``assign_holdout``, ``evaluate_campaign``.
 * :mod:`~topicprofile.actions.recommend`: ``HybridRecommender``, ``item_lines``;
   :mod:`~topicprofile.actions.recommend_eval`: ``evaluate_recommenders``.
-* :mod:`~topicprofile.actions.jobs`: the file-level jobs behind the ``recommend`` and ``campaign`` commands.
+
+The file-level jobs behind the ``recommend`` and ``campaign`` commands are in :mod:`topicprofile.app.actions`.
 """
 
 from topicprofile.actions.campaign import assign_holdout, evaluate_campaign

@@ -7,9 +7,14 @@ older version deleted since it still holds them; its ``rejects.csv``), a profile
 keeps the old bytes), a ``batch`` output folder (parts, their rejects, the combined views, ledger
 counts) and the token cache (entries holding a token list of the customer's texts are deleted).
 
-What is not removed: the model's topic statistics (``lda/sstats.npy``) and vocabulary still carry
-the customer's contribution, counted with everyone's; the model is marked ``refit_due`` with the
-number of customers erased, and the next ``fit`` (which writes a fresh model) clears it.
+The model's topic statistics (``lda/sstats.npy``): the customer's training document (their pooled
+bag of words from ``training_bows.parquet``, which the model keeps unless ``--keep-texts none``)
+has its E-step expected topic-word counts against the current model subtracted
+(:mod:`topicprofile.app.unlearn`), and its row removed. That is exact against the current model, not
+a refit (the other documents' topics were shaped by it in training, and the vocabulary keeps its
+words), so the model is marked ``refit_due`` with the number of customers erased; the next ``fit``
+(``fit --previous`` keeps the tag ids) writes a fresh model and clears it. Without the record the
+statistics are left as they are, and the summary says so (``model_statistics``).
 
 The erasure log (``erasure_log.jsonl``, one JSON object per line, appended atomically) records for
 each customer a SHA-256 of the id, the time and how many rows were removed where; no id, no text.
@@ -19,13 +24,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,12 +37,15 @@ import pyarrow.parquet as pq
 from topicprofile import schema
 from topicprofile._fs import atomic_write_text, sha256_file
 from topicprofile.app.batch import batch_lock
+from topicprofile.app.retention import rewrite_database
 from topicprofile.app.tables import write_table
+from topicprofile.app.unlearn import NOT_SUBTRACTED, unlearn_rows
 from topicprofile.db.database import ProfileDatabase
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import write_rejects
 from topicprofile.privacy.erasure import ERASURE_LOG, erasure_hash, read_erasure_log
 from topicprofile.privacy.pseudonym import pseudonym
+from topicprofile.privacy.training_bows import TRAINING_BOWS
 from topicprofile.profiler import TopicProfiler
 from topicprofile.segments.saved import SEGMENTS_FILE
 from topicprofile.store import MANIFEST, model_files, rewrite_version
@@ -80,7 +86,8 @@ def forget_customers(
     -------
     dict
         ``customers``: per given id, its ``hash``, ``status`` (``erased`` or ``already erased``) and
-        ``removed`` (rows per place); ``log``: the log's path.
+        ``removed`` (rows per place); ``log``: the log's path; ``model_statistics``: what was done to
+        the model's topic statistics (``subtracted`` and the counts, or why not; None: no model changed).
 
     Raises
     ------
@@ -107,10 +114,13 @@ def forget_customers(
         )
     targets = {alias for i in ids if found[i] for alias in aliases[i]}
     removed: dict[str, dict[str, int]] = {i: {} for i in ids}
+    statistics = None
     if targets:
         texts = _model_texts(model_dir, targets) if model_dir is not None else []
         if model_dir is not None:
-            _forget_in_model(Path(model_dir), targets, texts, aliases, removed, batch_out=batch_out)
+            statistics = _forget_in_model(
+                Path(model_dir), targets, texts, aliases, removed, batch_out=batch_out
+            )
         if db is not None:
             _forget_in_db(Path(db), aliases, removed)
         if batch_out is not None:
@@ -130,7 +140,7 @@ def forget_customers(
          "erased_at": now if found[i] else logged[erasure_hash(i)]["erased_at"], "removed": removed[i]}
         for i in ids
     ]  # fmt: skip
-    return {"customers": customers, "log": str(log_path)}
+    return {"customers": customers, "log": str(log_path), "model_statistics": statistics}
 
 
 def _default_log(model_dir: Any, db: Any, batch_out: Any) -> Path:
@@ -203,19 +213,35 @@ def _filter_parquet(path: Path, targets: set[str]) -> pa.Table | None:
 def _forget_in_model(
     model_dir: Path, targets: set[str], texts: list[str], aliases: dict[str, set[str]],
     removed: dict[str, dict[str, int]], *, batch_out: Any,
-) -> None:  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
     old_manifest = sha256_file(model_dir / MANIFEST)
-    per_id = {i: {p: _count_in(model_files(model_dir) / p, names) for p in ("profiles.parquet", "documents.parquet")}
-              for i, names in aliases.items()}  # fmt: skip
+    places = ("profiles.parquet", "documents.parquet", TRAINING_BOWS)
+    per_id = {
+        i: {p: _count_in(model_files(model_dir) / p, names) for p in places} for i, names in aliases.items()
+    }
+    statistics: dict[str, Any] = {}
+    theirs = pa.array(sorted(targets), pa.string())
 
     def rewrite(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+        unlearned = unlearn_rows(
+            folder, manifest, lambda t: pc.is_in(t.column(schema.CUSTOMER_ID), value_set=theirs)
+        )
+        statistics.update(
+            {"subtracted": True, **unlearned}
+            if unlearned
+            else {"subtracted": False, "reason": NOT_SUBTRACTED}
+        )
         profiles = _filter_parquet(folder / "profiles.parquet", targets)
         _filter_parquet(folder / "documents.parquet", targets)
         _forget_examples(folder / SEGMENTS_FILE, targets)
         n_fitted = int(pc.sum(profiles.column(schema.N_DOCUMENTS)).as_py() or 0)  # kept or not
         n_erased = sum(1 for c in per_id.values() if any(c.values()))
         privacy = dict(manifest.get("privacy") or {})
-        privacy |= {"erased_customers": int(privacy.get("erased_customers", 0)) + n_erased, "refit_due": True}
+        privacy |= {
+            "erased_customers": int(privacy.get("erased_customers", 0)) + n_erased,
+            "refit_due": True,
+            "statistics_subtracted": bool(unlearned) and privacy.get("statistics_subtracted", True),
+        }
         manifest |= {
             "privacy": privacy,
             "n_customers": int(manifest.get("n_customers", 0)) - profiles.num_rows,
@@ -234,6 +260,7 @@ def _forget_in_model(
         if data.get("model") == old_manifest:
             data["model"] = sha256_file(model_dir / MANIFEST)
             atomic_write_text(ledger, json.dumps(data, ensure_ascii=False, indent=1), durable=True)
+    return statistics
 
 
 def _count_in(path: Path, names: set[str]) -> int:
@@ -283,28 +310,6 @@ def _forget_in_db(path: Path, aliases: dict[str, set[str]], removed: dict[str, d
                 ).fetchall()
                 removed[i][f"db {table}"] = int(n[0][0]) if n else 0
     rewrite_database(path)
-
-
-def rewrite_database(path: Path) -> None:
-    """Copy the database into a fresh file and put it in place: a DELETE only frees pages, whose
-    old bytes stay in the file until they are reused."""
-    fd, fresh = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.unlink(fresh)  # DuckDB creates the file itself
-    try:
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute("ATTACH ? AS old_db (READ_ONLY)", [str(path)])
-            con.execute("ATTACH ? AS new_db", [fresh])
-            con.execute("COPY FROM DATABASE old_db TO new_db")
-            con.execute("DETACH new_db")
-            con.execute("DETACH old_db")
-        finally:
-            con.close()
-        os.replace(fresh, path)
-    finally:
-        for leftover in (Path(fresh), Path(fresh + ".wal")):
-            leftover.unlink(missing_ok=True)
 
 
 # -- batch output ------------------------------------------------------------------------------

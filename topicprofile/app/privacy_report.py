@@ -28,8 +28,11 @@ _PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
 # What each model file holds about people, in words for the report.
 _HOLDS = {
-    "documents.parquet": "texts the model was fitted on, with their customer ids, for explain: all of them, "
-    "or (--keep-texts snippets, the default) only those explain shows as evidence",
+    "documents.parquet": "texts the model was fitted on, with their customer ids and days, for explain: all of "
+    "them, or (--keep-texts snippets, the default) only those explain shows as evidence",
+    "training_bows.parquet": "each fitted text's bag of words (vocabulary ids and counts, no text, no word "
+    "order) with its customer id and day, so that forget can subtract a customer from lda/sstats.npy; not "
+    "kept with --keep-texts none",
     "profiles.parquet": "one row per customer: id, interest tags and scores, keywords from their texts, RFM",
     "segments.json": "segment cards: aggregates; centres of customer features",
     "phrases.json": "phrases learnt from the texts (a name or place typed often enough can be one)",
@@ -93,6 +96,8 @@ def _settings(manifest: dict[str, Any]) -> dict[str, Any]:
         "keep_texts": params.get("keep_texts", "all (model made before --keep-texts existed)"),
         "erased_customers": privacy.get("erased_customers", 0),
         "refit_due": privacy.get("refit_due", False),
+        "statistics_subtracted": privacy.get("statistics_subtracted"),  # forget took erased customers out
+        "retention": privacy.get("retention"),  # the last prune --model-dir: days, as-of, cutoff
     }
 
 

@@ -1,24 +1,29 @@
-"""The profile database's side of privacy (issue 14): retention, and what it holds.
+"""Retention (issue 14): delete what is older than ``retain_days`` from a profile database and a model.
 
 :func:`prune_database` deletes the tag history rows of a profile database older than ``retain_days``
 (``tag_history.as_of``: when the tags were seen) and rewrites the file, so that the deleted rows'
 bytes do not stay in freed pages. Current profiles are not history and stay; ``forget`` removes a
-whole customer. Model documents carry no dates yet, so a model's texts are pruned by refitting on
-recent input (``--keep-texts`` limits what a model keeps).
+whole customer.
+
+The model's side (stored texts and training bags of words) is
+:mod:`topicprofile.app.model_retention`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from topicprofile.app.forget import rewrite_database
-from topicprofile.db.database import ProfileDatabase
-from topicprofile.errors import ConfigError, DataValidationError
+import duckdb
 
-__all__ = ["database_report", "prune_database"]
+from topicprofile.app.model_retention import check_retain_days
+from topicprofile.db.database import ProfileDatabase
+from topicprofile.errors import DataValidationError
+
+__all__ = ["database_report", "prune_database", "rewrite_database"]
 
 
 def prune_database(
@@ -38,8 +43,7 @@ def prune_database(
     DataValidationError
         ``db`` does not exist.
     """
-    if isinstance(retain_days, bool) or not isinstance(retain_days, int) or retain_days < 1:
-        raise ConfigError(f"--retain-days must be a whole number of days >= 1, got {retain_days!r}")
+    check_retain_days(retain_days)
     path = Path(db)
     if not path.is_file():
         raise DataValidationError(f"{path}: profile database not found")
@@ -53,6 +57,28 @@ def prune_database(
         rewrite_database(path)
     return {"db": str(path), "retain_days": retain_days, "cutoff": cutoff.isoformat(timespec="seconds"),
             "n_history_removed": n_removed, "n_history_kept": int(kept[0][0])}  # fmt: skip
+
+
+def rewrite_database(path: Path) -> None:
+    """Copy the database into a fresh file and put it in place: a DELETE only frees pages, whose
+    old bytes stay in the file until they are reused."""
+    fd, fresh = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.unlink(fresh)  # DuckDB creates the file itself
+    try:
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("ATTACH ? AS old_db (READ_ONLY)", [str(path)])
+            con.execute("ATTACH ? AS new_db", [fresh])
+            con.execute("COPY FROM DATABASE old_db TO new_db")
+            con.execute("DETACH new_db")
+            con.execute("DETACH old_db")
+        finally:
+            con.close()
+        os.replace(fresh, path)
+    finally:
+        for leftover in (Path(fresh), Path(fresh + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def database_report(db: str | Path) -> list[dict[str, Any]]:

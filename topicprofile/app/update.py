@@ -28,7 +28,7 @@ from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.profiler import ProgressCallback, TopicProfiler
-from topicprofile.text.corpus import DOC_FIELDS, DocumentStore
+from topicprofile.text.corpus import DocumentStore
 
 __all__ = ["DEFAULT_REFIT_SHARE", "out_of_vocabulary", "update_files"]
 
@@ -139,8 +139,8 @@ def _save_version(profiler: TopicProfiler, new_docs: pd.DataFrame, model_dir: st
     """A new model version whose documents are the old ones plus ``new_docs`` (topics unchanged)."""
     store = DocumentStore(chunk_rows=profiler.run_options().chunk_rows)
     for chunk in [] if profiler.documents_ is None else profiler.documents_.chunks():
-        store.append(chunk[list(DOC_FIELDS)])
-    store.append(new_docs[list(DOC_FIELDS)])
+        store.append(chunk)  # the saved fields, dates included
+    store.append(new_docs)
     profiler.documents_ = store
     profiler.n_documents_ = store.n_docs
     profiler.save(str(model_dir))

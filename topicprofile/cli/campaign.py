@@ -73,7 +73,7 @@ def campaign_cli(
     orders_map = column_map(orders_columns, option="--orders-columns")
     db_path = resolve_db(db, model_dir) if audience is not None else None
     with user_errors(quiet=quiet or json_out):
-        from topicprofile.actions.jobs import campaign_files
+        from topicprofile.app.actions import campaign_files
 
         if audience is not None:
             require_db_extra()

@@ -52,7 +52,8 @@ def forget_cli(
 ) -> None:
     """Erase customers everywhere given: texts, profiles, tag history, identifiers, batch rows, cached tokens.
 
-    The model gets a new version without them (older versions are deleted) and is marked "refit due";
+    The model gets a new version without them (older versions are deleted): their training documents'
+    expected word counts are subtracted from its topic statistics, and it is marked "refit due";
     each erasure is logged with a hash of the id, never the id. An id found nowhere and never erased
     exits 1 and changes nothing. Example: topicprofile forget C00042 --model-dir models/shop --db profiles.duckdb
     """
@@ -86,4 +87,13 @@ def forget_cli(
             else (f"already erased on {erased['erased_at']}")
         )
         stdout.print(f"{escape(given)}: {escape(what)}", highlight=False)
+    stats = summary.get("model_statistics")
+    if stats:
+        note = (
+            f"subtracted {stats['n_training_documents_removed']:,} training document(s) "
+            f"({stats['tokens_subtracted']:,.1f} expected word counts); the model is marked refit due"
+            if stats["subtracted"]
+            else f"not subtracted: {stats['reason']}"
+        )
+        stdout.print(f"topic statistics: {escape(note)}", highlight=False)
     stdout.print(f"logged in {escape(summary['log'])}", highlight=False)

@@ -89,7 +89,7 @@ def recommend_cli(
         "orders_columns": column_map(orders_columns, option="--orders-columns"),
     }
     with user_errors(quiet=quiet or json_out):
-        from topicprofile.actions.jobs import recommend_files
+        from topicprofile.app.actions import recommend_files
 
         result = recommend_files(
             orders, None if evaluate else out, model_dir=model_dir, reviews=reviews, browsing=browsing,

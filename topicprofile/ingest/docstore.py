@@ -21,10 +21,12 @@ from topicprofile import schema
 from topicprofile.config import DEFAULT_CHUNK_ROWS
 from topicprofile.ingest.documents import update_fingerprint
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "DOC_FIELDS", "DocumentStore"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "DOC_FIELDS", "STORED_FIELDS", "DocumentStore"]
 
 #: The columns a document carries through the fit.
 DOC_FIELDS = (schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT)
+#: The columns a saved model keeps of a document: its day too (``""`` undated), for retention.
+STORED_FIELDS = (*DOC_FIELDS, schema.DATE)
 
 
 class DocumentStore:
@@ -84,13 +86,14 @@ class DocumentStore:
         return self._digest.hexdigest()
 
     def append(self, docs: pd.DataFrame) -> None:
-        """Add documents (columns :data:`DOC_FIELDS` + ``month`` + ``rating``; others are dropped) after those already stored.
+        """Add documents (columns :data:`STORED_FIELDS` + ``month`` + ``rating``; others are dropped) after those already stored.
 
-        ``month`` (``"YYYY-MM"`` or ``""``, when given) and ``rating`` (as text, ``"nan"`` when none) live
-        only in the shards the fit streams: they feed the monthly interest shares and the choice of
-        the reviews segment cards quote, and :meth:`write_parquet` leaves them out of a saved model.
+        ``month`` (``"YYYY-MM"`` or ``""``, when given) and ``rating`` (as text, ``"nan"`` when none)
+        live only in the shards the fit streams: they feed the monthly interest shares and the choice
+        of the reviews segment cards quote, and :meth:`write_parquet` leaves them out of a saved model.
+        ``date`` (``"YYYY-MM-DD"``, when given) is saved with the model (``""`` for documents given without).
         """
-        fields = [*DOC_FIELDS, *(c for c in (schema.MONTH, schema.RATING) if c in docs)]
+        fields = [*DOC_FIELDS, *(c for c in (schema.DATE, schema.MONTH, schema.RATING) if c in docs)]
         docs = docs[fields].astype(str).reset_index(drop=True)
         for start in range(0, len(docs), self.chunk_rows):
             part = docs.iloc[start : start + self.chunk_rows]
@@ -139,18 +142,23 @@ class DocumentStore:
         return pd.concat(parts, ignore_index=True)[list(DOC_FIELDS)]
 
     def write_parquet(self, path: str | os.PathLike[str]) -> None:
-        """All documents as one Parquet file (row group per shard), streamed shard by shard."""
+        """All documents (:data:`STORED_FIELDS`) as one Parquet file (row group per shard), streamed
+        shard by shard; a model saved before dates were kept gives its documents ``date`` ``""``."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         writer = None
         try:
             for shard in self._shards():
-                table = pq.read_table(shard, columns=list(DOC_FIELDS))
+                names = pq.read_schema(shard).names
+                table = pq.read_table(shard, columns=[c for c in STORED_FIELDS if c in names])
+                if schema.DATE not in table.column_names:
+                    table = table.append_column(schema.DATE, pa.array([""] * table.num_rows, pa.string()))
                 if writer is None:
                     writer = pq.ParquetWriter(str(path), table.schema)
                 writer.write_table(table)
             if writer is None:
-                pd.DataFrame(columns=list(DOC_FIELDS)).to_parquet(path, index=False)
+                pd.DataFrame(columns=list(STORED_FIELDS)).to_parquet(path, index=False)
         finally:
             if writer is not None:
                 writer.close()

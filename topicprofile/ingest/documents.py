@@ -26,6 +26,7 @@ DOC_COLUMNS = [
     schema.SOURCE,
     schema.ROW,
     schema.MONTH,
+    schema.DATE,
     schema.RATING,
 ]
 
@@ -52,10 +53,12 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
     Returns
     -------
     DataFrame
-        Columns ``customer_id, channel, text, source, row, month, rating``; reviews first, then browsing, each in
-        input order. ``month`` is the calendar month of the timestamp (``"2025-03"``, ``""`` when
-        undated): the interests-over-time report needs no finer date, so no finer date is kept. ``rating`` (float, NaN
-        when none) helps choose the reviews segment cards quote. Browsing text is its text/title/query plus the words of its URL. With
+        Columns ``customer_id, channel, text, source, row, month, date, rating``; reviews first, then
+        browsing, each in input order. ``month`` is the calendar month of the timestamp (``"2025-03"``,
+        ``""`` when undated), all the interests-over-time report needs; ``date`` its day (``"2025-03-14"``),
+        kept with a document's text so that retention (``prune --retain-days``) can drop old texts:
+        no time of day is kept. ``rating`` (float, NaN when none) helps choose the reviews segment cards
+        quote. Browsing text is its text/title/query plus the words of its URL. With
         ``scrub`` (the default) personal data in the text is replaced by typed placeholders
         (:func:`topicprofile.privacy.scrub.scrub_documents`); the counts per kind are in
         ``docs.attrs["scrub_counts"]``.
@@ -72,7 +75,7 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
         url_words = events[schema.URL].map(url_to_words)
         text = (events[schema.TEXT] + " " + url_words).str.strip()
         parts.append(events.assign(**{schema.TEXT: text, schema.CHANNEL: schema.BROWSING}))
-    docs = pd.concat([_dated_and_rated(p)[DOC_COLUMNS] for p in parts], ignore_index=True)
+    docs = pd.concat([_with_dates(p)[DOC_COLUMNS] for p in parts], ignore_index=True)
     docs[schema.CUSTOMER_ID] = docs[schema.CUSTOMER_ID].astype(str)
     if scrub:  # privacy hook (issue 14): before anything is stored or tokenised
         docs, counts = scrub_documents(docs)
@@ -80,11 +83,12 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
     return docs
 
 
-def _dated_and_rated(table: pd.DataFrame) -> pd.DataFrame:
+def _with_dates(table: pd.DataFrame) -> pd.DataFrame:
     stamps = pd.to_datetime(table[schema.TIMESTAMP], errors="coerce") if schema.TIMESTAMP in table else None
     month = "" if stamps is None else stamps.dt.strftime("%Y-%m").fillna("")
+    day = "" if stamps is None else stamps.dt.strftime("%Y-%m-%d").fillna("")
     rating = table[schema.RATING] if schema.RATING in table else float("nan")
-    return table.assign(**{schema.MONTH: month, schema.RATING: rating})
+    return table.assign(**{schema.MONTH: month, schema.DATE: day, schema.RATING: rating})
 
 
 def fingerprint(docs: pd.DataFrame) -> str:

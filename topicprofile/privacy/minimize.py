@@ -9,12 +9,15 @@ default) keeps only the documents ``explain`` shows as evidence: per customer an
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["KEEP_TEXTS", "SnippetPicker"]
+from topicprofile import schema
+
+__all__ = ["KEEP_TEXTS", "SnippetPicker", "pick_snippets"]
 
 KEEP_TEXTS = ("all", "snippets", "none")
 
@@ -61,3 +64,18 @@ class SnippetPicker:
         """The kept documents in input order, with ``columns``."""
         kept = sorted({-neg for heap in self._heaps.values() for _, neg in heap})
         return pd.DataFrame([self._rows[i] for i in kept], columns=list(columns))
+
+
+def pick_snippets(
+    chunks: Iterable[tuple[pd.DataFrame, Any]], *, tags: Mapping[str, Sequence[int]],
+    channel_weights: Mapping[str, float], doc_topics: Callable[[Any], np.ndarray], columns: Sequence[str],
+) -> pd.DataFrame:  # fmt: skip
+    """The documents ``keep_texts="snippets"`` keeps, from ``(documents, counts)`` chunks: per
+    customer and tag topic (``tags``), the :class:`SnippetPicker`'s documents by support (channel
+    weight × words × ``doc_topics(counts)``, the topic's share of the document), as ``columns``."""
+    picker = SnippetPicker(tags)
+    for docs, counts in chunks:
+        w = docs[schema.CHANNEL].map(lambda c: float(channel_weights.get(c, 1.0))).to_numpy()
+        support = (w * np.asarray(counts.sum(axis=1)).ravel())[:, None] * doc_topics(counts)
+        picker.add(docs, docs[schema.CUSTOMER_ID].tolist(), support)
+    return picker.result(columns)

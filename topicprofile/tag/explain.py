@@ -24,13 +24,16 @@ import pandas as pd
 
 from topicprofile import schema
 from topicprofile.errors import DataValidationError
-from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.ingest.docstore import STORED_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, build_documents
+from topicprofile.privacy.minimize import pick_snippets
 from topicprofile.tag.aggregate import aggregate_topics
+from topicprofile.tag.table import tag_topic_ids
 from topicprofile.tag.tagger import InterestTagger
+from topicprofile.text.corpus import CountedCorpus
 from topicprofile.text.encoder import TextEncoder
 
-__all__ = ["SNIPPET_CHARS", "customer_documents", "explain_customer", "explain_tags"]
+__all__ = ["SNIPPET_CHARS", "customer_documents", "explain_customer", "explain_tags", "kept_documents"]
 
 #: Snippets longer than this are cut at a word boundary and end with "…".
 SNIPPET_CHARS = 200
@@ -200,3 +203,17 @@ def explain_customer(
             n_snippets=n_snippets,
         ),
     }
+
+
+def kept_documents(
+    keep_texts: str, corpus: CountedCorpus, *, profiles: pd.DataFrame, channel_weights: Mapping[str, float],
+    doc_topics: Callable[[Any], np.ndarray], chunk_rows: int,
+) -> DocumentStore | None:  # fmt: skip
+    """The documents a fitted model keeps for :func:`customer_documents` (``keep_texts``, see
+    :mod:`topicprofile.privacy.minimize`): all (the fit's store), none, or ``"snippets"``: the
+    evidence :func:`explain_tags` shows for each tag in the ``profiles`` (:func:`~topicprofile.privacy.minimize.pick_snippets`)."""
+    if keep_texts != "snippets":
+        return corpus.store if keep_texts == "all" else None
+    kept = pick_snippets(corpus.iter_chunks(), tags=tag_topic_ids(profiles), channel_weights=channel_weights,
+                         doc_topics=doc_topics, columns=STORED_FIELDS)  # fmt: skip
+    return DocumentStore.from_frame(kept.fillna(""), chunk_rows=chunk_rows)

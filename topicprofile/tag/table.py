@@ -19,7 +19,7 @@ from topicprofile.tag.texts import text_tags
 
 __all__ = [
     "CustomerTags", "profile_table", "label_columns", "relabel", "order_columns", "column_order", "topic_shares",
-    "text_tags", "customer_tags", "tags_of_table",
+    "text_tags", "customer_tags", "tags_of_table", "tag_topic_ids",
 ]  # fmt: skip
 
 
@@ -143,3 +143,9 @@ def order_columns(table: pd.DataFrame) -> pd.DataFrame:
 def column_order(columns: Sequence[str]) -> list[str]:
     front = [c for c in (*schema.PROFILE_COLUMNS, *schema.BEHAVIOR_PROFILE_COLUMNS) if c in columns]
     return front + [c for c in columns if c not in front]
+
+
+def tag_topic_ids(table: pd.DataFrame) -> dict[str, list[int]]:
+    """Each tagged customer's tag topics, read from a profile table's ``interest_topics`` (``"3;0"`` -> ``[3, 0]``)."""
+    pairs = zip(table[schema.CUSTOMER_ID], table["interest_topics"], strict=True)
+    return {customer: [int(k) for k in topics.split(";") if k] for customer, topics in pairs if topics}

@@ -4,12 +4,25 @@ script ratio), the check of a ``--lang`` code, and a warning when the texts do n
 from __future__ import annotations
 
 import functools
+import itertools
+import logging
 import re
 from collections.abc import Iterable
 
 from topicprofile.errors import ConfigError
 
-__all__ = ["detect_script", "AUTO", "AUTO_LANGS", "check_lang", "language_mismatch", "supported_langs"]
+__all__ = [
+    "AUTO",
+    "AUTO_LANGS",
+    "LANG_SAMPLE",
+    "check_lang",
+    "detect_script",
+    "language_mismatch",
+    "supported_langs",
+    "warn_language_mismatch",
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
 
 AUTO = "auto"
 #: The languages ``--lang auto`` routes between.
@@ -151,3 +164,14 @@ def _stop_share(words: list[str], lang: str) -> float:
     except (ImportError, KeyError, ValueError):
         return 0.0
     return sum(w in stops for w in words) / len(words)
+
+
+#: The fit checks ``lang`` on this many texts (the first ones, in order).
+LANG_SAMPLE = 2_000
+
+
+def warn_language_mismatch(texts: Iterable[str], lang: str, *, sample: int = LANG_SAMPLE) -> None:
+    """Log :func:`language_mismatch` of the first ``sample`` texts as a warning (the fit's check of ``lang``)."""
+    mismatch = language_mismatch(itertools.islice(texts, sample), lang)
+    if mismatch:
+        logger.warning("%s", mismatch)

@@ -23,8 +23,8 @@ from topicprofile.topics.lda import EStep, LdaTopics
 from topicprofile.topics.seeding import convergence_warnings, seed_prior, topics_for_taxonomy, validate_taxonomy
 from topicprofile.topics.tuning import choose_n_topics
 
-__all__ = ["MIN_WORDS_PER_TOPIC", "TrainedTopics", "check_topic_params", "check_vocabulary", "fewest_topics",
-           "make_lda", "requested_topics", "train_topics"]  # fmt: skip
+__all__ = ["MIN_WORDS_PER_TOPIC", "TrainedTopics", "check_topic_params", "check_trainable", "check_vocabulary",
+           "fewest_topics", "make_lda", "requested_topics", "train_topics"]  # fmt: skip
 
 #: A vocabulary needs this many words per topic: below, topics share their few words and mean nothing.
 MIN_WORDS_PER_TOPIC = 5
@@ -126,3 +126,15 @@ def train_topics(
     )
     warnings = convergence_warnings(topics.topic_word_, prior.seed_ids, list(config.taxonomy))
     return TrainedTopics(topics, n_topics, tuning, prior.seed_ids, prior.missing, warnings)
+
+
+def check_trainable(n_nonempty: int, dictionary: Any, config: TopicsConfig, *, no_below: int | None) -> None:
+    """Refuse a corpus too small for the topics asked for: fewer documents with vocabulary words
+    (``n_nonempty``) than topics (:func:`fewest_topics`), or too few words (:func:`check_vocabulary`)."""
+    fewest = fewest_topics(config)
+    if n_nonempty < fewest:
+        raise DataValidationError(
+            f"only {n_nonempty} document(s) have words in the vocabulary, fewer than "
+            f"--topics {fewest}; add text or ask for fewer topics"
+        )
+    check_vocabulary(dictionary, fewest, no_below=no_below)

@@ -1,4 +1,5 @@
-"""File-level jobs behind ``topicprofile recommend`` and ``topicprofile campaign``: read, call, write."""
+"""File-level jobs behind ``topicprofile recommend`` and ``topicprofile campaign``: read, call the
+actions (:mod:`topicprofile.actions`), write."""
 
 from __future__ import annotations
 
