@@ -139,6 +139,21 @@ def test_text_from_data_is_escaped(tiny_profiler, tiny_reviews, tmp_path):
     assert not re.search(r"https?:", html)  # no URL at all, not even an SVG namespace
 
 
+def test_report_counts_in_words(tiny_profiler, tiny_reviews):
+    """One order each: the segment cards say "1 order", never "1 orders"."""
+    from sklearn.base import clone
+
+    from topicprofile.report import render_html, report_data
+
+    ids = tiny_reviews["customer_id"].unique()
+    orders = pd.DataFrame({"customer_id": ids, "order_id": [f"o{i}" for i in range(len(ids))],
+                           "timestamp": pd.Timestamp("2024-03-01"), "amount": 10.0})  # fmt: skip
+    profiler = clone(tiny_profiler).fit(reviews=tiny_reviews, orders=orders)
+    html = render_html(report_data(profiler, orders=orders), charts={})
+    assert re.search(r"since last order, 1 order,", html) and "3 topics" in html
+    assert not re.search(r"\b1 (orders|customers|topics|days)\b", html)
+
+
 def test_report_of_200000_customers_is_under_2_mb(tiny_profiler, tmp_path):
     rng = np.random.default_rng(0)
     n = 200_000

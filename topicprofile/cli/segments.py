@@ -39,17 +39,20 @@ def segments_cli(model_dir: ModelDirOpt, json_out: JsonOpt = False) -> None:
 
 def print_segment_cards(summary: Mapping[str, Any]) -> None:
     """One block per segment card (name, size, RFM, interests, an example), then the silhouette line."""
+    from topicprofile.segments.names import counted
+
     stdout.print(f"[bold]Segments of {escape(str(summary['model_dir']))}[/bold]")
     for card in summary["segments"]:
         stdout.print()
         stdout.print(
-            f"[bold]{card['segment_id']}  {escape(card['name'])}[/bold] — {card['size']:,} customers "
+            f"[bold]{card['segment_id']}  {escape(card['name'])}[/bold] — {counted(card['size'], 'customer')} "
             f"({card['share']:.0%}), {card['n_with_orders']:,} with orders"
         )
         medians = card.get("rfm_medians")
         if medians:
             stdout.print(
-                f"   median recency {medians['recency_days']:.0f} days, {medians['frequency']:g} orders, "
+                f"   median recency {counted(medians['recency_days'], 'day', '.0f')}, "
+                f"{counted(medians['frequency'], 'order', 'g')}, "
                 f"spend {medians['monetary']:,.2f} (avg order {medians.get('avg_order_value', 0):,.2f})"
             )
         mix = ", ".join(f"{escape(k)} {v:.0%}" for k, v in list(card.get("rfm_segment_mix", {}).items())[:3])

@@ -86,13 +86,14 @@ class DocumentStore:
         return self._digest.hexdigest()
 
     def append(self, docs: pd.DataFrame) -> None:
-        """Add documents (columns :data:`STORED_FIELDS` + ``month``; others are dropped) after those already stored.
+        """Add documents (columns :data:`STORED_FIELDS` + ``month`` + ``rating``; others are dropped) after those already stored.
 
-        ``month`` (``"YYYY-MM"`` or ``""``, when given) lives only in the shards the fit streams: it
-        feeds the monthly interest shares, and :meth:`write_parquet` leaves it out of a saved model.
+        ``month`` (``"YYYY-MM"`` or ``""``, when given) and ``rating`` (as text, ``"nan"`` when none)
+        live only in the shards the fit streams: they feed the monthly interest shares and the choice
+        of the reviews segment cards quote, and :meth:`write_parquet` leaves them out of a saved model.
         ``date`` (``"YYYY-MM-DD"``, when given) is saved with the model (``""`` for documents given without).
         """
-        fields = [*DOC_FIELDS, *(c for c in (schema.DATE, schema.MONTH) if c in docs)]
+        fields = [*DOC_FIELDS, *(c for c in (schema.DATE, schema.MONTH, schema.RATING) if c in docs)]
         docs = docs[fields].astype(str).reset_index(drop=True)
         for start in range(0, len(docs), self.chunk_rows):
             part = docs.iloc[start : start + self.chunk_rows]

@@ -27,6 +27,7 @@ DOC_COLUMNS = [
     schema.ROW,
     schema.MONTH,
     schema.DATE,
+    schema.RATING,
 ]
 
 
@@ -52,11 +53,12 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
     Returns
     -------
     DataFrame
-        Columns ``customer_id, channel, text, source, row, month, date``; reviews first, then browsing,
-        each in input order. ``month`` is the calendar month of the timestamp (``"2025-03"``, ``""``
-        when undated), all the interests-over-time report needs; ``date`` its day (``"2025-03-14"``),
+        Columns ``customer_id, channel, text, source, row, month, date, rating``; reviews first, then
+        browsing, each in input order. ``month`` is the calendar month of the timestamp (``"2025-03"``,
+        ``""`` when undated), all the interests-over-time report needs; ``date`` its day (``"2025-03-14"``),
         kept with a document's text so that retention (``prune --retain-days``) can drop old texts:
-        no time of day is kept. Browsing text is its text/title/query plus the words of its URL. With
+        no time of day is kept. ``rating`` (float, NaN when none) helps choose the reviews segment cards
+        quote. Browsing text is its text/title/query plus the words of its URL. With
         ``scrub`` (the default) personal data in the text is replaced by typed placeholders
         (:func:`topicprofile.privacy.scrub.scrub_documents`); the counts per kind are in
         ``docs.attrs["scrub_counts"]``.
@@ -85,7 +87,8 @@ def _with_dates(table: pd.DataFrame) -> pd.DataFrame:
     stamps = pd.to_datetime(table[schema.TIMESTAMP], errors="coerce") if schema.TIMESTAMP in table else None
     month = "" if stamps is None else stamps.dt.strftime("%Y-%m").fillna("")
     day = "" if stamps is None else stamps.dt.strftime("%Y-%m-%d").fillna("")
-    return table.assign(**{schema.MONTH: month, schema.DATE: day})
+    rating = table[schema.RATING] if schema.RATING in table else float("nan")
+    return table.assign(**{schema.MONTH: month, schema.DATE: day, schema.RATING: rating})
 
 
 def fingerprint(docs: pd.DataFrame) -> str:

@@ -19,6 +19,7 @@ from topicprofile.behavior import compute_rfm
 from topicprofile.errors import TopicProfileError
 from topicprofile.report.build import build_report_data, topic_share_matrix, with_rfm
 from topicprofile.report.layout import DEFAULT_LAMBDA
+from topicprofile.segments.names import counted
 
 __all__ = ["DEFAULT_LAMBDA", "build_report_data", "render_html", "report_data", "write_report"]
 
@@ -124,6 +125,7 @@ def render_html(data: Mapping[str, Any], charts: Mapping[str, str] | None = None
     )
     env.filters["pct"] = lambda x: "" if x is None else (f"{x:.0%}" if x >= 0.01 or x == 0 else "<1%")
     env.filters["num"] = lambda x, d=0: "" if x is None else f"{x:,.{d}f}"
+    env.filters["counted"] = lambda x, noun, d=0: "" if x is None else counted(x, noun, f",.{d}f")
     charts = make_charts(data) if charts is None else charts
     return env.get_template("report.html.j2").render(data=data, charts=charts, font_stack=FONT_STACK)
 

@@ -18,6 +18,7 @@ import pandas as pd
 from topicprofile.behavior import DEFAULT_SEGMENT_MAP, SEGMENT_NAMES
 from topicprofile.ingest.dates import as_day
 from topicprofile.report.layout import DEFAULT_LAMBDA, intertopic_map, top_relevant
+from topicprofile.segments.names import counted
 
 __all__ = [
     "build_report_data",
@@ -285,11 +286,12 @@ def value_section(profiles: pd.DataFrame | None) -> dict[str, Any]:
                 "revenue_share": float(sums[s]) / total} for s in order]  # fmt: skip
     best = max(revenue, key=lambda r: r["revenue"])
     n_buyers = int(buyers.sum())
-    reading = (f"“{best['segment']}” ({best['customers']:,} customers, {_pct(best['customers'] / n_buyers)} of buyers) "
+    reading = (f"“{best['segment']}” ({counted(best['customers'], 'customer')}, {_pct(best['customers'] / n_buyers)} of buyers) "
                f"bring {_pct(best['revenue_share'])} of revenue.")  # fmt: skip
     at_risk = [r for r in revenue if r["segment"] in ("At Risk", "Can't Lose")]
     if at_risk:
-        reading += (f" {sum(r['customers'] for r in at_risk):,} valuable customers are slipping "
+        slipping = sum(r["customers"] for r in at_risk)
+        reading += (f" {counted(slipping, 'valuable customer')} {'is' if slipping == 1 else 'are'} slipping "
                     f"(At Risk, Can't Lose): {_pct(sum(r['revenue_share'] for r in at_risk))} of revenue.")  # fmt: skip
     return {"available": True, "reading": reading, "n_buyers": n_buyers, "distributions": distributions,
             "grid": grid, "revenue": revenue}  # fmt: skip
@@ -345,7 +347,7 @@ def segments_section(
         reading = "Needs a model fitted with orders, or profiles with RFM columns."
     if heat:
         cell = max(heat, key=lambda h: h["customers"])
-        reading += f" The busiest cell: “{cell['interest']}” × {cell['rfm_segment']} ({cell['customers']:,} customers)."
+        reading += f" The busiest cell: “{cell['interest']}” × {cell['rfm_segment']} ({counted(cell['customers'], 'customer')})."
     return {"available": bool(out or heat), "reading": reading, "cards": out, "heat": heat}
 
 

@@ -20,18 +20,19 @@ from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DOC_FIELDS, DocumentStore  # re-exported
+from topicprofile.text.quotes import count_words, quote_rank
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "DocumentStore",
-    "TokenShards",
+    "COHERENCE_DOCS",
+    "DEFAULT_CHUNK_ROWS",
+    "DOC_FIELDS",
     "CountedCorpus",
     "CsrCorpus",
+    "DocumentStore",
+    "TokenShards",
     "row_bow",
-    "DOC_FIELDS",
-    "DEFAULT_CHUNK_ROWS",
-    "COHERENCE_DOCS",
 ]
 
 #: Coherence is measured on at most this many documents (a seeded random sample beyond it): the
@@ -91,6 +92,9 @@ class TokenShards:
 #: Characters kept of each customer's example review: segment cards quote at most 160 (``snippet_chars``),
 #: cut at a word boundary of the whitespace-collapsed text, which this prefix keeps intact.
 EXAMPLE_CHARS = 400
+#: A review rated this or better (or unrated), readable and without complaint words, is kept as the
+#: customer's quote without looking further.
+GOOD_RATING = 4.0
 
 
 class CountedCorpus:
@@ -98,9 +102,11 @@ class CountedCorpus:
 
     Filled by the fit's counting pass (:meth:`add`), which also keeps what later steps need without
     another pass over the text: a seeded sample of token lists for coherence
-    (:data:`COHERENCE_DOCS`), each customer's first review of at least ``min_example_words`` words
-    (None: none kept) to quote (its whitespace collapsed, cut to :data:`EXAMPLE_CHARS`: quotes are
-    shorter), and the customers' pooled counts (``pooled``, set by the caller).
+    (:data:`COHERENCE_DOCS`), each customer's most quotable review of at least ``min_example_words``
+    words (None: none kept; :func:`~topicprofile.text.quotes.quote_rank`: readable, no complaint words,
+    best rated, then the first) with its rating, its whitespace collapsed and cut to
+    :data:`EXAMPLE_CHARS` (quotes are shorter), and the customers' pooled counts (``pooled``, set by
+    the caller).
     """
 
     def __init__(self, store: DocumentStore, directory: str | os.PathLike[str], *, seed: int,
@@ -114,7 +120,8 @@ class CountedCorpus:
         self.sample_tokens: list[list[str]] = []
         self.pooled: sparse.csr_matrix | None = None
         self._paths: list[Path] = []
-        self._first_reviews: dict[str, str] = {}
+        self._first_reviews: dict[str, tuple[str, float, tuple[bool, bool, float]]] = {}
+        self._settled: set[str] = set()  # customers whose kept review cannot be bettered
         self._sampled = np.ones(store.n_docs, dtype=bool)
         if store.n_docs > COHERENCE_DOCS:
             self._sampled[:] = False
@@ -133,17 +140,34 @@ class CountedCorpus:
         if self.min_example_words is None:  # no examples wanted
             return
         reviews = docs[docs[schema.CHANNEL] == schema.REVIEWS]
-        for customer, text in zip(reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], strict=True):
-            if customer not in self._first_reviews:
-                words = text.split()
-                if len(words) >= self.min_example_words:
-                    self._first_reviews[customer] = " ".join(words)[:EXAMPLE_CHARS]
+        ratings = (
+            pd.to_numeric(reviews[schema.RATING], errors="coerce")
+            if schema.RATING in reviews
+            else pd.Series(np.nan, index=reviews.index)
+        )
+        rows = zip(reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], ratings, strict=True)
+        for customer, text, rating in rows:
+            if customer in self._settled:
+                continue
+            if count_words(text) < self.min_example_words:
+                continue
+            rank = quote_rank(text, rating)
+            kept = self._first_reviews.get(customer)
+            if kept is None or rank > kept[2]:
+                self._first_reviews[customer] = (" ".join(text.split())[:EXAMPLE_CHARS], float(rating), rank)
+                if rank[0] and rank[1] and not rating < GOOD_RATING:  # readable, no complaint, rated 4+
+                    self._settled.add(customer)
 
     @property
     def first_reviews(self) -> pd.DataFrame:
-        """``customer_id, text``: each customer's first review long enough to quote."""
+        """``customer_id, text, rating``: each customer's most quotable review (NaN rating: unrated)."""
+        kept = self._first_reviews
         return pd.DataFrame(
-            {schema.CUSTOMER_ID: list(self._first_reviews), schema.TEXT: list(self._first_reviews.values())}
+            {
+                schema.CUSTOMER_ID: list(kept),
+                schema.TEXT: [v[0] for v in kept.values()],
+                schema.RATING: np.array([v[1] for v in kept.values()], dtype="float64"),
+            }
         )
 
     def matrices(self) -> Iterator[sparse.csr_matrix]:
