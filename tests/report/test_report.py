@@ -245,11 +245,14 @@ def test_report_interests_over_time_follow_the_documents_months(dated_profiler, 
     for month, theme_word in (("2024-01", "tent"), ("2024-02", "knife"), ("2024-03", "espresso")):
         label, share = leader[month]
         assert share > 0.6 and theme_word in topics[label], (month, label, share, topics[label])
-    # saved: the aggregate in the manifest, no date in the saved documents
+    # saved: the aggregate in the manifest; the saved documents keep only the day (for --retain-days,
+    # issue 14), never the time of day
     dated_profiler.save(str(tmp_path / "m"))
     assert TopicProfiler.load(str(tmp_path / "m")).topic_months_ == months
     (saved,) = (tmp_path / "m").rglob("documents.parquet")
-    assert list(pd.read_parquet(saved).columns) == ["customer_id", "channel", "text"]
+    kept = pd.read_parquet(saved)
+    assert list(kept.columns) == ["customer_id", "channel", "text", "date"]
+    assert kept["date"].str.fullmatch(r"(2024-0[1-3]-\d\d)?").all()
 
 
 def test_report_time_section_drops_thin_months_and_reads_before_and_after_a_cutoff():
