@@ -61,7 +61,7 @@ def main() -> None:
     from topicprofile.ingest.load import load_reviews
     from topicprofile.report import render_html, report_data, write_report
     from topicprofile.report.charts import make_charts
-    from topicprofile.report.sources import db_profiles
+    from topicprofile.app.report_sources import db_profiles
 
     print("fitting the sample model…", file=sys.stderr)
     profiler = TopicProfiler(n_topics=8, random_state=0).fit(

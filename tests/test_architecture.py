@@ -29,7 +29,6 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.__main__", 9),
     ("topicprofile.cli", 9),
     ("topicprofile.app", 8),
-    ("topicprofile.report", 8),  # the HTML report: reads a fitted model, profiles and orders
     ("topicprofile.db", 8),  # the profile database and audiences: stores what the profiler made
     ("topicprofile.store_legacy", 8),  # converts old pickled models: a one-off job over profiler + store
     ("topicprofile.profiler_params", 7),  # the estimator's parameter checks and stage parts
@@ -40,6 +39,7 @@ LAYERS: list[tuple[str, int]] = [
     ("topicprofile.store_lock", 7),  # the model folder's lock, under store.py
     ("topicprofile.store_versions", 7),  # versions/<n> and publishing, under store.py and the lock
     ("topicprofile.actions", 6),
+    ("topicprofile.report", 6),  # the HTML report: pure aggregates of a fitted model's tables (its data sources: app/report_sources)
     ("topicprofile.distributed", 6),  # the Dask backend the profiler hands its heavy steps to (dask imported lazily)
     ("topicprofile.segments", 5),
     ("topicprofile.tag", 4),
@@ -60,7 +60,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 
 #: (importer, imported) function-level topicprofile imports outside cli/, and who removes them.
 KNOWN_FUNCTION_LEVEL: dict[tuple[str, str], str] = {
-    ("topicprofile.profiler", "topicprofile.report"): "TopicProfiler.report: the report is an optional extra",
     ("topicprofile.report", "topicprofile.report.charts"): (
         "altair + vl-convert take seconds to import: loaded only when a report draws its charts"
     ),

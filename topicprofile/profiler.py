@@ -33,6 +33,7 @@ from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import clean_orders
+from topicprofile.privacy.training_bows import TrainingBows
 from topicprofile.profiler_params import (
     RUN_KEYWORDS,
     RunKeywordsMixin,
@@ -43,8 +44,8 @@ from topicprofile.profiler_params import (
     tagger_of,
     tokenizer_of,
 )
-from topicprofile.privacy.training_bows import TrainingBows
 from topicprofile.profiler_state import fitted_state, restore_fitted, saved_params
+from topicprofile.report import write_report  # its extra (jinja2, altair) loads when a report is written
 from topicprofile.segments.cluster import MIN_EXAMPLE_WORDS, fit_segments, rename_segments, segment_blocks
 from topicprofile.store import load_model, save_model
 from topicprofile.tag.aggregate import MonthlyTopics, count_corpus
@@ -357,8 +358,6 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
     # -- persistence -----------------------------------------------------------------------
     def report(self, path: str, **options: Any) -> dict[str, Any]:
         """Write the offline HTML report of this model (:func:`topicprofile.report.write_report`; the ``report`` extra)."""
-        from topicprofile.report import write_report  # optional extra (jinja2, altair, vl-convert)
-
         return write_report(self, path, **options)
 
     def save(self, path: str, *, force: bool = False) -> None:

@@ -283,7 +283,7 @@ def test_report_db_profiles_give_the_same_sections_as_the_profiles_table(tmp_pat
     pytest.importorskip("duckdb", reason="db extra not installed: pip install -e '.[db]'")
     from topicprofile.db.database import write_profiles
     from topicprofile.errors import DataValidationError
-    from topicprofile.report.sources import db_profiles
+    from topicprofile.app.report_sources import db_profiles
 
     table = _profiles().assign(interest_scores="{}", segment_id=[0, 0, 1, None, 1], segment_name="s")
     write_profiles(tmp_path / "p.duckdb", table)
@@ -329,7 +329,7 @@ def test_report_cli_db_and_option_errors(tiny_profiler, tmp_path):
 
 
 def test_report_fit_rejects_counts_per_file_without_the_rejected_values(tmp_path):
-    from topicprofile.report.sources import fit_rejects
+    from topicprofile.app.report_sources import fit_rejects
 
     assert fit_rejects(tmp_path) == {}
     pd.DataFrame({"source": ["reviews.csv", "reviews.csv", "browsing.jsonl"], "row": [3, 9, 2],

@@ -101,7 +101,7 @@ def test_cutoff_report_of_the_demo_model_in_chromium(browser, demo, tmp_path):
     """``report --cutoff``: the holdout of ``evaluate`` (lift chart) and the cutoff on the time chart."""
     from topicprofile import TopicProfiler
     from topicprofile.ingest.load import load_orders
-    from topicprofile.report.sources import holdout_evaluation
+    from topicprofile.app.report_sources import holdout_evaluation
 
     model_dir, _, _ = demo
     corpora = Path(__file__).resolve().parents[2] / "corpora"

@@ -109,7 +109,7 @@ def report_cli(
         from topicprofile.ingest.load import load_orders
         from topicprofile.profiler import TopicProfiler
         from topicprofile.report import write_report
-        from topicprofile.report.sources import db_profiles, fit_rejects, holdout_evaluation
+        from topicprofile.app.report_sources import db_profiles, fit_rejects, holdout_evaluation
         from topicprofile.store import read_manifest
 
         check_writable(out.parent)
