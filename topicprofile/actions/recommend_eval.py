@@ -13,26 +13,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from topicprofile.actions.recommend import ITEM, HybridRecommender, _check_lines, rank_metrics
+from topicprofile.actions.recommend import ITEM, HybridRecommender, _check_lines
+from topicprofile.actions.recommend_rank import rank_metrics, recall_at
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
 
-__all__ = ["evaluate_recommenders", "recall_at"]
+__all__ = ["evaluate_recommenders"]
 
 VARIANTS = {
     "popularity": {"cf": 0.0, "content": 0.0, "popularity": 1.0},
     "cf": {"cf": 1.0, "content": 0.0, "popularity": 0.0},
     "content": {"cf": 0.0, "content": 1.0, "popularity": 0.0},
 }
-
-
-def recall_at(top: np.ndarray, targets: sp.csr_matrix) -> float:
-    """Mean over customers of the share of their target items found in their list ``top`` (n x k)."""
-    found = np.asarray(targets[np.arange(top.shape[0])[:, None], top].todense()) > 0
-    n_targets = np.asarray((targets > 0).sum(axis=1)).ravel()
-    return float((found.sum(axis=1) / np.maximum(n_targets, 1)).mean())
 
 
 def evaluate_recommenders(
