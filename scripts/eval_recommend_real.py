@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from topicprofile import TopicProfiler
 from topicprofile.actions import evaluate_recommenders
@@ -47,6 +49,9 @@ DATA_DIR = next(
     ROOT.parent / "shared" / "data",
 )
 PER_CATEGORY = 50
+PER_SHELF = 25  # shelves construction: 4 categories x 10 shelves x 25 = 1,000 products
+SHELVES = 10
+FAVOURITE_SHARE = 0.5  # shelves construction: share of a customer's lines from their favourite shelf
 ZIPF = 1.0
 PRIMARY_SHARE = 0.75
 REVIEW_P = 0.2
@@ -69,11 +74,14 @@ def read_reviews(data_dir: Path = DATA_DIR) -> pd.DataFrame:
 
 
 def build_shop(
-    cdnow: pd.DataFrame, reviews: pd.DataFrame, *, n_customers: int | None = None, seed: int = 0
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(orders, texts)``: order lines (``customer_id, order_id, timestamp, amount, product,
-    category``) and reviews (``customer_id, review_id, timestamp, text, category``).
+    cdnow: pd.DataFrame, reviews: pd.DataFrame, *, n_customers: int | None = None, seed: int = 0, shelves: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(orders, texts, taste)``: order lines (``customer_id, order_id, timestamp, amount, product,
+    category``), reviews (``customer_id, review_id, timestamp, text, category``) and each customer's
+    planted taste (``primary`` category index, ``favourite`` shelf or -1), for the oracle.
 
+    ``shelves`` = 0: the *categories* construction (``PER_CATEGORY`` products per category).
+    ``shelves`` > 0: the *shelves* construction (see :func:`shelve_reviews` and the module docstring).
     ``n_customers``: the first n CDNOW customers by id (all by default). Same inputs and seed, same shop.
     """
     rng = np.random.default_rng(seed)
@@ -93,18 +101,76 @@ def build_shop(
     # another category: uniform over the others (the source's four are near-equal, 1,954-1,977 reviews)
     other = (own + rng.integers(1, len(labels), len(row))) % len(labels)
     category = np.where(rng.random(len(row)) < PRIMARY_SHARE, own, other)
-    weights = 1.0 / np.arange(1, PER_CATEGORY + 1) ** ZIPF
-    product = rng.choice(PER_CATEGORY, len(row), p=weights / weights.sum())
+    favourite = pd.Series(-1, index=customers)
+    if shelves:
+        reviews = shelve_reviews(reviews, shelves, seed=seed)
+        shelf, favourite = _shelves_of_lines(reviews, labels, primary, category, own, row, cdnow, rng)
+        per = PER_SHELF
+        weights = 1.0 / np.arange(1, per + 1) ** ZIPF
+        product = rng.choice(per, len(row), p=weights / weights.sum())
+        names = [f"{s}-{p + 1:02d}" for s, p in zip(shelf, product, strict=True)]
+        pools = reviews["shelf"].to_numpy()
+        topic_of_line = shelf
+    else:
+        weights = 1.0 / np.arange(1, PER_CATEGORY + 1) ** ZIPF
+        product = rng.choice(PER_CATEGORY, len(row), p=weights / weights.sum())
+        names = [f"{labels[c]}-{p + 1:02d}" for c, p in zip(category, product, strict=True)]
+        pools = reviews["category"].to_numpy()
+        topic_of_line = labels[category]
     orders = pd.DataFrame({
         "customer_id": cdnow["customer_id"].to_numpy()[row],
         "order_id": [f"{r}-{j}" for r, j in zip(row, _line_numbers(row), strict=True)],  # one id per line
         "timestamp": cdnow["date"].to_numpy()[row],
         "amount": (cdnow["dollar_value"].to_numpy() / n_lines)[row].round(2),
         "category": labels[category],
-        "product": [f"{labels[c]}-{p + 1:02d}" for c, p in zip(category, product, strict=True)],
+        "product": names,
     })  # fmt: skip
-    texts = _reviews_for(orders, reviews, rng)
-    return orders, texts
+    texts = _reviews_for(orders, reviews, pools, np.asarray(topic_of_line), rng)
+    taste = pd.DataFrame({"primary": primary, "favourite": favourite})
+    return orders, texts, taste
+
+
+def shelve_reviews(reviews: pd.DataFrame, shelves: int, *, seed: int = 0) -> pd.DataFrame:
+    """``reviews`` plus ``shelf`` (``"<category>/<k>"``): k-means on TF-IDF of the real texts, per category.
+
+    Shelves are groups of products whose reviews read alike (cookbooks vs novels, headphones vs
+    cameras): the catalogue's finer structure comes from the real texts, not from a list we wrote.
+    """
+    shelf = np.empty(len(reviews), dtype=object)
+    for category in sorted(reviews["category"].unique()):
+        at = np.flatnonzero(reviews["category"].to_numpy() == category)
+        tfidf = TfidfVectorizer(stop_words="english", min_df=3, max_df=0.5, sublinear_tf=True)
+        matrix = tfidf.fit_transform(reviews["text"].to_numpy()[at])
+        groups = KMeans(n_clusters=shelves, n_init=3, random_state=seed).fit_predict(matrix)
+        shelf[at] = [f"{category}/{g}" for g in groups]
+    return reviews.assign(shelf=shelf)
+
+
+def _shelves_of_lines(
+    reviews: pd.DataFrame, labels: np.ndarray, primary: pd.Series, category: np.ndarray, own: np.ndarray,
+    row: np.ndarray, cdnow: pd.DataFrame, rng: np.random.Generator,
+) -> tuple[np.ndarray, pd.Series]:  # fmt: skip
+    """Each line's shelf, and each customer's favourite shelf (drawn by shelf size in their category).
+
+    A line of the primary category is from the favourite shelf with probability
+    ``FAVOURITE_SHARE / PRIMARY_SHARE``, else (and for the other categories) from a shelf drawn by size.
+    """
+    size = reviews["shelf"].value_counts()
+    by_category = {c: size[size.index.str.startswith(f"{c}/")].sort_index() for c in labels}
+    favourite = np.empty(len(primary), dtype=object)
+    for c, label in enumerate(labels):
+        at = np.flatnonzero(primary.to_numpy() == c)
+        sizes = by_category[label]
+        favourite[at] = rng.choice(sizes.index.to_numpy(), len(at), p=(sizes / sizes.sum()).to_numpy())
+    favourite = pd.Series(favourite, index=primary.index)
+    shelf = np.empty(len(row), dtype=object)
+    for c, label in enumerate(labels):
+        at = np.flatnonzero(category == c)
+        sizes = by_category[label]
+        shelf[at] = rng.choice(sizes.index.to_numpy(), len(at), p=(sizes / sizes.sum()).to_numpy())
+    loyal = (category == own) & (rng.random(len(row)) < FAVOURITE_SHARE / PRIMARY_SHARE)
+    shelf[loyal] = favourite.reindex(cdnow["customer_id"].to_numpy()[row]).to_numpy()[loyal]
+    return shelf, favourite
 
 
 def _line_numbers(row: np.ndarray) -> np.ndarray:
@@ -113,20 +179,21 @@ def _line_numbers(row: np.ndarray) -> np.ndarray:
     return np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
 
 
-def _reviews_for(orders: pd.DataFrame, reviews: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    pools = {
-        c: list(rng.permutation(np.flatnonzero(reviews["category"].to_numpy() == c)))
-        for c in reviews["category"].unique()
-    }
+def _reviews_for(
+    orders: pd.DataFrame, reviews: pd.DataFrame, pools: np.ndarray, line_pool: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Reviews: each writer's texts are real reviews from the pool (category or shelf) of a line they bought."""
+    by_pool = {c: list(rng.permutation(np.flatnonzero(pools == c))) for c in pd.unique(pools)}
     writers = [c for c in orders["customer_id"].unique() if rng.random() < REVIEW_P]
     by_customer = orders.groupby("customer_id").indices
     rows = []
     for customer in writers:
         lines = by_customer[customer]
         for line in rng.choice(lines, min(len(lines), int(rng.integers(1, 3))), replace=False):
-            category = orders["category"].iat[line]
-            if pools[category]:
-                rows.append((customer, orders["timestamp"].iat[line], pools[category].pop(), category))
+            pool = line_pool[line]
+            if by_pool.get(pool):
+                text_row = by_pool[pool].pop()
+                rows.append((customer, orders["timestamp"].iat[line], text_row, orders["category"].iat[line]))
     return pd.DataFrame({
         "customer_id": [r[0] for r in rows], "review_id": [f"R{i + 1:06d}" for i in range(len(rows))],
         "timestamp": [r[1] for r in rows], "text": reviews["text"].to_numpy()[[r[2] for r in rows]],

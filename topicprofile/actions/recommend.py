@@ -23,7 +23,15 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from topicprofile.actions.recommend_parts import CfSettings, Components, fit_components
+from topicprofile.actions.recommend_lines import (
+    check_lines,
+    item_lines,
+    pairs,
+    sample_customers,
+    shares_table,
+    window,
+)  # fmt: skip
+from topicprofile.actions.recommend_parts import CF_KINDS, CfSettings, Components, fit_components
 from topicprofile.actions.recommend_rank import (
     COMPONENTS,
     ITEM,
@@ -34,42 +42,23 @@ from topicprofile.actions.recommend_rank import (
     top_items,
 )
 from topicprofile.actions.recommend_reasons import reason_keys, reason_text, recommendation_table
-from topicprofile.behavior import CANCELLED_STATUSES
-from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.ingest.load import clean_orders
-from topicprofile.schema import CUSTOMER_ID, ORDER_ID, ROW, STATUS, TIMESTAMP
+from topicprofile.errors import ConfigError, NotFittedError
+from topicprofile.schema import CUSTOMER_ID, ORDER_ID, TIMESTAMP
 
 __all__ = ["ITEM", "HybridRecommender", "item_lines", "rank_metrics"]
 
 logger = logging.getLogger(__name__)
 
-ITEM_COLUMNS = ("product", "category")
 _GRID_STEP = 0.25
 _MAX_JUDGED = 5000  # customers scored when choosing the blend weights
 _MAX_CHOICE_FIT = 50_000  # customers whose early orders fit the components that choose the weights
 _CHUNK = 1024  # customers scored at once (bounds memory: chunk x items x top)
-
-
-def item_lines(
-    raw: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, item_column: str | None = None
-) -> pd.DataFrame:
-    """Standardized order lines (:func:`topicprofile.ingest.load.clean_orders`) plus an ``item`` column.
-
-    Input: an orders table as read from the file (any column names; ``columns`` maps them). The item
-    is ``item_column``, or ``product`` / ``category``, whichever exists first. Output: the loader's
-    columns plus ``item`` (str); cancelled lines and lines without an item are dropped.
-    """
-    raw = raw.reset_index(drop=True)
-    name = item_column or next((c for c in ITEM_COLUMNS if c in raw.columns), None)
-    if name is None or name not in raw.columns:
-        raise DataValidationError(
-            f"orders: no item column ({item_column or 'product or category'}) to recommend from (found: "
-            f"{', '.join(map(str, raw.columns))}); add one or name it with --item-column."
-        )
-    lines = clean_orders(raw, columns=columns, source="orders").data
-    lines[ITEM] = raw[name].iloc[lines[ROW].to_numpy() - 1].fillna("").astype(str).str.strip().to_numpy()
-    status = lines[STATUS].fillna("").astype(str).str.strip().str.lower()
-    return lines[(lines[ITEM] != "") & ~status.isin(CANCELLED_STATUSES)].reset_index(drop=True)
+_CF_ALONE = {"cf": 1.0, "content": 0.0, "popularity": 0.0}
+#: What ``cf="auto"`` tries on the validation split (the other ALS / neighbour settings are the estimator's).
+CF_CANDIDATES: tuple[dict[str, object], ...] = (
+    {"cf": "als", "factors": 8}, {"cf": "als", "factors": 4}, {"cf": "als", "factors": 16},
+    {"cf": "als", "factors": 32}, {"cf": "cosine"}, {"cf": "bm25"},
+)  # fmt: skip
 
 
 class HybridRecommender(BaseEstimator):  # type: ignore[misc]
@@ -77,10 +66,16 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    factors, regularization, iterations : ALS settings (``implicit``). The defaults (8 factors,
-        regularization 1.0) won on the validation split of the CDNOW x Amazon construction
-        (scripts/eval_recommend_real.py: CF hit@10 0.643 against 0.445 for 32 factors / 0.05);
-        few orders per customer want few factors and strong regularization.
+    cf : {"auto", "als", "cosine", "bm25", "tfidf"}, default "auto"
+        The collaborative filter: implicit's ALS, or its item-item nearest neighbours with that
+        weighting. "auto" chooses among :data:`CF_CANDIDATES` on the validation split (by NDCG@k
+        of CF alone), before the blend weights: the best setting depends on the shop (ALS with 4
+        factors on a catalogue of 4 categories x 50 products, 32 factors or item-item cosine on
+        40 shelves x 25 products; scripts/eval_recommend_real.py).
+    neighbours : int, default 100
+        Neighbours kept per item by the item-item filters.
+    factors, regularization, iterations : ALS settings (``implicit``); ``factors`` is used when
+        ``cf="als"``, regularization 1.0 suits few orders per customer.
     confidence : float, default 10.0
         ``c`` in the ALS confidence ``1 + c * log1p(orders)``.
     top : int, default 10
@@ -97,6 +92,8 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
+        cf: str = "auto",
+        neighbours: int = 100,
         factors: int = 8,
         regularization: float = 1.0,
         iterations: int = 15,
@@ -107,6 +104,8 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         weights: Mapping[str, float] | None = None,
         random_state: int = 0,
     ) -> None:
+        self.cf = cf
+        self.neighbours = neighbours
         self.factors = factors
         self.regularization = regularization
         self.iterations = iterations
@@ -122,23 +121,30 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         """Learn items, popularity, ALS factors, topic affinities and the blend weights.
 
         ``lines``: :func:`item_lines` output. ``topic_shares``: n_customers x n_topics, index
-        ``customer_id`` (e.g. ``fuse.topic_shares(profiler.profile(...))``), from text written
+        ``customer_id`` (e.g. ``fuse.topicshares_table(profiler.profile(...))``), from text written
         before the orders' end; customers without a row have no interest vector.
         """
-        _check_lines(lines)
+        check_lines(lines)
         self.items_ = pd.Index(np.sort(lines[ITEM].unique()))
-        self.topic_shares_ = None if topic_shares is None else _shares(topic_shares)
+        self.topic_shares_ = None if topic_shares is None else shares_table(topic_shares)
         self.as_of_ = lines[TIMESTAMP].max().normalize()
-        self.weights_, self.validation_ = self._choose_weights(lines)
-        self.components_ = self._fit_components(lines)
+        self.cf_, self.weights_, self.validation_ = self._choose(lines)
+        self.components_ = self._fit_components(lines, self._settings(self.cf_))
         return self
 
-    def _fit_components(self, lines: pd.DataFrame) -> Components:
+    def _settings(self, choice: Mapping[str, object]) -> CfSettings:
+        base = {
+            "cf": self.cf, "neighbours": self.neighbours, "factors": self.factors,
+            "regularization": self.regularization, "iterations": self.iterations,
+            "confidence": self.confidence, "random_state": self.random_state,
+        }  # fmt: skip
+        settings = CfSettings(**{**base, **choice})
+        if settings.cf not in CF_KINDS:
+            raise ConfigError(f"cf must be 'auto' or one of {list(CF_KINDS)}, got {settings.cf!r}.")
+        return settings
+
+    def _fit_components(self, lines: pd.DataFrame, settings: CfSettings) -> Components:
         matrix, customers = self._matrix(lines)
-        settings = CfSettings(
-            factors=self.factors, regularization=self.regularization, iterations=self.iterations,
-            confidence=self.confidence, random_state=self.random_state,
-        )  # fmt: skip
         return fit_components(matrix, customers, self.topic_shares_, settings)
 
     def _matrix(self, lines: pd.DataFrame) -> tuple[sp.csr_matrix, pd.Index]:
@@ -149,40 +155,79 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         shape = (len(customers), len(self.items_))
         return sp.csr_matrix((per.to_numpy(dtype="float64"), (rows, cols)), shape=shape), customers
 
-    def _choose_weights(self, lines: pd.DataFrame) -> tuple[dict[str, float], list[dict[str, float]]]:
-        if self.weights is not None:
-            return _normalised(self.weights), []
+    def _choose(
+        self, lines: pd.DataFrame
+    ) -> tuple[dict[str, object], dict[str, float], list[dict[str, float]]]:
+        """(CF choice, blend weights, the weight grid's scores) from a time split of ``lines``.
+
+        The last ``validation_share`` of the period is held out; the components are fitted on the
+        rest (a seeded sample of customers: enough to rank settings, at a bounded cost), each CF
+        candidate is scored alone, then the weight grid with the best one, by NDCG@k.
+        """
+        fixed_cf = {} if self.cf != "auto" else dict(CF_CANDIDATES[0])
+        self.cf_validation_: list[dict[str, object]] = []
         start, end = lines[TIMESTAMP].min(), lines[TIMESTAMP].max()
         split = start + (end - start) * (1 - self.validation_share)
         early, late = lines[lines[TIMESTAMP] < split], lines[lines[TIMESTAMP] >= split]
+        if self.weights is not None and self.cf != "auto":
+            return fixed_cf, _normalised(self.weights), []
         default = {"cf": 1 / 3, "content": 1 / 3, "popularity": 1 / 3}
         if early.empty or late[CUSTOMER_ID].nunique() < 20:
             logger.warning("too few orders after %s to choose the blend weights; using equal weights", split)
-            return default, []
+            return fixed_cf, default if self.weights is None else _normalised(self.weights), []
         rng = np.random.default_rng(self.random_state)
         judged = np.sort(late[CUSTOMER_ID].unique())
         if len(judged) > _MAX_JUDGED:  # a seeded sample is enough to rank 15 weightings
             judged = np.sort(rng.choice(judged, _MAX_JUDGED, replace=False))
-        self.components_ = self._fit_components(_sample_customers(early, judged, _MAX_CHOICE_FIT, rng))
+        sample = sample_customers(early, judged, _MAX_CHOICE_FIT, rng)
         ids = pd.Index(judged)
         targets, keep, excluded = self._targets(early, late, ids, split)
+        if not keep.any():
+            return fixed_cf, default if self.weights is None else _normalised(self.weights), []
+        ids, targets, excluded = ids[keep], targets[keep], excluded[keep]
+        choice = self._choose_cf(sample, ids, targets, excluded)
+        if self.weights is not None:
+            return choice, _normalised(self.weights), []
+        tried = self._score_weights(ids, targets, excluded)
+        best = max(tried, key=lambda t: (round(t["ndcg"], 12), t["hit_rate"]))
+        return choice, {c: best[c] for c in COMPONENTS}, tried
+
+    def _choose_cf(
+        self, sample: pd.DataFrame, ids: pd.Index, targets: sp.csr_matrix, excluded: sp.csr_matrix
+    ) -> dict[str, object]:
+        """The CF candidate with the best NDCG@k alone; leaves its components fitted on ``sample``."""
+        candidates = CF_CANDIDATES if self.cf == "auto" else ({},)
+        best, best_key = None, None
+        for choice in candidates:
+            self.components_ = self._fit_components(sample, self._settings(choice))
+            top = self._rank(ids, excluded, {"cf": _CF_ALONE}, self.top)["cf"]
+            hit, ndcg = rank_metrics(top, targets, self.top)
+            self.cf_validation_.append({**choice, "hit_rate": hit, "ndcg": ndcg})
+            if best_key is None or (round(ndcg, 12), hit) > best_key:
+                best, best_key, components = dict(choice), (round(ndcg, 12), hit), self.components_
+        self.components_ = components
+        return best
+
+    def _score_weights(
+        self, ids: pd.Index, targets: sp.csr_matrix, excluded: sp.csr_matrix
+    ) -> list[dict[str, float]]:
         grid = {}
         steps = np.arange(0, 1 + 1e-9, _GRID_STEP)
         for w_cf, w_content in grid_product(steps, steps):
             w_pop = 1.0 - w_cf - w_content
             if w_pop < -1e-9 or (w_content > 0 and self.topic_shares_ is None):
                 continue
-            weights = {"cf": float(w_cf), "content": float(w_content), "popularity": float(max(w_pop, 0.0))}
-            grid[len(grid)] = weights
-        tops = self._rank(ids[keep], excluded[keep], grid, self.top)
+            grid[len(grid)] = {
+                "cf": float(w_cf),
+                "content": float(w_content),
+                "popularity": float(max(w_pop, 0.0)),
+            }
+        tops = self._rank(ids, excluded, grid, self.top)
         tried = []
         for name, weights in grid.items():
-            hit, ndcg = rank_metrics(tops[name], targets[keep], self.top)
+            hit, ndcg = rank_metrics(tops[name], targets, self.top)
             tried.append({**weights, "hit_rate": hit, "ndcg": ndcg})
-        if not tried or not keep.any():
-            return default, tried
-        best = max(tried, key=lambda t: (round(t["ndcg"], 12), t["hit_rate"]))
-        return {c: best[c] for c in COMPONENTS}, tried
+        return tried
 
     def _targets(
         self, before: pd.DataFrame, after: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp
@@ -195,20 +240,10 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         return targets, np.asarray(targets.sum(axis=1)).ravel() > 0, excluded
 
     def _window(self, lines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-        """Lines of the exclusion window: the ``exclusion_days`` calendar days ending with ``as_of``'s day."""
-        end = as_of.normalize() + pd.Timedelta(days=1)
-        stamps = lines[TIMESTAMP]
-        if self.exclusion_days is None:
-            return lines[stamps < end]
-        return lines[(stamps >= end - pd.Timedelta(days=self.exclusion_days)) & (stamps < end)]
+        return window(lines, as_of, self.exclusion_days)
 
     def _pairs(self, lines: pd.DataFrame, ids: pd.Index) -> sp.csr_matrix:
-        rows = ids.get_indexer(lines[CUSTOMER_ID])
-        cols = self.items_.get_indexer(lines[ITEM])
-        ok = (rows >= 0) & (cols >= 0)
-        pairs = sp.csr_matrix((np.ones(ok.sum()), (rows[ok], cols[ok])), shape=(len(ids), len(self.items_)))
-        pairs.data[:] = 1.0
-        return pairs
+        return pairs(lines, ids, self.items_)
 
     # -- scoring -------------------------------------------------------------------------------
     def _text_vectors(
@@ -237,11 +272,11 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         popularity = scale_rows(comp.popularity[None, :].astype("float32"))[0]
         rows = comp.customers.get_indexer(ids)
         known = rows >= 0
-        table = self.topic_shares_ if shares is None else _shares(shares)
+        table = self.topic_shares_ if shares is None else shares_table(shares)
         vectors, has_text = self._text_vectors(ids, table)
         cf = content = None
         if "cf" in need:
-            cf = scale_rows(comp.user_factors[np.maximum(rows, 0)] @ comp.item_factors.T)
+            cf = scale_rows(comp.cf_scores(np.maximum(rows, 0)))
             cf[~known] = popularity
         if "content" in need:
             if vectors is not None and has_text.any():
@@ -287,11 +322,11 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         and in the topic shares; a customer unknown to both gets the popular items.
         """
         self._check_fitted()
-        _check_lines(lines, allow_empty=True)
+        check_lines(lines, allow_empty=True)
         k = self.top if top is None else top
         if k < 1:
             raise ConfigError(f"top must be >= 1, got {k}.")
-        table = self.topic_shares_ if topic_shares is None else _shares(topic_shares)
+        table = self.topic_shares_ if topic_shares is None else shares_table(topic_shares)
         if customer_ids is None:
             known = list(lines[CUSTOMER_ID].unique()) + ([] if table is None else list(table.index))
             customer_ids = np.sort(pd.unique(pd.Series(known, dtype="str")))
@@ -319,40 +354,6 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         joined = {name: np.concatenate(p) if p else np.empty(0, np.int64) for name, p in parts.items()}
         reasons = reason_text(np.unique(joined["reason"]), labels, self.items_, self.components_)
         return recommendation_table(ids, self.items_, joined, reasons)
-
-
-def _sample_customers(
-    lines: pd.DataFrame, keep: np.ndarray, n_max: int, rng: np.random.Generator
-) -> pd.DataFrame:
-    """The lines of at most ``n_max`` customers: all of ``keep`` plus a seeded sample of the others.
-
-    The weight choice only compares blends; components fitted on a large sample rank them as
-    the full data would, at a bounded cost (the final fit uses every customer).
-    """
-    customers = pd.Index(lines[CUSTOMER_ID].unique())
-    if len(customers) <= n_max:
-        return lines
-    others = customers[~customers.isin(keep)].sort_values()  # hashed: np.setdiff1d on strings took 10 s
-    chosen = others[rng.choice(len(others), max(n_max - len(keep), 0), replace=False)]
-    return lines[lines[CUSTOMER_ID].isin(chosen.append(pd.Index(keep)))]
-
-
-def _check_lines(lines: pd.DataFrame, *, allow_empty: bool = False) -> None:
-    if not isinstance(lines, pd.DataFrame):
-        raise DataValidationError(f"orders must be a pandas DataFrame, got {type(lines).__name__}.")
-    missing = [c for c in (CUSTOMER_ID, ORDER_ID, TIMESTAMP, ITEM) if c not in lines.columns]
-    if missing:
-        raise DataValidationError(
-            f"orders: column(s) {', '.join(map(repr, missing))} missing; make the table with item_lines."
-        )
-    if lines.empty and not allow_empty:
-        raise DataValidationError("orders: no order lines with an item; nothing to learn from.")
-
-
-def _shares(topic_shares: pd.DataFrame) -> pd.DataFrame:
-    table = topic_shares.copy()
-    table.index = table.index.astype(str)
-    return table.astype("float64")
 
 
 def _normalised(weights: Mapping[str, float]) -> dict[str, float]:

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from topicprofile.actions.recommend import ITEM, HybridRecommender, _check_lines
+from topicprofile.actions.recommend import ITEM, HybridRecommender
+from topicprofile.actions.recommend_lines import check_lines
 from topicprofile.actions.recommend_rank import rank_metrics, recall_at
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
@@ -64,7 +65,7 @@ def evaluate_recommenders(
         (the hybrid's, chosen before the cutoff), ``n_customers``, ``n_items``, ``n_cold``
         (evaluated customers without orders before the cutoff), ``cutoff``, ``k``.
     """
-    _check_lines(lines)
+    check_lines(lines)
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}.")
     try:

@@ -46,7 +46,7 @@ def reason_keys(
         interest = np.where(show, 1 + best * 101 + share, 0)
     friend = np.full(top_items.shape, -1, dtype=np.int64)
     if weights["cf"] > 0 and scores.known.any() and owned.nnz:
-        friend = _neighbours(top_items, owned, comp.item_vectors)
+        friend = _neighbours(top_items, owned, comp)
     keys = interest * (m + 1) + friend + 1
     return np.where(keys > 0, keys, -(top_items.astype(np.int64) + 1))
 
@@ -93,16 +93,15 @@ def _take(values: pd.Index, positions: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=object)[positions]
 
 
-def _neighbours(top_items: np.ndarray, owned: sp.csr_matrix, vectors: np.ndarray) -> np.ndarray:
+def _neighbours(top_items: np.ndarray, owned: sp.csr_matrix, comp: Components) -> np.ndarray:
     """Per recommendation, the customer's own item most similar to it in CF space (-1: none)."""
-    unit = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
     n, k = top_items.shape
     owner = np.repeat(np.arange(n), np.diff(owned.indptr))
     rows, slots = np.repeat(owner, k), np.tile(np.arange(k), len(owner))
     mine = np.repeat(owned.indices, k)
     target = top_items[rows, slots]
-    value = np.einsum("ij,ij->i", unit[target], unit[mine])
-    value[target == mine] = -np.inf
+    value = comp.item_similarity(target, mine)
+    value[(target == mine) | ~(value > 0)] = -np.inf  # an unrelated item explains nothing
     key = rows * k + slots
     order = np.lexsort((mine, -value, key))  # best neighbour first in each (customer, slot)
     first = order[np.unique(key[order], return_index=True)[1]]
