@@ -31,6 +31,8 @@ of the test period is read). Measured: CF hit@10 0.445 (32, 0.05), 0.643 (8, 1.0
 from __future__ import annotations
 
 import argparse
+import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +42,10 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from topicprofile import TopicProfiler
-from topicprofile.actions import evaluate_recommenders
+from topicprofile.actions import evaluate_recommenders, item_lines
+from topicprofile.actions.recommend_lines import pairs, window
+from topicprofile.actions.recommend_rank import rank_metrics, recall_at, top_items
+from topicprofile.config import RunOptions
 from topicprofile.segments.fuse import topic_shares
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,11 +79,17 @@ def read_reviews(data_dir: Path = DATA_DIR) -> pd.DataFrame:
 
 
 def build_shop(
-    cdnow: pd.DataFrame, reviews: pd.DataFrame, *, n_customers: int | None = None, seed: int = 0, shelves: int = 0
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``(orders, texts, taste)``: order lines (``customer_id, order_id, timestamp, amount, product,
-    category``), reviews (``customer_id, review_id, timestamp, text, category``) and each customer's
-    planted taste (``primary`` category index, ``favourite`` shelf or -1), for the oracle.
+    cdnow: pd.DataFrame,
+    reviews: pd.DataFrame,
+    *,
+    n_customers: int | None = None,
+    seed: int = 0,
+    shelves: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """``(orders, texts, planted)``: order lines (``customer_id, order_id, timestamp, amount, product,
+    category``), reviews (``customer_id, review_id, timestamp, text, category``) and what was
+    planted, for the oracle: ``labels``, each customer's ``primary`` category (index into labels)
+    and ``favourite`` shelf (-1 without shelves), ``shelf_weight`` (a shelf's share of its category).
 
     ``shelves`` = 0: the *categories* construction (``PER_CATEGORY`` products per category).
     ``shelves`` > 0: the *shelves* construction (see :func:`shelve_reviews` and the module docstring).
@@ -126,8 +137,12 @@ def build_shop(
         "product": names,
     })  # fmt: skip
     texts = _reviews_for(orders, reviews, pools, np.asarray(topic_of_line), rng)
-    taste = pd.DataFrame({"primary": primary, "favourite": favourite})
-    return orders, texts, taste
+    weight = None
+    if shelves:
+        size = reviews["shelf"].value_counts().sort_index()
+        weight = size / size.groupby(size.index.str.split("/").str[0]).transform("sum")
+    planted = {"labels": labels, "primary": primary, "favourite": favourite, "shelf_weight": weight}
+    return orders, texts, planted
 
 
 def shelve_reviews(reviews: pd.DataFrame, shelves: int, *, seed: int = 0) -> pd.DataFrame:
@@ -180,7 +195,11 @@ def _line_numbers(row: np.ndarray) -> np.ndarray:
 
 
 def _reviews_for(
-    orders: pd.DataFrame, reviews: pd.DataFrame, pools: np.ndarray, line_pool: np.ndarray, rng: np.random.Generator
+    orders: pd.DataFrame,
+    reviews: pd.DataFrame,
+    pools: np.ndarray,
+    line_pool: np.ndarray,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Reviews: each writer's texts are real reviews from the pool (category or shelf) of a line they bought."""
     by_pool = {c: list(rng.permutation(np.flatnonzero(pools == c))) for c in pd.unique(pools)}
@@ -201,72 +220,128 @@ def _reviews_for(
     })  # fmt: skip
 
 
-def evaluate(
-    orders: pd.DataFrame, texts: pd.DataFrame, *, cutoff: str, k: int = 10, n_topics: int = 4, seed: int = 0
-) -> dict:
-    """:func:`evaluate_recommenders` with topics fitted on the reviews written before ``cutoff`` only."""
-    from topicprofile.actions import item_lines
+def oracle_scores(items: pd.Index, customers: pd.Index, planted: dict) -> np.ndarray:
+    """P(a customer's next line is the item) under the planted process: the ceiling of any recommender."""
+    labels = list(planted["labels"])
+    name = items.to_series().str.rsplit("-", n=1)
+    rank = name.str[1].astype(int).to_numpy()
+    shelf = name.str[0].to_numpy()
+    category = np.array([labels.index(s.split("/")[0]) for s in shelf])
+    primary = planted["primary"].reindex(customers).to_numpy()[:, None]
+    p_category = np.where(
+        category[None, :] == primary, PRIMARY_SHARE, (1 - PRIMARY_SHARE) / (len(labels) - 1)
+    )
+    if planted["shelf_weight"] is None:
+        within = 1.0 / rank**ZIPF / (1.0 / np.arange(1, PER_CATEGORY + 1) ** ZIPF).sum()
+        return p_category * within[None, :]
+    weight = planted["shelf_weight"].reindex(shelf).to_numpy()
+    favourite = planted["favourite"].reindex(customers).to_numpy()[:, None]
+    loyal = FAVOURITE_SHARE * (shelf[None, :] == favourite)
+    p_shelf = (
+        np.where(category[None, :] == primary, PRIMARY_SHARE - FAVOURITE_SHARE, p_category) * weight + loyal
+    )
+    within = 1.0 / rank**ZIPF / (1.0 / np.arange(1, PER_SHELF + 1) ** ZIPF).sum()
+    return p_shelf * within[None, :]
 
+
+def oracle_row(
+    lines: pd.DataFrame, planted: dict, *, cutoff: pd.Timestamp, k: int, exclusion_days: int = 90
+) -> dict:
+    """The oracle's metrics on the same test customers and targets as :func:`evaluate_recommenders`."""
+    before, after = lines[lines["timestamp"] < cutoff], lines[lines["timestamp"] >= cutoff]
+    items = pd.Index(np.sort(before["item"].unique()))
+    after = after[after["item"].isin(items)]
+    ids = pd.Index(np.sort(after["customer_id"].unique()))
+    bought = pairs(after, ids, items)
+    excluded = pairs(window(before, cutoff, exclusion_days), ids, items)
+    targets = bought - bought.multiply(excluded)
+    targets.eliminate_zeros()
+    keep = np.asarray(targets.sum(axis=1)).ravel() > 0
+    ids, targets, excluded = ids[keep], targets[keep], excluded[keep]
+    top = top_items(oracle_scores(items, ids, planted).astype("float32"), excluded, k)[0]
+    hit, ndcg = rank_metrics(top, targets, k)
+    coverage = len(np.unique(top)) / len(items)
+    return {
+        "model": "oracle",
+        "hit_rate": hit,
+        "ndcg": ndcg,
+        "recall": recall_at(top, targets),
+        "coverage": coverage,
+    }
+
+
+def topic_table(texts: pd.DataFrame, *, cutoff: pd.Timestamp, n_topics: int, seed: int) -> pd.DataFrame:
+    """Customer topic shares from the reviews written before ``cutoff`` only (topics fitted on them too)."""
+    before = texts[texts["timestamp"] < cutoff][["customer_id", "review_id", "text"]]
+    with tempfile.TemporaryDirectory() as cache:  # profile() reuses fit()'s tokens
+        run = RunOptions(cache_dir=cache)
+        profiler = TopicProfiler(n_topics=n_topics, random_state=seed).fit(reviews=before, run=run)
+        return topic_shares(profiler.profile(reviews=before, run=run))
+
+
+def evaluate(
+    orders: pd.DataFrame, texts: pd.DataFrame, planted: dict | None = None, *, cutoff: str, k: int = 10,
+    n_topics: int = 4, seed: int = 0, **params: object,
+) -> dict:  # fmt: skip
+    """:func:`evaluate_recommenders` with topics fitted on the reviews written before ``cutoff`` only,
+    plus the oracle's row when ``planted`` is given."""
     cut = pd.Timestamp(cutoff)
     lines = item_lines(orders.astype({"timestamp": str, "amount": str}))
-    before = texts[texts["timestamp"] < cut][["customer_id", "review_id", "text"]]
-    profiler = TopicProfiler(n_topics=n_topics, random_state=seed).fit(reviews=before)
-    shares = topic_shares(profiler.profile(reviews=before))
-    return evaluate_recommenders(lines, shares, cutoff=cut, k=k, random_state=seed)
-
-
-TUNE_GRID = [(32, 0.05), (8, 1.0), (32, 5.0), (8, 10.0)]  # (factors, regularization)
-
-
-def tune(
-    orders: pd.DataFrame, texts: pd.DataFrame, *, test_cutoff: str, validation_cutoff: str, k: int = 10
-) -> None:
-    """Print hit@k per ALS setting on the validation split (orders before ``test_cutoff`` only)."""
-    from topicprofile.actions import item_lines
-
-    test_cut, val_cut = pd.Timestamp(test_cutoff), pd.Timestamp(validation_cutoff)
-    lines = item_lines(orders.astype({"timestamp": str, "amount": str}))
-    lines = lines[lines["timestamp"] < test_cut]  # the test period is never read
-    before = texts[texts["timestamp"] < val_cut][["customer_id", "review_id", "text"]]
-    shares = topic_shares(
-        TopicProfiler(n_topics=4, random_state=0).fit(reviews=before).profile(reviews=before)
-    )
-    for factors, regularization in TUNE_GRID:
-        result = evaluate_recommenders(
-            lines, shares, cutoff=val_cut, k=k, factors=factors, regularization=regularization
-        )
-        hits = {row["model"]: round(row["hit_rate"], 3) for row in result["rows"]}
-        print(f"factors {factors}, regularization {regularization}: hit@{k} {hits}", flush=True)
+    shares = topic_table(texts, cutoff=cut, n_topics=n_topics, seed=seed)
+    result = evaluate_recommenders(lines, shares, cutoff=cut, k=k, random_state=seed, **params)
+    if planted is not None:
+        result["rows"].append(oracle_row(lines, planted, cutoff=cut, k=k))
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cutoff", default="1997-10-01")
+    parser.add_argument("--construction", choices=["shelves", "categories"], default="shelves")
+    parser.add_argument("--cutoffs", nargs="+", default=["1997-10-01"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--topics", type=int, default=4)
-    parser.add_argument("--customers", type=int, default=None, help="first n CDNOW customers (default all)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--topics", type=int, default=None, help="default: 4 (categories), 20 (shelves)")
     parser.add_argument(
-        "--tune", action="store_true", help="score the ALS grid on the validation split instead"
+        "--cf", default="auto", help="HybridRecommender(cf=...): auto, als, cosine, bm25, tfidf"
     )
-    parser.add_argument("--validation-cutoff", default="1997-07-01")
+    parser.add_argument("--customers", type=int, default=None, help="first n CDNOW customers (default all)")
+    parser.add_argument("--json", default=None, help="append each run's result as a JSON line to this file")
     args = parser.parse_args()
-    start = time.perf_counter()
-    orders, texts = build_shop(read_cdnow(), read_reviews(), n_customers=args.customers, seed=args.seed)
-    if args.tune:
-        tune(orders, texts, test_cutoff=args.cutoff, validation_cutoff=args.validation_cutoff, k=args.k)
-        return
-    print(f"{orders['customer_id'].nunique():,} customers, {len(orders):,} order lines, "
-          f"{orders['product'].nunique()} products, {len(texts):,} reviews by {texts['customer_id'].nunique():,} customers")  # fmt: skip
-    result = evaluate(orders, texts, cutoff=args.cutoff, k=args.k, n_topics=args.topics, seed=args.seed)
-    print(f"cutoff {result['cutoff']}: {result['n_customers']:,} customers bought a new item after it "
-          f"({result['n_cold']:,} without earlier orders, {result['n_with_text']:,} with text); weights {result['weights']}")  # fmt: skip
-    table = pd.DataFrame(result["rows"]).set_index("model")
-    print(table.round(3).to_string())
-    ratio = table.loc["hybrid", "hit_rate"] / table.loc["popularity", "hit_rate"]
-    print(f"hybrid / popularity hit@{args.k}: {ratio:.2f}x; hybrid - CF: "
-          f"{table.loc['hybrid', 'hit_rate'] - table.loc['cf', 'hit_rate']:+.3f}; "
-          f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+    shelves = SHELVES if args.construction == "shelves" else 0
+    n_topics = args.topics or (20 if shelves else 4)
+    cdnow, reviews = read_cdnow(), read_reviews()
+    runs = []
+    for seed in args.seeds:
+        orders, texts, planted = build_shop(
+            cdnow, reviews, n_customers=args.customers, seed=seed, shelves=shelves
+        )
+        print(f"{args.construction} seed {seed}: {orders['customer_id'].nunique():,} customers, {len(orders):,} "
+              f"order lines, {orders['product'].nunique()} products, {len(texts):,} reviews by "
+              f"{texts['customer_id'].nunique():,} customers", flush=True)  # fmt: skip
+        for cutoff in args.cutoffs:
+            start, cpu = time.perf_counter(), time.process_time()
+            result = evaluate(
+                orders, texts, planted, cutoff=cutoff, k=args.k, n_topics=n_topics, seed=seed, cf=args.cf
+            )
+            table = pd.DataFrame(result["rows"]).set_index("model")
+            print(f"  cutoff {result['cutoff']}: {result['n_customers']:,} tested ({result['n_with_text']:,} with text), "
+                  f"{result['n_items']} items; CF {result['cf']}; weights {result['weights']}; "
+                  f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} s CPU")  # fmt: skip
+            print(table.round(3).to_string(), flush=True)
+            runs.append({"construction": args.construction, "seed": seed, **result})
+            if args.json:
+                with open(args.json, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(runs[-1], default=str) + "\n")
+    summary = pd.DataFrame(
+        [{"seed": r["seed"], "cutoff": r["cutoff"], **row} for r in runs for row in r["rows"]]
+    )
+    medians = summary.groupby("model", sort=False)[["hit_rate", "ndcg", "recall", "coverage"]].median()
+    print(f"medians over {len(runs)} run(s) (seeds {args.seeds} x cutoffs {args.cutoffs}):")
+    print(medians.round(3).to_string())
+    ratio = summary.pivot_table(index=["seed", "cutoff"], columns="model", values="hit_rate")
+    print(f"hybrid / popularity hit@{args.k}: {(ratio['hybrid'] / ratio['popularity']).round(2).tolist()}; "
+          f"hybrid - CF: {(ratio['hybrid'] - ratio['cf']).round(3).tolist()}; "
+          f"hybrid - hybrid without text: {(ratio['hybrid'] - ratio['hybrid without text']).round(3).tolist()}")  # fmt: skip
 
 
 if __name__ == "__main__":

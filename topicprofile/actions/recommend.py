@@ -56,8 +56,8 @@ _CHUNK = 1024  # customers scored at once (bounds memory: chunk x items x top)
 _CF_ALONE = {"cf": 1.0, "content": 0.0, "popularity": 0.0}
 #: What ``cf="auto"`` tries on the validation split (the other ALS / neighbour settings are the estimator's).
 CF_CANDIDATES: tuple[dict[str, object], ...] = (
-    {"cf": "als", "factors": 8}, {"cf": "als", "factors": 4}, {"cf": "als", "factors": 16},
-    {"cf": "als", "factors": 32}, {"cf": "cosine"}, {"cf": "bm25"},
+    {"cf": "als", "factors": 4}, {"cf": "als", "factors": 16}, {"cf": "als", "factors": 32},
+    {"cf": "cosine"}, {"cf": "bm25"},
 )  # fmt: skip
 
 
@@ -143,9 +143,11 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"cf must be 'auto' or one of {list(CF_KINDS)}, got {settings.cf!r}.")
         return settings
 
-    def _fit_components(self, lines: pd.DataFrame, settings: CfSettings) -> Components:
-        matrix, customers = self._matrix(lines)
-        return fit_components(matrix, customers, self.topic_shares_, settings)
+    def _fit_components(
+        self, lines: pd.DataFrame, settings: CfSettings, matrix: tuple[sp.csr_matrix, pd.Index] | None = None
+    ) -> Components:
+        counts, customers = self._matrix(lines) if matrix is None else matrix
+        return fit_components(counts, customers, self.topic_shares_, settings)
 
     def _matrix(self, lines: pd.DataFrame) -> tuple[sp.csr_matrix, pd.Index]:
         per = lines.drop_duplicates([CUSTOMER_ID, ORDER_ID, ITEM]).groupby([CUSTOMER_ID, ITEM]).size()
@@ -198,8 +200,9 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         """The CF candidate with the best NDCG@k alone; leaves its components fitted on ``sample``."""
         candidates = CF_CANDIDATES if self.cf == "auto" else ({},)
         best, best_key = None, None
+        matrix = self._matrix(sample)
         for choice in candidates:
-            self.components_ = self._fit_components(sample, self._settings(choice))
+            self.components_ = self._fit_components(sample, self._settings(choice), matrix)
             top = self._rank(ids, excluded, {"cf": _CF_ALONE}, self.top)["cf"]
             hit, ndcg = rank_metrics(top, targets, self.top)
             self.cf_validation_.append({**choice, "hit_rate": hit, "ndcg": ndcg})

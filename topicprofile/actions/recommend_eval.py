@@ -62,7 +62,7 @@ def evaluate_recommenders(
         target items in the list, averaged), ``coverage``; with topic shares
         also ``hybrid without text``, the blend refitted and re-chosen from CF and popularity only,
         which answers "does text add value"), ``weights``
-        (the hybrid's, chosen before the cutoff), ``n_customers``, ``n_items``, ``n_cold``
+        (the hybrid's, chosen before the cutoff), ``cf`` (the CF model chosen before the cutoff), ``n_customers``, ``n_items``, ``n_cold``
         (evaluated customers without orders before the cutoff), ``cutoff``, ``k``.
     """
     check_lines(lines)
@@ -95,7 +95,10 @@ def evaluate_recommenders(
     variants["hybrid"] = model.weights_
     tops = model._rank(ids, excluded, variants, k)
     if model.topic_shares_ is not None:  # the same blend choice without text: does text add value?
-        plain = HybridRecommender(top=k, exclusion_days=exclusion_days, random_state=random_state, **params)
+        plain_params = {**params, **model.cf_}  # the CF choice does not look at text: keep it
+        plain = HybridRecommender(
+            top=k, exclusion_days=exclusion_days, random_state=random_state, **plain_params
+        )
         plain.fit(before, None)
         tops["hybrid without text"] = plain._rank(ids, excluded, {"plain": plain.weights_}, k)["plain"]
     rows = []
@@ -114,5 +117,6 @@ def evaluate_recommenders(
         "n_with_text": int(has_text.sum()),
         "n_items": len(model.items_),
         "weights": model.weights_,
+        "cf": model.cf_,
         "rows": rows,
     }
