@@ -287,7 +287,7 @@ def evaluate(
     plus the oracle's row when ``planted`` is given."""
     cut = pd.Timestamp(cutoff)
     lines = item_lines(orders.astype({"timestamp": str, "amount": str}))
-    shares = topic_table(texts, cutoff=cut, n_topics=n_topics, seed=seed)
+    shares = None if n_topics == 0 else topic_table(texts, cutoff=cut, n_topics=n_topics, seed=seed)
     result = evaluate_recommenders(lines, shares, cutoff=cut, k=k, random_state=seed, **params)
     if planted is not None:
         result["rows"].append(oracle_row(lines, planted, cutoff=cut, k=k))
@@ -300,7 +300,9 @@ def main() -> None:
     parser.add_argument("--cutoffs", nargs="+", default=["1997-10-01"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--topics", type=int, default=None, help="default: 4 (categories), 20 (shelves)")
+    parser.add_argument(
+        "--topics", type=int, default=None, help="default: 4 (categories), 20 (shelves); 0: no text (fast)"
+    )
     parser.add_argument(
         "--cf", default="auto", help="HybridRecommender(cf=...): auto, als, cosine, bm25, tfidf"
     )
@@ -308,7 +310,7 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="append each run's result as a JSON line to this file")
     args = parser.parse_args()
     shelves = SHELVES if args.construction == "shelves" else 0
-    n_topics = args.topics or (20 if shelves else 4)
+    n_topics = (20 if shelves else 4) if args.topics is None else args.topics
     cdnow, reviews = read_cdnow(), read_reviews()
     runs = []
     for seed in args.seeds:
@@ -341,7 +343,11 @@ def main() -> None:
     ratio = summary.pivot_table(index=["seed", "cutoff"], columns="model", values="hit_rate")
     print(f"hybrid / popularity hit@{args.k}: {(ratio['hybrid'] / ratio['popularity']).round(2).tolist()}; "
           f"hybrid - CF: {(ratio['hybrid'] - ratio['cf']).round(3).tolist()}; "
-          f"hybrid - hybrid without text: {(ratio['hybrid'] - ratio['hybrid without text']).round(3).tolist()}")  # fmt: skip
+          f"oracle / popularity: {(ratio['oracle'] / ratio['popularity']).round(2).tolist()}")  # fmt: skip
+    if "hybrid without text" in ratio:
+        print(
+            f"hybrid - hybrid without text: {(ratio['hybrid'] - ratio['hybrid without text']).round(3).tolist()}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
 
 from topicprofile.actions.recommend_lines import (
     check_lines,
@@ -128,8 +129,9 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         self.items_ = pd.Index(np.sort(lines[ITEM].unique()))
         self.topic_shares_ = None if topic_shares is None else shares_table(topic_shares)
         self.as_of_ = lines[TIMESTAMP].max().normalize()
-        self.cf_, self.weights_, self.validation_ = self._choose(lines)
-        self.components_ = self._fit_components(lines, self._settings(self.cf_))
+        with threadpool_limits(1):  # one BLAS thread: see _rank
+            self.cf_, self.weights_, self.validation_ = self._choose(lines)
+            self.components_ = self._fit_components(lines, self._settings(self.cf_))
         return self
 
     def _settings(self, choice: Mapping[str, object]) -> CfSettings:
@@ -296,11 +298,15 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         """Top-``k`` item indices of ``ids`` under each weighting, scored a chunk of customers at a time."""
         need = {c for w in weightings.values() for c in ("cf", "content") if w[c] > 0}
         parts: dict[object, list[np.ndarray]] = {name: [] for name in weightings}
-        for start in range(0, len(ids), _CHUNK):
-            rows = slice(start, start + _CHUNK)
-            scores = self._scores(ids[rows], shares, need=need)
-            for name, weights in weightings.items():
-                parts[name].append(top_items(blend(scores, weights), excluded[rows], k)[0])
+        # One BLAS thread: the products here are small (chunk x factors x items), and a second
+        # OpenBLAS thread spinning for a core that a loaded machine gives to someone else cost
+        # more wall time than it saved; one thread also gives the same floats on every machine.
+        with threadpool_limits(1):
+            for start in range(0, len(ids), _CHUNK):
+                rows = slice(start, start + _CHUNK)
+                scores = self._scores(ids[rows], shares, need=need)
+                for name, weights in weightings.items():
+                    parts[name].append(top_items(blend(scores, weights), excluded[rows], k)[0])
         width = min(k, len(self.items_))
         return {name: np.vstack(p) if p else np.empty((0, width), dtype=int) for name, p in parts.items()}
 
@@ -331,9 +337,11 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"top must be >= 1, got {k}.")
         table = self.topic_shares_ if topic_shares is None else shares_table(topic_shares)
         if customer_ids is None:
-            known = list(lines[CUSTOMER_ID].unique()) + ([] if table is None else list(table.index))
-            customer_ids = np.sort(pd.unique(pd.Series(known, dtype="str")))
-        ids = pd.Index(pd.Series(list(customer_ids), dtype="str"), name=CUSTOMER_ID)
+            known = pd.Index(lines[CUSTOMER_ID].astype(str).unique())
+            ids = known if table is None else known.union(table.index, sort=False)
+            ids = pd.Index(ids.unique().sort_values(), name=CUSTOMER_ID)
+        else:
+            ids = pd.Index(pd.Series(list(customer_ids), dtype="str"), name=CUSTOMER_ID)
         try:
             as_of_day = self.as_of_ if as_of is None else pd.Timestamp(as_of).normalize()
         except (TypeError, ValueError) as e:
@@ -343,17 +351,22 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         owned_all = self._pairs(lines, ids)
         need = [c for c in ("cf", "content") if self.weights_[c] > 0]
         parts: dict[str, list[np.ndarray]] = {"row": [], "item": [], "value": [], "reason": []}
-        for start in range(0, len(ids), _CHUNK):
-            rows = slice(start, start + _CHUNK)
-            scores = self._scores(ids[rows], table, need=need)
-            top, values = top_items(blend(scores, self.weights_), excluded_all[rows], k)
-            row = np.repeat(np.arange(start, start + len(top)), top.shape[1])
-            ok = np.isfinite(values).ravel()  # fewer than k items when the customer bought nearly all
-            parts["row"].append(row[ok])
-            parts["item"].append(top.ravel()[ok])
-            parts["value"].append(values.ravel()[ok])
-            keys = reason_keys(top, scores, owned_all[rows], self.components_, self.weights_)
-            parts["reason"].append(keys.ravel()[ok])
+        buffer = np.empty(
+            (min(_CHUNK, len(ids)), len(self.items_)), dtype="float32"
+        )  # reused: no page faults
+        with threadpool_limits(1):  # see _rank
+            for start in range(0, len(ids), _CHUNK):
+                rows = slice(start, start + _CHUNK)
+                scores = self._scores(ids[rows], table, need=need)
+                blended = blend(scores, self.weights_, out=buffer[: len(scores.ids)])
+                top, values = top_items(blended, excluded_all[rows], k)
+                row = np.repeat(np.arange(start, start + len(top)), top.shape[1])
+                ok = np.isfinite(values).ravel()  # fewer than k items when the customer bought nearly all
+                parts["row"].append(row[ok])
+                parts["item"].append(top.ravel()[ok])
+                parts["value"].append(values.ravel()[ok])
+                keys = reason_keys(top, scores, owned_all[rows], self.components_, self.weights_)
+                parts["reason"].append(keys.ravel()[ok])
         joined = {name: np.concatenate(p) if p else np.empty(0, np.int64) for name, p in parts.items()}
         reasons = reason_text(np.unique(joined["reason"]), labels, self.items_, self.components_)
         return recommendation_table(ids, self.items_, joined, reasons)
