@@ -70,3 +70,23 @@ def test_recommend_parts_auto_cf_is_the_best_candidate_on_the_validation_split()
 def test_recommend_parts_unknown_cf_is_one_config_error() -> None:
     with pytest.raises(ConfigError, match="cf must be 'auto' or one of"):
         HybridRecommender(cf="svd").fit(_lines(60))
+
+
+def test_recommend_parts_scores_with_one_blas_thread(monkeypatch) -> None:
+    """A second OpenBLAS thread spinning for a core a loaded machine gives away cost wall time."""
+    from threadpoolctl import threadpool_info
+
+    from topicprofile.actions.recommend_parts import Components
+
+    seen: list[int] = []
+    original = Components.cf_scores
+
+    def spy(self: Components, rows: np.ndarray) -> np.ndarray:
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["internal_api"] == "openblas")
+        return original(self, rows)
+
+    monkeypatch.setattr(Components, "cf_scores", spy)
+    lines = _lines()
+    model = HybridRecommender(cf="als", weights={"cf": 1.0}, random_state=0).fit(lines)
+    model.recommend(lines)
+    assert seen and set(seen) == {1}

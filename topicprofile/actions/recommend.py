@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 _GRID_STEP = 0.25
 _MAX_JUDGED = 5000  # customers scored when choosing the blend weights
-_MAX_CHOICE_FIT = 50_000  # customers whose early orders fit the components that choose the weights
+_MAX_CHOICE_FIT = 25_000  # customers whose early orders fit the components that choose CF and weights
 _CHUNK = 1024  # customers scored at once (bounds memory: chunk x items x top)
 _CF_ALONE = {"cf": 1.0, "content": 0.0, "popularity": 0.0}
 #: What ``cf="auto"`` tries on the validation split (the other ALS / neighbour settings are the estimator's).
