@@ -82,7 +82,7 @@ def test_recommend_parts_scores_with_one_blas_thread(monkeypatch) -> None:
     original = Components.cf_scores
 
     def spy(self: Components, rows: np.ndarray) -> np.ndarray:
-        seen.extend(p["num_threads"] for p in threadpool_info() if p["internal_api"] == "openblas")
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
         return original(self, rows)
 
     monkeypatch.setattr(Components, "cf_scores", spy)
