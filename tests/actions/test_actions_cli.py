@@ -35,9 +35,7 @@ def test_actions_cli_recommend_orders_only_writes_csv(tmp_path: Path) -> None:
 
 
 def test_actions_cli_recommend_evaluate_json() -> None:
-    result = runner.invoke(
-        app, ["recommend", *ORDERS, "--evaluate", "--cutoff", "2025-01-01", "--top", "3", "--json"]
-    )
+    result = runner.invoke(app, ["recommend", *ORDERS, "--evaluate", "--cutoff", "2025-01-01", "--top", "3", "--json"])
     assert result.exit_code == 0, result.output
     rows = {r["model"]: r for r in json.loads(result.stdout)["rows"]}
     assert set(rows) == {"popularity", "cf", "hybrid"}  # no text: no content variant
@@ -49,11 +47,7 @@ def test_actions_cli_recommend_evaluate_json() -> None:
     [
         (["recommend", *ORDERS], 2, "--out"),
         (["recommend", *ORDERS, "--evaluate"], 2, "--cutoff"),
-        (
-            ["recommend", *ORDERS, "--reviews", str(CORPORA / "reviews.csv"), "--out", "x.csv"],
-            1,
-            "--model-dir",
-        ),
+        (["recommend", *ORDERS, "--reviews", str(CORPORA / "reviews.csv"), "--out", "x.csv"], 1, "--model-dir"),
         (["recommend", "--orders", str(CORPORA / "truth.csv"), "--out", "x.csv"], 1, "error:"),
     ],
 )
@@ -67,9 +61,7 @@ def test_actions_cli_recommend_errors(args: list[str], code: int, message: str) 
 def _campaign_files(tmp_path: Path, effect: float) -> tuple[Path, Path, Path]:
     rng = np.random.default_rng(5)
     treated, control = [f"T{i}" for i in range(800)], [f"C{i}" for i in range(800)]
-    buyers = [c for c in treated if rng.random() < 0.10 + effect] + [
-        c for c in control if rng.random() < 0.10
-    ]
+    buyers = [c for c in treated if rng.random() < 0.10 + effect] + [c for c in control if rng.random() < 0.10]
     pd.DataFrame({"customer_id": buyers, "order_id": [f"O{i}" for i in range(len(buyers))],
                   "timestamp": "2025-03-10", "amount": "25.00"}).to_csv(tmp_path / "after.csv", index=False)  # fmt: skip
     (tmp_path / "treated.txt").write_text("\n".join(treated) + "\n")
@@ -79,17 +71,7 @@ def _campaign_files(tmp_path: Path, effect: float) -> tuple[Path, Path, Path]:
 
 def test_actions_cli_campaign_reports_an_effect_and_json(tmp_path: Path) -> None:
     treated, control, orders = _campaign_files(tmp_path, effect=0.08)
-    args = [
-        "campaign",
-        "--treated",
-        str(treated),
-        "--control",
-        str(control),
-        "--orders",
-        str(orders),
-        "--since",
-        "2025-03-01",
-    ]
+    args = ["campaign", "--treated", str(treated), "--control", str(control), "--orders", str(orders), "--since", "2025-03-01"]
     text = runner.invoke(app, args)
     assert text.exit_code == 0, text.output
     assert "Significant: the campaign raised conversion" in text.output
@@ -99,8 +81,6 @@ def test_actions_cli_campaign_reports_an_effect_and_json(tmp_path: Path) -> None
 
 def test_actions_cli_campaign_overlap_is_one_line_exit_1(tmp_path: Path) -> None:
     treated, _, orders = _campaign_files(tmp_path, effect=0.0)
-    result = runner.invoke(
-        app, ["campaign", "--treated", str(treated), "--control", str(treated), "--orders", str(orders)]
-    )
+    result = runner.invoke(app, ["campaign", "--treated", str(treated), "--control", str(treated), "--orders", str(orders)])
     assert result.exit_code == 1
     assert "both groups" in result.output and len(result.output.strip().splitlines()) == 1

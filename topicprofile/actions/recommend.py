@@ -122,7 +122,7 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         """Learn items, popularity, ALS factors, topic affinities and the blend weights.
 
         ``lines``: :func:`item_lines` output. ``topic_shares``: n_customers x n_topics, index
-        ``customer_id`` (e.g. ``fuse.topicshares_table(profiler.profile(...))``), from text written
+        ``customer_id`` (e.g. ``fuse.topic_shares(profiler.profile(...))``), from text written
         before the orders' end; customers without a row have no interest vector.
         """
         check_lines(lines)
