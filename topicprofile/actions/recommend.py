@@ -6,9 +6,10 @@ customer's interest vector times topic -> item affinities) and popularity, fitte
 :mod:`~topicprofile.actions.recommend_parts`; popularity stands in for CF when a customer has no
 orders and for content when a customer has no text.
 
-The blend weights are chosen on a time split *of the training orders* (the last ``validation_share``
-of the period is held out, the components are refitted on the rest, the weight grid is scored by
-NDCG@k, then everything is refitted on all orders) -- never set by hand. Items bought in the last
+The CF model and then the blend weights are chosen on a time split *of the training orders* (the
+last ``validation_share`` of the period is held out, the components are refitted on the rest, the
+CF candidates and then the weight grid are scored by NDCG@k, then everything is refitted on all
+orders) -- never set by hand. Items bought in the last
 ``exclusion_days`` before ``as_of`` are never recommended.
 """
 

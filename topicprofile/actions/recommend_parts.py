@@ -1,7 +1,8 @@
 """The fitted pieces of the recommender: popularity, collaborative filtering, topic -> item affinities.
 
 * **CF**: implicit-feedback ALS (``implicit``; ``random_state`` and one thread, so a seed gives the
-  same factors) on the customer x item matrix of order counts (confidence ``1 + c * log1p(n)``).
+  same factors) on the customer x item matrix of order counts (confidence ``1 + c * log1p(n)``), or
+  implicit's item-item nearest neighbours (cosine, BM25 or TF-IDF weighting) of the same matrix.
 * **content**: ``A[t, i] = sum_u s[u, t] b[u, i] / sum_u s[u, t]`` (s = customer topic shares,
   b = bought i): the share of a topic's customers who bought the item.
 * **popularity**: share of customers who bought the item.
