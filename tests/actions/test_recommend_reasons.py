@@ -37,3 +37,25 @@ def test_recommend_reasons_table_ranks_rows_and_shares_strings() -> None:
     assert table["customer_id"].astype(str).tolist() == ["u1", "u1", "u2"]
     assert table["item"].astype(str).tolist() == ["z", "x", "y"]
     assert table["reason"].astype(str).tolist() == ["popular: a", "popular: c", "popular: a"]
+
+
+def test_recommend_reasons_categorical_columns_are_escaped_in_the_csv(tmp_path) -> None:
+    """The table's categoricals still go through the CSV writer's formula escaping."""
+    from topicprofile.actions.jobs import recommend_files
+
+    rows = [
+        (f"C{u:03d}", f"O{u:03d}-{j}", f"2024-0{1 + j}-1{u % 10}", "10", item)
+        for u in range(40)
+        for j, item in enumerate(
+            ["=HYPERLINK(1)", "tent", "stove"] if u % 2 else ["tent", "=HYPERLINK(1)", "lamp"]
+        )
+    ]
+    orders = tmp_path / "orders.csv"
+    pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "amount", "product"]).to_csv(
+        orders, index=False
+    )
+    out = tmp_path / "recs.csv"
+    recommend_files(orders, out, exclusion_days=1, top=3)
+    written = pd.read_csv(out, dtype=str)
+    assert "'=HYPERLINK(1)" in set(written["item"]) and "=HYPERLINK(1)" not in set(written["item"])
+    assert not written["reason"].str.startswith("=").any()
