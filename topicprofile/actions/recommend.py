@@ -1,18 +1,15 @@
 """Recommendations per customer: collaborative filtering + topic interests + popularity, blended.
 
 An *item* is whatever the orders carry: the ``product`` column if present, else ``category``.
-Three scores per customer and item, each scaled to [0, 1] per customer:
+Three scores per customer and item, each scaled to [0, 1] per customer: CF, content (the
+customer's interest vector times topic -> item affinities) and popularity, fitted in
+:mod:`~topicprofile.actions.recommend_parts`; popularity stands in for CF when a customer has no
+orders and for content when a customer has no text.
 
-* **CF**: implicit-feedback ALS (``implicit``; ``random_state`` and one thread, so a seed gives the
-  same factors) on the customer x item matrix of order counts (confidence ``1 + c * log1p(n)``).
-* **content**: topic -> item affinities learned from who bought what, ``A[t, i] = sum_u s[u, t] b[u, i] /
-  sum_u s[u, t]`` (s = customer topic shares, b = bought i), times the customer's interest vector.
-* **popularity**: share of customers who bought the item; it stands in for CF when a customer has no
-  orders and for content when a customer has no text.
-
-The blend weights are chosen on a time split *of the training orders* (the last ``validation_share``
-of the period is held out, the components are refitted on the rest, the weight grid is scored by
-NDCG@k, then everything is refitted on all orders) -- never set by hand. Items bought in the last
+The CF model and then the blend weights are chosen on a time split *of the training orders* (the
+last ``validation_share`` of the period is held out, the components are refitted on the rest, the
+CF candidates and then the weight grid are scored by NDCG@k, then everything is refitted on all
+orders) -- never set by hand. Items bought in the last
 ``exclusion_days`` before ``as_of`` are never recommended.
 """
 
@@ -20,87 +17,50 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from itertools import product as grid_product
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
 
-from topicprofile.behavior import CANCELLED_STATUSES
-from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.ingest.load import clean_orders
-from topicprofile.schema import CUSTOMER_ID, ORDER_ID, ROW, STATUS, TIMESTAMP
+from topicprofile.actions.recommend_lines import (
+    check_lines,
+    item_lines,
+    pairs,
+    sample_customers,
+    shares_table,
+    window,
+)  # fmt: skip
+from topicprofile.actions.recommend_parts import CF_KINDS, CfSettings, Components, fit_components
+from topicprofile.actions.recommend_rank import (
+    COMPONENTS,
+    ITEM,
+    Scores,
+    blend,
+    rank_metrics,
+    scale_rows,
+    top_items,
+)
+from topicprofile.actions.recommend_reasons import reason_keys, reason_text, recommendation_table
+from topicprofile.errors import ConfigError, NotFittedError
+from topicprofile.schema import CUSTOMER_ID, ORDER_ID, TIMESTAMP
 
 __all__ = ["ITEM", "HybridRecommender", "item_lines", "rank_metrics"]
 
 logger = logging.getLogger(__name__)
 
-ITEM = "item"
-ITEM_COLUMNS = ("product", "category")
-_COMPONENTS = ("cf", "content", "popularity")
 _GRID_STEP = 0.25
 _MAX_JUDGED = 5000  # customers scored when choosing the blend weights
-_MAX_CHOICE_FIT = 50_000  # customers whose early orders fit the components that choose the weights
+_MAX_CHOICE_FIT = 25_000  # customers whose early orders fit the components that choose CF and weights
 _CHUNK = 1024  # customers scored at once (bounds memory: chunk x items x top)
-
-
-def item_lines(
-    raw: pd.DataFrame, *, columns: str | Mapping[str, str] | None = None, item_column: str | None = None
-) -> pd.DataFrame:
-    """Standardized order lines (:func:`topicprofile.ingest.load.clean_orders`) plus an ``item`` column.
-
-    Input: an orders table as read from the file (any column names; ``columns`` maps them). The item
-    is ``item_column``, or ``product`` / ``category``, whichever exists first. Output: the loader's
-    columns plus ``item`` (str); cancelled lines and lines without an item are dropped.
-    """
-    raw = raw.reset_index(drop=True)
-    name = item_column or next((c for c in ITEM_COLUMNS if c in raw.columns), None)
-    if name is None or name not in raw.columns:
-        raise DataValidationError(
-            f"orders: no item column ({item_column or 'product or category'}) to recommend from (found: "
-            f"{', '.join(map(str, raw.columns))}); add one or name it with --item-column."
-        )
-    lines = clean_orders(raw, columns=columns, source="orders").data
-    lines[ITEM] = raw[name].iloc[lines[ROW].to_numpy() - 1].fillna("").astype(str).str.strip().to_numpy()
-    status = lines[STATUS].fillna("").astype(str).str.strip().str.lower()
-    return lines[(lines[ITEM] != "") & ~status.isin(CANCELLED_STATUSES)].reset_index(drop=True)
-
-
-def rank_metrics(top: np.ndarray, targets: sp.csr_matrix, k: int) -> tuple[float, float]:
-    """Hit-rate@k and NDCG@k of ranked item indices ``top`` (n x >=k) against a binary target matrix."""
-    k = min(k, top.shape[1])  # a catalogue smaller than k: every item is listed
-    top = top[:, :k]
-    hits = np.asarray(targets[np.arange(top.shape[0])[:, None], top].todense()) > 0
-    gains = (hits / np.log2(np.arange(2, k + 2))).sum(axis=1)
-    n_rel = np.minimum(np.asarray(targets.sum(axis=1)).ravel(), k).astype(int)
-    ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))[np.maximum(n_rel, 1) - 1]
-    return float(hits.any(axis=1).mean()), float((gains / ideal).mean())
-
-
-@dataclass
-class _Components:
-    """Fitted pieces of one training run."""
-
-    customers: pd.Index
-    popularity: np.ndarray
-    user_factors: np.ndarray
-    item_factors: np.ndarray
-    affinity: np.ndarray | None  # n_topics x n_items
-
-
-@dataclass
-class _Scores:
-    """Scaled component scores of some customers (see ``HybridRecommender._scores``)."""
-
-    ids: pd.Index
-    cf: np.ndarray | None  # n x items
-    content: np.ndarray | None  # n x items
-    popularity: np.ndarray  # items: the same row for everyone
-    known: np.ndarray  # has orders
-    has_text: np.ndarray  # has an interest vector
-    vectors: np.ndarray | None  # n x topics
+_CF_ALONE = {"cf": 1.0, "content": 0.0, "popularity": 0.0}
+#: What ``cf="auto"`` tries on the validation split (the other ALS / neighbour settings are the estimator's).
+CF_CANDIDATES: tuple[dict[str, object], ...] = (
+    {"cf": "als", "factors": 4}, {"cf": "als", "factors": 16}, {"cf": "als", "factors": 32},
+    {"cf": "cosine"}, {"cf": "bm25"},
+)  # fmt: skip
 
 
 class HybridRecommender(BaseEstimator):  # type: ignore[misc]
@@ -108,10 +68,16 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    factors, regularization, iterations : ALS settings (``implicit``). The defaults (8 factors,
-        regularization 1.0) won on the validation split of the CDNOW x Amazon construction
-        (scripts/eval_recommend_real.py: CF hit@10 0.643 against 0.445 for 32 factors / 0.05);
-        few orders per customer want few factors and strong regularization.
+    cf : {"auto", "als", "cosine", "bm25", "tfidf"}, default "auto"
+        The collaborative filter: implicit's ALS, or its item-item nearest neighbours with that
+        weighting. "auto" chooses among :data:`CF_CANDIDATES` on the validation split (by NDCG@k
+        of CF alone), before the blend weights: the best setting depends on the shop (ALS with 4
+        factors on a catalogue of 4 categories x 50 products, 32 factors or item-item cosine on
+        40 shelves x 25 products; scripts/eval_recommend_real.py).
+    neighbours : int, default 100
+        Neighbours kept per item by the item-item filters.
+    factors, regularization, iterations : ALS settings (``implicit``); ``factors`` is used when
+        ``cf="als"``, regularization 1.0 suits few orders per customer.
     confidence : float, default 10.0
         ``c`` in the ALS confidence ``1 + c * log1p(orders)``.
     top : int, default 10
@@ -128,6 +94,8 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
+        cf: str = "auto",
+        neighbours: int = 100,
         factors: int = 8,
         regularization: float = 1.0,
         iterations: int = 15,
@@ -138,6 +106,8 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         weights: Mapping[str, float] | None = None,
         random_state: int = 0,
     ) -> None:
+        self.cf = cf
+        self.neighbours = neighbours
         self.factors = factors
         self.regularization = regularization
         self.iterations = iterations
@@ -156,25 +126,31 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         ``customer_id`` (e.g. ``fuse.topic_shares(profiler.profile(...))``), from text written
         before the orders' end; customers without a row have no interest vector.
         """
-        _check_lines(lines)
+        check_lines(lines)
         self.items_ = pd.Index(np.sort(lines[ITEM].unique()))
-        self.topic_shares_ = None if topic_shares is None else _shares(topic_shares)
+        self.topic_shares_ = None if topic_shares is None else shares_table(topic_shares)
         self.as_of_ = lines[TIMESTAMP].max().normalize()
-        self.weights_, self.validation_ = self._choose_weights(lines)
-        self.components_ = self._fit_components(lines)
+        with threadpool_limits(1):  # one BLAS thread: see _rank
+            self.cf_, self.weights_, self.validation_ = self._choose(lines)
+            self.components_ = self._fit_components(lines, self._settings(self.cf_))
         return self
 
-    def _fit_components(self, lines: pd.DataFrame) -> _Components:
-        matrix, customers = self._matrix(lines)
-        bought = (matrix > 0).astype("float64")
-        popularity = np.asarray(bought.sum(axis=0)).ravel() / max(len(customers), 1)
-        user_factors, item_factors = self._als(matrix)
-        affinity = None
-        if self.topic_shares_ is not None:
-            shares = self.topic_shares_.reindex(customers).fillna(0.0).to_numpy()
-            mass = shares.sum(axis=0)
-            affinity = np.asarray(bought.T @ shares).T / np.where(mass > 0, mass, 1.0)[:, None]
-        return _Components(customers, popularity, user_factors, item_factors, affinity)
+    def _settings(self, choice: Mapping[str, object]) -> CfSettings:
+        base = {
+            "cf": self.cf, "neighbours": self.neighbours, "factors": self.factors,
+            "regularization": self.regularization, "iterations": self.iterations,
+            "confidence": self.confidence, "random_state": self.random_state,
+        }  # fmt: skip
+        settings = CfSettings(**{**base, **choice})
+        if settings.cf not in CF_KINDS:
+            raise ConfigError(f"cf must be 'auto' or one of {list(CF_KINDS)}, got {settings.cf!r}.")
+        return settings
+
+    def _fit_components(
+        self, lines: pd.DataFrame, settings: CfSettings, matrix: tuple[sp.csr_matrix, pd.Index] | None = None
+    ) -> Components:
+        counts, customers = self._matrix(lines) if matrix is None else matrix
+        return fit_components(counts, customers, self.topic_shares_, settings)
 
     def _matrix(self, lines: pd.DataFrame) -> tuple[sp.csr_matrix, pd.Index]:
         per = lines.drop_duplicates([CUSTOMER_ID, ORDER_ID, ITEM]).groupby([CUSTOMER_ID, ITEM]).size()
@@ -184,60 +160,80 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         shape = (len(customers), len(self.items_))
         return sp.csr_matrix((per.to_numpy(dtype="float64"), (rows, cols)), shape=shape), customers
 
-    def _als(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        from threadpoolctl import threadpool_limits
+    def _choose(
+        self, lines: pd.DataFrame
+    ) -> tuple[dict[str, object], dict[str, float], list[dict[str, float]]]:
+        """(CF choice, blend weights, the weight grid's scores) from a time split of ``lines``.
 
-        try:  # an optional dependency (extra "actions"): only recommendations need it
-            from implicit.cpu.als import AlternatingLeastSquares
-        except ImportError as e:
-            raise ConfigError(
-                "recommendations need the 'implicit' package: pip install 'topicprofile[actions]'."
-            ) from e
-
-        confidence = matrix.copy()
-        confidence.data = 1.0 + self.confidence * np.log1p(confidence.data)
-        with threadpool_limits(1):  # one BLAS thread: reproducible and light on shared cores
-            model = AlternatingLeastSquares(
-                factors=self.factors, regularization=self.regularization, iterations=self.iterations,
-                random_state=self.random_state, num_threads=1, calculate_training_loss=False,
-            )  # fmt: skip
-            model.fit(confidence.astype("float32").tocsr(), show_progress=False)
-        return np.asarray(model.user_factors), np.asarray(model.item_factors)
-
-    def _choose_weights(self, lines: pd.DataFrame) -> tuple[dict[str, float], list[dict[str, float]]]:
-        if self.weights is not None:
-            return _normalised(self.weights), []
+        The last ``validation_share`` of the period is held out; the components are fitted on the
+        rest (a seeded sample of customers: enough to rank settings, at a bounded cost), each CF
+        candidate is scored alone, then the weight grid with the best one, by NDCG@k.
+        """
+        fixed_cf = {} if self.cf != "auto" else dict(CF_CANDIDATES[0])
+        self.cf_validation_: list[dict[str, object]] = []
         start, end = lines[TIMESTAMP].min(), lines[TIMESTAMP].max()
         split = start + (end - start) * (1 - self.validation_share)
         early, late = lines[lines[TIMESTAMP] < split], lines[lines[TIMESTAMP] >= split]
+        if self.weights is not None and self.cf != "auto":
+            return fixed_cf, _normalised(self.weights), []
         default = {"cf": 1 / 3, "content": 1 / 3, "popularity": 1 / 3}
         if early.empty or late[CUSTOMER_ID].nunique() < 20:
             logger.warning("too few orders after %s to choose the blend weights; using equal weights", split)
-            return default, []
+            return fixed_cf, default if self.weights is None else _normalised(self.weights), []
         rng = np.random.default_rng(self.random_state)
         judged = np.sort(late[CUSTOMER_ID].unique())
         if len(judged) > _MAX_JUDGED:  # a seeded sample is enough to rank 15 weightings
             judged = np.sort(rng.choice(judged, _MAX_JUDGED, replace=False))
-        self.components_ = self._fit_components(_sample_customers(early, judged, _MAX_CHOICE_FIT, rng))
+        sample = sample_customers(early, judged, _MAX_CHOICE_FIT, rng)
         ids = pd.Index(judged)
         targets, keep, excluded = self._targets(early, late, ids, split)
+        if not keep.any():
+            return fixed_cf, default if self.weights is None else _normalised(self.weights), []
+        ids, targets, excluded = ids[keep], targets[keep], excluded[keep]
+        choice = self._choose_cf(sample, ids, targets, excluded)
+        if self.weights is not None:
+            return choice, _normalised(self.weights), []
+        tried = self._score_weights(ids, targets, excluded)
+        best = max(tried, key=lambda t: (round(t["ndcg"], 12), t["hit_rate"]))
+        return choice, {c: best[c] for c in COMPONENTS}, tried
+
+    def _choose_cf(
+        self, sample: pd.DataFrame, ids: pd.Index, targets: sp.csr_matrix, excluded: sp.csr_matrix
+    ) -> dict[str, object]:
+        """The CF candidate with the best NDCG@k alone; leaves its components fitted on ``sample``."""
+        candidates = CF_CANDIDATES if self.cf == "auto" else ({},)
+        best, best_key = None, None
+        matrix = self._matrix(sample)
+        for choice in candidates:
+            self.components_ = self._fit_components(sample, self._settings(choice), matrix)
+            top = self._rank(ids, excluded, {"cf": _CF_ALONE}, self.top)["cf"]
+            hit, ndcg = rank_metrics(top, targets, self.top)
+            self.cf_validation_.append({**choice, "hit_rate": hit, "ndcg": ndcg})
+            if best_key is None or (round(ndcg, 12), hit) > best_key:
+                best, best_key, components = dict(choice), (round(ndcg, 12), hit), self.components_
+        self.components_ = components
+        return best
+
+    def _score_weights(
+        self, ids: pd.Index, targets: sp.csr_matrix, excluded: sp.csr_matrix
+    ) -> list[dict[str, float]]:
         grid = {}
         steps = np.arange(0, 1 + 1e-9, _GRID_STEP)
         for w_cf, w_content in grid_product(steps, steps):
             w_pop = 1.0 - w_cf - w_content
             if w_pop < -1e-9 or (w_content > 0 and self.topic_shares_ is None):
                 continue
-            weights = {"cf": float(w_cf), "content": float(w_content), "popularity": float(max(w_pop, 0.0))}
-            grid[len(grid)] = weights
-        tops = self._rank(ids[keep], excluded[keep], grid, self.top)
+            grid[len(grid)] = {
+                "cf": float(w_cf),
+                "content": float(w_content),
+                "popularity": float(max(w_pop, 0.0)),
+            }
+        tops = self._rank(ids, excluded, grid, self.top)
         tried = []
         for name, weights in grid.items():
-            hit, ndcg = rank_metrics(tops[name], targets[keep], self.top)
+            hit, ndcg = rank_metrics(tops[name], targets, self.top)
             tried.append({**weights, "hit_rate": hit, "ndcg": ndcg})
-        if not tried or not keep.any():
-            return default, tried
-        best = max(tried, key=lambda t: (round(t["ndcg"], 12), t["hit_rate"]))
-        return {c: best[c] for c in _COMPONENTS}, tried
+        return tried
 
     def _targets(
         self, before: pd.DataFrame, after: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp
@@ -250,20 +246,10 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         return targets, np.asarray(targets.sum(axis=1)).ravel() > 0, excluded
 
     def _window(self, lines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-        """Lines of the exclusion window: the ``exclusion_days`` calendar days ending with ``as_of``'s day."""
-        end = as_of.normalize() + pd.Timedelta(days=1)
-        stamps = lines[TIMESTAMP]
-        if self.exclusion_days is None:
-            return lines[stamps < end]
-        return lines[(stamps >= end - pd.Timedelta(days=self.exclusion_days)) & (stamps < end)]
+        return window(lines, as_of, self.exclusion_days)
 
     def _pairs(self, lines: pd.DataFrame, ids: pd.Index) -> sp.csr_matrix:
-        rows = ids.get_indexer(lines[CUSTOMER_ID])
-        cols = self.items_.get_indexer(lines[ITEM])
-        ok = (rows >= 0) & (cols >= 0)
-        pairs = sp.csr_matrix((np.ones(ok.sum()), (rows[ok], cols[ok])), shape=(len(ids), len(self.items_)))
-        pairs.data[:] = 1.0
-        return pairs
+        return pairs(lines, ids, self.items_)
 
     # -- scoring -------------------------------------------------------------------------------
     def _text_vectors(
@@ -280,8 +266,8 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         return vectors, found & complete & (vectors.sum(axis=1) > 0)
 
     def _scores(
-        self, ids: pd.Index, shares: pd.DataFrame | None = None, *, need: Iterable[str] = _COMPONENTS
-    ) -> _Scores:
+        self, ids: pd.Index, shares: pd.DataFrame | None = None, *, need: Iterable[str] = COMPONENTS
+    ) -> Scores:
         """Component scores of ``ids``, each scaled to [0, 1] per customer (float32: enough to rank).
 
         Popularity (the same row for everyone) stands in where a component is missing: CF for a
@@ -289,22 +275,22 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         """
         comp = self.components_
         n, m = len(ids), len(self.items_)
-        popularity = _scale_rows(comp.popularity[None, :].astype("float32"))[0]
+        popularity = scale_rows(comp.popularity[None, :].astype("float32"))[0]
         rows = comp.customers.get_indexer(ids)
         known = rows >= 0
-        table = self.topic_shares_ if shares is None else _shares(shares)
+        table = self.topic_shares_ if shares is None else shares_table(shares)
         vectors, has_text = self._text_vectors(ids, table)
         cf = content = None
         if "cf" in need:
-            cf = _scale_rows(comp.user_factors[np.maximum(rows, 0)] @ comp.item_factors.T)
+            cf = scale_rows(comp.cf_scores(np.maximum(rows, 0)))
             cf[~known] = popularity
         if "content" in need:
             if vectors is not None and has_text.any():
-                content = _scale_rows(vectors @ comp.affinity.astype("float32"))
+                content = scale_rows(vectors @ comp.affinity.astype("float32"))
                 content[~has_text] = popularity
             else:
                 content = np.broadcast_to(popularity, (n, m))
-        return _Scores(ids, cf, content, popularity, known, has_text, vectors)
+        return Scores(ids, cf, content, popularity, known, has_text, vectors)
 
     def _rank(
         self, ids: pd.Index, excluded: sp.csr_matrix, weightings: Mapping[object, Mapping[str, float]], k: int,
@@ -313,11 +299,15 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         """Top-``k`` item indices of ``ids`` under each weighting, scored a chunk of customers at a time."""
         need = {c for w in weightings.values() for c in ("cf", "content") if w[c] > 0}
         parts: dict[object, list[np.ndarray]] = {name: [] for name in weightings}
-        for start in range(0, len(ids), _CHUNK):
-            rows = slice(start, start + _CHUNK)
-            scores = self._scores(ids[rows], shares, need=need)
-            for name, weights in weightings.items():
-                parts[name].append(_top_items(_blend(scores, weights), excluded[rows], k)[0])
+        # One BLAS thread: the products here are small (chunk x factors x items), and a second
+        # OpenBLAS thread spinning for a core that a loaded machine gives to someone else cost
+        # more wall time than it saved; one thread also gives the same floats on every machine.
+        with threadpool_limits(1):
+            for start in range(0, len(ids), _CHUNK):
+                rows = slice(start, start + _CHUNK)
+                scores = self._scores(ids[rows], shares, need=need)
+                for name, weights in weightings.items():
+                    parts[name].append(top_items(blend(scores, weights), excluded[rows], k)[0])
         width = min(k, len(self.items_))
         return {name: np.vstack(p) if p else np.empty((0, width), dtype=int) for name, p in parts.items()}
 
@@ -342,15 +332,17 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         and in the topic shares; a customer unknown to both gets the popular items.
         """
         self._check_fitted()
-        _check_lines(lines, allow_empty=True)
+        check_lines(lines, allow_empty=True)
         k = self.top if top is None else top
         if k < 1:
             raise ConfigError(f"top must be >= 1, got {k}.")
-        table = self.topic_shares_ if topic_shares is None else _shares(topic_shares)
+        table = self.topic_shares_ if topic_shares is None else shares_table(topic_shares)
         if customer_ids is None:
-            known = list(lines[CUSTOMER_ID].unique()) + ([] if table is None else list(table.index))
-            customer_ids = np.sort(pd.unique(pd.Series(known, dtype="str")))
-        ids = pd.Index(pd.Series(list(customer_ids), dtype="str"), name=CUSTOMER_ID)
+            known = pd.Index(lines[CUSTOMER_ID].astype(str).unique())
+            ids = known if table is None else known.union(table.index, sort=False)
+            ids = pd.Index(ids.unique().sort_values(), name=CUSTOMER_ID)
+        else:
+            ids = pd.Index(pd.Series(list(customer_ids), dtype="str"), name=CUSTOMER_ID)
         try:
             as_of_day = self.as_of_ if as_of is None else pd.Timestamp(as_of).normalize()
         except (TypeError, ValueError) as e:
@@ -360,176 +352,32 @@ class HybridRecommender(BaseEstimator):  # type: ignore[misc]
         owned_all = self._pairs(lines, ids)
         need = [c for c in ("cf", "content") if self.weights_[c] > 0]
         parts: dict[str, list[np.ndarray]] = {"row": [], "item": [], "value": [], "reason": []}
-        for start in range(0, len(ids), _CHUNK):
-            rows = slice(start, start + _CHUNK)
-            scores = self._scores(ids[rows], table, need=need)
-            top_items, values = _top_items(_blend(scores, self.weights_), excluded_all[rows], k)
-            row = np.repeat(np.arange(start, start + len(top_items)), top_items.shape[1])
-            ok = np.isfinite(values).ravel()  # fewer than k items when the customer bought nearly all
-            parts["row"].append(row[ok])
-            parts["item"].append(top_items.ravel()[ok])
-            parts["value"].append(values.ravel()[ok])
-            parts["reason"].append(self._reason_keys(top_items, scores, owned_all[rows]).ravel()[ok])
-        return self._table(
-            ids, {name: np.concatenate(p) if p else np.empty(0, int) for name, p in parts.items()}, labels
-        )
-
-    def _table(self, ids: pd.Index, parts: Mapping[str, np.ndarray], labels: list[str]) -> pd.DataFrame:
-        """The long output table, each string made once per distinct value (items, reasons), not per row."""
-        row = parts["row"]
-        rank = np.ones(len(row), dtype=int)
-        if len(row):
-            starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-            rank = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)])) + 1
-        keys, codes = np.unique(parts["reason"], return_inverse=True)
-        reasons = pd.Index(self._reason_text(keys, labels), dtype="str")
-        return pd.DataFrame({
-            CUSTOMER_ID: ids.take(row), "rank": rank, ITEM: self.items_.take(parts["item"]),
-            "score": np.round(parts["value"].astype("float64"), 4), "reason": reasons.take(codes.ravel()),
-        }).reset_index(drop=True)  # fmt: skip
-
-    def _reason_keys(self, top_items: np.ndarray, scores: _Scores, owned: sp.csr_matrix) -> np.ndarray:
-        """A number per recommendation that :meth:`_reason_text` turns into its one-line reason.
-
-        The reason names the interest that lifts the item most above its base rate (its topic and
-        the customer's share, in hundredths) and the customer's own item nearest to it in ALS space;
-        without either, the item's popularity. ``key = interest * (n_items + 1) + neighbour + 1``
-        with ``interest = 1 + topic * 101 + share``, 0 for none; ``-(item + 1)`` for popularity.
-        """
-        comp, w = self.components_, self.weights_
-        m = len(self.items_)
-        interest = np.zeros(top_items.shape, dtype=np.int64)
-        if w["content"] > 0 and scores.vectors is not None and scores.has_text.any():
-            vectors = scores.vectors
-            lift = (comp.affinity - comp.popularity)[:, top_items]  # topics x n x k
-            contrib = vectors.T[:, :, None] * lift
-            best = contrib.argmax(axis=0)
-            show = (np.take_along_axis(contrib, best[None], axis=0)[0] > 0) & scores.has_text[:, None]
-            share = np.rint(np.take_along_axis(vectors, best, axis=1) * 100).astype(np.int64)
-            interest = np.where(show, 1 + best * 101 + share, 0)
-        friend = np.full(top_items.shape, -1, dtype=np.int64)
-        if w["cf"] > 0 and scores.known.any() and owned.nnz:
-            friend = self._neighbours(top_items, owned)
-        keys = interest * (m + 1) + friend + 1
-        return np.where(keys > 0, keys, -(top_items.astype(np.int64) + 1))
-
-    def _reason_text(self, keys: np.ndarray, labels: list[str]) -> np.ndarray:
-        """The one-line reasons of :meth:`_reason_keys`' numbers (object array, one per key)."""
-        m, names = len(self.items_), self.items_.to_numpy().astype(object)
-        n_topics = 0 if self.components_.affinity is None else self.components_.affinity.shape[0]
-        topics = [labels[t] if t < len(labels) else str(t) for t in range(n_topics)]
-        # every possible part once: "interest: <topic> <share>" and "customers who bought <item> ..."
-        interest_text = np.array(
-            [""] + [f"interest: {t} {share / 100:.2f}" for t in topics for share in range(101)], dtype=object
-        )
-        friend_text = np.append("", "customers who bought " + names + " also bought this").astype(object)
-        popular = np.array(
-            [f"popular: bought by {p:.0%} of customers" for p in self.components_.popularity], dtype=object
-        )
-        interest, friend = np.divmod(np.maximum(keys, 0), m + 1)
-        both = (interest > 0) & (friend > 0)
-        text = interest_text[interest] + np.where(both, "; ", "").astype(object) + friend_text[friend]
-        return np.where(keys < 0, popular[np.maximum(-keys - 1, 0)], text)
-
-    def _neighbours(self, top_items: np.ndarray, owned: sp.csr_matrix) -> np.ndarray:
-        """Per recommendation, the customer's own item most similar to it in ALS space (-1: none)."""
-        factors = self.components_.item_factors
-        unit = factors / (np.linalg.norm(factors, axis=1, keepdims=True) + 1e-12)
-        n, k = top_items.shape
-        owner = np.repeat(np.arange(n), np.diff(owned.indptr))
-        rows, slots = np.repeat(owner, k), np.tile(np.arange(k), len(owner))
-        mine = np.repeat(owned.indices, k)
-        target = top_items[rows, slots]
-        value = np.einsum("ij,ij->i", unit[target], unit[mine])
-        value[target == mine] = -np.inf
-        key = rows * k + slots
-        order = np.lexsort((mine, -value, key))  # best neighbour first in each (customer, slot)
-        first = order[np.unique(key[order], return_index=True)[1]]
-        friend = np.full(n * k, -1)
-        keep = np.isfinite(value[first])
-        friend[key[first][keep]] = mine[first][keep]
-        return friend.reshape(n, k)
-
-
-def _sample_customers(
-    lines: pd.DataFrame, keep: np.ndarray, n_max: int, rng: np.random.Generator
-) -> pd.DataFrame:
-    """The lines of at most ``n_max`` customers: all of ``keep`` plus a seeded sample of the others.
-
-    The weight choice only compares blends; components fitted on a large sample rank them as
-    the full data would, at a bounded cost (the final fit uses every customer).
-    """
-    customers = pd.Index(lines[CUSTOMER_ID].unique())
-    if len(customers) <= n_max:
-        return lines
-    others = customers[~customers.isin(keep)].sort_values()  # hashed: np.setdiff1d on strings took 10 s
-    chosen = others[rng.choice(len(others), max(n_max - len(keep), 0), replace=False)]
-    return lines[lines[CUSTOMER_ID].isin(chosen.append(pd.Index(keep)))]
-
-
-def _check_lines(lines: pd.DataFrame, *, allow_empty: bool = False) -> None:
-    if not isinstance(lines, pd.DataFrame):
-        raise DataValidationError(f"orders must be a pandas DataFrame, got {type(lines).__name__}.")
-    missing = [c for c in (CUSTOMER_ID, ORDER_ID, TIMESTAMP, ITEM) if c not in lines.columns]
-    if missing:
-        raise DataValidationError(
-            f"orders: column(s) {', '.join(map(repr, missing))} missing; make the table with item_lines."
-        )
-    if lines.empty and not allow_empty:
-        raise DataValidationError("orders: no order lines with an item; nothing to learn from.")
-
-
-def _shares(topic_shares: pd.DataFrame) -> pd.DataFrame:
-    table = topic_shares.copy()
-    table.index = table.index.astype(str)
-    return table.astype("float64")
+        buffer = np.empty(
+            (min(_CHUNK, len(ids)), len(self.items_)), dtype="float32"
+        )  # reused: no page faults
+        with threadpool_limits(1):  # see _rank
+            for start in range(0, len(ids), _CHUNK):
+                rows = slice(start, start + _CHUNK)
+                scores = self._scores(ids[rows], table, need=need)
+                blended = blend(scores, self.weights_, out=buffer[: len(scores.ids)])
+                top, values = top_items(blended, excluded_all[rows], k)
+                row = np.repeat(np.arange(start, start + len(top)), top.shape[1])
+                ok = np.isfinite(values).ravel()  # fewer than k items when the customer bought nearly all
+                parts["row"].append(row[ok])
+                parts["item"].append(top.ravel()[ok])
+                parts["value"].append(values.ravel()[ok])
+                keys = reason_keys(top, scores, owned_all[rows], self.components_, self.weights_)
+                parts["reason"].append(keys.ravel()[ok])
+        joined = {name: np.concatenate(p) if p else np.empty(0, np.int64) for name, p in parts.items()}
+        reasons = reason_text(np.unique(joined["reason"]), labels, self.items_, self.components_)
+        return recommendation_table(ids, self.items_, joined, reasons)
 
 
 def _normalised(weights: Mapping[str, float]) -> dict[str, float]:
-    unknown = set(weights) - set(_COMPONENTS)
+    unknown = set(weights) - set(COMPONENTS)
     if unknown or any(v < 0 for v in weights.values()) or sum(weights.values()) <= 0:
         raise ConfigError(
-            f"weights must be non-negative {list(_COMPONENTS)} summing to > 0, got {dict(weights)}."
+            f"weights must be non-negative {list(COMPONENTS)} summing to > 0, got {dict(weights)}."
         )
     total = sum(weights.values())
-    return {c: float(weights.get(c, 0.0)) / total for c in _COMPONENTS}
-
-
-def _scale_rows(values: np.ndarray) -> np.ndarray:
-    """Each row min-max scaled to [0, 1], in place (a constant row becomes zeros)."""
-    low = values.min(axis=1, keepdims=True)
-    span = values.max(axis=1, keepdims=True) - low
-    values -= low
-    values /= np.where(span > 0, span, 1)
-    return values
-
-
-def _blend(scores: _Scores, weights: Mapping[str, float]) -> np.ndarray:
-    """Weighted sum of the scaled components (n x items, float32)."""
-    # a tiny popularity term breaks ties the same way every time
-    blended = np.empty((len(scores.ids), len(scores.popularity)), dtype="float32")
-    blended[:] = np.float32(weights["popularity"] + 1e-6) * scores.popularity
-    for name in ("cf", "content"):
-        if weights[name] > 0:
-            blended += np.float32(weights[name]) * getattr(scores, name)
-    return blended
-
-
-def _top_items(scores: np.ndarray, excluded: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and scores of the ``k`` best items per row, best first; excluded items sink to the end.
-
-    ``scores`` is overwritten (excluded items become -inf). ``argpartition`` finds the k
-    candidates, then they are ordered by score and, on ties, by item index, so the ranking is the
-    same on every run.
-    """
-    rows, cols = excluded.nonzero()
-    scores[rows, cols] = -np.inf
-    m = scores.shape[1]
-    k = min(k, m)
-    if k < m:
-        candidates = np.argpartition(scores, m - k, axis=1)[:, m - k :]
-    else:
-        candidates = np.broadcast_to(np.arange(m), scores.shape).copy()
-    values = np.take_along_axis(scores, candidates, axis=1)
-    order = np.lexsort((candidates, -values), axis=1)
-    return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(values, order, axis=1)
+    return {c: float(weights.get(c, 0.0)) / total for c in COMPONENTS}

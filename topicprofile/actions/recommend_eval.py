@@ -13,26 +13,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from topicprofile.actions.recommend import ITEM, HybridRecommender, _check_lines, rank_metrics
+from topicprofile.actions.recommend import ITEM, HybridRecommender
+from topicprofile.actions.recommend_lines import check_lines
+from topicprofile.actions.recommend_rank import rank_metrics, recall_at
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
 
-__all__ = ["evaluate_recommenders", "recall_at"]
+__all__ = ["evaluate_recommenders"]
 
 VARIANTS = {
     "popularity": {"cf": 0.0, "content": 0.0, "popularity": 1.0},
     "cf": {"cf": 1.0, "content": 0.0, "popularity": 0.0},
     "content": {"cf": 0.0, "content": 1.0, "popularity": 0.0},
 }
-
-
-def recall_at(top: np.ndarray, targets: sp.csr_matrix) -> float:
-    """Mean over customers of the share of their target items found in their list ``top`` (n x k)."""
-    found = np.asarray(targets[np.arange(top.shape[0])[:, None], top].todense()) > 0
-    n_targets = np.asarray((targets > 0).sum(axis=1)).ravel()
-    return float((found.sum(axis=1) / np.maximum(n_targets, 1)).mean())
 
 
 def evaluate_recommenders(
@@ -68,10 +62,10 @@ def evaluate_recommenders(
         target items in the list, averaged), ``coverage``; with topic shares
         also ``hybrid without text``, the blend refitted and re-chosen from CF and popularity only,
         which answers "does text add value"), ``weights``
-        (the hybrid's, chosen before the cutoff), ``n_customers``, ``n_items``, ``n_cold``
+        (the hybrid's, chosen before the cutoff), ``cf`` (the CF model chosen before the cutoff), ``n_customers``, ``n_items``, ``n_cold``
         (evaluated customers without orders before the cutoff), ``cutoff``, ``k``.
     """
-    _check_lines(lines)
+    check_lines(lines)
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}.")
     try:
@@ -101,7 +95,10 @@ def evaluate_recommenders(
     variants["hybrid"] = model.weights_
     tops = model._rank(ids, excluded, variants, k)
     if model.topic_shares_ is not None:  # the same blend choice without text: does text add value?
-        plain = HybridRecommender(top=k, exclusion_days=exclusion_days, random_state=random_state, **params)
+        plain_params = {**params, **model.cf_}  # the CF choice does not look at text: keep it
+        plain = HybridRecommender(
+            top=k, exclusion_days=exclusion_days, random_state=random_state, **plain_params
+        )
         plain.fit(before, None)
         tops["hybrid without text"] = plain._rank(ids, excluded, {"plain": plain.weights_}, k)["plain"]
     rows = []
@@ -120,5 +117,6 @@ def evaluate_recommenders(
         "n_with_text": int(has_text.sum()),
         "n_items": len(model.items_),
         "weights": model.weights_,
+        "cf": model.cf_,
         "rows": rows,
     }

@@ -102,7 +102,8 @@ def recommend_files(
     model = HybridRecommender(top=top, exclusion_days=exclusion_days, random_state=random_state)
     model.fit(lines, shares)
     recs = model.recommend(lines, topic_labels=labels or None)
-    write_table(recs, out)
+    # the table's text columns are categoricals (fast to build); as text, the CSV writer escapes them
+    write_table(recs.astype({c: object for c in recs.columns if recs[c].dtype == "category"}), out)
     return {
         "out": str(out),
         "n_customers": int(recs[CUSTOMER_ID].nunique()),
