@@ -7,6 +7,7 @@ import pandas as pd
 
 from topicprofile.actions.recommend_parts import Components
 from topicprofile.actions.recommend_reasons import reason_text, recommendation_table
+from topicprofile.app.actions import recommend_files
 
 
 def _components() -> Components:
@@ -41,8 +42,6 @@ def test_recommend_reasons_table_ranks_rows_and_shares_strings() -> None:
 
 def test_recommend_reasons_categorical_columns_are_escaped_in_the_csv(tmp_path) -> None:
     """The table's categoricals still go through the CSV writer's formula escaping."""
-    from topicprofile.actions.jobs import recommend_files
-
     rows = [
         (f"C{u:03d}", f"O{u:03d}-{j}", f"2024-0{1 + j}-1{u % 10}", "10", item)
         for u in range(40)
