@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from topicprofile.topics.infer import INFER_BATCH, doc_seeds
 from topicprofile.topics.lda import LdaTopics
+from topicprofile.topics.unlearn import estep_counts
 
 __all__ = [
     "DEFAULT_FOLD",
@@ -74,13 +74,9 @@ def expected_counts(topics: LdaTopics, counts: sparse.csr_matrix) -> np.ndarray:
     """The E-step's expected topic-word counts (``n_topics × n_terms``) of the rows of ``counts``
     against ``topics``' current topics, with its inference settings; each row's start is seeded
     by its own words (:func:`~topicprofile.topics.infer.doc_seeds`), batches added in row order."""
-    counts = sparse.csr_matrix(counts, dtype=np.float64)
-    total = np.zeros_like(topics.exp_elog_beta_)
-    for start in range(0, counts.shape[0], INFER_BATCH):
-        chunk = counts[start : start + INFER_BATCH]
-        _, sstats = topics._infer_gamma(chunk, doc_seeds(chunk, topics.random_state), collect_sstats=True)
-        total += sstats
-    return total
+    return estep_counts(sparse.csr_matrix(counts, dtype=np.float64), alpha=topics.alpha_,
+                        exp_elog_beta=topics.exp_elog_beta_, random_state=topics.random_state,
+                        iterations=topics.infer_iterations, threshold=topics.gamma_threshold)  # fmt: skip
 
 
 def pool_rows(counts: sparse.csr_matrix, groups: Any) -> sparse.csr_matrix:
