@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ from topicprofile.cli import app
 from topicprofile.errors import ConfigError
 from topicprofile.topics.seeding import load_taxonomy
 from topicprofile.topics import LdaTopics
-from topicprofile.topics.gibbs import chain_seed, split_ratio, tomotopy_to_gensim, train_tomotopy
+from topicprofile.topics.gibbs import tomotopy_to_gensim, train_tomotopy
 from topicprofile.text.vectorize import bows_to_csr, to_bows
 from topicprofile.app.jobs import load_inputs
 
@@ -129,56 +128,3 @@ def test_gibbs_is_the_cli_default_without_dask(tmp_path) -> None:
                                       "--topics", "3", "--no-cache", "--quiet"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "m" / "manifest.json").read_text())["params"]["trainer"] == "gibbs"
-
-
-class _Doc:
-    def __init__(self, dist: np.ndarray) -> None:
-        self._dist = dist
-
-    def get_topic_dist(self) -> np.ndarray:
-        return self._dist
-
-
-def _model(theta: np.ndarray, phi: np.ndarray) -> SimpleNamespace:
-    """A stand-in for a trained tomotopy model: documents' topic shares and topics' word distributions."""
-    return SimpleNamespace(docs=[_Doc(row) for row in theta], get_topic_word_dist=lambda t: phi[t])
-
-
-def test_split_ratio_tells_a_split_interest_from_distinct_ones() -> None:
-    rng = np.random.default_rng(0)
-    shared_words = np.array([[0.5, 0.3, 0.2, 0.0], [0.4, 0.4, 0.0, 0.2], [0.3, 0.0, 0.4, 0.3]])
-    own_words = np.eye(3, 4)  # no word in common
-    # 3 interests, 60 documents each; a document puts ~90% on its own topic
-    own = np.repeat(np.arange(3), 60)
-    distinct = np.full((180, 3), 0.05)
-    distinct[np.arange(180), own] = 0.9
-    assert split_ratio(_model(distinct, shared_words)) > 0.9
-    # the first interest split over topics 0 and 1 (each of its documents half and half, give or
-    # take), the other two merged into topic 2: topics 0 and 1 share documents
-    half = rng.uniform(0.3, 0.6, size=60)
-    split = np.zeros((180, 3))
-    split[:60] = np.column_stack([half, 0.95 - half, np.full(60, 0.05)])
-    split[60:] = [0.025, 0.025, 0.95]
-    assert split_ratio(_model(split, shared_words)) < 0.0
-    # the same documents, but topics without a word in common: two interests customers have together
-    assert split_ratio(_model(split, own_words)) == float("inf")
-    assert split_ratio(_model(distinct[:, :1], shared_words)) == float("inf")  # one topic: no pair
-
-
-def test_gibbs_trains_another_chain_when_the_first_splits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from topicprofile.topics import gibbs
-
-    seeds, ratios = [], {0: -0.5, chain_seed(0, 1): 0.95}
-    monkeypatch.setattr(gibbs, "train_tomotopy", lambda *a, random_state, **k: seeds.append(random_state) or random_state)
-    monkeypatch.setattr(gibbs, "split_ratio", lambda model: ratios[model])
-    monkeypatch.setattr(gibbs, "tomotopy_to_gensim", lambda model, *a, **k: model)
-
-    def train() -> int:
-        seeds.clear()
-        return gibbs.train_gibbs(None, None, n_topics=3, params={"eta": 0.1}, random_state=0)
-
-    assert train() == chain_seed(0, 1) and seeds == [0, chain_seed(0, 1)]
-    ratios[chain_seed(0, 1)] = -0.7  # the second chain is no better: the first one is kept
-    assert train() == 0 and seeds == [0, chain_seed(0, 1)]
-    ratios[0] = 0.5  # no split: one chain
-    assert train() == 0 and seeds == [0]

@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-__all__ = ["DEFAULT_GIBBS_PARAMS", "MAX_CHAINS", "SPLIT_RATIO", "chain_seed", "split_ratio", "train_gibbs",
-           "train_tomotopy", "tomotopy_to_gensim", "resolve_gibbs_params"]  # fmt: skip
+__all__ = ["DEFAULT_GIBBS_PARAMS", "train_gibbs", "train_tomotopy", "tomotopy_to_gensim", "resolve_gibbs_params"]
 
 #: Defaults of the Gibbs trainer. ``alpha`` is tomotopy's default; ``eta`` 0.1 instead of its
 #: 0.01: with the taxonomy on corpora/ (k=8, seeds 0-2) customers got their planted interest
@@ -41,20 +40,6 @@ DEFAULT_GIBBS_PARAMS: dict[str, Any] = {
     "alpha": 0.1,
     "eta": 0.1,
 }
-
-
-#: A trained chain whose :func:`split_ratio` is below ``SPLIT_RATIO`` has split one interest over
-#: two topics (and, k being fixed, merged two others into one): it is trained once more with
-#: another seed (:func:`chain_seed`), :data:`MAX_CHAINS` chains in all, and the chain with the
-#: higher ratio is kept. Only pairs of topics whose word distributions have a cosine above
-#: ``SHARED_WORDS`` count: interests that customers often have together (corpora/'s secondary
-#: interests) share documents but not words. Measured on the harness's 150-customer shops
-#: (construction seeds 0-2 x model seeds 0-2, five chains each; docs/quality.md "Split check"):
-#: every zh_domains chain with a split optimum (NMI 0.27-0.35) had a ratio below 0.13 and every
-#: other one above 0.90 (NMI 0.36-0.51).
-SPLIT_RATIO = 0.1
-SHARED_WORDS = 0.1
-MAX_CHAINS = 2
 
 
 def resolve_gibbs_params(*, iterations: Any, alpha: Any, eta: Any) -> dict[str, Any]:
@@ -102,52 +87,7 @@ def train_gibbs(
         tomotopy's seed; one worker, so the same input and seed give the same model.
     """
     model = train_tomotopy(counts, dictionary, n_topics=n_topics, params=params, random_state=random_state)
-    ratio = split_ratio(model)
-    for chain in range(1, MAX_CHAINS):
-        if ratio >= SPLIT_RATIO:
-            break
-        other = train_tomotopy(counts, dictionary, n_topics=n_topics, params=params,
-                               random_state=chain_seed(random_state, chain))  # fmt: skip
-        other_ratio = split_ratio(other)
-        if other_ratio > ratio:
-            model, ratio = other, other_ratio
     return tomotopy_to_gensim(model, dictionary, eta=params["eta"], random_state=random_state)
-
-
-def chain_seed(random_state: int, chain: int) -> int:
-    """The seed of the ``chain``-th extra chain of :func:`train_gibbs` (chain 0 is ``random_state`` itself)."""
-    return (int(random_state) * 7919 + 104729 * int(chain)) & 0xFFFFFFFF
-
-
-def split_ratio(model: Any) -> float:
-    """How exclusive the two least exclusive topics of a trained tomotopy model are, by document.
-
-    For each pair of topics (a, b) whose word distributions share words (cosine above
-    :data:`SHARED_WORDS`), the correlation over the training documents of their shares
-    θ_a and θ_b, divided by the correlation two topics of these prevalences would have if every
-    document were about exactly one of them (``-sqrt(s_a s_b / ((1 - s_a)(1 - s_b)))``, s = mean
-    share): 1 when the topics never share a document, 0 when they share documents like independent
-    topics, negative when they go together. A split interest (one category's documents divided
-    between two topics) gives its pair a ratio near or below 0; distinct interests give ratios near
-    1. Returns the smallest ratio over these pairs (``inf`` without such a pair, or with fewer than
-    two topics or documents).
-    """
-    theta = np.array([doc.get_topic_dist() for doc in model.docs], dtype=np.float64)
-    if theta.ndim != 2 or theta.shape[0] < 2 or theta.shape[1] < 2:
-        return float("inf")
-    phi = np.array([model.get_topic_word_dist(t) for t in range(theta.shape[1])], dtype=np.float64)
-    phi /= np.linalg.norm(phi, axis=1, keepdims=True)
-    pairs = np.triu_indices(theta.shape[1], 1)
-    shared = (phi @ phi.T)[pairs] > SHARED_WORDS
-    share = theta.mean(axis=0)
-    centred = theta - share
-    norms = np.sqrt((centred**2).sum(axis=0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = (centred.T @ centred) / np.outer(norms, norms)
-        exclusive = -np.sqrt(np.outer(share, share) / np.outer(1.0 - share, 1.0 - share))
-        ratios = (corr / exclusive)[pairs]
-    ratios = ratios[shared & np.isfinite(ratios)]
-    return float(ratios.min()) if ratios.size else float("inf")
 
 
 def train_tomotopy(
