@@ -221,3 +221,21 @@ def test_quality_harness_split_restart_trains_again_after_a_split(
             is models[quality.chain_seed(0, 1)]
         )
     assert len(seeds) == 1
+
+
+def test_quality_harness_split_check_replays_the_restart_rule() -> None:
+    split_check = _load("split_check")
+    chains = pd.DataFrame(
+        {
+            "construction_seed": 0,
+            "seed": [0, 0, 0, 1, 1],
+            "chain": [0, 1, 2, 0, 1],
+            "nmi": [0.30, 0.45, 0.20, 0.40, 0.10],
+            "ratio": [-0.5, 0.9, 0.9, 0.8, 0.9],
+            "ll_per_word": [-6.5, -6.4, -6.0, -6.4, -6.0],
+        }
+    )
+    # seed 0: chain 0 is split, chain 1 is not (chain 2 never trained); seed 1: not split, one chain
+    assert split_check.replay(chains, 0.1, 3, "ratio") == (pytest.approx(0.425), 1.5)
+    assert split_check.replay(chains, 0.1, 3, "ll") == (pytest.approx(0.425), 1.5)
+    assert split_check.replay(chains, 0.1, 1, "ratio") == (pytest.approx(0.35), 1.0)  # one chain: as trained
