@@ -129,9 +129,10 @@ def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None
     cache = ps.meta.setdefault("tp_cache", tempfile.mkdtemp(prefix="quality_tokens_"))
     params = dict(params or {})
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)  # prototypes: gibbs_restarts
+    split = (params.pop("split_restart", None), params.pop("split_keep", "ratio"))  # prototype: split_restart
     start = time.perf_counter()
     model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
-    with gibbs_restarts(restarts, probe):
+    with gibbs_restarts(restarts, probe), split_restart(*split):
         model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     if "tp_same_vocab" not in ps.meta:
@@ -208,6 +209,77 @@ def gibbs_restarts(restarts: int | None, probe: int | None = None):
         gibbs.train_tomotopy = original
 
 
+#: ``split_restart`` prototype (docs/quality.md "Split check"): a pair of topics whose word
+#: distributions have a cosine above SHARED_WORDS and whose document shares have a split_ratio
+#: below SPLIT_RATIO marks a chain as split.
+SPLIT_RATIO = 0.1
+SHARED_WORDS = 0.1
+
+
+def split_ratio(model) -> float:
+    """How exclusive, by document, the two least exclusive topics sharing words of a trained
+    tomotopy model are. For each pair (a, b) of topics whose word distributions have a cosine
+    above ``SHARED_WORDS``: the correlation over the training documents of their shares θ_a, θ_b,
+    divided by the correlation two topics of these prevalences would have if every document were
+    about exactly one of them (``-sqrt(s_a s_b / ((1 - s_a)(1 - s_b)))``, s = mean share): 1 when
+    they never share a document, 0 when they share documents like independent topics, negative
+    when they go together. The smallest ratio over these pairs (``inf`` without one)."""
+    theta = np.array([doc.get_topic_dist() for doc in model.docs], dtype=np.float64)
+    if theta.ndim != 2 or theta.shape[0] < 2 or theta.shape[1] < 2:
+        return float("inf")
+    phi = np.array([model.get_topic_word_dist(t) for t in range(theta.shape[1])], dtype=np.float64)
+    phi /= np.linalg.norm(phi, axis=1, keepdims=True)
+    pairs = np.triu_indices(theta.shape[1], 1)
+    shared = (phi @ phi.T)[pairs] > SHARED_WORDS
+    share = theta.mean(axis=0)
+    centred = theta - share
+    norms = np.sqrt((centred**2).sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = (centred.T @ centred) / np.outer(norms, norms)
+        exclusive = -np.sqrt(np.outer(share, share) / np.outer(1.0 - share, 1.0 - share))
+        ratios = (corr / exclusive)[pairs]
+    ratios = ratios[shared & np.isfinite(ratios)]
+    return float(ratios.min()) if ratios.size else float("inf")
+
+
+def chain_seed(random_state: int, chain: int) -> int:
+    """The seed of the ``chain``-th extra chain of :func:`split_restart` (chain 0: ``random_state``)."""
+    return (int(random_state) * 7919 + 104729 * int(chain)) & 0xFFFFFFFF
+
+
+@contextlib.contextmanager
+def split_restart(chains: int | None, keep: str = "ratio"):
+    """Within the block, a Gibbs chain whose :func:`split_ratio` is below ``SPLIT_RATIO`` is trained
+    again with seed :func:`chain_seed` (up to ``chains`` chains in all, stopping at the first that
+    is not split), and the tried chain with the highest ratio (``keep="ratio"``) or log-likelihood
+    per word (``keep="ll"``) is kept: a harness prototype (patches
+    ``topicprofile.topics.gibbs.train_tomotopy``; the package is untouched)."""
+    from topicprofile.topics import gibbs
+
+    if not chains or chains <= 1:
+        yield
+        return
+    if keep not in ("ratio", "ll"):
+        raise ValueError(f"split_keep must be 'ratio' or 'll', got {keep!r}")
+    original = gibbs.train_tomotopy
+
+    def unsplit(counts, dictionary, *, n_topics, params, random_state):
+        tried = []
+        for chain in range(chains):
+            seed = random_state if chain == 0 else chain_seed(random_state, chain)
+            model = original(counts, dictionary, n_topics=n_topics, params=params, random_state=seed)
+            tried.append((split_ratio(model), model))
+            if tried[-1][0] >= SPLIT_RATIO:
+                break
+        return max(tried, key=lambda t: t[0] if keep == "ratio" else t[1].ll_per_word)[1]
+
+    gibbs.train_tomotopy = unsplit
+    try:
+        yield
+    finally:
+        gibbs.train_tomotopy = original
+
+
 def _tp_fit_cached(ps: PreparedShop, k: int, seed: int, params: dict) -> tuple:
     """A TopicProfiler's per-document topic vectors (and topics, fit seconds), fitted once per
     (params, seed) and shared by every aggregation rule of the same parameters (only the arrays
@@ -218,9 +290,10 @@ def _tp_fit_cached(ps: PreparedShop, k: int, seed: int, params: dict) -> tuple:
     cache = ps.meta.setdefault("tp_cache", tempfile.mkdtemp(prefix="quality_tokens_"))
     params = dict(params)
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)
+    split = (params.pop("split_restart", None), params.pop("split_keep", "ratio"))
     start = time.perf_counter()
     model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
-    with gibbs_restarts(restarts, probe):
+    with gibbs_restarts(restarts, probe), split_restart(*split):
         model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     dictionary = model.dictionary_

@@ -160,3 +160,82 @@ def test_quality_harness_taxonomy_method_scores_names(
     shop = quality.Shop("zh_shop", "zh", 5, None, None)
     no_taxonomy = quality.PreparedShop(shop, None, [], None, None, None)
     assert quality.fit_taxonomy(no_taxonomy, 5, 0) is None  # a source without a taxonomy is not run
+
+
+def _fake_model(theta: np.ndarray, phi: np.ndarray, ll: float = 0.0) -> SimpleNamespace:
+    """A stand-in for a trained tomotopy model: documents' topic shares and topics' word distributions."""
+    docs = [SimpleNamespace(get_topic_dist=lambda row=row: row) for row in theta]
+    return SimpleNamespace(docs=docs, get_topic_word_dist=lambda t: phi[t], ll_per_word=ll)
+
+
+def _split_and_distinct() -> tuple[np.ndarray, np.ndarray]:
+    """180 documents of 3 interests: ``distinct`` puts ~90% of each on its own topic; ``split``
+    divides the first interest's documents between topics 0 and 1 and merges the other two in 2."""
+    own = np.repeat(np.arange(3), 60)
+    distinct = np.full((180, 3), 0.05)
+    distinct[np.arange(180), own] = 0.9
+    half = np.random.default_rng(0).uniform(0.3, 0.6, size=60)
+    split = np.zeros((180, 3))
+    split[:60] = np.column_stack([half, 0.95 - half, np.full(60, 0.05)])
+    split[60:] = [0.025, 0.025, 0.95]
+    return split, distinct
+
+
+SHARED = np.array([[0.5, 0.3, 0.2, 0.0], [0.4, 0.4, 0.0, 0.2], [0.3, 0.0, 0.4, 0.3]])  # topics sharing words
+
+
+def test_quality_harness_split_ratio_tells_a_split_interest_from_distinct_ones(quality: ModuleType) -> None:
+    split, distinct = _split_and_distinct()
+    assert quality.split_ratio(_fake_model(distinct, SHARED)) > 0.9
+    assert quality.split_ratio(_fake_model(split, SHARED)) < 0.0
+    # the same documents, topics without a word in common: interests customers have together
+    assert quality.split_ratio(_fake_model(split, np.eye(3, 4))) == float("inf")
+    assert quality.split_ratio(_fake_model(distinct[:, :1], SHARED)) == float("inf")  # one topic
+
+
+@pytest.mark.parametrize(("keep", "kept"), [("ratio", 1), ("ll", 0)])
+def test_quality_harness_split_restart_trains_again_after_a_split(
+    quality: ModuleType, monkeypatch: pytest.MonkeyPatch, keep: str, kept: int
+) -> None:
+    from topicprofile.topics import gibbs
+
+    split, distinct = _split_and_distinct()
+    models = {
+        0: _fake_model(split, SHARED, ll=-6.0),
+        quality.chain_seed(0, 1): _fake_model(distinct, SHARED, ll=-6.5),
+    }
+    seeds: list[int] = []
+    monkeypatch.setattr(
+        gibbs,
+        "train_tomotopy",
+        lambda *a, random_state, **k: seeds.append(random_state) or models[random_state],
+    )
+    with quality.split_restart(3, keep):
+        model = gibbs.train_tomotopy(None, None, n_topics=3, params={}, random_state=0)
+    assert seeds == [0, quality.chain_seed(0, 1)]  # the second chain is not split: no third
+    assert model is list(models.values())[kept]
+    seeds.clear()
+    with quality.split_restart(3, keep):  # a chain that is not split is kept at once
+        assert (
+            gibbs.train_tomotopy(None, None, n_topics=3, params={}, random_state=quality.chain_seed(0, 1))
+            is models[quality.chain_seed(0, 1)]
+        )
+    assert len(seeds) == 1
+
+
+def test_quality_harness_split_check_replays_the_restart_rule() -> None:
+    split_check = _load("split_check")
+    chains = pd.DataFrame(
+        {
+            "construction_seed": 0,
+            "seed": [0, 0, 0, 1, 1],
+            "chain": [0, 1, 2, 0, 1],
+            "nmi": [0.30, 0.45, 0.20, 0.40, 0.10],
+            "ratio": [-0.5, 0.9, 0.9, 0.8, 0.9],
+            "ll_per_word": [-6.5, -6.4, -6.0, -6.4, -6.0],
+        }
+    )
+    # seed 0: chain 0 is split, chain 1 is not (chain 2 never trained); seed 1: not split, one chain
+    assert split_check.replay(chains, 0.1, 3, "ratio") == (pytest.approx(0.425), 1.5)
+    assert split_check.replay(chains, 0.1, 3, "ll") == (pytest.approx(0.425), 1.5)
+    assert split_check.replay(chains, 0.1, 1, "ratio") == (pytest.approx(0.35), 1.0)  # one chain: as trained
