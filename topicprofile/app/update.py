@@ -27,6 +27,7 @@ from topicprofile.app.profile_db import customers_rejects_path, prepare_db, writ
 from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.load import rejects_path_for
+from topicprofile.privacy.scrub import name_scrubber
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.corpus import DocumentStore
 
@@ -58,6 +59,7 @@ def update_files(
     as_of: str | None = None,
     refit_share: float = DEFAULT_REFIT_SHARE,
     progress: ProgressCallback | None = None,
+    scrub_names: str | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Re-profile the customers of new files with the saved model and upsert them into ``db``.
@@ -66,7 +68,8 @@ def update_files(
     ``date_format=``, ``max_amount=`` (as for :func:`~topicprofile.app.jobs.tag_files`). Orders are
     read whole (a shop's order export); their customers are re-profiled too. Rejected rows go to
     ``<model_dir>/update.rejects.csv``. Returns counts, the database run, the new model version's
-    ``n_documents``, ``n_oov`` / ``n_tokens`` and ``refit_due``.
+    ``n_documents``, ``n_oov`` / ``n_tokens`` and ``refit_due``. Names of people in the new texts are
+    scrubbed with the spaCy pipeline in ``scrub_names`` (None: the model's own, if it has one).
     """
     start = time.perf_counter()
     identifiers, rejected = prepare_db(db, customers, region=region)
@@ -75,7 +78,8 @@ def update_files(
                                               "encoding", "date_format")}  # fmt: skip
     new_store, loaded = (None, {})
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None:
-        new_store, loaded = stream_documents(**text_inputs, chunk_rows=profiler.run_options().chunk_rows)
+        names = name_scrubber(scrub_names or profiler.scrub_names)
+        new_store, loaded = stream_documents(**text_inputs, chunk_rows=profiler.run_options().chunk_rows, names=names)
     orders = None
     if inputs.get("orders") is not None:
         loaded |= load_inputs(orders=inputs["orders"], orders_columns=inputs.get("orders_columns"),

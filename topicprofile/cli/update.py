@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from topicprofile.cli._privacy import ScrubNamesOpt, scrub_names_model
 from topicprofile.cli._util import (
     AsOfOpt,
     BrowsingColumnsOpt,
@@ -48,6 +49,7 @@ def update_cli(
     max_amount: MaxAmountOpt = None,
     customers: CustomersOpt = None,
     region: RegionOpt = None,
+    scrub_names: ScrubNamesOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -72,8 +74,9 @@ def update_cli(
 
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = update_files(
-                model_dir, db=db, customers=customers, region=region, as_of=as_of, progress=progress, **inputs
-            )
+                model_dir, db=db, customers=customers, region=region, as_of=as_of, progress=progress,
+                scrub_names=scrub_names_model(False, scrub_names), **inputs,
+            )  # fmt: skip
     if json_out:
         print_json(summary)
         return
