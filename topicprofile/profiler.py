@@ -279,7 +279,8 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         is too thin), ``topics`` (topic shares, summing to 1) and ``n_tokens``."""
         self._check_fitted()
         names = self._names()  # a model that scrubs names tags what it would have kept
-        texts = texts if names is None else scrub_texts([texts] if isinstance(texts, str) else texts, names=names)[0]
+        if names is not None:
+            texts = scrub_texts([texts] if isinstance(texts, str) else texts, names=names)[0]
         return self._builder().text_tagger().tag_text(texts)
 
     def profile(

@@ -45,7 +45,16 @@ def _commands(tmp_path: Path, pipeline: Path) -> dict[str, list[str]]:
     return {
         "fit": ["fit", "-m", model, "-r", reviews, "-k", "4", *opt],
         "tag": ["tag", "-m", model, "-r", reviews, "-o", str(tmp_path / "p.csv"), *opt],
-        "batch": ["batch", "-m", model, "--input-dir", str(tmp_path / "in"), "--out", str(tmp_path / "out"), *opt],
+        "batch": [
+            "batch",
+            "-m",
+            model,
+            "--input-dir",
+            str(tmp_path / "in"),
+            "--out",
+            str(tmp_path / "out"),
+            *opt,
+        ],
         "update": ["update", "-m", model, "-r", reviews, "--db", str(tmp_path / "p.duckdb"), *opt],
         "tag-text": ["tag-text", "-m", model, "John Smith loves these boots", *opt],
     }
@@ -71,7 +80,10 @@ def test_scrub_names_model_with_no_scrub_is_a_usage_error(tmp_path, blank_pipeli
 def test_scrub_names_model_must_be_a_pipeline_folder(tmp_path):
     result = CliRunner().invoke(app, _commands(tmp_path, tmp_path)["fit"])
     assert result.exit_code == 1
-    assert "not a saved spaCy pipeline (no meta.json)" in result.output and "--scrub-names-model" in result.output
+    assert (
+        "not a saved spaCy pipeline (no meta.json)" in result.output
+        and "--scrub-names-model" in result.output
+    )
 
 
 def test_profiler_scrub_names_needs_scrub(blank_pipeline):
@@ -96,7 +108,9 @@ def test_tag_text_of_a_model_that_scrubs_names_takes_the_scrubbing_path(tmp_path
         pytest.skip("the privacy extra is installed here")
     runner = CliRunner()
     model = tmp_path / "model"
-    fitted = runner.invoke(app, ["fit", "-m", str(model), "-r", str(CORPORA / "reviews.csv"), "-k", "4", "-q"])
+    fitted = runner.invoke(
+        app, ["fit", "-m", str(model), "-r", str(CORPORA / "reviews.csv"), "-k", "4", "-q"]
+    )
     assert fitted.exit_code == 0, fitted.output
     light = runner.invoke(app, ["tag-text", "-m", str(model), "comfortable running shoes"])
     assert light.exit_code == 0, light.output
@@ -128,7 +142,7 @@ def _ner_pipeline_path() -> Path:
     pytest.skip(reason)
 
 
-def _signed_reviews(path: Path, n: int = 240) -> int:
+def _signed_reviews(path: Path, n: int = 160) -> int:
     """``n`` real reviews written to ``path``; every fourth is signed with a planted name. Returns how many."""
     if not AMAZON.exists():
         pytest.skip(f"real reviews not found: {AMAZON}")
@@ -137,7 +151,9 @@ def _signed_reviews(path: Path, n: int = 240) -> int:
     for i in range(0, n, 4):
         texts[i] = f"{texts[i]} Thanks, {PLANTED[(i // 4) % len(PLANTED)]}"
     rng = random.Random(11)
-    frame = pd.DataFrame({schema.CUSTOMER_ID: [f"C{rng.randrange(60):03d}" for _ in range(n)], schema.TEXT: texts})
+    frame = pd.DataFrame(
+        {schema.CUSTOMER_ID: [f"C{rng.randrange(60):03d}" for _ in range(n)], schema.TEXT: texts}
+    )
     frame.to_csv(path, index=False)
     return len(range(0, n, 4))
 
@@ -174,12 +190,18 @@ def test_fit_tag_batch_update_with_scrub_names_model_keep_no_planted_name(tmp_pa
     assert docs[schema.TEXT].str.contains("Thanks, <PERSON>", regex=False).sum() == n_signed
 
     # tag, batch and update reuse the model's pipeline without being told
-    tagged = runner.invoke(app, ["tag", "-m", str(model), "-r", str(reviews), "-o", str(out / "p.csv"), "--json"])
+    tagged = runner.invoke(
+        app, ["tag", "-m", str(model), "-r", str(reviews), "-o", str(out / "p.csv"), "--json"]
+    )
     assert tagged.exit_code == 0, tagged.output
     assert json.loads(tagged.output)["privacy"]["scrub_counts"]["PERSON"] >= n_signed
-    batch = runner.invoke(app, ["batch", "-m", str(model), "--input-dir", str(reviews.parent), "--out", str(out / "b")])
+    batch = runner.invoke(
+        app, ["batch", "-m", str(model), "--input-dir", str(reviews.parent), "--out", str(out / "b")]
+    )
     assert batch.exit_code == 0, batch.output
-    updated = runner.invoke(app, ["update", "-m", str(model), "-r", str(reviews), "--db", str(out / "p.duckdb")])
+    updated = runner.invoke(
+        app, ["update", "-m", str(model), "-r", str(reviews), "--db", str(out / "p.duckdb")]
+    )
     assert updated.exit_code == 0, updated.output
     assert _files_with_names(model, out, tmp_path / "cache") == []
     human = runner.invoke(app, ["privacy-report", "-m", str(model), "--json"])

@@ -35,7 +35,7 @@ from topicprofile.ingest.load import (
     rejects_path_for,
 )
 from topicprofile.privacy.pseudonym import pseudonymize_rejects
-from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, NameScrubber, name_scrubber  # privacy hook (issue 14)
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, NameScrubber, name_scrubber  # privacy (#14)
 from topicprofile.distributed import open_backend
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.pool import default_workers, prestart

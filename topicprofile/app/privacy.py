@@ -64,7 +64,9 @@ def scrub_settings(params: Mapping[str, Any], *, scrub: bool, scrub_names: str |
         ``scrub_names`` given with ``scrub`` False (--scrub-names-model with --no-scrub).
     """
     if scrub_names is not None and not scrub:
-        raise ConfigError("--scrub-names-model scrubs names on top of scrubbing: it cannot go with --no-scrub")
+        raise ConfigError(
+            "--scrub-names-model scrubs names on top of scrubbing: it cannot go with --no-scrub"
+        )
     return {"scrub": scrub, "scrub_names": (scrub_names or params.get("scrub_names")) if scrub else None}
 
 

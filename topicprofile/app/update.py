@@ -79,7 +79,9 @@ def update_files(
     new_store, loaded = (None, {})
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None:
         names = name_scrubber(scrub_names or profiler.scrub_names)
-        new_store, loaded = stream_documents(**text_inputs, chunk_rows=profiler.run_options().chunk_rows, names=names)
+        new_store, loaded = stream_documents(
+            **text_inputs, chunk_rows=profiler.run_options().chunk_rows, names=names
+        )
     orders = None
     if inputs.get("orders") is not None:
         loaded |= load_inputs(orders=inputs["orders"], orders_columns=inputs.get("orders_columns"),

@@ -58,7 +58,8 @@ def tag_text_cli(
             from topicprofile.profiler import TopicProfiler
 
             profiler = TopicProfiler.load(str(model_dir))
-            results = profiler.set_params(scrub=True, scrub_names=names or params["scrub_names"]).tag_text(items)
+            profiler.set_params(scrub=True, scrub_names=names or params["scrub_names"])
+            results = profiler.tag_text(items)
         else:
             results = load_text_tagger(model_dir).tag_text(items)
     if json_out:

@@ -335,7 +335,9 @@ class NameScrubber:
             from presidio_analyzer import AnalyzerEngine
             from presidio_analyzer.nlp_engine import NlpEngineProvider
         except ImportError as e:
-            raise ConfigError("scrubbing names needs the privacy extra: pip install 'topicprofile[privacy]'") from e
+            raise ConfigError(
+                "scrubbing names needs the privacy extra: pip install 'topicprofile[privacy]'"
+            ) from e
         config = {"nlp_engine_name": "spacy", "models": [{"lang_code": self.lang, "model_name": str(self.model_path)}]}
         engine = NlpEngineProvider(nlp_configuration=config).create_engine()
         self._engine = AnalyzerEngine(nlp_engine=engine, supported_languages=[self.lang])

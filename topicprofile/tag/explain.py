@@ -141,7 +141,8 @@ def customer_documents(
     :class:`~topicprofile.errors.DataValidationError`.
     """
     if reviews is not None or browsing is not None:
-        docs, source, where = build_documents(reviews, browsing, scrub=scrub, names=names), "input", "the given files"
+        docs = build_documents(reviews, browsing, scrub=scrub, names=names)
+        source, where = "input", "the given files"
         mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
     elif stored is not None:
         source, where = "model", "the data this model was fitted on; give the files with their reviews/browsing"
