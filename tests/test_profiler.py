@@ -105,7 +105,7 @@ def test_profiler_init_stores_each_parameter_as_given_and_nothing_else() -> None
     assert set(vars(tp)) == names | {"_run_options"} and tp._run_options == {}
     assert tp.taxonomy is taxonomy and tp.channel_weights is weights and tp.k_values == (4, 6)
     assert tp.n_topics == "auto" and tp.lang == "en" and tp.keep_texts == "snippets"
-    assert len(names) == 33
+    assert len(names) == 34  # scrub_names: issue 14
 
 
 def test_profiler_tag_text_follows_anchor_threshold_and_label_changes(tiny_profiler) -> None:

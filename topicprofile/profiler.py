@@ -33,6 +33,7 @@ from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import clean_orders
+from topicprofile.privacy.scrub import NameScrubber, name_scrubber, names_record, scrub_texts
 from topicprofile.privacy.training_bows import TrainingBows
 from topicprofile.profiler_params import (
     RUN_KEYWORDS,
@@ -115,6 +116,8 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         The topic counts ``n_topics="auto"`` tries.
     scrub : bool, default True
         Replace personal data in texts by typed placeholders first (:mod:`topicprofile.privacy.scrub`).
+    scrub_names : str or None
+        Folder of a spaCy pipeline with NER: names of people -> ``<PERSON>`` too (the ``privacy`` extra).
     keep_texts : {"snippets", "all", "none"}, default "snippets"
         The texts the model keeps for :meth:`explain` (:mod:`topicprofile.privacy.minimize`).
     **run_options
@@ -138,7 +141,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         topic_labels: Mapping[int, str] | None = None, text_weight: float = 1.0, behavior_weight: float = 1.0,
         n_segments: int | None = None, segment_k_range: tuple[int, int] = (4, 8),
         taxonomy: Mapping[str, Sequence[str]] | None = None, k_values: Sequence[int] = DEFAULT_K_VALUES,
-        scrub: bool = True, keep_texts: str = "snippets", **run_options: Any,
+        scrub: bool = True, scrub_names: str | None = None, keep_texts: str = "snippets", **run_options: Any,
     ) -> None:  # fmt: skip
         params = {name: value for name, value in locals().items() if name not in ("self", "run_options")}
         vars(self).update(params)  # every parameter stored as given (scikit-learn's contract)
@@ -157,7 +160,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         total)`` follows long steps; ``previous``: see :meth:`fit_documents`."""
         check_params(self.get_params())
         run = self.run_options(run)
-        docs = build_documents(reviews, browsing, scrub=self.scrub)
+        docs = build_documents(reviews, browsing, scrub=self.scrub, names=self._names())
         store = DocumentStore.from_frame(docs, chunk_rows=run.chunk_rows)
         privacy = {"scrub_counts": docs.attrs["scrub_counts"]} if self.scrub else None
         return self.fit_documents(store, orders, as_of=as_of, progress=progress, run=run, previous=previous,
@@ -175,7 +178,8 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         (:mod:`topicprofile.topics.refit`); ``privacy``: what was done to the documents before
         (``privacy_``); ``backend``: LDA's E-step on a Dask cluster (``trainer="vb"``; docs/distributed.md)."""
         check_params(self.get_params(), cluster=backend is not None)
-        self.privacy_ = {"scrub": bool(self.scrub), **(privacy or {})}
+        names = names_record(self.scrub_names) if self.scrub and self.scrub_names else {}
+        self.privacy_ = {"scrub": bool(self.scrub), **names, **(privacy or {})}
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
         if documents.n_docs == 0:
             raise DataValidationError("no documents to fit on")
@@ -248,6 +252,10 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         return ProfileBuilder(self.encoder_, self.topics_, self._make_tagger(), anchors, self.topic_labels_,
                               self.n_keywords)  # fmt: skip
 
+    def _names(self) -> NameScrubber | None:
+        """The name scrubber ``scrub_names`` asks for (loaded once per folder), None when names are kept."""
+        return name_scrubber(self.scrub_names) if self.scrub else None
+
     def _check_fitted(self) -> None:
         try:
             check_is_fitted(self, "topics_")
@@ -271,6 +279,9 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         """Per text: ``tags`` (``{"label", "topic", "score"}``, strongest first; none when the text
         is too thin), ``topics`` (topic shares, summing to 1) and ``n_tokens``."""
         self._check_fitted()
+        names = self._names()  # a model that scrubs names tags what it would have kept
+        if names is not None:
+            texts = scrub_texts([texts] if isinstance(texts, str) else texts, names=names)[0]
         return self._builder().text_tagger().tag_text(texts)
 
     def profile(
@@ -284,7 +295,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         run, store = self.run_options(run), None
         if reviews is not None or browsing is not None or orders is None:
-            docs = build_documents(reviews, browsing, scrub=self.scrub)
+            docs = build_documents(reviews, browsing, scrub=self.scrub, names=self._names())
             store = DocumentStore.from_frame(docs, chunk_rows=run.chunk_rows)
         return self.profile_documents(store, orders, as_of=as_of, progress=progress, run=run, backend=backend)
 
@@ -337,7 +348,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         customer_id = str(customer_id)
         mine, source, known_tags = customer_documents(
-            customer_id, reviews=reviews, browsing=browsing, scrub=self.scrub, stored=self.documents_,
+            customer_id, reviews=reviews, browsing=browsing, scrub=self.scrub, names=self._names(), stored=self.documents_,
             profiles=self.profiles_ if self.keep_texts == "snippets" else None,
         )  # fmt: skip
         tags = self._builder()

@@ -74,6 +74,9 @@ def check_params(params: Mapping[str, Any], *, cluster: bool = False) -> None:
     if params["keep_texts"] not in KEEP_TEXTS:
         raise ConfigError(f"keep_texts must be one of {', '.join(KEEP_TEXTS)}, got {params['keep_texts']!r}")
     check_lang(params["lang"])
+    if params.get("scrub_names") and not params["scrub"]:
+        raise ConfigError("scrub_names (--scrub-names-model) scrubs names on top of scrubbing: it needs scrub=True "
+                          "(not --no-scrub)")  # fmt: skip
     if cluster:
         check_cluster_params(params)
 

@@ -60,13 +60,14 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apart, check_writable, sha256_file
-from topicprofile.app.privacy import model_id_key
+from topicprofile.app.privacy import model_id_key, scrub_settings
 from topicprofile.app.profile_db import DbSink, load_identifiers
 from topicprofile.app.tables import round_output, write_rejects_csv, write_table
 from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
+from topicprofile.privacy.scrub import name_scrubber
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, read_manifest
@@ -181,6 +182,7 @@ def tag_folder(
     scrub: bool = True,
     id_key: bytes | None = None,
     dask: Any = None,
+    scrub_names: str | None = None,
 ) -> dict[str, Any]:
     """Tag the review exports in ``input_dir`` not tagged yet and add their profiles to ``out``.
 
@@ -217,6 +219,8 @@ def tag_folder(
     scrub, id_key
         Scrub personal data from the texts (default); pseudonymise customer ids with this key
         (required, the model's own, for a model fitted on pseudonymous ids: see ``model_id_key``).
+    scrub_names : path or None
+        Folder of a spaCy pipeline with NER to replace names of people (None: the model's own; see ``scrub_settings``).
     dask : str, distributed.Client or None
         Tag on a Dask cluster (:func:`topicprofile.distributed.open_backend`); the parts are the same.
 
@@ -259,7 +263,9 @@ def tag_folder(
         check_outputs_apart((p for p in out.rglob("*") if p.is_file()), paths)
     report = progress or (lambda step, done, total: None)
     with batch_lock(out), open_backend(dask) as backend:
-        profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
+        profiler = TopicProfiler.load(str(model_dir))
+        profiler.set_params(**scrub_settings(profiler.get_params(), scrub=scrub, scrub_names=scrub_names))
+        name_scrubber(profiler.scrub_names)  # a missing privacy extra stops the run, not each file
         id_key = model_id_key(profiler.privacy_, id_key)
         ledger = _read_ledger(out)
         _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from topicprofile._fs import check_outputs_apart, check_writable
 from topicprofile.actions.clv import clv_columns
-from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymized
+from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymized, scrub_settings
 from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
 from topicprofile.app.tables import TableWriter, round_output, write_rejects_csv, write_table
 from topicprofile.config import RunOptions
@@ -35,7 +35,7 @@ from topicprofile.ingest.load import (
     rejects_path_for,
 )
 from topicprofile.privacy.pseudonym import pseudonymize_rejects
-from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR  # privacy hook (issue 14)
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, NameScrubber, name_scrubber  # privacy (#14)
 from topicprofile.distributed import open_backend
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.pool import default_workers, prestart
@@ -91,9 +91,11 @@ def stream_documents(
     scrub: bool = True,
     id_key: bytes | None = None,
     scrub_counts: Counter[str] | None = None,
+    names: NameScrubber | None = None,
 ) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
     """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory);
-    texts scrubbed unless ``scrub`` is False (counts added to ``scrub_counts``), ids pseudonymised with ``id_key``."""
+    texts scrubbed unless ``scrub`` is False (counts added to ``scrub_counts``; names of people too with
+    ``names``, :func:`~topicprofile.privacy.scrub.name_scrubber`), ids pseudonymised with ``id_key``."""
     if reviews is None and browsing is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     store = DocumentStore(chunk_rows=chunk_rows)
@@ -104,7 +106,7 @@ def stream_documents(
         loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows,
                                    date_format=date_format)  # fmt: skip
         for chunk in loads[kind]:
-            docs = build_documents(**{kind: pseudonymized(chunk, id_key)}, scrub=scrub)
+            docs = build_documents(**{kind: pseudonymized(chunk, id_key)}, scrub=scrub, names=names)
             if scrub_counts is not None and scrub:
                 scrub_counts.update(docs.attrs[SCRUB_COUNTS_ATTR])
             store.append(docs)
@@ -136,7 +138,7 @@ def _prestart_pool(inputs: Mapping[str, Any], workers: int | None) -> None:
 
 def _stream_inputs(
     chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None, scrub: bool = True,
-    id_key: bytes | None = None, scrub_counts: Counter[str] | None = None,
+    id_key: bytes | None = None, scrub_counts: Counter[str] | None = None, names: NameScrubber | None = None,
 ) -> tuple[DocumentStore | None, dict[str, Any]]:
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
@@ -150,7 +152,7 @@ def _stream_inputs(
         text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
                                                   "encoding", "date_format")}  # fmt: skip
         store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows, scrub=scrub, id_key=id_key,
-                                        scrub_counts=scrub_counts)  # fmt: skip
+                                        scrub_counts=scrub_counts, names=names)  # fmt: skip
         loaded = {**loads, **loaded}
     return store, loaded
 
@@ -215,11 +217,12 @@ def fit_files(
         _prestart_pool(inputs, run.workers)
         before = None if previous is None else TopicProfiler.load(str(previous))  # a bad folder fails first
         counts: Counter[str] = Counter()
+        names = name_scrubber(profiler.scrub_names) if profiler.scrub else None
         store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=profiler.scrub, id_key=id_key,
-                                       scrub_counts=counts)  # fmt: skip
+                                       scrub_counts=counts, names=names)  # fmt: skip
         if store is None:
             raise DataValidationError("no input: give --reviews and/or --browsing")
-        privacy = privacy_summary(profiler.scrub, counts, id_key)
+        privacy = privacy_summary(profiler.scrub, counts, id_key, scrub_names=profiler.scrub_names)
         profiler.fit_documents(store, loaded.get("orders"), as_of=as_of, progress=progress, run=run, previous=before,
                                privacy=privacy, backend=backend)  # fmt: skip
     profiler.save(str(model_dir))
@@ -259,6 +262,7 @@ def tag_files(
     customers: str | os.PathLike[str] | None = None,
     region: str | None = None,
     scrub: bool = True,
+    scrub_names: str | None = None,
     id_key: bytes | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
@@ -275,7 +279,8 @@ def tag_files(
     With ``db`` the profiles (and the ``customers`` export's identifiers) are also upserted into
     that profile database before ``out`` is published (:func:`~topicprofile.app.profile_db.write_run`).
 
-    Texts are scrubbed unless ``scrub`` is False; ids pseudonymised with ``id_key`` (a pseudonymous model
+    Texts are scrubbed unless ``scrub`` is False, names of people with the spaCy pipeline in ``scrub_names``
+    (None: the model's own, :func:`~topicprofile.app.privacy.scrub_settings`); ids pseudonymised with ``id_key`` (a pseudonymous model
     needs its own: ``model_id_key``).
 
     ``run.dask``: tag on a Dask cluster, as for :func:`fit_files`.
@@ -289,7 +294,8 @@ def tag_files(
         customers_rejects.unlink(missing_ok=True)  # an old run's would describe another file
         if len(rejected):
             write_rejects_csv(rejected, customers_rejects, raw_csv=raw_csv)
-    profiler = TopicProfiler.load(str(model_dir)).set_params(scrub=scrub)
+    profiler = TopicProfiler.load(str(model_dir))
+    profiler.set_params(**scrub_settings(profiler.get_params(), scrub=scrub, scrub_names=scrub_names))
     id_key = model_id_key(profiler.privacy_, id_key)
     run = run if run is not None else RunOptions(workers=workers)
     n_customers, n_tagged = 0, 0
@@ -299,7 +305,7 @@ def tag_files(
         _prestart_pool(inputs, run.workers)
         counts: Counter[str] = Counter()
         store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
-                                       scrub_counts=counts)  # fmt: skip
+                                       scrub_counts=counts, names=name_scrubber(profiler.scrub_names))  # fmt: skip
         blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
                                         block_rows=run.chunk_rows, run=run, backend=backend)  # fmt: skip
         kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
@@ -327,7 +333,7 @@ def tag_files(
         "top_interests": dict(interests.most_common()),
         "segments": dict(segments.most_common()),
         **extra,
-        "privacy": privacy_summary(scrub, counts, id_key),
+        "privacy": privacy_summary(scrub, counts, id_key, scrub_names=profiler.scrub_names),
         "seconds": round(time.perf_counter() - start, 2),
     }
 

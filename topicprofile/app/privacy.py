@@ -10,8 +10,9 @@ from typing import Any
 from topicprofile.errors import ConfigError
 from topicprofile.ingest.load import LoadResult
 from topicprofile.privacy.pseudonym import key_id, load_id_key, pseudonymize_frame, pseudonymize_rejects
+from topicprofile.privacy.scrub import names_record
 
-__all__ = ["model_id_key", "privacy_summary", "pseudonymized"]
+__all__ = ["model_id_key", "privacy_summary", "pseudonymized", "scrub_settings"]
 
 
 def pseudonymized(loaded: LoadResult, id_key: bytes | None) -> LoadResult:
@@ -53,9 +54,29 @@ def model_id_key(privacy: Mapping[str, Any], id_key: bytes | None) -> bytes | No
     return id_key
 
 
-def privacy_summary(scrub: bool, scrub_counts: Mapping[str, int], id_key: bytes | None) -> dict[str, Any]:
-    """What a run did to personal data: the manifest's and the run summary's ``privacy`` record."""
-    summary: dict[str, Any] = {"scrub": scrub, "scrub_counts": dict(scrub_counts) if scrub else None,
+def scrub_settings(params: Mapping[str, Any], *, scrub: bool, scrub_names: str | None) -> dict[str, Any]:
+    """The ``scrub``/``scrub_names`` parameters of a run with a saved model (``params``): names are
+    scrubbed with ``scrub_names``, else with the model's own pipeline, unless ``scrub`` is False.
+
+    Raises
+    ------
+    ConfigError
+        ``scrub_names`` given with ``scrub`` False (--scrub-names-model with --no-scrub).
+    """
+    if scrub_names is not None and not scrub:
+        raise ConfigError(
+            "--scrub-names-model scrubs names on top of scrubbing: it cannot go with --no-scrub"
+        )
+    return {"scrub": scrub, "scrub_names": (scrub_names or params.get("scrub_names")) if scrub else None}
+
+
+def privacy_summary(
+    scrub: bool, scrub_counts: Mapping[str, int], id_key: bytes | None, *, scrub_names: str | None = None
+) -> dict[str, Any]:
+    """What a run did to personal data: the manifest's and the run summary's ``privacy`` record
+    (with ``scrub_names``, the pipeline that found the names: :func:`~topicprofile.privacy.scrub.names_record`)."""
+    names = names_record(scrub_names) if scrub and scrub_names else {}
+    summary: dict[str, Any] = {"scrub": scrub, **names, "scrub_counts": dict(scrub_counts) if scrub else None,
                                "pseudonymized": id_key is not None}  # fmt: skip
     if id_key is not None:
         summary["id_key_id"] = key_id(id_key)

@@ -92,6 +92,7 @@ def _settings(manifest: dict[str, Any]) -> dict[str, Any]:
             "scrub", params.get("scrub", "not recorded (model made before scrubbing existed)")
         ),
         "scrub_counts": privacy.get("scrub_counts"),
+        "scrub_names": privacy.get("names_pipeline", True) if privacy.get("scrub_names") else False,
         "pseudonymized": privacy.get("pseudonymized", "not recorded; see ids_pseudonymous per file"),
         "keep_texts": params.get("keep_texts", "all (model made before --keep-texts existed)"),
         "erased_customers": privacy.get("erased_customers", 0),

@@ -31,6 +31,7 @@ from topicprofile.app.profile_db import customers_rejects_path, prepare_db, writ
 from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
+from topicprofile.privacy.scrub import name_scrubber
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.corpus import DocumentStore
 from topicprofile.text.vectorize import bows_to_csr, to_bows
@@ -80,6 +81,7 @@ def update_files(
     fold: str = DEFAULT_FOLD,
     fold_passes: int = DEFAULT_FOLD_PASSES,
     progress: ProgressCallback | None = None,
+    scrub_names: str | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Re-profile the customers of new files with the saved model and upsert them into ``db``.
@@ -90,7 +92,8 @@ def update_files(
     ``<model_dir>/update.rejects.csv``. ``fold``/``fold_passes``: how the new texts are folded into
     the topics (:func:`~topicprofile.topics.fold.fold_documents`; ``"none"``: topics as fitted).
     Returns counts, the database run, the new model version's ``n_documents``, ``n_oov`` /
-    ``n_tokens``, ``refit_due`` and ``fold`` (what the fold did).
+    ``n_tokens``, ``refit_due`` and ``fold`` (what the fold did). Names of people in the new texts are
+    scrubbed with the spaCy pipeline in ``scrub_names`` (None: the model's own, if it has one).
     """
     start = time.perf_counter()
     if fold not in FOLD_METHODS or not isinstance(fold_passes, int) or fold_passes < 1:
@@ -102,7 +105,10 @@ def update_files(
                                               "encoding", "date_format")}  # fmt: skip
     new_store, loaded = (None, {})
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None:
-        new_store, loaded = stream_documents(**text_inputs, chunk_rows=profiler.run_options().chunk_rows)
+        names = name_scrubber(scrub_names or profiler.scrub_names)
+        new_store, loaded = stream_documents(
+            **text_inputs, chunk_rows=profiler.run_options().chunk_rows, names=names
+        )
     orders = None
     if inputs.get("orders") is not None:
         loaded |= load_inputs(orders=inputs["orders"], orders_columns=inputs.get("orders_columns"),

@@ -1,4 +1,4 @@
-"""Privacy options shared by ``fit``, ``tag`` and ``batch`` (issue 14): scrubbing and pseudonymous ids."""
+"""Privacy options shared by ``fit``, ``tag``, ``batch`` and ``update`` (issue 14): scrubbing and pseudonymous ids."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ PseudonymizeOpt = Annotated[
         "--key-file or $TOPICPROFILE_ID_KEY and is never stored.",
     ),
 ]
+ScrubNamesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--scrub-names-model",
+        metavar="PATH",
+        help="Also replace names of people by <PERSON>, with the spaCy pipeline (named-entity recognizer) "
+        "saved in this folder, e.g. en_core_web_sm's; loaded from disk, never downloaded. Needs the privacy "
+        "extra: pip install 'topicprofile[privacy]'. A model fitted with it scrubs names when it tags too.",
+    ),
+]
 KeyFileOpt = Annotated[
     Path | None,
     typer.Option("--key-file", help="File holding the shop's id key (implies --pseudonymize)."),
@@ -40,6 +50,21 @@ def id_key(pseudonymize: bool, key_file: Path | None) -> bytes | None:
     return load_id_key(key_file)
 
 
+def scrub_names_model(no_scrub: bool, path: Path | None) -> str | None:
+    """The ``--scrub-names-model`` folder, absolute (the model reuses it from any directory), with its
+    pipeline loaded now: a missing privacy extra or folder fails before any work (ConfigError)."""
+    if path is None:
+        return None
+    if no_scrub:
+        raise typer.BadParameter("cannot go with --no-scrub: names are scrubbed on top of the rest",
+                                 param_hint="--scrub-names-model")  # fmt: skip
+    from topicprofile.privacy.scrub import name_scrubber
+
+    folder = str(path.expanduser().resolve())
+    name_scrubber(folder)
+    return folder
+
+
 def print_privacy_line(privacy: dict[str, object]) -> None:
     """One line of what a run did to personal data: ``scrubbed: 3 e-mail, 1 phone; ids pseudonymous``."""
     counts = privacy.get("scrub_counts") or {}
@@ -48,6 +73,8 @@ def print_privacy_line(privacy: dict[str, object]) -> None:
     else:
         found = [f"{n:,} {kind.lower()}" for kind, n in counts.items() if n]  # type: ignore[union-attr]
         line = "scrubbed: " + (", ".join(found) if found else "no personal data found")
+        if privacy.get("scrub_names"):
+            line += f" (names by {privacy.get('names_pipeline')})"
     if privacy.get("pseudonymized"):
         line += f"; ids pseudonymous (key id {privacy.get('id_key_id')})"
     stdout.print(line, highlight=False, markup=False)

@@ -8,8 +8,14 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
-from topicprofile.cli.db_options import CustomersOpt, RegionOpt, TagDbOpt
-from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key
+from topicprofile.cli._privacy import (
+    KeyFileOpt,
+    NoScrubOpt,
+    PseudonymizeOpt,
+    ScrubNamesOpt,
+    id_key,
+    scrub_names_model,
+)
 from topicprofile.cli._util import (
     ColumnsOpt,
     DaskOpt,
@@ -27,6 +33,7 @@ from topicprofile.cli._util import (
     stdout,
     user_errors,
 )
+from topicprofile.cli.db_options import CustomersOpt, RegionOpt, TagDbOpt
 
 
 @app.command("batch")
@@ -60,6 +67,7 @@ def batch_cli(
     dask: DaskOpt = None,
     json_out: JsonOpt = False,
     no_scrub: NoScrubOpt = False,
+    scrub_names: ScrubNamesOpt = None,
     pseudonymize: PseudonymizeOpt = False,
     key_file: KeyFileOpt = None,
     quiet: QuietOpt = False,
@@ -101,6 +109,7 @@ def batch_cli(
                 customers=customers,
                 region=region,
                 scrub=not no_scrub,
+                scrub_names=scrub_names_model(no_scrub, scrub_names),
                 id_key=id_key(pseudonymize, key_file),
                 dask=dask,
             )

@@ -8,23 +8,31 @@ from typing import Annotated
 
 import typer
 
-from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
+from topicprofile.cli._privacy import (
+    KeyFileOpt,
+    NoScrubOpt,
+    PseudonymizeOpt,
+    ScrubNamesOpt,
+    id_key,
+    print_privacy_line,
+    scrub_names_model,
+)
 from topicprofile.cli._util import (
     AsOfOpt,
-    DateFormatOpt,
-    MaxAmountOpt,
-    OrdersColumnsOpt,
-    OrdersOpt,
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
     DaskOpt,
+    DateFormatOpt,
     EncodingOpt,
     JsonOpt,
+    MaxAmountOpt,
     ModelDirOpt,
+    NoCacheOpt,
+    OrdersColumnsOpt,
+    OrdersOpt,
     QuietOpt,
     ReviewsOpt,
-    NoCacheOpt,
     SeedOpt,
     ThresholdOpt,
     TopicsOpt,
@@ -33,10 +41,10 @@ from topicprofile.cli._util import (
     cache_dir,
     input_files,
     lang_code,
-    topic_count,
     print_json,
-    stdout,
     progress_bar,
+    stdout,
+    topic_count,
     user_errors,
 )
 from topicprofile.cli.show import print_fit_summary
@@ -125,6 +133,7 @@ def fit_cli(
         ),
     ] = None,
     no_scrub: NoScrubOpt = False,
+    scrub_names: ScrubNamesOpt = None,
     keep_texts: Annotated[
         KeepTexts,
         typer.Option(
@@ -168,12 +177,13 @@ def fit_cli(
     with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):
         # the lock first: a folder that cannot take the model, or another fit of it, stops this run
         # before any work (and a folder made here goes again if the fit fails)
+        from topicprofile.app.jobs import fit_files
         from topicprofile.config import RunOptions, read_labels_file, read_word_list
         from topicprofile.profiler import TopicProfiler
-        from topicprofile.topics.seeding import load_taxonomy
         from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
-        from topicprofile.app.jobs import fit_files
+        from topicprofile.topics.seeding import load_taxonomy
 
+        names_model = scrub_names_model(no_scrub, scrub_names)
         extra = None
         if stop_words is not None:
             extra = sorted(DEFAULT_DOMAIN_STOP_WORDS.get(lang, frozenset()) | set(read_word_list(stop_words)))
@@ -195,6 +205,7 @@ def fit_cli(
             text_weight=text_weight,
             behavior_weight=behavior_weight,
             scrub=not no_scrub,
+            scrub_names=names_model,
             keep_texts=keep_texts.value,
         )
         key = id_key(pseudonymize, key_file)

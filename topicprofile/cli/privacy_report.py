@@ -19,7 +19,7 @@ def _print_report(report: dict[str, Any]) -> None:
     stdout.print(f"model {escape(report['model_dir'])} (current: {escape(report['current'])}, versions kept: "
                  f"{', '.join(report['versions'])})")  # fmt: skip
     stdout.print(f"customers {report['n_customers']}, texts {report['n_texts']}; scrubbing: "
-                 f"{escape(str(settings['scrub']))}; pseudonymous ids: {escape(str(settings['pseudonymized']))}")  # fmt: skip
+                 f"{escape(str(settings['scrub']))}{_names(settings)}; pseudonymous ids: {escape(str(settings['pseudonymized']))}")  # fmt: skip
     table = Table(title="Personal data kept", title_justify="left")
     for column in ("file", "holds", "rows", "customers", "ids pseudonymous", "placeholders"):
         table.add_column(column, no_wrap=column == "file")
@@ -64,3 +64,8 @@ def privacy_report_cli(
         print_json(report)
     else:
         _print_report(report)
+
+
+def _names(settings: dict[str, object]) -> str:
+    names = settings.get("scrub_names")
+    return f" (names too, by {escape(str(names))})" if names else ""

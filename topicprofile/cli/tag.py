@@ -7,29 +7,37 @@ from typing import Annotated
 
 import typer
 
-from topicprofile.cli._privacy import KeyFileOpt, NoScrubOpt, PseudonymizeOpt, id_key, print_privacy_line
+from topicprofile.cli._privacy import (
+    KeyFileOpt,
+    NoScrubOpt,
+    PseudonymizeOpt,
+    ScrubNamesOpt,
+    id_key,
+    print_privacy_line,
+    scrub_names_model,
+)
 from topicprofile.cli._util import (
-    DaskOpt,
     AsOfOpt,
-    DateFormatOpt,
-    MaxAmountOpt,
-    OrdersColumnsOpt,
-    OrdersOpt,
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
+    DaskOpt,
+    DateFormatOpt,
     EncodingOpt,
     JsonOpt,
+    MaxAmountOpt,
     ModelDirOpt,
+    OrdersColumnsOpt,
+    OrdersOpt,
     QuietOpt,
     RawCsvOpt,
     ReviewsOpt,
+    WorkersOpt,
     app,
     input_files,
     print_json,
     progress_bar,
     user_errors,
-    WorkersOpt,
 )
 from topicprofile.cli.db_options import CustomersOpt, RegionOpt, TagDbOpt, print_db_line
 from topicprofile.cli.show import print_tag_summary
@@ -56,6 +64,7 @@ def tag_cli(
     customers: CustomersOpt = None,
     region: RegionOpt = None,
     no_scrub: NoScrubOpt = False,
+    scrub_names: ScrubNamesOpt = None,
     pseudonymize: PseudonymizeOpt = False,
     key_file: KeyFileOpt = None,
     json_out: JsonOpt = False,
@@ -92,6 +101,7 @@ def tag_cli(
                 customers=customers,
                 region=region,
                 scrub=not no_scrub,
+                scrub_names=scrub_names_model(no_scrub, scrub_names),
                 id_key=id_key(pseudonymize, key_file),
                 **inputs,
             )

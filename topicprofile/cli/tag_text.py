@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from topicprofile.cli._privacy import ScrubNamesOpt, scrub_names_model
 from topicprofile.cli._util import JsonOpt, ModelDirOpt, app, print_json, user_errors
 from topicprofile.cli.show import print_text_tags
 from topicprofile.errors import DataValidationError
@@ -38,6 +39,7 @@ def tag_text_cli(
     input_file: Annotated[
         Path | None, typer.Option("--input", "-i", help="File with one text per line ('-' for stdin).")
     ] = None,
+    scrub_names: ScrubNamesOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Tag free text with a saved model.
@@ -46,10 +48,20 @@ def tag_text_cli(
     """
     with user_errors():
         # only what tagging needs (no pandas, gensim or scikit-learn): the same tags as TopicProfiler.tag_text
-        from topicprofile.model_reader import load_text_tagger
+        from topicprofile.model_reader import load_text_tagger, read_manifest
 
         items = _read_texts(texts, input_file)
-        results = load_text_tagger(model_dir).tag_text(items)
+        names = scrub_names_model(False, scrub_names)
+        params = read_manifest(model_dir).get("params", {})
+        if names is not None or (params.get("scrub_names") and params.get("scrub", True)):
+            # a model that scrubs names tags texts scrubbed as it was fitted: Presidio, via the whole profiler
+            from topicprofile.profiler import TopicProfiler
+
+            profiler = TopicProfiler.load(str(model_dir))
+            profiler.set_params(scrub=True, scrub_names=names or params["scrub_names"])
+            results = profiler.tag_text(items)
+        else:
+            results = load_text_tagger(model_dir).tag_text(items)
     if json_out:
         print_json([{"text": t, **r} for t, r in zip(items, results, strict=True)])
     else:

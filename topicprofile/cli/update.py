@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from topicprofile.cli._privacy import ScrubNamesOpt, scrub_names_model
 from topicprofile.cli._util import (
     AsOfOpt,
     BrowsingColumnsOpt,
@@ -66,6 +67,7 @@ def update_cli(
     fold_passes: Annotated[
         int, typer.Option("--fold-passes", min=1, help="Rounds of --fold add over the new texts.")
     ] = 1,
+    scrub_names: ScrubNamesOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -99,6 +101,7 @@ def update_cli(
                 fold=fold.value,
                 fold_passes=fold_passes,
                 progress=progress,
+                scrub_names=scrub_names_model(False, scrub_names),
                 **inputs,
             )
     if json_out:

@@ -12,7 +12,7 @@ from topicprofile import schema
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.load import LoadResult, clean_browsing, clean_reviews
 from topicprofile.ingest.values import url_to_words
-from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_documents  # privacy hook (issue 14)
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, NameScrubber, scrub_documents  # privacy (#14)
 
 __all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
 
@@ -42,7 +42,9 @@ def as_loaded(
     return cleaner(data, source=f"<{name} DataFrame>")
 
 
-def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: bool = True) -> pd.DataFrame:
+def build_documents(
+    reviews: Input = None, browsing: Input = None, *, scrub: bool = True, names: NameScrubber | None = None
+) -> pd.DataFrame:
     """One row per text document.
 
     Parameters
@@ -61,7 +63,7 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
         quote. Browsing text is its text/title/query plus the words of its URL. With
         ``scrub`` (the default) personal data in the text is replaced by typed placeholders
         (:func:`topicprofile.privacy.scrub.scrub_documents`); the counts per kind are in
-        ``docs.attrs["scrub_counts"]``.
+        ``docs.attrs["scrub_counts"]``; with ``names`` too, names of people become ``<PERSON>``.
     """
     loaded_reviews = as_loaded(reviews, clean_reviews, name="reviews")
     loaded_browsing = as_loaded(browsing, clean_browsing, name="browsing")
@@ -78,7 +80,7 @@ def build_documents(reviews: Input = None, browsing: Input = None, *, scrub: boo
     docs = pd.concat([_with_dates(p)[DOC_COLUMNS] for p in parts], ignore_index=True)
     docs[schema.CUSTOMER_ID] = docs[schema.CUSTOMER_ID].astype(str)
     if scrub:  # privacy hook (issue 14): before anything is stored or tokenised
-        docs, counts = scrub_documents(docs)
+        docs, counts = scrub_documents(docs, names=names)
         docs.attrs[SCRUB_COUNTS_ATTR] = counts
     return docs
 

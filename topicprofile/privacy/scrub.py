@@ -13,7 +13,9 @@ extra, Microsoft Presidio over a spaCy pipeline loaded from a folder, so nothing
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import os
 import re
 from collections import Counter
@@ -27,7 +29,17 @@ from topicprofile import schema
 from topicprofile.errors import ConfigError
 from topicprofile.privacy.placeholders import PLACEHOLDERS, placeholder
 
-__all__ = ["SCRUB_COUNTS_ATTR", "SCRUB_KINDS", "NameScrubber", "luhn_ok", "scrub_documents", "scrub_text", "scrub_texts"]
+__all__ = [
+    "SCRUB_COUNTS_ATTR",
+    "SCRUB_KINDS",
+    "NameScrubber",
+    "luhn_ok",
+    "name_scrubber",
+    "names_record",
+    "scrub_documents",
+    "scrub_text",
+    "scrub_texts",
+]
 
 #: Key of ``DataFrame.attrs`` where ``build_documents`` leaves the counts per kind.
 SCRUB_COUNTS_ATTR = "scrub_counts"
@@ -308,14 +320,15 @@ class NameScrubber:
         self.min_score = min_score
         self._engine: Any = None
 
+    def load(self) -> NameScrubber:
+        """Load Presidio and the pipeline now (a missing extra or folder fails before any work); returns self."""
+        self._analyzer()
+        return self
+
     def _analyzer(self) -> Any:
         if self._engine is not None:
             return self._engine
-        if not (self.model_path / "meta.json").is_file():
-            raise ConfigError(
-                f"{self.model_path}: not a saved spaCy pipeline (no meta.json); give the folder of a "
-                "pipeline with a named-entity recognizer to --scrub-names-model"
-            )
+        _pipeline_meta(self.model_path)
         # tldextract (a Presidio dependency) fetches the public-suffix list unless told not to.
         os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
         try:
@@ -345,3 +358,45 @@ class NameScrubber:
             counts["PERSON"] += len(spans)
             out.append(text)
         return out
+
+
+def _pipeline_meta(model_path: str | Path) -> dict[str, Any]:
+    """The ``meta.json`` of the spaCy pipeline saved in ``model_path`` (ConfigError when there is none)."""
+    meta = Path(model_path) / "meta.json"
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{model_path}: not a saved spaCy pipeline (no meta.json); give the folder of a "
+            "pipeline with a named-entity recognizer to --scrub-names-model"
+        )
+    return data
+
+
+def names_record(model_path: str | Path) -> dict[str, Any]:
+    """What a run's ``privacy`` record says about names: scrubbed, and with which pipeline (its
+    ``meta.json`` name and version, e.g. ``"en_core_web_sm 3.8.0"``; the folder is in the model's params)."""
+    meta = _pipeline_meta(model_path)
+    name = f"{meta.get('lang', '')}_{meta.get('name', '')}".strip("_") or Path(model_path).name
+    return {"scrub_names": True, "names_pipeline": f"{name} {meta.get('version', '')}".strip()}
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_scrubber(model_path: str) -> NameScrubber:
+    return NameScrubber(model_path, lang=str(_pipeline_meta(model_path).get("lang") or "en")).load()
+
+
+def name_scrubber(model_path: str | os.PathLike[str] | None) -> NameScrubber | None:
+    """A loaded :class:`NameScrubber` for the pipeline in ``model_path`` (its language from its
+    ``meta.json``), shared by the calls that name the same folder; None when ``model_path`` is None.
+
+    Raises
+    ------
+    ConfigError
+        The ``privacy`` extra is not installed, or the folder holds no spaCy pipeline.
+    """
+    if model_path is None:
+        return None
+    return _cached_scrubber(str(Path(model_path).resolve()))

@@ -27,6 +27,7 @@ from topicprofile.errors import DataValidationError
 from topicprofile.ingest.docstore import STORED_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, build_documents
 from topicprofile.privacy.minimize import pick_snippets
+from topicprofile.privacy.scrub import NameScrubber
 from topicprofile.tag.aggregate import aggregate_topics
 from topicprofile.tag.table import tag_topic_ids
 from topicprofile.tag.tagger import InterestTagger
@@ -129,7 +130,7 @@ def explain_tags(
 
 def customer_documents(
     customer_id: str, *, reviews: Input = None, browsing: Input = None, scrub: bool = True,
-    stored: DocumentStore | None = None, profiles: pd.DataFrame | None = None,
+    names: NameScrubber | None = None, stored: DocumentStore | None = None, profiles: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, str, tuple[list[tuple[int, float]], int, int] | None]:  # fmt: skip
     """One customer's documents for :func:`explain_customer`: ``(documents, source, known)``.
 
@@ -140,7 +141,8 @@ def customer_documents(
     :class:`~topicprofile.errors.DataValidationError`.
     """
     if reviews is not None or browsing is not None:
-        docs, source, where = build_documents(reviews, browsing, scrub=scrub), "input", "the given files"
+        docs = build_documents(reviews, browsing, scrub=scrub, names=names)
+        source, where = "input", "the given files"
         mine = docs[docs[schema.CUSTOMER_ID] == customer_id].reset_index(drop=True)
     elif stored is not None:
         source, where = "model", "the data this model was fitted on; give the files with their reviews/browsing"
