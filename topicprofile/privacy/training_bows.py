@@ -66,8 +66,10 @@ class TrainingBows:
         self.path = Path(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> TrainingBows:
-        return cls(path)
+    def open(cls, path: str | os.PathLike[str] | TrainingBows) -> TrainingBows:
+        """The record in a saved model's file (or ``path`` itself when it is a record already: a
+        state that never went through a folder)."""
+        return path if isinstance(path, TrainingBows) else cls(path)
 
     @classmethod
     def collect(cls, chunks: Iterable[tuple[pd.DataFrame, sparse.csr_matrix]]) -> TrainingBows:
