@@ -16,12 +16,14 @@ from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.text.encoder import TextEncoder
+from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.tokenizer import SpacyTokenizer
+from topicprofile.text.vectorize import count_words, dictionary_to_state
 from topicprofile.topics.lda import LdaTopics
 
 __all__ = [
-    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "block_sstats", "hold", "infer_chunk", "load_block", "tag_chunk",
-    "tokenize_chunk", "tune_allocator",
+    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "block_sstats", "hold", "infer_chunk", "load_block", "phrase_counts",
+    "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
 ]  # fmt: skip
 
 #: Models built on this worker, by the run's key (a worker serves one run at a time; the few
@@ -130,3 +132,20 @@ def infer_chunk(state: dict[str, Any], counts: sparse.csr_matrix) -> np.ndarray:
     )  # fmt: skip
     topics.alpha_, topics.exp_elog_beta_ = state["alpha"], state["exp_elog_beta"]
     return topics.transform_counts(counts)
+
+
+def phrase_counts(tokens: list[list[str]], detector: dict[str, Any]) -> tuple[dict[str, int], int]:
+    """:meth:`PhraseDetector.count` of one partition's tokens (``detector``: its settings)."""
+    return PhraseDetector(**detector).count(tokens)
+
+
+def word_counts(tokens: list[list[str]], phrases: dict[str, Any] | None) -> dict[str, Any]:
+    """The unfiltered dictionary (:func:`~topicprofile.text.vectorize.count_words`) of one partition's
+    tokens after phrases (``phrases``: the learned :meth:`PhraseDetector.to_state`, or None), as
+    plain data: its tokens in id order, ``dfs`` and ``cfs`` as (id, count) pairs in their own
+    order, and the document, position and non-zero totals."""
+    if phrases is not None:
+        tokens = PhraseDetector.from_state(phrases).transform(tokens)
+    counted = count_words(tokens)
+    vocabulary, arrays = dictionary_to_state(counted)
+    return {**vocabulary, **arrays}
