@@ -22,7 +22,7 @@ from topicprofile.text.vectorize import count_words, dictionary_to_state
 from topicprofile.topics.lda import LdaTopics
 
 __all__ = [
-    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "block_sstats", "hold", "infer_chunk", "load_block", "phrase_counts",
+    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "add", "block_sstats", "hold", "infer_chunk", "load_block", "phrase_counts",
     "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
 ]  # fmt: skip
 
@@ -67,6 +67,11 @@ def _mallopt(param: int, value: int) -> bool:
 def hold(value: Any) -> Any:
     """A value kept on the cluster as a task result: recomputed from the task if its worker dies."""
     return value
+
+
+def add(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``left + right``: a node of the statistics' reduction tree."""
+    return left + right
 
 
 def load_block(source: str | tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]) -> sparse.csr_matrix:
