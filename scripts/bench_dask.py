@@ -99,19 +99,23 @@ def workers_cpu(client) -> float:
     return sum(client.run(_cpu).values())
 
 
-def driver_seconds_per_pass(topics: LdaTopics, n_blocks: int) -> float:
-    """The driver's share of a pass: adding ``n_blocks`` statistics in order and the M-step."""
+def driver_seconds_per_pass(topics: LdaTopics, n_blocks: int) -> tuple[float, float]:
+    """The driver's share of a pass: (the M-step alone, as with the tree reduce on the workers;
+    adding ``n_blocks`` statistics on the driver + the M-step, as before the tree reduce)."""
     from gensim.models.ldamodel import LdaState
 
     lda = topics.lda_
     parts = [np.random.default_rng(i).random(lda.state.sstats.shape) for i in range(min(n_blocks, 8))]
-    start = time.perf_counter()
-    other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
-    for i in range(n_blocks):
-        other.sstats += parts[i % len(parts)]
-    other.numdocs = 1
-    lda.do_mstep(0.5, other, True)
-    return time.perf_counter() - start
+    seconds = []
+    for n_added in (1, n_blocks):
+        start = time.perf_counter()
+        other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
+        for i in range(n_added):
+            other.sstats += parts[i % len(parts)]
+        other.numdocs = 1
+        lda.do_mstep(0.5, other, True)
+        seconds.append(time.perf_counter() - start)
+    return seconds[0], seconds[1]
 
 
 def main() -> None:
@@ -154,7 +158,8 @@ def main() -> None:
                 {"wall": wall, "cpu": cpu, "identical": same, "load": os.getloadavg()[0]}
             )
         print(f"repeat {repeat + 1}/{args.repeat}: "
-              + ", ".join(f"{name.split(' x')[0]} {r[-1]['wall']:.1f} s" for name, r in runs.items()),
+              + ", ".join(f"{name.split(' x')[0]} {r[-1]['wall']:.1f} s wall {r[-1]['cpu']:.1f} s CPU"
+                          for name, r in runs.items()),
               flush=True)  # fmt: skip
     rows = [
         {
@@ -182,6 +187,7 @@ def main() -> None:
         return [x["wall"] / y["wall"] for x, y in zip(runs[a], runs[b], strict=True)]
 
     k_v_bytes = args.topics * n_terms * 8
+    mstep, add_and_mstep = driver_seconds_per_pass(local, n_blocks)
     facts = {
         "docs": counts.shape[0], "terms": n_terms, "topics": args.topics, "passes": args.passes,
         "blocks": n_blocks, "local_s": round(t_local, 2),
@@ -193,8 +199,10 @@ def main() -> None:
             statistics.median(pair(names[1], names[0])), 2),
         "cpu_s_per_task": {r["run"]: round(r["CPU s per task"], 3) for r in rows},
         "bytes_to_workers_per_pass": k_v_bytes + args.topics * 8,
-        "bytes_to_driver_per_pass": n_blocks * k_v_bytes,
-        "driver_s_per_pass": round(driver_seconds_per_pass(local, n_blocks), 4),
+        "bytes_to_driver_per_pass": k_v_bytes,  # the tree's root (before the tree: n_blocks x K x V)
+        "bytes_between_workers_per_pass_at_most": (n_blocks - 1) * k_v_bytes,
+        "driver_s_per_pass": round(mstep, 4),
+        "driver_s_per_pass_if_it_added_the_blocks": round(add_and_mstep, 4),
         "estep_cpu_us_per_doc_pass": round(1e6 * t_local / args.passes / counts.shape[0], 2),
         "identical": all(r["identical"] for r in rows), "repeat": args.repeat,
     }  # fmt: skip
