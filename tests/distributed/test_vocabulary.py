@@ -95,3 +95,29 @@ def test_vocabulary_on_the_cluster_equals_the_local_encoder(reviews, cluster, sh
     assert _dictionary_state(there.dictionary_) == _dictionary_state(here.dictionary_)
     texts = reviews["text"].tolist()[:50]
     assert there.encode(texts)[0] == here.encode(texts)[0]
+
+
+@pytest.mark.slow
+def test_vocabulary_pruned_phrase_counts_fall_back_to_the_driver(reviews, cluster, monkeypatch) -> None:
+    """More distinct words and pairs than gensim keeps unpruned (a bound of 500 here, for both runs):
+    the local run prunes as it goes, which sums cannot reproduce, so the cluster learns phrases and
+    vocabulary from the tokens on the driver instead, and still equals the local run."""
+    import functools
+
+    from topicprofile.distributed import vocabulary as module
+    from topicprofile.text import encoder as encoder_module
+
+    small = functools.partial(PhraseDetector, max_vocab_size=500)
+    monkeypatch.setattr(module, "PhraseDetector", small)
+    monkeypatch.setattr(encoder_module, "PhraseDetector", small)
+    store = DocumentStore.from_frame(build_documents(reviews.iloc[:300], None), chunk_rows=100)
+    vocabulary = ClusterVocabulary(DaskBackend(cluster[1]))
+    learned: list[bool] = []
+    vocabulary.learn = lambda encoder, learn=vocabulary.learn: learned.append(learn(encoder)) or learned[-1]
+    there = TextEncoder(make_tokenizer("en"), phrases=True)
+    there.fit_vocabulary(store, report=lambda *_: None, tokenize=vocabulary)
+    here = TextEncoder(make_tokenizer("en"), phrases=True)
+    here.fit_vocabulary(store, report=lambda *_: None, workers=1)
+    assert learned == [False]  # gave up on the sums
+    assert there.phrases_.to_state() == here.phrases_.to_state()
+    assert _dictionary_state(there.dictionary_) == _dictionary_state(here.dictionary_)

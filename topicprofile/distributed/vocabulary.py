@@ -81,8 +81,12 @@ class ClusterVocabulary:
             phrases = self._phrases(chunks)
             if phrases is None:
                 return False
-        state = None if phrases is None else phrases.to_state()
         run_id = uuid.uuid4().hex[:8]
+        state = None  # the phrases travel once, held on the cluster
+        if phrases is not None:
+            state = self.backend.submit(
+                tasks.hold, phrases.to_state(), key=self.backend.key("phrases", run_id)
+            )
         parts = self.backend.ordered(
             (lambda i=i, chunk=chunk: self.backend.submit(
                 tasks.word_counts, chunk, state, key=self.backend.key(f"words-{run_id}", i)
