@@ -131,11 +131,14 @@ class DaskBackend:
         return "-".join(["topicprofile", self.token, *map(str, parts)])
 
     def submit(self, func: Callable[..., Any], *args: Any, key: str) -> Any:
-        """``client.submit`` of a pure task under ``key``; connection failures become ClusterError."""
+        """``client.submit`` of a pure task under ``key``; connection failures (and a client closed
+        because its scheduler went away) become ClusterError."""
+        from distributed.client import ClosedClientError
+
         try:
             return self.client.submit(func, *args, key=key, pure=False)
-        except (OSError, TimeoutError) as e:
-            raise ClusterError(f"the Dask cluster failed ({_one_line(e)})") from e
+        except (OSError, TimeoutError, ClosedClientError) as e:
+            raise ClusterError(f"the Dask cluster failed while running ({_one_line(e)})") from e
 
     def result(self, future: Any) -> Any:
         """The value of ``future``. A task that failed on too many workers, or a lost scheduler, is a
