@@ -53,9 +53,10 @@ def test_vocabulary_phrase_counts_of_partitions_learn_the_whole_corpus_phrases(t
     vocab: dict[str, int] = {}
     total = 0
     for part in _parts(tokens):
-        counts, words = tasks.phrase_counts(
+        counts, words, pruned = tasks.phrase_counts(
             part, {"min_count": 5, "threshold": 10.0, "max_vocab_size": 4_000_000}
         )
+        assert not pruned
         for key, count in counts.items():
             vocab[key] = vocab.get(key, 0) + count
         total += words

@@ -139,7 +139,7 @@ def infer_chunk(state: dict[str, Any], counts: sparse.csr_matrix) -> np.ndarray:
     return topics.transform_counts(counts)
 
 
-def phrase_counts(tokens: list[list[str]], detector: dict[str, Any]) -> tuple[dict[str, int], int]:
+def phrase_counts(tokens: list[list[str]], detector: dict[str, Any]) -> tuple[dict[str, int], int, bool]:
     """:meth:`PhraseDetector.count` of one partition's tokens (``detector``: its settings)."""
     return PhraseDetector(**detector).count(tokens)
 

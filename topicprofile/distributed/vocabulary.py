@@ -113,11 +113,11 @@ class ClusterVocabulary:
             ))
             for i, chunk in enumerate(chunks)
         )  # fmt: skip
-        for part, words in parts:
+        for part, words, pruned in parts:
             for key, count in part.items():  # in the partition's order: new keys keep the corpus's order
                 vocab[key] = vocab.get(key, 0) + count
             total += words
-            if len(vocab) > detector.max_vocab_size:
+            if pruned or len(vocab) > detector.max_vocab_size:
                 logger.info(
                     "more than %d words and pairs: phrases are learned on the driver", detector.max_vocab_size
                 )

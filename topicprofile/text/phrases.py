@@ -58,18 +58,19 @@ class PhraseDetector:
         self.phrases_: Any = self._phrases(token_lists).freeze()
         return self
 
-    def count(self, token_lists: Iterable[Sequence[str]]) -> tuple[dict[str, int], int]:
-        """The word and word-pair counts :meth:`fit` learns from (in first-appearance order) and the
-        number of words. Without pruning (at most ``max_vocab_size`` keys), the counts of
-        consecutive parts of a corpus added up in order are the whole corpus's: :meth:`fit_counts`
-        then learns the same phrases as :meth:`fit` (a cluster counts partitions this way)."""
+    def count(self, token_lists: Iterable[Sequence[str]]) -> tuple[dict[str, int], int, bool]:
+        """The word and word-pair counts :meth:`fit` learns from (in first-appearance order), the
+        number of words, and whether gensim pruned the counts (more than ``max_vocab_size`` keys).
+        Unpruned counts of consecutive parts of a corpus, added up in order, are the whole
+        corpus's, and if those have at most ``max_vocab_size`` keys :meth:`fit_counts` learns the
+        same phrases as :meth:`fit` (a cluster counts partitions this way)."""
         from gensim.models.phrases import Phrases
 
-        _, vocab, total = Phrases._learn_vocab(
+        min_reduce, vocab, total = Phrases._learn_vocab(
             token_lists, max_vocab_size=self.max_vocab_size, delimiter="_", connector_words=frozenset(),
             progress_per=10_000,
         )  # fmt: skip
-        return vocab, total
+        return vocab, total, min_reduce > 1
 
     def fit_counts(self, vocab: dict[str, int], total_words: int) -> PhraseDetector:
         """Learn phrases from :meth:`count`'s counts (of the whole corpus, not pruned); returns ``self``."""
