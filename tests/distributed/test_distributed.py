@@ -49,17 +49,6 @@ def amazon_reviews(shared_data: Path) -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as local,
-        distributed.Client(local) as client,
-    ):
-        yield local, client
-
-
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lda_module, "REDUCE_BLOCK", BLOCK)

@@ -24,9 +24,6 @@ __all__ = ["CONNECT_TIMEOUT", "DaskBackend", "open_backend", "parse_dask_address
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 10
 _LOCAL = re.compile(r"local(?::(\d+))?")
-#: glibc's trim threshold for local workers (bytes; see :meth:`DaskBackend.connect`).
-WORKER_MALLOC_TRIM = 256 * 2**20
-_TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
 def parse_dask_address(value: str) -> tuple[str | None, int | None]:
@@ -94,16 +91,11 @@ class DaskBackend:
         except ImportError as e:
             raise ConfigError('--dask needs the dask extra: pip install "topicprofile[dask]"') from e
         if scheduler is None:
-            import dask
-
-            # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 (memory back to the system
-            # early); the E-step's many short-lived arrays then cost ~1.5x the time (measured,
-            # docs/distributed.md), so local workers keep freed memory a while longer.
-            with dask.config.set({_TRIM_KEY: WORKER_MALLOC_TRIM}):
-                cluster = LocalCluster(
-                    n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                    dashboard_address=":0", silence_logs=logging.ERROR,
-                )  # fmt: skip
+            # Worker processes tune their allocator themselves (tasks.tune_allocator).
+            cluster = LocalCluster(
+                n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                dashboard_address=":0", silence_logs=logging.ERROR,
+            )  # fmt: skip
             backend = cls(Client(cluster), shares_files=True)
             backend._owned = [backend.client, cluster]
             return backend
@@ -139,11 +131,14 @@ class DaskBackend:
         return "-".join(["topicprofile", self.token, *map(str, parts)])
 
     def submit(self, func: Callable[..., Any], *args: Any, key: str) -> Any:
-        """``client.submit`` of a pure task under ``key``; connection failures become ClusterError."""
+        """``client.submit`` of a pure task under ``key``; connection failures (and a client closed
+        because its scheduler went away) become ClusterError."""
+        from distributed.client import ClosedClientError
+
         try:
             return self.client.submit(func, *args, key=key, pure=False)
-        except (OSError, TimeoutError) as e:
-            raise ClusterError(f"the Dask cluster failed ({_one_line(e)})") from e
+        except (OSError, TimeoutError, ClosedClientError) as e:
+            raise ClusterError(f"the Dask cluster failed while running ({_one_line(e)})") from e
 
     def result(self, future: Any) -> Any:
         """The value of ``future``. A task that failed on too many workers, or a lost scheduler, is a

@@ -1,11 +1,13 @@
-"""LDA training on the cluster: the E-step on the workers, the sum and the M-step on the driver.
+"""LDA training on the cluster: the E-step and the sum on the workers, the M-step on the driver.
 
-The training matrix is cut into the blocks of :data:`~topicprofile.topics.lda.REDUCE_BLOCK` rows that
-the local trainer adds up one by one; the workers hold the blocks (loaded once, kept for every
-pass). Each pass the driver sends the topic-word expectations (``n_topics × n_terms`` floats) and the
-prior, every block's task returns its summed statistics (``n_topics × n_terms``), and the driver adds
-them in block order, as the local trainer does. Each document's E-step starts from values seeded by
-its position and the pass, not by where it runs: the model equals the local one bit for bit.
+The training matrix is cut into the blocks of :data:`~topicprofile.topics.lda.REDUCE_BLOCK` rows
+that the local trainer sums one by one; the workers hold the blocks (loaded once, kept for every
+pass). Each pass the driver sends the topic-word expectations (``n_topics × n_terms`` floats) and
+the prior, every block's task sums its statistics (``n_topics × n_terms``), and the workers add
+those up in the local trainer's fixed binary tree (:func:`~topicprofile.topics.lda.tree_sum`):
+only the root, one ``n_topics × n_terms`` array, reaches the driver. Each document's E-step starts
+from values seeded by its position and the pass, not by where it runs: the model equals the local
+one bit for bit.
 """
 
 from __future__ import annotations
@@ -60,12 +62,24 @@ def cluster_estep(backend: DaskBackend) -> Any:
             ]
             if backend.on_pass is not None:
                 backend.on_pass(pass_)
-            for future in futures:  # in block order: the local trainer's order of additions
-                yield backend.result(future)
+            yield backend.result(_tree(backend, futures, f"{run_id}-{pass_}"))
 
         return run
 
     return estep
+
+
+def _tree(backend: DaskBackend, futures: list[Any], name: str) -> Any:
+    """The root of :func:`~topicprofile.topics.lda.tree_sum`'s tree over ``futures`` (block order),
+    added level by level on the workers: only the root travels to the driver."""
+    level, depth = futures, 0
+    while len(level) > 1:
+        pairs = [
+            backend.submit(tasks.add, level[i], level[i + 1], key=backend.key("sum", name, depth, i // 2))
+            for i in range(0, len(level) - 1, 2)
+        ]
+        level, depth = pairs + level[len(pairs) * 2 :], depth + 1
+    return level[0]
 
 
 def _block_source(backend: DaskBackend, block: sparse.csr_matrix, name: str) -> Any:

@@ -21,9 +21,9 @@ from scipy import sparse
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
+from topicprofile.distributed.vocabulary import ClusterVocabulary
 from topicprofile.ingest.docstore import DocumentStore
-from topicprofile.text.encoder import TextEncoder, TokenizeChunks
-from topicprofile.text.tokenizer import SpacyTokenizer
+from topicprofile.text.encoder import TextEncoder
 from topicprofile.topics.lda import LdaTopics
 
 __all__ = ["cluster_infer", "cluster_tokenize", "cluster_topic_chunks"]
@@ -44,19 +44,11 @@ def cluster_topic_chunks(
     yield from backend.ordered(_submits(backend, tasks.tag_chunk, model, documents, name=f"tag-{run_id}"))
 
 
-def cluster_tokenize(backend: DaskBackend) -> TokenizeChunks:
+def cluster_tokenize(backend: DaskBackend) -> ClusterVocabulary:
     """The ``tokenize`` argument of :meth:`TextEncoder.fit_vocabulary` that tokenizes on ``backend``'s
-    cluster: each worker builds the tokenizer once from its config and tokenizes whole chunks."""
-
-    def tokenize(tokenizer: SpacyTokenizer, documents: DocumentStore) -> Iterator[list[list[str]]]:
-        run_id = uuid.uuid4().hex[:8]
-        config = {"key": f"{backend.token}-{run_id}", "config": tokenizer.get_config()}
-        held = backend.submit(tasks.hold, config, key=backend.key("tokenizer", run_id))
-        yield from backend.ordered(
-            _submits(backend, tasks.tokenize_chunk, held, documents, name=f"tokens-{run_id}")
-        )
-
-    return tokenize
+    cluster (each worker builds the tokenizer once from its config) and learns the phrases and the
+    dictionary there from partition counts (:class:`~topicprofile.distributed.vocabulary.ClusterVocabulary`)."""
+    return ClusterVocabulary(backend)
 
 
 def _submits(

@@ -30,10 +30,13 @@ from topicprofile.text.vectorize import (
     TfidfKeywords, bows_to_csr, build_dictionary, dictionary_from_state, dictionary_to_state, in_vocabulary, to_bows,
 )  # fmt: skip
 
-__all__ = ["TextEncoder", "TokenizeChunks", "make_tokenizer"]
+__all__ = ["LearnVocabulary", "TextEncoder", "TokenizeChunks", "make_tokenizer"]
 
 #: ``tokenize(tokenizer, store)``: the tokens of each chunk of ``store``, in order (e.g. on a cluster).
 TokenizeChunks = Callable[[SpacyTokenizer, DocumentStore], Iterable[list[list[str]]]]
+#: ``learn(encoder)``: sets the encoder's ``phrases_`` and ``dictionary_`` from the tokens its
+#: ``tokenize`` made (e.g. from partition counts on a cluster) and returns True, or returns False.
+LearnVocabulary = Callable[["TextEncoder"], bool]
 
 logger = logging.getLogger(__name__)
 
@@ -118,13 +121,20 @@ class TextEncoder:
     # -- fitting ---------------------------------------------------------------------------
     def fit_vocabulary(
         self, store: DocumentStore, *, report: Report, workers: int | None = None, cache_dir: str | None = None,
-        tokenize: TokenizeChunks | None = None,
+        tokenize: TokenizeChunks | None = None, learn: LearnVocabulary | None = None,
     ) -> TokenShards:  # fmt: skip
         """Tokenize the store (or read its tokens from the cache), learn phrases and the
         dictionary; returns the tokens (on disk, one shard per store chunk). ``tokenize`` tokenizes
         the store's chunks elsewhere (a cluster, :mod:`topicprofile.distributed`) instead of ``workers``
-        local processes; the tokens are the same."""
+        local processes; the tokens are the same. ``learn`` (default: ``tokenize.learn`` if it has
+        one) learns the phrases and the dictionary there too, from counts that add up to this
+        process's, when it can."""
         tokens = self._token_shards(store, report, workers=workers, cache_dir=cache_dir, tokenize=tokenize)
+        learn = learn if learn is not None else getattr(tokenize, "learn", None)
+        if learn is not None:
+            report("vocabulary", 0, None)
+            if learn(self):
+                return tokens
         if self.phrases:
             report("phrases", 0, None)
             self.phrases_: PhraseDetector | None = PhraseDetector().fit(tokens.iter_docs())

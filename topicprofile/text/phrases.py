@@ -55,14 +55,37 @@ class PhraseDetector:
 
     def fit(self, token_lists: Iterable[Sequence[str]]) -> PhraseDetector:
         """Learn phrases from token lists; returns ``self``."""
+        self.phrases_: Any = self._phrases(token_lists).freeze()
+        return self
+
+    def count(self, token_lists: Iterable[Sequence[str]]) -> tuple[dict[str, int], int, bool]:
+        """The word and word-pair counts :meth:`fit` learns from (in first-appearance order), the
+        number of words, and whether gensim pruned the counts (more than ``max_vocab_size`` keys).
+        Unpruned counts of consecutive parts of a corpus, added up in order, are the whole
+        corpus's, and if those have at most ``max_vocab_size`` keys :meth:`fit_counts` learns the
+        same phrases as :meth:`fit` (a cluster counts partitions this way)."""
         from gensim.models.phrases import Phrases
 
-        phrases = Phrases(
+        min_reduce, vocab, total = Phrases._learn_vocab(
+            token_lists, max_vocab_size=self.max_vocab_size, delimiter="_", connector_words=frozenset(),
+            progress_per=10_000,
+        )  # fmt: skip
+        return vocab, total, min_reduce > 1
+
+    def fit_counts(self, vocab: dict[str, int], total_words: int) -> PhraseDetector:
+        """Learn phrases from :meth:`count`'s counts (of the whole corpus, not pruned); returns ``self``."""
+        phrases = self._phrases(None)
+        phrases.vocab, phrases.corpus_word_count = vocab, total_words
+        self.phrases_ = phrases.freeze()
+        return self
+
+    def _phrases(self, token_lists: Iterable[Sequence[str]] | None) -> Any:
+        from gensim.models.phrases import Phrases
+
+        return Phrases(
             token_lists, min_count=self.min_count, threshold=self.threshold, delimiter="_",
             max_vocab_size=self.max_vocab_size,
-        )
-        self.phrases_: Any = phrases.freeze()
-        return self
+        )  # fmt: skip
 
     @property
     def phrasegrams_(self) -> dict[str, float]:

@@ -12,7 +12,7 @@ from scipy import sparse
 from topicprofile.errors import DataValidationError
 
 __all__ = [
-    "build_dictionary", "default_no_below", "in_vocabulary", "to_bows", "vocabulary_bows", "pool_bows", "bows_to_csr",
+    "build_dictionary", "count_words", "filter_dictionary", "default_no_below", "in_vocabulary", "to_bows", "vocabulary_bows", "pool_bows", "bows_to_csr",
     "TfidfKeywords",
     "dictionary_to_state", "dictionary_from_state",
 ]  # fmt: skip
@@ -55,10 +55,22 @@ def build_dictionary(
     DataValidationError
         If no word survives the filter.
     """
+    return filter_dictionary(count_words(token_lists), no_below=no_below, no_above=no_above, keep_n=keep_n)
+
+
+def count_words(token_lists: Iterable[Sequence[str]]) -> Any:
+    """The unfiltered gensim ``Dictionary`` of the documents (words of phrases counted too), which
+    :func:`build_dictionary` filters. Partitions' dictionaries merged in partition order equal the
+    whole corpus's (:mod:`topicprofile.distributed.vocabulary`)."""
     from gensim.corpora import Dictionary
 
     dictionary = Dictionary(prune_at=None)
     dictionary.add_documents((_with_phrase_words(tokens) for tokens in token_lists), prune_at=None)
+    return dictionary
+
+
+def filter_dictionary(dictionary: Any, *, no_below: int | None, no_above: float, keep_n: int) -> Any:
+    """:func:`build_dictionary`'s filter of the counted ``dictionary`` (changed in place, returned)."""
     n_docs = dictionary.num_docs
     wanted = default_no_below(n_docs) if no_below is None else no_below
     effective_no_below = max(1, min(wanted, n_docs // 20 or 1))

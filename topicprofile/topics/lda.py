@@ -26,7 +26,7 @@ from topicprofile.topics.infer import splitmix64 as _splitmix64
 from topicprofile.topics.gibbs import resolve_gibbs_params, train_gibbs
 from topicprofile.text.vectorize import bows_to_csr
 
-__all__ = ["LdaTopics", "DEFAULT_LDA_PARAMS"]
+__all__ = ["DEFAULT_LDA_PARAMS", "LdaTopics", "tree_sum"]
 
 #: Defaults tuned for short reviews; the evidence is in docs/lda_defaults.md.
 DEFAULT_LDA_PARAMS: dict[str, Any] = {
@@ -39,14 +39,39 @@ DEFAULT_LDA_PARAMS: dict[str, Any] = {
 }
 
 #: Training documents per reduction block: a pass adds up the E-step's statistics batch by batch
-#: within a block, then block by block. A cluster that holds whole blocks per task
-#: (:mod:`topicprofile.distributed`) adds them in the same order, so its model is this one bit for bit.
+#: within a block, then the blocks' sums in a fixed binary tree (:func:`tree_sum`). A cluster that
+#: holds whole blocks per task (:mod:`topicprofile.distributed`) adds them up in the same tree, so
+#: its model is this one bit for bit.
 REDUCE_BLOCK = 8 * _INFER_BATCH
 
-#: ``blocks(topics, pass_)``: the summed statistics of each block of training documents, in order.
+#: ``blocks(topics, pass_)``: the summed statistics of each block of training documents, in order,
+#: or fewer arrays whose :func:`tree_sum` is the same (a cluster's already reduced tree: its root).
 BlockSstats = Callable[["LdaTopics", int], Iterable[np.ndarray]]
 #: ``estep(counts)``: how each pass's :data:`BlockSstats` of the training matrix ``counts`` are computed.
 EStep = Callable[[sparse.csr_matrix], BlockSstats]
+
+
+def tree_sum(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """The sum of ``arrays`` (at least one) added up in a fixed binary tree: pairs, then pairs of
+    pairs, an odd one out carried up (``((a+b)+(c+d))+e``), holding at most log2(n) partial sums.
+
+    The tree's shape depends only on the number of arrays, so any machine that adds the same
+    arrays level by level in this shape gets the same bits; on a cluster the pairs are added on
+    the workers and only the root reaches the driver (:mod:`topicprofile.distributed.lda`).
+    """
+    stack: list[tuple[int, np.ndarray]] = []  # (number of arrays in it, their sum), sizes decreasing
+    for array in arrays:
+        size = 1
+        while stack and stack[-1][0] == size:
+            _, left = stack.pop()
+            array, size = left + array, 2 * size
+        stack.append((size, array))
+    if not stack:
+        raise ValueError("tree_sum needs at least one array")
+    total = stack.pop()[1]
+    while stack:
+        total = stack.pop()[1] + total
+    return total
 
 
 class LdaTopics:
@@ -192,8 +217,7 @@ class LdaTopics:
             self.alpha_ = np.asarray(lda.alpha, dtype=np.float64)
             self.exp_elog_beta_ = np.asarray(lda.expElogbeta, dtype=np.float64)
             self.train_iterations_, self.train_threshold_ = int(params["iterations"]), float(lda.gamma_threshold)
-            for sstats in blocks(self, pass_):
-                other.sstats += sstats
+            other.sstats += tree_sum(blocks(self, pass_))
             other.numdocs = n_docs
             rho = pow(lda.offset + pass_ + lda.num_updates / chunksize, -lda.decay)  # gensim's schedule
             lda.do_mstep(rho, other, pass_ > 0)
