@@ -33,7 +33,8 @@ from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.ingest.documents import Input, as_loaded, build_documents
 from topicprofile.ingest.load import clean_orders
-from topicprofile.privacy.scrub import NameScrubber, name_scrubber, names_record, scrub_texts
+from topicprofile.privacy.names import NameScrubber, name_scrubber, names_record
+from topicprofile.privacy.scrub import scrub_texts
 from topicprofile.privacy.training_bows import TrainingBows
 from topicprofile.profiler_params import (
     RUN_KEYWORDS,

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from topicprofile import schema
 from topicprofile.cli import app
 from topicprofile.errors import ConfigError
-from topicprofile.privacy.scrub import names_record
+from topicprofile.privacy.names import names_record
 
 CORPORA = Path(__file__).resolve().parents[2] / "corpora"
 AMAZON = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "en_amazon_reviews_4cats.csv.bz2"

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from topicprofile import schema
 from topicprofile.ingest.documents import build_documents
-from topicprofile.privacy.scrub import NameScrubber, luhn_ok, scrub_documents, scrub_text, scrub_texts
+from topicprofile.privacy.names import NameScrubber
+from topicprofile.privacy.scrub import luhn_ok, scrub_documents, scrub_text, scrub_texts
 from topicprofile.text.tokenizer import SpacyTokenizer
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

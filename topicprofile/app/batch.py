@@ -53,7 +53,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +63,16 @@ from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apar
 from topicprofile.app.privacy import model_id_key, scrub_settings
 from topicprofile.app.profile_db import DbSink, load_identifiers
 from topicprofile.app.tables import round_output, write_rejects_csv, write_table
-from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
 from topicprofile.distributed import DaskBackend, open_backend
+from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
 from topicprofile.ingest.load import load_reviews, rejects_path_for
+from topicprofile.privacy.names import name_scrubber
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
-from topicprofile.privacy.scrub import name_scrubber
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
 from topicprofile.store import MANIFEST, read_manifest
 
-__all__ = ["tag_folder", "find_inputs", "batch_lock", "summary_line", "DEFAULT_SUFFIXES"]
+__all__ = ["DEFAULT_SUFFIXES", "batch_lock", "find_inputs", "summary_line", "tag_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ def _parts_exist(out: Path, entry: Mapping[str, Any]) -> bool:
 
 def _file_facts(path: Path) -> dict[str, Any]:
     stat = path.stat()
-    mtime = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).isoformat(timespec="seconds")
+    mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC).isoformat(timespec="seconds")
     return {"size": stat.st_size, "sha256": sha256_file(path), "mtime": mtime}
 
 
@@ -470,7 +470,7 @@ def _sweep(out: Path, ledger: dict[str, Any]) -> None:
 
 # -- small helpers ------------------------------------------------------------------------------
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _since(start: float) -> float:

@@ -23,6 +23,7 @@ from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymize
 from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
 from topicprofile.app.tables import TableWriter, round_output, write_rejects_csv, write_table
 from topicprofile.config import RunOptions
+from topicprofile.distributed import open_backend
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
 from topicprofile.ingest.documents import build_documents
@@ -34,21 +35,21 @@ from topicprofile.ingest.load import (
     load_reviews,
     rejects_path_for,
 )
+from topicprofile.privacy.names import NameScrubber, name_scrubber
 from topicprofile.privacy.pseudonym import pseudonymize_rejects
-from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, NameScrubber, name_scrubber  # privacy (#14)
-from topicprofile.distributed import open_backend
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR  # privacy (#14)
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.pool import default_workers, prestart
 
 __all__ = [
-    "load_inputs",
-    "stream_documents",
-    "fit_files",
-    "tag_files",
-    "write_table",
-    "write_rejects_csv",
-    "round_output",
     "TableWriter",
+    "fit_files",
+    "load_inputs",
+    "round_output",
+    "stream_documents",
+    "tag_files",
+    "write_rejects_csv",
+    "write_table",
 ]
 
 
@@ -95,7 +96,7 @@ def stream_documents(
 ) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
     """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory);
     texts scrubbed unless ``scrub`` is False (counts added to ``scrub_counts``; names of people too with
-    ``names``, :func:`~topicprofile.privacy.scrub.name_scrubber`), ids pseudonymised with ``id_key``."""
+    ``names``, :func:`~topicprofile.privacy.names.name_scrubber`), ids pseudonymised with ``id_key``."""
     if reviews is None and browsing is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     store = DocumentStore(chunk_rows=chunk_rows)

@@ -9,8 +9,8 @@ from typing import Any
 
 from topicprofile.errors import ConfigError
 from topicprofile.ingest.load import LoadResult
+from topicprofile.privacy.names import names_record
 from topicprofile.privacy.pseudonym import key_id, load_id_key, pseudonymize_frame, pseudonymize_rejects
-from topicprofile.privacy.scrub import names_record
 
 __all__ = ["model_id_key", "privacy_summary", "pseudonymized", "scrub_settings"]
 
@@ -74,7 +74,7 @@ def privacy_summary(
     scrub: bool, scrub_counts: Mapping[str, int], id_key: bytes | None, *, scrub_names: str | None = None
 ) -> dict[str, Any]:
     """What a run did to personal data: the manifest's and the run summary's ``privacy`` record
-    (with ``scrub_names``, the pipeline that found the names: :func:`~topicprofile.privacy.scrub.names_record`)."""
+    (with ``scrub_names``, the pipeline that found the names: :func:`~topicprofile.privacy.names.names_record`)."""
     names = names_record(scrub_names) if scrub and scrub_names else {}
     summary: dict[str, Any] = {"scrub": scrub, **names, "scrub_counts": dict(scrub_counts) if scrub else None,
                                "pseudonymized": id_key is not None}  # fmt: skip

@@ -31,7 +31,7 @@ from topicprofile.app.profile_db import customers_rejects_path, prepare_db, writ
 from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
-from topicprofile.privacy.scrub import name_scrubber
+from topicprofile.privacy.names import name_scrubber
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.text.corpus import DocumentStore
 from topicprofile.text.vectorize import bows_to_csr, to_bows

@@ -58,7 +58,7 @@ def scrub_names_model(no_scrub: bool, path: Path | None) -> str | None:
     if no_scrub:
         raise typer.BadParameter("cannot go with --no-scrub: names are scrubbed on top of the rest",
                                  param_hint="--scrub-names-model")  # fmt: skip
-    from topicprofile.privacy.scrub import name_scrubber
+    from topicprofile.privacy.names import name_scrubber
 
     folder = str(path.expanduser().resolve())
     name_scrubber(folder)

@@ -12,7 +12,8 @@ from topicprofile import schema
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.load import LoadResult, clean_browsing, clean_reviews
 from topicprofile.ingest.values import url_to_words
-from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, NameScrubber, scrub_documents  # privacy (#14)
+from topicprofile.privacy.names import NameScrubber
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR, scrub_documents  # privacy (#14)
 
 __all__ = ["Input", "as_loaded", "build_documents", "fingerprint"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PLACEHOLDERS", "placeholder", "strip_placeholders"]
+__all__ = ["PLACEHOLDERS", "merge_spans", "placeholder", "strip_placeholders"]
 
 #: Every kind of personal data the scrubber replaces, in the order it is looked for.
 PLACEHOLDERS = ("URL", "EMAIL", "IP", "CARD", "PHONE", "ADDRESS", "PERSON")
@@ -28,3 +28,14 @@ def strip_placeholders(text: str) -> str:
     if "<" not in text:
         return text
     return _PLACEHOLDER.sub(" ", text)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``(start, end)`` spans sorted, overlapping ones joined: the stretches a placeholder replaces."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out

@@ -7,35 +7,28 @@ that hold seven digits in a row-ish (see ``scripts/bench_scrub.py`` for the cost
 Detectors run in a fixed order (URL, e-mail, IP, card, phone, address) so that a later one never
 sees the inside of an earlier one's match.
 
-Names of people need a named-entity model: :class:`NameScrubber` (the ``topicprofile[privacy]``
-extra, Microsoft Presidio over a spaCy pipeline loaded from a folder, so nothing is downloaded).
+Names of people need a named-entity model: :class:`~topicprofile.privacy.names.NameScrubber` (the
+``topicprofile[privacy]`` extra, Microsoft Presidio over a spaCy pipeline loaded from a folder, so
+nothing is downloaded), passed as ``names=``.
 """
 
 from __future__ import annotations
 
-import functools
 import ipaddress
-import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from topicprofile import schema
-from topicprofile.errors import ConfigError
-from topicprofile.privacy.placeholders import PLACEHOLDERS, placeholder
+from topicprofile.privacy.names import NameScrubber
+from topicprofile.privacy.placeholders import PLACEHOLDERS, merge_spans, placeholder
 
 __all__ = [
     "SCRUB_COUNTS_ATTR",
     "SCRUB_KINDS",
-    "NameScrubber",
     "luhn_ok",
-    "name_scrubber",
-    "names_record",
     "scrub_documents",
     "scrub_text",
     "scrub_texts",
@@ -158,7 +151,7 @@ def _phone_spans(text: str, regions: Sequence[str]) -> list[tuple[int, int]]:
         if not grouped and not _CN_MOBILE.fullmatch(raw) and digits != 11:
             continue  # a bare run of digits is an id more often than a phone number
         kept.append((start, end))
-    return _merge(kept)
+    return merge_spans(kept)
 
 
 def _part_of_id(text: str, start: int, end: int) -> bool:
@@ -168,16 +161,6 @@ def _part_of_id(text: str, start: int, end: int) -> bool:
     if re.search(r"[A-Za-z0-9][\-/]?$", before) or re.match(r"[A-Za-z0-9克元块件个斤米]", after):
         return True  # glued to letters or digits: a model, part or tracking number
     return bool(_NOT_PHONE_BEFORE.search(text[max(0, start - 12) : start]))
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(end, out[-1][1]))
-        else:
-            out.append((start, end))
-    return out
 
 
 # -- street addresses ------------------------------------------------------------------------------
@@ -293,110 +276,3 @@ def scrub_documents(docs: pd.DataFrame, *, names: NameScrubber | None = None) ->
     out = docs.copy()
     out[schema.TEXT] = pd.Series(texts, index=docs.index, dtype=docs[schema.TEXT].dtype)
     return out, counts
-
-
-class NameScrubber:
-    """Names of people -> ``<PERSON>`` with Microsoft Presidio over a spaCy pipeline from a folder.
-
-    Parameters
-    ----------
-    model_path : str or Path
-        Folder of a saved spaCy pipeline with a named-entity recognizer (``nlp.to_disk`` output,
-        e.g. the data folder inside an installed ``en_core_web_sm`` package). Never downloaded.
-    lang : str
-        Language code of the pipeline.
-    min_score : float
-        Presidio's confidence below which a PERSON finding is ignored.
-
-    Raises
-    ------
-    ConfigError
-        When the ``privacy`` extra is not installed or the folder holds no spaCy pipeline.
-    """
-
-    def __init__(self, model_path: str | Path, *, lang: str = "en", min_score: float = 0.5) -> None:
-        self.model_path = Path(model_path)
-        self.lang = lang
-        self.min_score = min_score
-        self._engine: Any = None
-
-    def load(self) -> NameScrubber:
-        """Load Presidio and the pipeline now (a missing extra or folder fails before any work); returns self."""
-        self._analyzer()
-        return self
-
-    def _analyzer(self) -> Any:
-        if self._engine is not None:
-            return self._engine
-        _pipeline_meta(self.model_path)
-        # tldextract (a Presidio dependency) fetches the public-suffix list unless told not to.
-        os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-        try:
-            from presidio_analyzer import AnalyzerEngine
-            from presidio_analyzer.nlp_engine import NlpEngineProvider
-        except ImportError as e:
-            raise ConfigError(
-                "scrubbing names needs the privacy extra: pip install 'topicprofile[privacy]'"
-            ) from e
-        config = {"nlp_engine_name": "spacy", "models": [{"lang_code": self.lang, "model_name": str(self.model_path)}]}
-        engine = NlpEngineProvider(nlp_configuration=config).create_engine()
-        self._engine = AnalyzerEngine(nlp_engine=engine, supported_languages=[self.lang])
-        return self._engine
-
-    def scrub(self, texts: list[str], counts: Counter[str]) -> list[str]:
-        """Replace names in each text by ``<PERSON>``; adds the number replaced to ``counts["PERSON"]``."""
-        analyzer = self._analyzer()
-        out = []
-        for text in texts:
-            if not isinstance(text, str) or not text:
-                out.append(text)
-                continue
-            found = analyzer.analyze(text, language=self.lang, entities=["PERSON"], score_threshold=self.min_score)
-            spans = _merge([(r.start, r.end) for r in found])
-            for start, end in reversed(spans):
-                text = text[:start] + placeholder("PERSON") + text[end:]
-            counts["PERSON"] += len(spans)
-            out.append(text)
-        return out
-
-
-def _pipeline_meta(model_path: str | Path) -> dict[str, Any]:
-    """The ``meta.json`` of the spaCy pipeline saved in ``model_path`` (ConfigError when there is none)."""
-    meta = Path(model_path) / "meta.json"
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{model_path}: not a saved spaCy pipeline (no meta.json); give the folder of a "
-            "pipeline with a named-entity recognizer to --scrub-names-model"
-        )
-    return data
-
-
-def names_record(model_path: str | Path) -> dict[str, Any]:
-    """What a run's ``privacy`` record says about names: scrubbed, and with which pipeline (its
-    ``meta.json`` name and version, e.g. ``"en_core_web_sm 3.8.0"``; the folder is in the model's params)."""
-    meta = _pipeline_meta(model_path)
-    name = f"{meta.get('lang', '')}_{meta.get('name', '')}".strip("_") or Path(model_path).name
-    return {"scrub_names": True, "names_pipeline": f"{name} {meta.get('version', '')}".strip()}
-
-
-@functools.lru_cache(maxsize=2)
-def _cached_scrubber(model_path: str) -> NameScrubber:
-    return NameScrubber(model_path, lang=str(_pipeline_meta(model_path).get("lang") or "en")).load()
-
-
-def name_scrubber(model_path: str | os.PathLike[str] | None) -> NameScrubber | None:
-    """A loaded :class:`NameScrubber` for the pipeline in ``model_path`` (its language from its
-    ``meta.json``), shared by the calls that name the same folder; None when ``model_path`` is None.
-
-    Raises
-    ------
-    ConfigError
-        The ``privacy`` extra is not installed, or the folder holds no spaCy pipeline.
-    """
-    if model_path is None:
-        return None
-    return _cached_scrubber(str(Path(model_path).resolve()))

@@ -27,7 +27,7 @@ from topicprofile.errors import DataValidationError
 from topicprofile.ingest.docstore import STORED_FIELDS, DocumentStore
 from topicprofile.ingest.documents import Input, build_documents
 from topicprofile.privacy.minimize import pick_snippets
-from topicprofile.privacy.scrub import NameScrubber
+from topicprofile.privacy.names import NameScrubber
 from topicprofile.tag.aggregate import aggregate_topics
 from topicprofile.tag.table import tag_topic_ids
 from topicprofile.tag.tagger import InterestTagger
