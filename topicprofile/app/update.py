@@ -29,6 +29,8 @@ from topicprofile import schema
 from topicprofile.app.jobs import load_inputs, stream_documents
 from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
 from topicprofile.app.tables import round_output, write_rejects_csv
+from topicprofile.config import RunOptions
+from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.privacy.names import name_scrubber
@@ -82,6 +84,7 @@ def update_files(
     fold_passes: int = DEFAULT_FOLD_PASSES,
     progress: ProgressCallback | None = None,
     scrub_names: str | None = None,
+    run: RunOptions | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
     """Re-profile the customers of new files with the saved model and upsert them into ``db``.
@@ -94,11 +97,27 @@ def update_files(
     Returns counts, the database run, the new model version's ``n_documents``, ``n_oov`` /
     ``n_tokens``, ``refit_due`` and ``fold`` (what the fold did). Names of people in the new texts are
     scrubbed with the spaCy pipeline in ``scrub_names`` (None: the model's own, if it has one).
+
+    ``run.dask``: profile the affected customers on a Dask cluster, as ``tag_files`` does
+    (:func:`topicprofile.distributed.open_backend`); the fold's E-step over the new texts runs here.
+    The results are those of the local update.
     """
     start = time.perf_counter()
     if fold not in FOLD_METHODS or not isinstance(fold_passes, int) or fold_passes < 1:
         raise ConfigError(f"update: --fold must be one of {', '.join(FOLD_METHODS)} and --fold-passes an integer "
                           f">= 1; got {fold!r} and {fold_passes!r}")  # fmt: skip
+    with open_backend(None if run is None else run.dask) as backend:  # first: an unreachable scheduler stops all
+        return _update(model_dir, db=db, customers=customers, region=region, as_of=as_of, refit_share=refit_share,
+                       fold=fold, fold_passes=fold_passes, progress=progress, scrub_names=scrub_names,
+                       backend=backend, start=start, **inputs)  # fmt: skip
+
+
+def _update(
+    model_dir: str | os.PathLike[str], *, db: str | os.PathLike[str], customers: str | os.PathLike[str] | None,
+    region: str | None, as_of: str | None, refit_share: float, fold: str, fold_passes: int,
+    progress: ProgressCallback | None, scrub_names: str | None, backend: DaskBackend | None, start: float,
+    **inputs: Any,
+) -> dict[str, Any]:  # fmt: skip
     identifiers, rejected = prepare_db(db, customers, region=region)
     profiler = TopicProfiler.load(str(model_dir))
     text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
@@ -142,7 +161,7 @@ def update_files(
         if docs
         else None
     )
-    table = round_output(profiler.profile_documents(texts, orders, as_of=as_of, progress=progress))
+    table = round_output(profiler.profile_documents(texts, orders, as_of=as_of, progress=progress, backend=backend))
     rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
     summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
     n_documents = (

@@ -15,6 +15,7 @@ from topicprofile.cli._util import (
     BrowsingColumnsOpt,
     BrowsingOpt,
     ColumnsOpt,
+    DaskOpt,
     DateFormatOpt,
     EncodingOpt,
     JsonOpt,
@@ -68,6 +69,7 @@ def update_cli(
         int, typer.Option("--fold-passes", min=1, help="Rounds of --fold add over the new texts.")
     ] = 1,
     scrub_names: ScrubNamesOpt = None,
+    dask: DaskOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -90,6 +92,7 @@ def update_cli(
     ) | {"date_format": date_format, "max_amount": max_amount}
     with user_errors(quiet=quiet or json_out):
         from topicprofile.app.update import update_files
+        from topicprofile.config import RunOptions
 
         with progress_bar(quiet=quiet or json_out) as progress:
             summary = update_files(
@@ -102,6 +105,7 @@ def update_cli(
                 fold_passes=fold_passes,
                 progress=progress,
                 scrub_names=scrub_names_model(False, scrub_names),
+                run=RunOptions(dask=dask),
                 **inputs,
             )
     if json_out:
