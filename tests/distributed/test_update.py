@@ -32,7 +32,11 @@ def reviews(shared_data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """300 real Amazon reviews of 100 customers to fit on, and 60 newer ones: 40 of known customers, 20 of new."""
     frame = pd.read_csv(shared_data / "en_amazon_reviews_4cats.csv.bz2", dtype=str, nrows=3000)
     sample = frame.sample(360, random_state=2).reset_index(drop=True)
-    ids = [f"c{i % 100:03d}" for i in range(300)] + [f"c{i % 20:03d}" for i in range(40)] + [f"n{i:02d}" for i in range(20)]
+    ids = (
+        [f"c{i % 100:03d}" for i in range(300)]
+        + [f"c{i % 20:03d}" for i in range(40)]
+        + [f"n{i:02d}" for i in range(20)]
+    )
     table = pd.DataFrame({"customer_id": ids, "text": sample["text"]})
     return table.iloc[:300], table.iloc[300:]
 
@@ -61,14 +65,18 @@ def test_distributed_update_gives_the_local_model_and_rows(reviews, cluster, tmp
     reviews[0].to_csv(old, index=False)
     reviews[1].to_csv(new, index=False)
     profiler = TopicProfiler(**FIT).fit(reviews=reviews[0])
-    here, there = _model_and_db(profiler, old, tmp_path / "here"), _model_and_db(profiler, old, tmp_path / "there")
+    here, there = (
+        _model_and_db(profiler, old, tmp_path / "here"),
+        _model_and_db(profiler, old, tmp_path / "there"),
+    )
     before = _lda_arrays(here[0])
     update = ["update", "--reviews", str(new), "--json"]
     result = runner.invoke(app, [*update, "--model-dir", str(here[0]), "--db", str(here[1])])
     assert result.exit_code == 0, result.output
     with distributed.get_task_stream(client) as stream:
         result = runner.invoke(
-            app, [*update, "--model-dir", str(there[0]), "--db", str(there[1]), "--dask", local.scheduler_address]
+            app,
+            [*update, "--model-dir", str(there[0]), "--db", str(there[1]), "--dask", local.scheduler_address],
         )
     assert result.exit_code == 0, result.output
     parts = {part for task in stream.data for part in str(task["key"]).split("-")}

@@ -106,7 +106,8 @@ def update_files(
     if fold not in FOLD_METHODS or not isinstance(fold_passes, int) or fold_passes < 1:
         raise ConfigError(f"update: --fold must be one of {', '.join(FOLD_METHODS)} and --fold-passes an integer "
                           f">= 1; got {fold!r} and {fold_passes!r}")  # fmt: skip
-    with open_backend(None if run is None else run.dask) as backend:  # first: an unreachable scheduler stops all
+    dask = None if run is None else run.dask
+    with open_backend(dask) as backend:  # first: an unreachable scheduler stops the update before any work
         return _update(model_dir, db=db, customers=customers, region=region, as_of=as_of, refit_share=refit_share,
                        fold=fold, fold_passes=fold_passes, progress=progress, scrub_names=scrub_names,
                        backend=backend, start=start, **inputs)  # fmt: skip
@@ -161,7 +162,9 @@ def _update(
         if docs
         else None
     )
-    table = round_output(profiler.profile_documents(texts, orders, as_of=as_of, progress=progress, backend=backend))
+    table = round_output(
+        profiler.profile_documents(texts, orders, as_of=as_of, progress=progress, backend=backend)
+    )
     rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
     summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
     n_documents = (
