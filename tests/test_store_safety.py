@@ -264,6 +264,30 @@ def test_store_stale_staging_of_killed_runs_is_cleaned(tiny_profiler, saved) -> 
     assert not list(saved.glob(".*.tmp"))
 
 
+def test_store_half_deleted_versions_of_killed_runs_are_cleaned(tiny_profiler, saved) -> None:
+    versions = saved / "versions"
+    shutil.copytree(versions / "1", versions / "2")
+    (versions / "2" / "manifest.json").unlink()  # a delete killed midway, with the next free number
+    (versions / "0" / "lda").mkdir(parents=True)  # an older one
+    tiny_profiler.save(str(saved))  # neither blocks the save nor survives it
+    assert sorted(p.name for p in versions.iterdir()) == ["1", "2"]
+    assert TopicProfiler.load(str(saved)).n_topics_ == 3
+
+
+def test_store_prune_killed_midway_leaves_only_a_staging_folder(tiny_profiler, saved, monkeypatch) -> None:
+    import topicprofile.store_versions as store_versions
+
+    for _ in range(3):
+        tiny_profiler.save(str(saved))
+    monkeypatch.setattr(store_versions.shutil, "rmtree", lambda *a, **k: None)  # killed before deleting a file
+    tiny_profiler.save(str(saved))
+    names = sorted(p.name for p in (saved / "versions").iterdir())
+    assert names[1:] == ["3", "4", "5"] and names[0].startswith(".staging-old-2-")
+    monkeypatch.undo()
+    tiny_profiler.save(str(saved))
+    assert sorted(p.name for p in (saved / "versions").iterdir()) == ["4", "5", "6"]
+
+
 def test_store_second_writer_gets_one_line(reviews_csv, saved, monkeypatch) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", (

@@ -25,6 +25,7 @@ from topicprofile.store_versions import (
     VERSIONS,
     current_number,
     is_model_manifest,
+    remove_version,
     version_number,
 )
 
@@ -187,14 +188,17 @@ def _check_writable(target: Path) -> None:
 
 
 def _clean_stale(target: Path) -> None:
-    """Remove what killed writers left: staging folders, temporary manifests, unpublished versions
-    (those newer than the current one; none when the current one is not known)."""
+    """Remove what killed writers left: staging folders (incl. versions being deleted), temporary
+    manifests, unpublished versions (those newer than the current one; none when the current one is
+    not known) and numbered folders without a model manifest (a delete killed before its rename)."""
     current = current_number(target)
     versions = target / VERSIONS
     for entry in versions.iterdir():
         if entry.name.startswith(STAGING):
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-        elif current is not None and (number := version_number(entry)) is not None and number > current:
-            shutil.rmtree(entry, ignore_errors=True)
+        elif not entry.name.isdigit() or not entry.is_dir() or int(entry.name) == current:
+            continue
+        elif (number := version_number(entry)) is None or (current is not None and number > current):
+            remove_version(entry)
     for entry in target.glob(f".{MANIFEST}.*.tmp"):
         entry.unlink(missing_ok=True)

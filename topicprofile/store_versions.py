@@ -32,6 +32,7 @@ __all__ = [
     "one_line",
     "publish_version",
     "read_json",
+    "remove_version",
     "version_number",
 ]
 
@@ -68,6 +69,20 @@ def version_number(entry: Path) -> int | None:
     return int(entry.name)
 
 
+def remove_version(folder: Path) -> None:
+    """Delete a version folder so that a kill midway leaves no half-deleted ``versions/<n>``.
+
+    The folder is first renamed to a staging name (one atomic step), which the next writer removes
+    as stale if this process dies while deleting it.
+    """
+    doomed = folder.with_name(f"{STAGING}old-{folder.name}-{os.getpid()}")
+    try:
+        os.rename(folder, doomed)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def current_number(target: Path) -> int | None:
     """The number of the version the model at ``target`` publishes, or None when not known."""
     try:
@@ -88,7 +103,7 @@ def publish_version(target: Path, write: Callable[[Path], dict[str, Any]], *, ha
     """
     versions = target / VERSIONS
     number = 1 + max(
-        [current_number(target) or 0] + [n for e in versions.iterdir() if (n := version_number(e))]
+        [current_number(target) or 0] + [int(e.name) for e in versions.iterdir() if e.name.isdigit()]
     )
     final = versions / str(number)
     staging = Path(tempfile.mkdtemp(dir=versions, prefix=STAGING))
@@ -103,7 +118,7 @@ def publish_version(target: Path, write: Callable[[Path], dict[str, Any]], *, ha
     except BaseException as e:
         shutil.rmtree(staging, ignore_errors=True)
         if current_number(target) != number:
-            shutil.rmtree(final, ignore_errors=True)
+            remove_version(final)
         if isinstance(e, OSError) and not isinstance(e, ModelError):
             kept = "the previous model is unchanged" if had_model else "nothing was saved"
             raise ModelError(
@@ -118,7 +133,7 @@ def _prune(versions: Path, *, keep_from: int) -> None:
     """Delete our versions but the newest :data:`KEEP_VERSIONS` up to ``keep_from``."""
     numbers = sorted(n for e in versions.iterdir() if (n := version_number(e)) is not None and n <= keep_from)
     for n in numbers[:-KEEP_VERSIONS]:
-        shutil.rmtree(versions / str(n), ignore_errors=True)
+        remove_version(versions / str(n))
 
 
 def _fsync_tree(folder: Path) -> None:
