@@ -1,9 +1,18 @@
-"""``update --dask``: the affected customers profiled on a real Dask cluster give the local update's
-model and database rows exactly; an unreachable scheduler stops the update before anything is written."""
+"""``update --dask``: the new texts counted and folded on a real Dask cluster, and the affected
+customers profiled there, give the local update's model version (every saved file) and database rows
+exactly; the driver tokenizes nothing; a worker killed mid-fold is retried to the same folded topics;
+an unreachable scheduler stops the update before anything is written.
+
+The fold's blocks are made small here (``REDUCE_BLOCK``) so that 60 new reviews make several blocks
+spread over both workers and added in the tree; the local update uses the same blocks."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +29,18 @@ from topicprofile import TopicProfiler
 from topicprofile.app.jobs import tag_files
 from topicprofile.cli import app
 from topicprofile.db import ProfileDatabase
+from topicprofile.distributed import DaskBackend
 from topicprofile.distributed import cluster as cluster_module
+from topicprofile.distributed.fold import cluster_fold_estep
 from topicprofile.store import model_files
+from topicprofile.text.encoder import TextEncoder
+from topicprofile.topics import lda as lda_module
+from topicprofile.topics.fold import fold_documents
+from topicprofile.topics.lda import LdaTopics
 
 runner = CliRunner()
 FIT = {"n_topics": 4, "random_state": 3, "trainer": "vb", "passes": 2}
+BLOCK = 16  # fold rows per block here: the 60 new reviews' non-empty rows -> 3 or more blocks
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +69,25 @@ def _lda_arrays(model: Path) -> dict[str, np.ndarray]:
     return {name: np.load(files / "lda" / f"{name}.npy") for name in ("sstats", "exp_elog_beta")}
 
 
+def _version_files(model: Path) -> dict[str, bytes]:
+    """Every file of the model's current version (arrays, dictionary, documents, training record...)."""
+    files = model_files(model)
+    return {str(path.relative_to(files)): path.read_bytes() for path in sorted(files.rglob("*")) if path.is_file()}
+
+
 def _rows(db: Path) -> pd.DataFrame:
     with ProfileDatabase(db, read_only=True) as con:
         return con.con.execute("SELECT * EXCLUDE (changed_run) FROM profiles ORDER BY customer_id").df()
 
 
+def _no_tokens_here(*args, **kwargs):
+    raise AssertionError("the driver tokenized texts during update --dask")
+
+
 @pytest.mark.slow
-def test_distributed_update_gives_the_local_model_and_rows(reviews, cluster, tmp_path: Path) -> None:
+def test_distributed_update_gives_the_local_model_and_rows(
+    reviews, cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     local, client = cluster
     old, new = tmp_path / "old.csv", tmp_path / "new.csv"
     reviews[0].to_csv(old, index=False)
@@ -70,21 +98,36 @@ def test_distributed_update_gives_the_local_model_and_rows(reviews, cluster, tmp
         _model_and_db(profiler, old, tmp_path / "there"),
     )
     before = _lda_arrays(here[0])
-    update = ["update", "--reviews", str(new), "--json"]
+    monkeypatch.setattr(lda_module, "REDUCE_BLOCK", BLOCK)
+    update = ["update", "--reviews", str(new), "--fold-passes", "2", "--json"]
     result = runner.invoke(app, [*update, "--model-dir", str(here[0]), "--db", str(here[1])])
     assert result.exit_code == 0, result.output
-    with distributed.get_task_stream(client) as stream:
-        result = runner.invoke(
-            app,
-            [*update, "--model-dir", str(there[0]), "--db", str(there[1]), "--dask", local.scheduler_address],
-        )
-    assert result.exit_code == 0, result.output
-    parts = {part for task in stream.data for part in str(task["key"]).split("-")}
-    assert "tag" in parts  # the customers were profiled on the cluster
+    with monkeypatch.context() as driver:  # the texts are tokenized on the workers only
+        driver.setattr(TextEncoder, "tokens", _no_tokens_here)
+        driver.setattr(TextEncoder, "iter_counts", _no_tokens_here)
+        with distributed.get_task_stream(client) as stream:
+            remote = runner.invoke(
+                app,
+                [*update, "--model-dir", str(there[0]), "--db", str(there[1]), "--dask", local.scheduler_address],
+            )
+    assert remote.exit_code == 0, remote.output
+    keys = [str(task["key"]) for task in stream.data]
+    assert any("-count-" in key for key in keys)  # the new texts were counted on the cluster
+    n_fold = sum("-fold-sstats-" in key for key in keys)  # 2 rounds of the fold, one task per block
+    assert n_fold % 2 == 0 and n_fold // 2 >= 3, n_fold  # several blocks, added in the tree on the workers
+    assert any("-sum-fold-" in key for key in keys)
+    assert any("-tag-" in key for key in keys)  # the customers were profiled on the cluster
     arrays = _lda_arrays(here[0])
     assert not np.array_equal(arrays["sstats"], before["sstats"])  # the new texts were folded in
     for name, array in _lda_arrays(there[0]).items():
         assert np.array_equal(array, arrays[name]), name
+    files = _version_files(here[0])
+    assert any(name.endswith(".npy") for name in files) and len(files) > 5
+    assert _version_files(there[0]) == files  # every saved array, the dictionary, documents, record
+    counted = ("n_new_documents", "n_documents", "n_oov", "n_tokens", "oov_share", "refit_due", "fold")
+    summary = {k: json.loads(result.output)[k] for k in counted}
+    assert {k: json.loads(remote.output)[k] for k in counted} == summary
+    assert summary["n_tokens"] > 0 and summary["fold"]["passes"] == 2
     rows = _rows(here[1])
     assert len(rows) == 120  # the 100 fitted customers and the 20 new ones
     pd.testing.assert_frame_equal(_rows(there[1]), rows)

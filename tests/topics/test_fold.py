@@ -14,6 +14,8 @@ from topicprofile import TopicProfiler
 from topicprofile.app.update import fold_counts
 from topicprofile.topics.fold import expected_counts, fold_documents, pool_rows
 from topicprofile.topics.infer import doc_seeds, infer_gamma
+from topicprofile.topics.unlearn import estep_block_counts
+from topicprofile.topics import lda as lda_module
 from topicprofile.topics.lda import LdaTopics
 from topicprofile.topics.matching import hellinger
 
@@ -93,6 +95,34 @@ def test_fold_is_deterministic_and_does_not_depend_on_batches(vb_profiler, tiny_
     order = np.random.default_rng(0).permutation(counts.shape[0])
     np.testing.assert_allclose(expected_counts(_copy(vb_profiler), counts[order]),
                                expected_counts(_copy(vb_profiler), counts), rtol=1e-12)  # fmt: skip
+
+
+def _batch_sum(topics: LdaTopics, counts: sparse.csr_matrix) -> np.ndarray:
+    """The fold's sum before blocks: the whole matrix as one E-step batch (what it was up to 2,048 rows)."""
+    beta = topics.exp_elog_beta_
+    return infer_gamma(counts, doc_seeds(counts, topics.random_state), alpha=topics.alpha_,
+                       beta_t=np.ascontiguousarray(beta.T), n_iterations=topics.infer_iterations,
+                       threshold=topics.gamma_threshold, exp_elog_beta=beta, collect_sstats=True)[1]  # fmt: skip
+
+
+def test_fold_expected_counts_add_blocks_in_the_training_tree(
+    vb_profiler, tiny_reviews, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fold adds its E-step as training does (blocks, then tree_sum), so a cluster computing one
+    block per task gets the same bits; up to one block the sum is what it always was."""
+    topics = _copy(vb_profiler)
+    counts = sparse.csr_matrix(_new_counts(vb_profiler, tiny_reviews["text"].tolist()), dtype=np.float64)
+    counts = counts[np.flatnonzero(np.diff(counts.indptr) > 0)]
+    one_batch = _batch_sum(topics, counts)
+    assert np.array_equal(expected_counts(topics, counts), one_batch)  # one block: unchanged
+    monkeypatch.setattr(lda_module, "REDUCE_BLOCK", 16)
+    settings = {"alpha": topics.alpha_, "exp_elog_beta": topics.exp_elog_beta_, "random_state": topics.random_state,
+                "iterations": topics.infer_iterations, "threshold": topics.gamma_threshold}  # fmt: skip
+    blocks = [estep_block_counts(counts[s : s + 16], **settings) for s in range(0, counts.shape[0], 16)]
+    assert len(blocks) == 6  # 90 reviews: ((b0 + b1) + (b2 + b3)) + (b4 + b5)
+    tree = ((blocks[0] + blocks[1]) + (blocks[2] + blocks[3])) + (blocks[4] + blocks[5])
+    assert np.array_equal(expected_counts(topics, counts), tree)
+    assert not np.array_equal(tree, one_batch)  # the order shows in the last bits: the rule is pinned
 
 
 def test_fold_passes_recompute_the_new_documents_only(vb_profiler, tiny_reviews) -> None:

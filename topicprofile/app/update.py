@@ -31,6 +31,7 @@ from topicprofile.app.profile_db import customers_rejects_path, prepare_db, writ
 from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, open_backend
+from topicprofile.distributed.fold import cluster_fold_counts, cluster_fold_estep, stack_counts
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.privacy.names import name_scrubber
@@ -62,8 +63,28 @@ def out_of_vocabulary(profiler: TopicProfiler, texts: list[str] | None = None, *
 def fold_counts(profiler: TopicProfiler, docs: pd.DataFrame, tokens: list[list[str]]) -> sparse.csr_matrix:
     """The count matrix the new documents are folded in as: one row per document, or per customer
     (sorted) for a model fitted on pooled customers (``pooling="customer"``), as the fit trained."""
-    counts = bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_))
-    return pool_rows(counts, docs[schema.CUSTOMER_ID]) if profiler.pooling == "customer" else counts
+    return _fold_rows(profiler, docs, bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_)))
+
+
+def _fold_rows(profiler: TopicProfiler, docs: pd.DataFrame, per_text: sparse.csr_matrix) -> sparse.csr_matrix:
+    return pool_rows(per_text, docs[schema.CUSTOMER_ID]) if profiler.pooling == "customer" else per_text
+
+
+def _count_new(
+    profiler: TopicProfiler, new_store: DocumentStore | None, new_docs: pd.DataFrame | None,
+    backend: DaskBackend | None,
+) -> tuple[sparse.csr_matrix | None, int, int]:  # fmt: skip
+    """The new documents' word counts (one row per document), tokens outside the vocabulary and all
+    tokens: tokenized and counted here, or chunk by chunk on the workers (only counts come back)."""
+    if new_docs is None or new_store is None:
+        return None, 0, 0
+    if backend is None:
+        tokens = profiler.encoder_.tokens(new_docs[schema.TEXT].tolist())
+        n_oov, n_tokens = out_of_vocabulary(profiler, tokens=tokens)
+        return bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_)), n_oov, n_tokens
+    parts = list(cluster_fold_counts(backend, new_store, encoder=profiler.encoder_, topics=profiler.topics_))
+    counts = stack_counts([part[0] for part in parts], len(profiler.dictionary_))
+    return counts, sum(part[1] for part in parts), sum(part[2] for part in parts)
 
 
 def _documents_of(store: DocumentStore | None, customers: set[str]) -> list[pd.DataFrame]:
@@ -98,9 +119,10 @@ def update_files(
     ``n_tokens``, ``refit_due`` and ``fold`` (what the fold did). Names of people in the new texts are
     scrubbed with the spaCy pipeline in ``scrub_names`` (None: the model's own, if it has one).
 
-    ``run.dask``: profile the affected customers on a Dask cluster, as ``tag_files`` does
-    (:func:`topicprofile.distributed.open_backend`); the fold's E-step over the new texts runs here.
-    The results are those of the local update.
+    ``run.dask``: run on a Dask cluster (:func:`topicprofile.distributed.open_backend`): the new texts
+    are tokenized and counted on the workers, the fold's E-step runs there block by block
+    (:mod:`topicprofile.distributed.fold`), and the affected customers are profiled there as
+    ``tag_files`` does. The results are those of the local update, bit for bit.
     """
     start = time.perf_counter()
     if fold not in FOLD_METHODS or not isinstance(fold_passes, int) or fold_passes < 1:
@@ -145,14 +167,14 @@ def _update(
         raise DataValidationError(
             "update: the new files name no customer (give --reviews, --browsing or --orders)"
         )
-    tokens = [] if new_docs is None else profiler.encoder_.tokens(new_docs[schema.TEXT].tolist())
-    n_oov, n_tokens = out_of_vocabulary(profiler, tokens=tokens)
+    per_text, n_oov, n_tokens = _count_new(profiler, new_store, new_docs, backend)
     folded = None  # the new texts join the topics before anyone is profiled with them
-    if new_docs is not None:
-        counts = fold_counts(profiler, new_docs, tokens)
-        folded = fold_documents(profiler.topics_, counts, method=fold, passes=fold_passes).to_dict()
+    if new_docs is not None and per_text is not None:
+        folded = fold_documents(
+            profiler.topics_, _fold_rows(profiler, new_docs, per_text), method=fold, passes=fold_passes,
+            estep=None if backend is None else cluster_fold_estep(backend),
+        ).to_dict()
         if fold != "none" and profiler.training_bows_ is not None:  # what forget subtracts again (issue 14)
-            per_text = bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_))
             profiler.training_bows_ = profiler.training_bows_.appended(new_docs, per_text)
     docs = [*_documents_of(profiler.documents_, affected), *([] if new_docs is None else [new_docs])]
     texts = (

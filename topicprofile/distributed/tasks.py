@@ -18,12 +18,13 @@ from topicprofile import schema
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.tokenizer import SpacyTokenizer
-from topicprofile.text.vectorize import count_words, dictionary_to_state
+from topicprofile.text.vectorize import bows_to_csr, count_words, dictionary_to_state, to_bows
 from topicprofile.topics.lda import LdaTopics
+from topicprofile.topics.unlearn import estep_block_counts
 
 __all__ = [
-    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "add", "block_sstats", "hold", "infer_chunk", "load_block", "phrase_counts",
-    "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
+    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "add", "block_sstats", "count_chunk", "fold_sstats", "hold", "infer_chunk",
+    "load_block", "phrase_counts", "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
 ]  # fmt: skip
 
 #: Models built on this worker, by the run's key (a worker serves one run at a time; the few
@@ -113,6 +114,28 @@ def tag_chunk(
     frame = pd.read_parquet(source) if isinstance(source, str) else source
     ((_, counts),) = encoder.iter_counts([frame], n_docs=len(frame), workers=1)
     return frame[[schema.CUSTOMER_ID, schema.CHANNEL]], counts, topics.transform_counts(counts)
+
+
+def count_chunk(model: dict[str, Any], source: str | pd.DataFrame) -> tuple[sparse.csr_matrix, int, int]:
+    """One chunk of new documents (a Parquet shard's path, or the frame) as ``update`` counts them for
+    its fold: the word counts (``n_docs × n_terms``, the fitted vocabulary), the tokens the vocabulary
+    does not know and all tokens (after phrases); ``model`` as for :func:`tag_chunk`."""
+    tune_allocator()
+    encoder, _ = _model(model)
+    frame = pd.read_parquet(source, columns=[schema.TEXT]) if isinstance(source, str) else source
+    tokens = encoder.tokens(frame[schema.TEXT].tolist())
+    known = encoder.dictionary_.token2id
+    flat = [t for doc in tokens for t in doc]
+    counts = bows_to_csr(to_bows(encoder.dictionary_, tokens), len(encoder.dictionary_))
+    return counts, sum(t not in known for t in flat), len(flat)
+
+
+def fold_sstats(counts: sparse.csr_matrix, state: dict[str, Any]) -> np.ndarray:
+    """:func:`~topicprofile.topics.unlearn.estep_block_counts` of one block of the rows ``update`` folds
+    in, against the round's broadcast topics (``state``: ``alpha``, ``exp_elog_beta``, ``random_state``,
+    ``iterations``, ``threshold``)."""
+    tune_allocator()
+    return estep_block_counts(counts, **state)
 
 
 def tokenize_chunk(tokenizer: dict[str, Any], source: str | pd.DataFrame) -> list[list[str]]:

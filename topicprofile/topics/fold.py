@@ -25,6 +25,7 @@ counts are added in row order: the same documents and model give the same folded
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_FOLD",
     "DEFAULT_FOLD_PASSES",
     "FOLD_METHODS",
+    "FoldEStep",
     "FoldResult",
     "expected_counts",
     "fold_documents",
@@ -51,6 +53,11 @@ FOLD_METHODS = ("add", "online", "none")
 DEFAULT_FOLD = "add"
 #: Rounds of ``"add"``: the first adds the new documents' counts, each further one recomputes them.
 DEFAULT_FOLD_PASSES = 1
+
+#: ``estep(counts)`` -> ``expected(topics)``: how a fold computes :func:`expected_counts` of the rows
+#: it folds (``counts``, set once) against ``topics``' current state, once per round. The default runs
+#: here; :func:`topicprofile.distributed.fold.cluster_fold_estep` runs it on a Dask cluster.
+FoldEStep = Callable[[sparse.csr_matrix], Callable[[LdaTopics], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,9 @@ class FoldResult:
 def expected_counts(topics: LdaTopics, counts: sparse.csr_matrix) -> np.ndarray:
     """The E-step's expected topic-word counts (``n_topics × n_terms``) of the rows of ``counts``
     against ``topics``' current topics, with its inference settings; each row's start is seeded
-    by its own words (:func:`~topicprofile.topics.infer.doc_seeds`), batches added in row order."""
+    by its own words (:func:`~topicprofile.topics.infer.doc_seeds`), added up as training adds
+    (:func:`~topicprofile.topics.unlearn.estep_counts`: batches in row order within blocks of
+    16,384 rows, the blocks in a fixed binary tree)."""
     return estep_counts(sparse.csr_matrix(counts, dtype=np.float64), alpha=topics.alpha_,
                         exp_elog_beta=topics.exp_elog_beta_, random_state=topics.random_state,
                         iterations=topics.infer_iterations, threshold=topics.gamma_threshold)  # fmt: skip
@@ -95,13 +104,16 @@ def fold_documents(
     *,
     method: str = DEFAULT_FOLD,
     passes: int = DEFAULT_FOLD_PASSES,
+    estep: FoldEStep | None = None,
 ) -> FoldResult:
     """Fold the documents ``counts`` (``n_docs × n_terms``, the model's vocabulary) into ``topics``, in place.
 
     Empty rows are skipped. ``topics.lda_.state`` gets the folded statistics (``numdocs`` and
     ``num_updates`` grow by the documents folded, as gensim's update does) and the fitted arrays
     (``topic_word_``, ``exp_elog_beta_``) follow them; ``alpha`` and ``eta`` stay. The fold is
-    recorded in ``topics.folds_`` (saved with the model). ``"none"`` changes nothing.
+    recorded in ``topics.folds_`` (saved with the model). ``"none"`` changes nothing. ``estep``: where
+    the E-step runs (:data:`FoldEStep`; default: here, :func:`expected_counts`); any ``estep`` that
+    returns the same sums gives the same folded model.
 
     Raises
     ------
@@ -120,16 +132,17 @@ def fold_documents(
     before = topics.topic_word_
     if method == "none" or n_docs == 0:
         return FoldResult(method, 0 if method == "none" else n_docs, 0, 0, 0.0, 0.0)
+    expected = (lambda topics: expected_counts(topics, counts)) if estep is None else estep(counts)
     lda = topics.lda_
     old = np.array(lda.state.sstats, dtype=np.float64, copy=True)
     n_old = int(lda.state.numdocs)
     if method == "online":
-        rho = _online_step(lda, expected_counts(topics, counts), n_docs)
+        rho = _online_step(lda, expected(topics), n_docs)
         passes = 1
     else:
         rho = n_docs / max(n_old + n_docs, 1)
         for _ in range(passes):
-            lda.state.sstats = old + expected_counts(topics, counts)
+            lda.state.sstats = old + expected(topics)
             lda.sync_state()
             topics._set_fitted_arrays()
         lda.state.numdocs = n_old + n_docs

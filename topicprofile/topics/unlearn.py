@@ -20,9 +20,10 @@ import numpy as np
 from scipy import sparse
 from scipy.special import psi
 
+from topicprofile.topics import lda
 from topicprofile.topics.infer import INFER_BATCH, doc_seeds, infer_gamma
 
-__all__ = ["estep_counts", "exp_elog_beta_of", "subtract_documents"]
+__all__ = ["estep_block_counts", "estep_counts", "exp_elog_beta_of", "subtract_documents"]
 
 
 def estep_counts(
@@ -30,7 +31,29 @@ def estep_counts(
     iterations: int, threshold: float,
 ) -> np.ndarray:  # fmt: skip
     """The E-step's expected topic-word counts (``n_topics × n_terms``) of the rows of ``counts``,
-    summed, against the model ``alpha`` / ``exp_elog_beta`` (each row seeded from its own words)."""
+    summed, against the model ``alpha`` / ``exp_elog_beta`` (each row seeded from its own words).
+
+    Summed as training sums (:mod:`topicprofile.topics.lda`): batch by batch within each block of
+    :data:`~topicprofile.topics.lda.REDUCE_BLOCK` rows (:func:`estep_block_counts`), then the blocks in
+    :func:`~topicprofile.topics.lda.tree_sum`'s fixed tree, so a cluster that computes one block per
+    task and adds them in the same tree gets these bits (:mod:`topicprofile.distributed.fold`). Up to
+    one block (16,384 rows) this is the plain batch-by-batch sum.
+    """
+    size = lda.REDUCE_BLOCK  # read at call time (tests make blocks small)
+    settings = {"alpha": alpha, "exp_elog_beta": exp_elog_beta, "random_state": random_state,
+                "iterations": iterations, "threshold": threshold}  # fmt: skip
+    if counts.shape[0] <= size:
+        return estep_block_counts(counts, **settings)
+    return lda.tree_sum(
+        estep_block_counts(counts[start : start + size], **settings) for start in range(0, counts.shape[0], size)
+    )
+
+
+def estep_block_counts(
+    counts: sparse.csr_matrix, *, alpha: np.ndarray, exp_elog_beta: np.ndarray, random_state: int,
+    iterations: int, threshold: float,
+) -> np.ndarray:  # fmt: skip
+    """:func:`estep_counts` of one block: its batches' statistics added in row order."""
     beta_t = np.ascontiguousarray(exp_elog_beta.T)
     total = np.zeros_like(exp_elog_beta, dtype=np.float64)
     for start in range(0, counts.shape[0], INFER_BATCH):
