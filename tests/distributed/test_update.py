@@ -57,6 +57,11 @@ def reviews(shared_data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table.iloc[:300], table.iloc[300:]
 
 
+@pytest.fixture(scope="module")
+def fitted(reviews) -> TopicProfiler:
+    return TopicProfiler(**FIT).fit(reviews=reviews[0])
+
+
 def _model_and_db(profiler: TopicProfiler, old: Path, folder: Path) -> tuple[Path, Path]:
     model, db = folder / "model", folder / "p.duckdb"
     profiler.save(str(model))
@@ -72,7 +77,9 @@ def _lda_arrays(model: Path) -> dict[str, np.ndarray]:
 def _version_files(model: Path) -> dict[str, bytes]:
     """Every file of the model's current version (arrays, dictionary, documents, training record...)."""
     files = model_files(model)
-    return {str(path.relative_to(files)): path.read_bytes() for path in sorted(files.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(files)): path.read_bytes() for path in sorted(files.rglob("*")) if path.is_file()
+    }
 
 
 def _rows(db: Path) -> pd.DataFrame:
@@ -86,16 +93,15 @@ def _no_tokens_here(*args, **kwargs):
 
 @pytest.mark.slow
 def test_distributed_update_gives_the_local_model_and_rows(
-    reviews, cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reviews, fitted, cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     local, client = cluster
     old, new = tmp_path / "old.csv", tmp_path / "new.csv"
     reviews[0].to_csv(old, index=False)
     reviews[1].to_csv(new, index=False)
-    profiler = TopicProfiler(**FIT).fit(reviews=reviews[0])
     here, there = (
-        _model_and_db(profiler, old, tmp_path / "here"),
-        _model_and_db(profiler, old, tmp_path / "there"),
+        _model_and_db(fitted, old, tmp_path / "here"),
+        _model_and_db(fitted, old, tmp_path / "there"),
     )
     before = _lda_arrays(here[0])
     monkeypatch.setattr(lda_module, "REDUCE_BLOCK", BLOCK)
@@ -108,7 +114,15 @@ def test_distributed_update_gives_the_local_model_and_rows(
         with distributed.get_task_stream(client) as stream:
             remote = runner.invoke(
                 app,
-                [*update, "--model-dir", str(there[0]), "--db", str(there[1]), "--dask", local.scheduler_address],
+                [
+                    *update,
+                    "--model-dir",
+                    str(there[0]),
+                    "--db",
+                    str(there[1]),
+                    "--dask",
+                    local.scheduler_address,
+                ],
             )
     assert remote.exit_code == 0, remote.output
     keys = [str(task["key"]) for task in stream.data]
@@ -157,3 +171,43 @@ def test_distributed_update_unreachable_scheduler_writes_nothing(
     assert model_files(model) == version  # no new model version
     pd.testing.assert_frame_equal(_rows(db), rows)
     assert not (model / "update.rejects.csv").exists()
+
+
+def _worker_pids(client) -> dict[str, int]:
+    return client.run(os.getpid)
+
+
+@pytest.mark.slow
+def test_distributed_fold_survives_a_worker_killed_mid_round(
+    reviews, fitted, cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Last in the file: the nanny restarts the killed worker, but without the fold's blocks."""
+    client = cluster[1]
+    monkeypatch.setattr(lda_module, "REDUCE_BLOCK", BLOCK)
+    bows, _ = fitted.encoder_.encode(reviews[1]["text"].tolist())
+    counts = fitted.encoder_.counts(bows)
+    here, there = (LdaTopics.from_state(*fitted.topics_.to_state(), fitted.dictionary_) for _ in range(2))
+    fold_documents(here, counts, passes=3)
+    backend = DaskBackend(client, shares_files=True)
+    before = _worker_pids(client)
+    killed: list[int] = []
+
+    def kill_one(round_: int) -> None:
+        if round_ != 1 or killed:
+            return
+        deadline = time.monotonic() + 5  # until a worker holds this round's tasks (its blocks too)
+        while time.monotonic() < deadline:
+            busy = [w for w, keys in client.processing().items() if keys]
+            if busy:
+                break
+            time.sleep(0.01)
+        victim = busy[0] if busy else next(iter(before))
+        killed.append(before[victim])
+        os.kill(before[victim], signal.SIGKILL)
+
+    backend.on_pass = kill_one
+    fold_documents(there, counts, passes=3, estep=cluster_fold_estep(backend))
+    assert killed and killed[0] not in _worker_pids(client).values()  # it died (the nanny started another)
+    assert np.array_equal(there.lda_.state.sstats, here.lda_.state.sstats)
+    assert np.array_equal(there.exp_elog_beta_, here.exp_elog_beta_)
+    assert there.folds_ == here.folds_

@@ -12,12 +12,12 @@ from scipy.special import psi
 
 from topicprofile import TopicProfiler
 from topicprofile.app.update import fold_counts
+from topicprofile.topics import lda as lda_module
 from topicprofile.topics.fold import expected_counts, fold_documents, pool_rows
 from topicprofile.topics.infer import doc_seeds, infer_gamma
-from topicprofile.topics.unlearn import estep_block_counts
-from topicprofile.topics import lda as lda_module
 from topicprofile.topics.lda import LdaTopics
 from topicprofile.topics.matching import hellinger
+from topicprofile.topics.unlearn import estep_block_counts
 
 
 def _copy(profiler: TopicProfiler) -> LdaTopics:

@@ -63,7 +63,9 @@ def out_of_vocabulary(profiler: TopicProfiler, texts: list[str] | None = None, *
 def fold_counts(profiler: TopicProfiler, docs: pd.DataFrame, tokens: list[list[str]]) -> sparse.csr_matrix:
     """The count matrix the new documents are folded in as: one row per document, or per customer
     (sorted) for a model fitted on pooled customers (``pooling="customer"``), as the fit trained."""
-    return _fold_rows(profiler, docs, bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_)))
+    return _fold_rows(
+        profiler, docs, bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_))
+    )
 
 
 def _fold_rows(profiler: TopicProfiler, docs: pd.DataFrame, per_text: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -171,7 +173,10 @@ def _update(
     folded = None  # the new texts join the topics before anyone is profiled with them
     if new_docs is not None and per_text is not None:
         folded = fold_documents(
-            profiler.topics_, _fold_rows(profiler, new_docs, per_text), method=fold, passes=fold_passes,
+            profiler.topics_,
+            _fold_rows(profiler, new_docs, per_text),
+            method=fold,
+            passes=fold_passes,
             estep=None if backend is None else cluster_fold_estep(backend),
         ).to_dict()
         if fold != "none" and profiler.training_bows_ is not None:  # what forget subtracts again (issue 14)

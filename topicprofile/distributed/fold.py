@@ -29,6 +29,7 @@ from topicprofile.distributed.lda import _block_source, _tree
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.topics import lda as local
+from topicprofile.topics.fold import FoldEStep
 from topicprofile.topics.lda import LdaTopics
 
 __all__ = ["cluster_fold_counts", "cluster_fold_estep", "stack_counts"]
@@ -66,11 +67,13 @@ def stack_counts(parts: list[sparse.csr_matrix], n_terms: int) -> sparse.csr_mat
         indptr[row + 1 : row + 1 + part.shape[0]] = part.indptr[1:] + offset
         row, offset = row + part.shape[0], offset + part.nnz
     data = np.concatenate([np.asarray(part.data, dtype=np.float64) for part in parts] or [np.zeros(0)])
-    indices = np.concatenate([np.asarray(p.indices, dtype=np.int32) for p in parts] or [np.zeros(0, np.int32)])
+    indices = np.concatenate(
+        [np.asarray(p.indices, dtype=np.int32) for p in parts] or [np.zeros(0, np.int32)]
+    )
     return sparse.csr_matrix((data, indices, indptr), shape=(row, n_terms))
 
 
-def cluster_fold_estep(backend: DaskBackend) -> Callable[[sparse.csr_matrix], Callable[[LdaTopics], np.ndarray]]:
+def cluster_fold_estep(backend: DaskBackend) -> FoldEStep:
     """The ``estep`` argument of :func:`~topicprofile.topics.fold.fold_documents` that runs on
     ``backend``'s cluster. ``backend.on_pass(round)`` is called once a round's tasks are submitted."""
 
@@ -95,7 +98,9 @@ def cluster_fold_estep(backend: DaskBackend) -> Callable[[sparse.csr_matrix], Ca
             }  # fmt: skip
             state = backend.submit(tasks.hold, payload, key=backend.key("fold-state", run_id, round_))
             futures = [
-                backend.submit(tasks.fold_sstats, block, state, key=backend.key("fold-sstats", run_id, round_, i))
+                backend.submit(
+                    tasks.fold_sstats, block, state, key=backend.key("fold-sstats", run_id, round_, i)
+                )
                 for i, block in enumerate(blocks)
             ]
             if backend.on_pass is not None:

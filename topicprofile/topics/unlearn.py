@@ -45,7 +45,8 @@ def estep_counts(
     if counts.shape[0] <= size:
         return estep_block_counts(counts, **settings)
     return lda.tree_sum(
-        estep_block_counts(counts[start : start + size], **settings) for start in range(0, counts.shape[0], size)
+        estep_block_counts(counts[start : start + size], **settings)
+        for start in range(0, counts.shape[0], size)
     )
 
 
