@@ -173,6 +173,22 @@ def test_distributed_update_unreachable_scheduler_writes_nothing(
     assert not (model / "update.rejects.csv").exists()
 
 
+@pytest.mark.parametrize("method", ["add", "online"])
+def test_distributed_fold_methods_equal_the_local_fold(
+    method, reviews, fitted, cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks sent inside the tasks (a remote cluster): the folded topics are the local ones, bit for bit."""
+    monkeypatch.setattr(lda_module, "REDUCE_BLOCK", BLOCK)
+    bows, _ = fitted.encoder_.encode(reviews[1]["text"].tolist())
+    counts = fitted.encoder_.counts(bows)
+    here, there = (LdaTopics.from_state(*fitted.topics_.to_state(), fitted.dictionary_) for _ in range(2))
+    local = fold_documents(here, counts, method=method)
+    remote = fold_documents(there, counts, method=method, estep=cluster_fold_estep(DaskBackend(cluster[1])))
+    assert remote == local and local.n_documents > 2 * BLOCK
+    assert np.array_equal(there.lda_.state.sstats, here.lda_.state.sstats)
+    assert np.array_equal(there.exp_elog_beta_, here.exp_elog_beta_)
+
+
 def _worker_pids(client) -> dict[str, int]:
     return client.run(os.getpid)
 
