@@ -67,8 +67,6 @@ KNOWN_FUNCTION_LEVEL: dict[tuple[str, str], str] = {
 
 #: Modules over MAX_LINES lines, with the reason (or the plan) for each.
 KNOWN_LARGE: dict[str, str] = {
-    "topicprofile.segments.fuse": "60 lines of module docstring: the fill rules of one-sided customers; shares "
-    "come as numbers (shares_frame), topic_shares(table) stays for callers holding only a table",
     "topicprofile.text.tokenizer": "spaCy + rjieba routing, lemma overrides, per-word cache: one tokenizer",
     "topicprofile.text.pool": "the worker pool (start, load-aware sizing, crash handling)",
     "topicprofile.text.cache": "the token cache (key, Parquet entry format, versions)",
