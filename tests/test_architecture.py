@@ -71,7 +71,6 @@ KNOWN_LARGE: dict[str, str] = {
     "topicprofile.text.pool": "the worker pool (start, load-aware sizing, crash handling)",
     "topicprofile.text.cache": "the token cache (key, Parquet entry format, versions)",
     "topicprofile.app.batch": "the nightly batch: ledger, lock, parts, merge — one job, documented at the top",
-    "topicprofile.report.build": "one pure aggregate function per report section",
 }
 
 
