@@ -67,14 +67,10 @@ KNOWN_FUNCTION_LEVEL: dict[tuple[str, str], str] = {
 
 #: Modules over MAX_LINES lines, with the reason (or the plan) for each.
 KNOWN_LARGE: dict[str, str] = {
-    "topicprofile.segments.fuse": "60 lines of module docstring: the fill rules of one-sided customers; shares "
-    "come as numbers (shares_frame), topic_shares(table) stays for callers holding only a table",
-    "topicprofile.behavior": "pure RFM functions in the pymc-marketing style; one topic, many small functions",
     "topicprofile.text.tokenizer": "spaCy + rjieba routing, lemma overrides, per-word cache: one tokenizer",
     "topicprofile.text.pool": "the worker pool (start, load-aware sizing, crash handling)",
     "topicprofile.text.cache": "the token cache (key, Parquet entry format, versions)",
     "topicprofile.app.batch": "the nightly batch: ledger, lock, parts, merge — one job, documented at the top",
-    "topicprofile.report.build": "one pure aggregate function per report section",
 }
 
 
@@ -269,7 +265,7 @@ def test_the_checker_sees_imports(tmp_path: Path) -> None:
 
 def test_tests_mirror_the_tree() -> None:
     """A stage's tests live in ``tests/<stage>/`` (``e2e/`` for whole runs); only top-level modules'
-    tests (``profiler``, ``store``, ``behavior``...) stay at the top of ``tests/``."""
+    tests (``profiler``, ``store``, ``_fs``...) stay at the top of ``tests/``."""
     tests = Path(__file__).resolve().parent
     stages = {path.name for path in PACKAGE.iterdir() if path.is_dir() and (path / "__init__.py").is_file()}
     folders = {path.parent.name for path in tests.rglob("test_*.py") if path.parent != tests}

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("jinja2", reason="report extra not installed: pip install -e '.[report]'")
 pytest.importorskip("vl_convert", reason="report extra not installed: pip install -e '.[report]'")
 
-from topicprofile.report import build, layout, write_report
+from topicprofile.report import build, customer_sections, layout, topic_sections, values, write_report
 
 EVIL = "<script>alert(1)</script>"
 
@@ -72,7 +72,7 @@ def _profiles() -> pd.DataFrame:
 
 
 def test_customers_section_counts_tags_and_revenue():
-    section = build.customers_section(_profiles(), ["Outdoor", "Coffee"])
+    section = customer_sections.customers_section(_profiles(), ["Outdoor", "Coffee"])
     assert (section["n_customers"], section["n_tagged"], section["n_with_orders"]) == (5, 4, 4)
     assert {r["n_tags"]: r["customers"] for r in section["tags_per_customer"]} == {"0": 1, "1": 3, "2": 1}
     by = {r["interest"]: r for r in section["interests"]}
@@ -84,7 +84,7 @@ def test_customers_section_counts_tags_and_revenue():
 
 
 def test_value_section_grid_follows_fm_rounding_and_revenue_shares():
-    section = build.value_section(_profiles())
+    section = customer_sections.value_section(_profiles())
     cells = {(c["r"], c["fm"]): c for c in section["grid"]}
     assert len(cells) == 25
     assert cells[(5, 4)]["customers"] == 1 and cells[(5, 4)]["segment"] == "Champions"  # fm = (4+4+1)//2
@@ -98,7 +98,7 @@ def test_time_section_weights_each_order_by_its_customers_shares():
     orders = pd.DataFrame({"customer_id": ["a", "c", "c", "zz"], "order_id": ["1", "2", "3", "4"],
                            "timestamp": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-02-01", "2024-02-02"]),
                            "amount": [1.0, 2.0, 3.0, 4.0]})  # fmt: skip
-    section = build.time_section(orders, _profiles(), ["Outdoor", "Coffee"])
+    section = topic_sections.time_section(orders, _profiles(), ["Outdoor", "Coffee"])
     shares = {(r["month"], r["interest"]): r["share"] for r in section["series"]}
     assert shares[("2024-01", "Outdoor")] == pytest.approx((0.8 + 0.1) / 2)
     assert shares[("2024-02", "Coffee")] == pytest.approx(0.9)  # the unknown customer "zz" is left out
@@ -258,17 +258,17 @@ def test_report_interests_over_time_follow_the_documents_months(dated_profiler, 
 def test_report_time_section_drops_thin_months_and_reads_before_and_after_a_cutoff():
     months = {"months": ["2024-01", "2024-02", "2024-03", "2024-04"], "n_documents": [10, 2, 10, 10],
               "shares": [[0.7, 0.3], [0.0, 1.0], [0.4, 0.6], [0.2, 0.8]]}  # fmt: skip
-    section = build.time_section(None, None, ["Outdoor", "Coffee"], months=months, cutoff="2024-03-10")
+    section = topic_sections.time_section(None, None, ["Outdoor", "Coffee"], months=months, cutoff="2024-03-10")
     assert section["months"] == ["2024-01", "2024-03", "2024-04"]  # 2 documents: too few to show
     assert section["cutoff"] == "2024-03"
     # before: 0.7/0.3; after: mean(0.4, 0.2)=0.3 / 0.7 -> Coffee +40 points
     assert section["reading"].endswith("“Coffee” grew the most from before 2024-03 to after it (+40.0 points).")
-    no_dates = build.time_section(None, None, ["Outdoor", "Coffee"], months={"months": [], "n_documents": [], "shares": []})
+    no_dates = topic_sections.time_section(None, None, ["Outdoor", "Coffee"], months={"months": [], "n_documents": [], "shares": []})
     assert not no_dates["available"]
     from topicprofile.errors import ConfigError
 
     with pytest.raises(ConfigError, match="cutoff"):
-        build.time_section(None, None, ["Outdoor", "Coffee"], months=months, cutoff="2024-13-01")
+        topic_sections.time_section(None, None, ["Outdoor", "Coffee"], months=months, cutoff="2024-13-01")
 
 
 def test_report_cutoff_is_marked_on_the_time_chart(dated_profiler, tmp_path):
@@ -289,10 +289,10 @@ def test_report_db_profiles_give_the_same_sections_as_the_profiles_table(tmp_pat
     write_profiles(tmp_path / "p.duckdb", table)
     profiles, facts = db_profiles(tmp_path / "p.duckdb", n_topics=2)
     labels = ["Outdoor", "Coffee"]
-    assert build.customers_section(profiles, labels) == build.customers_section(_profiles(), labels)
-    assert build.value_section(profiles) == build.value_section(_profiles())
-    assert build.segments_section([], profiles, labels)["heat"] == build.segments_section([], _profiles(), labels)["heat"]
-    np.testing.assert_allclose(build.topic_share_matrix(profiles, 2), build.topic_share_matrix(_profiles(), 2))
+    assert customer_sections.customers_section(profiles, labels) == customer_sections.customers_section(_profiles(), labels)
+    assert customer_sections.value_section(profiles) == customer_sections.value_section(_profiles())
+    assert customer_sections.segments_section([], profiles, labels)["heat"] == customer_sections.segments_section([], _profiles(), labels)["heat"]
+    np.testing.assert_allclose(values.topic_share_matrix(profiles, 2), values.topic_share_matrix(_profiles(), 2))
     assert facts["profile database"] == "p.duckdb" and facts["database runs"] == "1"
     with pytest.raises(DataValidationError, match="2 topic shares but the model has 3"):
         db_profiles(tmp_path / "p.duckdb", n_topics=3)

@@ -1,4 +1,4 @@
-"""Tests of topicprofile.segments.fuse: fused vectors (never NaN, one-sided customers, weights), the joined table."""
+"""Tests of topicprofile.segments.fuse: fused vectors (never NaN, one-sided customers, weights)."""
 
 from __future__ import annotations
 
@@ -8,49 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from topicprofile.behavior import compute_rfm
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
-from topicprofile.segments.fuse import (
-    BEHAVIOR_COLUMNS,
-    NO_ORDERS_RECENCY,
-    NO_ORDERS_SEGMENT,
-    FeatureFuser,
-    join_behavior,
-    topic_shares,
-)
+from topicprofile.segments.fuse import FeatureFuser, topic_shares
 
 BEHAVIOR = ["log_recency_days", "log_frequency", "log_monetary"]
-
-
-@pytest.fixture
-def shares() -> pd.DataFrame:
-    """Customers a, b, d have text; b has none of the orders."""
-    return pd.DataFrame(
-        {"topic_0": [0.9, 0.2, 0.5], "topic_1": [0.1, 0.8, 0.5]},
-        index=pd.Index(["a", "b", "d"], name="customer_id"),
-    )
-
-
-@pytest.fixture
-def orders() -> pd.DataFrame:
-    """Customers a, c, d ordered; c has no text, e only cancelled."""
-    frame = pd.DataFrame(
-        [
-            ("a", "1", "2025-01-02", 30.0, ""), ("a", "2", "2025-03-01", 50.0, ""),
-            ("c", "3", "2024-06-01", 12.5, ""),
-            ("d", "4", "2025-02-10", 200.0, ""), ("d", "5", "2025-02-20", 80.0, ""),
-            ("d", "6", "2025-03-02", 5.0, ""),
-            ("e", "7", "2025-01-15", 99.0, "cancelled"),
-        ],
-        columns=["customer_id", "order_id", "timestamp", "amount", "status"],
-    )  # fmt: skip
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
-    return frame
-
-
-@pytest.fixture
-def rfm(orders: pd.DataFrame) -> pd.DataFrame:
-    return compute_rfm(orders, as_of="2025-03-31")
 
 
 def test_fuse_union_of_customers_never_nan(shares: pd.DataFrame, rfm: pd.DataFrame) -> None:
@@ -147,28 +108,6 @@ def test_fuse_topic_shares_from_profile_table() -> None:
         topic_shares(profiles[["customer_id", "n_tokens"]])
 
 
-def test_fuse_join_behavior_fills_one_sided_customers(shares: pd.DataFrame, rfm: pd.DataFrame) -> None:
-    profiles = shares.reset_index().assign(
-        top_interest=["x", "y", ""], interest_tags=["x", "y", ""],
-        interest_scores=['{"x": 0.9}', '{"y": 0.8}', "{}"],
-        n_documents=[2, 1, 1], keywords=["k", "k", ""], interest_topics=["0", "1", ""], n_tokens=[9, 8, 2],
-    )  # fmt: skip
-    table = join_behavior(profiles, rfm)
-    assert table["customer_id"].tolist() == ["a", "b", "c", "d", "e"]
-    assert not table.isna().any().any()
-    assert set(BEHAVIOR_COLUMNS) <= set(table.columns)
-    b = table.set_index("customer_id").loc["b"]
-    assert (b["recency_days"], b["frequency"], b["r_score"], b["rfm_segment"]) == (
-        NO_ORDERS_RECENCY,
-        0,
-        0,
-        NO_ORDERS_SEGMENT,
-    )
-    c = table.set_index("customer_id").loc["c"]
-    assert (c["n_documents"], c["top_interest"], c["interest_scores"], c["topic_0"]) == (0, "", "{}", 0.5)
-    assert table["frequency"].dtype == "int64" and table["n_documents"].dtype == "int64"
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     n_text=st.integers(0, 6),
@@ -195,7 +134,7 @@ def test_fuse_property_never_nan_any_mix_of_customers(
                 "monetary": rng.uniform(0, 500, len(order_ids)),
             },
             index=order_ids,
-        )  # fmt: skip
+        )
         if order_ids
         else None
     )

@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from topicprofile.behavior import compute_rfm
 from topicprofile.errors import ConfigError, DataValidationError, ModelError
-from topicprofile.segments.fuse import BEHAVIOR_COLUMNS, FeatureFuser
 from topicprofile.ingest.load import load_orders
 from topicprofile.segments.cards import name_segment, segment_cards, value_label
 from topicprofile.segments.cluster import CustomerSegmenter, fit_segments, segment_customers
+from topicprofile.segments.fuse import FeatureFuser
+from topicprofile.segments.join import BEHAVIOR_COLUMNS
 from topicprofile.segments.saved import SEGMENTS_FILE, load_segment_cards, load_segments, write_segments
 from topicprofile.tag.table import tags_of_table
 

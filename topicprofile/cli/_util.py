@@ -108,6 +108,9 @@ EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Input encoding (default: detect UTF-8, UTF-8 BOM, GB18030/GBK)."),
 ]
+LangOpt = Annotated[
+    str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary.")]
 RawCsvOpt = Annotated[
     bool,
@@ -251,13 +254,15 @@ def input_files(
     *,
     reviews: Path | None,
     browsing: Path | None,
-    orders: Path | None,
     columns: str | None,
     browsing_columns: str | None,
-    orders_columns: str | None,
     encoding: str | None,
+    date_format: str | None,
+    orders: Path | None = None,
+    orders_columns: str | None = None,
+    max_amount: float | None = None,
 ) -> dict[str, Any]:
-    """A command's file options as keywords of ``workflows.load_inputs`` (column maps parsed here)."""
+    """A command's file options as keywords of ``app.jobs.load_inputs`` (column maps parsed here)."""
     return {
         "reviews": reviews,
         "browsing": browsing,
@@ -266,6 +271,8 @@ def input_files(
         "browsing_columns": column_map(browsing_columns, option="--browsing-columns"),
         "orders_columns": column_map(orders_columns, option="--orders-columns"),
         "encoding": encoding,
+        "date_format": date_format,
+        "max_amount": max_amount,
     }
 
 
@@ -292,6 +299,8 @@ TopicsOpt = Annotated[
         "Default: 12, or with --taxonomy one per interest.",
     ),
 ]
+#: ``--topics`` of the commands that take a fixed number (no 'auto'); each sets its default.
+TopicCountOpt = Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")]
 
 
 WorkersOpt = Annotated[

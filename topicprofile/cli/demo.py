@@ -13,6 +13,7 @@ from topicprofile.cli._util import (
     QuietOpt,
     RawCsvOpt,
     SeedOpt,
+    TopicCountOpt,
     app,
     print_json,
     progress_bar,
@@ -31,7 +32,7 @@ def demo_cli(
     out: Annotated[Path, typer.Option("--out", "-o", help="Profiles output (.csv or .parquet).")] = Path(
         "out/demo_profiles.csv"
     ),
-    topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 8,
+    topics: TopicCountOpt = 8,
     seed: SeedOpt = 0,
     raw_csv: RawCsvOpt = False,
     json_out: JsonOpt = False,

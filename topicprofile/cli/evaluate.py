@@ -15,16 +15,17 @@ from topicprofile.cli._util import (
     BrowsingOpt,
     ColumnsOpt,
     DateFormatOpt,
-    MaxAmountOpt,
     EncodingOpt,
     JsonOpt,
+    LangOpt,
+    MaxAmountOpt,
     OrdersColumnsOpt,
     QuietOpt,
     ReviewsOpt,
     SeedOpt,
+    TopicCountOpt,
     app,
     input_files,
-    lang_code,
     print_json,
     progress_bar,
     stdout,
@@ -53,8 +54,8 @@ def evaluate_cli(
         int | None,
         typer.Option("--horizon", min=1, help="Only orders this many days after the cutoff count."),
     ] = None,
-    topics: Annotated[int, typer.Option("--topics", "-k", min=2, help="Number of topics.")] = 12,
-    lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
+    topics: TopicCountOpt = 12,
+    lang: LangOpt = "en",
     seed: SeedOpt = 0,
     cv: Annotated[int, typer.Option("--cv", min=2, help="Cross-validation folds.")] = 5,
     encoding: EncodingOpt = None,
@@ -75,7 +76,9 @@ def evaluate_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    ) | {"date_format": date_format, "max_amount": max_amount}
+        date_format=date_format,
+        max_amount=max_amount,
+    )
     with user_errors(quiet=quiet or json_out):
         from topicprofile.app.evaluate import evaluate_files
 

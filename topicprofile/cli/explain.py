@@ -44,9 +44,8 @@ def explain_cli(
 
     Example: topicprofile explain --model-dir models/shop --customer C0042
     """
-    inputs = input_files(reviews=reviews, browsing=browsing, orders=None, columns=columns,
-                         browsing_columns=browsing_columns, orders_columns=None, encoding=encoding)  # fmt: skip
-    inputs["date_format"] = date_format
+    inputs = input_files(reviews=reviews, browsing=browsing, columns=columns, browsing_columns=browsing_columns,
+                         encoding=encoding, date_format=date_format)  # fmt: skip
     with user_errors(quiet=json_out):
         from topicprofile.profiler import TopicProfiler
         from topicprofile.app.jobs import load_inputs

@@ -26,6 +26,7 @@ from topicprofile.cli._util import (
     DateFormatOpt,
     EncodingOpt,
     JsonOpt,
+    LangOpt,
     MaxAmountOpt,
     ModelDirOpt,
     NoCacheOpt,
@@ -40,7 +41,6 @@ from topicprofile.cli._util import (
     app,
     cache_dir,
     input_files,
-    lang_code,
     print_json,
     progress_bar,
     stdout,
@@ -68,7 +68,7 @@ def fit_cli(
     browsing: BrowsingOpt = None,
     orders: OrdersOpt = None,
     topics: TopicsOpt = None,
-    lang: Annotated[str, typer.Option("--lang", callback=lang_code, help="Text language: en, zh, ... (spaCy codes).")] = "en",
+    lang: LangOpt = "en",
     seed: SeedOpt = 0,
     columns: ColumnsOpt = None,
     browsing_columns: BrowsingColumnsOpt = None,
@@ -163,7 +163,9 @@ def fit_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    ) | {"date_format": date_format, "max_amount": max_amount}
+        date_format=date_format,
+        max_amount=max_amount,
+    )
     from topicprofile.store import model_lock
 
     with user_errors(quiet=quiet or json_out):

@@ -58,9 +58,8 @@ def tune_cli(
     """
     if k_max < k_min:
         raise typer.BadParameter(f"--k-max {k_max} is below --k-min {k_min}")
-    inputs = input_files(reviews=reviews, browsing=browsing, orders=None, columns=columns,
-                         browsing_columns=browsing_columns, orders_columns=None, encoding=encoding)  # fmt: skip
-    inputs["date_format"] = date_format
+    inputs = input_files(reviews=reviews, browsing=browsing, columns=columns, browsing_columns=browsing_columns,
+                         encoding=encoding, date_format=date_format)  # fmt: skip
     with user_errors(quiet=quiet or json_out):
         from topicprofile.config import RunOptions
         from topicprofile.profiler import TopicProfiler

@@ -89,7 +89,9 @@ def update_cli(
         browsing_columns=browsing_columns,
         orders_columns=orders_columns,
         encoding=encoding,
-    ) | {"date_format": date_format, "max_amount": max_amount}
+        date_format=date_format,
+        max_amount=max_amount,
+    )
     with user_errors(quiet=quiet or json_out):
         from topicprofile.app.update import update_files
         from topicprofile.config import RunOptions

@@ -17,8 +17,9 @@ import numpy as np
 from topicprofile._fs import atomic_path
 from topicprofile.behavior import compute_rfm
 from topicprofile.errors import TopicProfileError
-from topicprofile.report.build import build_report_data, topic_share_matrix, with_rfm
+from topicprofile.report.build import build_report_data, with_rfm
 from topicprofile.report.layout import DEFAULT_LAMBDA
+from topicprofile.report.values import topic_share_matrix
 from topicprofile.segments.names import counted
 
 __all__ = ["DEFAULT_LAMBDA", "build_report_data", "render_html", "report_data", "write_report"]

@@ -14,8 +14,8 @@ from topicprofile import schema
 from topicprofile.behavior import AVG_ORDER_VALUE, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SEGMENT
 from topicprofile.errors import DataValidationError
 from topicprofile.schema import SEGMENT_ID
-from topicprofile.segments.fuse import NO_ORDERS_SEGMENT
-from topicprofile.segments.fuse import require_columns as _require
+from topicprofile.segments.columns import require_columns as _require
+from topicprofile.segments.join import NO_ORDERS_SEGMENT
 from topicprofile.segments.names import (
     MIXED,
     counted,

@@ -8,7 +8,7 @@ The stage in five calls (the profiler composes them)::
     fuser, segmenter, cards = load_segments(model_dir)                        # segments/saved.py
     table, cards = rename_segments(relabelled_table, cards)      # after topics were renamed
 
-``table`` is :func:`~topicprofile.segments.fuse.join_behavior`'s table (profile columns + RFM columns, one
+``table`` is :func:`~topicprofile.segments.join.join_behavior`'s table (profile columns + RFM columns, one
 row per customer with text and/or orders) plus ``segment_id`` and ``segment_name``.
 
 Choosing the number of segments
@@ -42,13 +42,9 @@ from topicprofile import schema
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.schema import SEGMENT_ID, SEGMENT_NAME
 from topicprofile.segments.cards import MIN_EXAMPLE_WORDS, name_segment, segment_cards, value_label
-from topicprofile.segments.fuse import (
-    BEHAVIOR_COLUMNS,
-    FeatureFuser,
-    join_behavior,
-    require_columns,
-    shares_frame,
-)
+from topicprofile.segments.columns import require_columns
+from topicprofile.segments.fuse import FeatureFuser, shares_frame
+from topicprofile.segments.join import BEHAVIOR_COLUMNS, join_behavior
 from topicprofile.tag.table import CustomerTags, tags_of_table
 
 __all__ = [
@@ -295,7 +291,7 @@ def segment_customers(
 ) -> pd.DataFrame:
     """Assign customers (new or known) to the fitted segments without refitting.
 
-    Output: :func:`~topicprofile.segments.fuse.join_behavior`'s table (one row per customer of either input,
+    Output: :func:`~topicprofile.segments.join.join_behavior`'s table (one row per customer of either input,
     sorted by id) plus ``segment_id`` (int) and ``segment_name`` (the name given at fit). ``tags``:
     as for :func:`fit_segments`.
     """

@@ -1,34 +1,31 @@
-"""Per-customer topic vectors joined with purchase behaviour: one table and one feature vector per customer.
+"""Topic shares and purchase behaviour fused into one numeric vector per customer: what segments cluster on.
 
-Two jobs, both over the *union* of customers who wrote something and customers who ordered:
-
-* :class:`FeatureFuser` builds the numeric vector the segments are clustered on::
+:class:`FeatureFuser` builds the vector over the *union* of customers who wrote something and customers
+who ordered::
 
       [topic shares × text_weight]  ⊕  [standardized log1p(recency, frequency, monetary) × behavior_weight]
 
-  Average order value is left out of the vector (it stays in the profile): log AOV ≈ log M − log F, so
-  it would count the frequency/monetary contrast twice. On the sample shop, R, F, M alone gave
-  segments that match the planted value groups far better (ARI 0.92 vs 0.51 at k=6).
-
-* :func:`join_behavior` puts the RFM columns of the output contract (``recency_days`` … ``rfm_segment``)
-  next to the text profile columns, one row per customer.
+Average order value is left out of the vector (it stays in the profile): log AOV ≈ log M − log F, so
+it would count the frequency/monetary contrast twice. On the sample shop, R, F, M alone gave
+segments that match the planted value groups far better (ARI 0.92 vs 0.51 at k=6).
 
 Customers with only one side
 ----------------------------
-Nobody is dropped and nothing is NaN. The fill values are explicit and differ on purpose between the
-two jobs, because one feeds a distance-based clustering and the other is read by people:
+Nobody is dropped and nothing is NaN. The vector feeds a distance-based clustering, so its fill values
+differ on purpose from those of the profile row, which is read by people (see
+:mod:`topicprofile.segments.join`):
 
-=====================  ======================================  ========================================
-customer               fused vector (:class:`FeatureFuser`)    profile row (:func:`join_behavior`)
-=====================  ======================================  ========================================
-text, no orders        behavior part = "never bought":         ``frequency 0``, ``monetary 0``,
-                       frequency 0, monetary 0,                ``avg_order_value 0``, ``recency_days
-                       recency = the largest recency seen      -1``, ``r/f/m_score 0``,
-                       at fit; ``has_orders = 0``              ``rfm_segment "No orders"``
-orders, no text        topic part = the base's mean topic      text columns empty, ``n_documents 0``,
-                       shares (learned at fit);                topic shares uniform ``1/K`` (the
-                       ``has_text = 0``                        tagger's "no evidence" row)
-=====================  ======================================  ========================================
+=====================  ======================================
+customer               fused vector (:class:`FeatureFuser`)
+=====================  ======================================
+text, no orders        behavior part = "never bought":
+                       frequency 0, monetary 0,
+                       recency = the largest recency seen
+                       at fit; ``has_orders = 0``
+orders, no text        topic part = the base's mean topic
+                       shares (learned at fit);
+                       ``has_text = 0``
+=====================  ======================================
 
 Why these choices:
 
@@ -41,9 +38,6 @@ Why these choices:
   one: "as lapsed as anybody we know". A finite value keeps the standardization meaningful (infinite
   or invented huge recencies would dominate the distance); learning it at fit time keeps
   :meth:`FeatureFuser.transform` row-wise, so a new customer's vector never depends on the batch.
-* In the readable profile, ``-1`` and score ``0`` are outside every real value (days and scores
-  1..5 are never negative or 0), so a filter or a chart cannot mistake them for a customer who bought;
-  ``rfm_segment`` says it in words.
 
 A customer who placed orders that were all cancelled or refunded is in the RFM table with frequency 0
 (see :mod:`topicprofile.behavior`); they count as *having orders* (``has_orders = 1``) with their real
@@ -63,27 +57,16 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.utils.validation import check_is_fitted
 
 from topicprofile import schema
-from topicprofile.behavior import (
-    AVG_ORDER_VALUE,
-    F_SCORE,
-    FREQUENCY,
-    M_SCORE,
-    MONETARY,
-    R_SCORE,
-    RECENCY_DAYS,
-    RFM_SEGMENT,
-)
+from topicprofile.behavior import FREQUENCY, MONETARY, RECENCY_DAYS
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
+from topicprofile.segments.columns import TOPIC_PREFIX, require_columns, topic_columns
 from topicprofile.tag.table import CustomerTags
 
 __all__ = [
     "BEHAVIOR_FEATURES",
-    "BEHAVIOR_COLUMNS",
     "HAS_ORDERS",
     "HAS_TEXT",
-    "NO_ORDERS_SEGMENT",
     "FeatureFuser",
-    "join_behavior",
     "shares_frame",
     "topic_shares",
 ]
@@ -92,18 +75,9 @@ logger = logging.getLogger(__name__)
 
 #: RFM columns the fused vector uses (log1p, then standardized).
 BEHAVIOR_FEATURES: tuple[str, ...] = (RECENCY_DAYS, FREQUENCY, MONETARY)
-#: RFM columns of the output contract, in order (see :func:`join_behavior`).
-BEHAVIOR_COLUMNS: tuple[str, ...] = (
-    RECENCY_DAYS, FREQUENCY, MONETARY, AVG_ORDER_VALUE, R_SCORE, F_SCORE, M_SCORE, RFM_SEGMENT,
-)  # fmt: skip
 HAS_TEXT = "has_text"
 HAS_ORDERS = "has_orders"
-#: ``rfm_segment`` of a customer without any order.
-NO_ORDERS_SEGMENT = "No orders"
-#: ``recency_days`` of a customer without any order in the readable profile.
-NO_ORDERS_RECENCY = -1
 _FUSED_PREFIX = "log_"  # fused behavior columns: log_recency_days, ...
-_TOPIC_PREFIX = "topic_"
 
 
 def topic_shares(profiles: pd.DataFrame) -> pd.DataFrame:
@@ -113,7 +87,7 @@ def topic_shares(profiles: pd.DataFrame) -> pd.DataFrame:
     Output: n_customers × K floats, index ``customer_id`` (str, sorted), ready for :class:`FeatureFuser`.
     """
     require_columns(profiles, (schema.CUSTOMER_ID,), "profiles")
-    columns = _topic_columns(profiles)
+    columns = topic_columns(profiles)
     if not columns:
         raise DataValidationError(
             "profiles: no topic_0, topic_1, ... columns (found: "
@@ -129,7 +103,7 @@ def shares_frame(tags: CustomerTags | None) -> pd.DataFrame | None:
     ``topic_0 … topic_{K-1}``, index ``customer_id``; None without customers with text."""
     if tags is None or tags.shares is None:
         return None
-    columns = [f"{_TOPIC_PREFIX}{k}" for k in range(tags.shares.shape[1])]
+    columns = [f"{TOPIC_PREFIX}{k}" for k in range(tags.shares.shape[1])]
     index = pd.Index(tags.customer_ids, name=schema.CUSTOMER_ID)
     return pd.DataFrame(tags.shares, index=index, columns=columns, copy=False)
 
@@ -337,104 +311,7 @@ class FeatureFuser(BaseEstimator):  # type: ignore[misc]
             )
 
 
-def join_behavior(
-    profiles: pd.DataFrame | None, rfm: pd.DataFrame | None, *, n_topics: int | None = None
-) -> pd.DataFrame:
-    """Profile rows and RFM columns side by side, one row per customer of either table.
-
-    Input: ``profiles`` as from :meth:`TopicProfiler.profile` (one row per customer with text;
-    None when there is no text) and ``rfm`` as from :func:`~topicprofile.behavior.compute_rfm`
-    (index ``customer_id``, with scores and ``rfm_segment``; None when there are no orders).
-    Output: one row per customer of the union (sorted by ``customer_id``, index reset): the profile
-    columns, then :data:`BEHAVIOR_COLUMNS`. Fill values for one-sided customers are in the module
-    docstring; no NaN.
-
-    Parameters
-    ----------
-    profiles : pandas.DataFrame or None
-        Text profile table.
-    rfm : pandas.DataFrame or None
-        Scored RFM table.
-    n_topics : int, optional
-        Number of topics: the ``topic_*`` columns to fill (or to create when ``profiles`` is None);
-        without it they are found in ``profiles``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The joined table.
-    """
-    if profiles is None and rfm is None:
-        raise DataValidationError("nothing to join: give profiles (text) and/or an RFM table (orders).")
-    if rfm is not None:
-        require_columns(rfm, BEHAVIOR_COLUMNS, "RFM table")
-    if profiles is not None:
-        require_columns(profiles, (schema.CUSTOMER_ID,), "profiles")
-        text = profiles.set_index(profiles[schema.CUSTOMER_ID].astype(str)).drop(columns=schema.CUSTOMER_ID)
-    else:
-        columns = [*schema.PROFILE_COLUMNS[1:], "n_tokens", "interest_topics"]
-        columns += [f"{_TOPIC_PREFIX}{k}" for k in range(n_topics or 0)]
-        text = pd.DataFrame(columns=columns, index=pd.Index([], dtype=object))
-    rfm_part = (
-        rfm.loc[:, list(BEHAVIOR_COLUMNS)].set_axis(rfm.index.astype(str))
-        if rfm is not None
-        else pd.DataFrame(columns=list(BEHAVIOR_COLUMNS), index=pd.Index([], dtype=object))
-    )
-    index = text.index.union(rfm_part.index).sort_values()
-    table = text.reindex(index)
-    no_text = ~index.isin(text.index)
-    topics = _topic_columns(text) if n_topics is None else [f"{_TOPIC_PREFIX}{k}" for k in range(n_topics)]
-    for column in text.columns:
-        if column in topics:
-            fill: object = 1.0 / len(topics)
-        elif column in (schema.N_DOCUMENTS, "n_tokens"):
-            fill = 0
-        elif column == schema.INTEREST_SCORES:
-            fill = "{}"
-        elif pd.api.types.is_numeric_dtype(text[column]):
-            fill = 0
-        else:
-            fill = ""
-        if no_text.any():
-            table.loc[no_text, column] = fill
-        table[column] = table[column].astype(text[column].dtype if len(text) else type(fill))
-    behavior = rfm_part.reindex(index)
-    no_orders = ~index.isin(rfm_part.index)
-    fills = {
-        RECENCY_DAYS: NO_ORDERS_RECENCY, FREQUENCY: 0, MONETARY: 0.0, AVG_ORDER_VALUE: 0.0,
-        R_SCORE: 0, F_SCORE: 0, M_SCORE: 0, RFM_SEGMENT: NO_ORDERS_SEGMENT,
-    }  # fmt: skip
-    dtypes = {RFM_SEGMENT: object, MONETARY: "float64", AVG_ORDER_VALUE: "float64"}
-    for column, fill in fills.items():
-        behavior.loc[no_orders, column] = fill
-        behavior[column] = behavior[column].astype(dtypes.get(column, "int64"))
-    joined = pd.concat([table, behavior], axis=1)
-    joined.index.name = schema.CUSTOMER_ID
-    return joined.reset_index()
-
-
 # -- helpers -------------------------------------------------------------------------------------
-def _topic_columns(frame: pd.DataFrame) -> list[str]:
-    columns = [
-        c
-        for c in frame.columns
-        if isinstance(c, str) and c.startswith(_TOPIC_PREFIX) and c[len(_TOPIC_PREFIX) :].isdigit()
-    ]
-    return sorted(columns, key=lambda c: int(c[len(_TOPIC_PREFIX) :]))
-
-
-def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """``frame`` must be a DataFrame holding ``columns``; else one DataValidationError naming what is missing."""
-    if not isinstance(frame, pd.DataFrame):
-        raise DataValidationError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        found = ", ".join(map(str, frame.columns)) or "no columns"
-        raise DataValidationError(
-            f"{what}: required column {', '.join(map(repr, missing))} is missing (found: {found})."
-        )
-
-
 def _checked_shares(shares: pd.DataFrame | None) -> pd.DataFrame | None:
     if shares is None:
         return None

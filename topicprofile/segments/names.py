@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile.behavior import AVG_ORDER_VALUE, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SEGMENT
-from topicprofile.segments.fuse import NO_ORDERS_SEGMENT
+from topicprofile.segments.join import NO_ORDERS_SEGMENT
 
 __all__ = [
     "MIN_VALUE_CONTRAST",
