@@ -14,6 +14,7 @@ from sklearn.metrics import normalized_mutual_info_score
 from topicprofile import TopicProfiler
 from topicprofile.app.jobs import load_inputs
 from topicprofile.errors import ConfigError
+from topicprofile.profiler_params import check_cluster_params
 from topicprofile.topics import LdaTopics
 from topicprofile.topics.review_mixture import (
     mixture_to_gensim,
@@ -151,3 +152,9 @@ def test_review_mixture_bad_params_refused(given: dict, match: str) -> None:
 def test_review_trainer_bad_alpha_is_a_config_error(tiny_reviews: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match="alpha must be a positive number for the review trainer"):
         TopicProfiler(n_topics=3, trainer="review", alpha="auto").fit(reviews=tiny_reviews)
+
+
+def test_review_trainer_refused_on_a_dask_cluster() -> None:
+    params = TopicProfiler(trainer="review").get_params()
+    with pytest.raises(ConfigError, match="the review trainer cannot run on a Dask cluster"):
+        check_cluster_params(params)
