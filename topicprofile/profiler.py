@@ -94,7 +94,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
     pooling : {"customer", "document"}, default "customer"
         Train on each customer's texts pooled into one document, or on the documents (docs/pooling_and_vocabulary.md).
     trainer : {"gibbs", "vb", "review"}, default "gibbs"
-        Collapsed Gibbs sampling (:mod:`topicprofile.topics.gibbs`) or gensim's variational Bayes.
+        Gibbs LDA (:mod:`~topicprofile.topics.gibbs`), variational Bayes, or one topic per review (opt-in).
     no_below, no_above, keep_n
         Vocabulary filter (gensim ``filter_extremes``; :func:`~topicprofile.text.vectorize.default_no_below`).
     passes, iterations, update_every, alpha, eta

@@ -149,7 +149,11 @@ class LdaTopics:
         return {k: (DEFAULT_LDA_PARAMS[k] if v is None else v) for k, v in given.items()}
 
     def fit(
-        self, bows: Sequence[Sequence[tuple[int, int]]], dictionary: Any, *, estep: EStep | None = None,
+        self,
+        bows: Sequence[Sequence[tuple[int, int]]],
+        dictionary: Any,
+        *,
+        estep: EStep | None = None,
         groups: np.ndarray | None = None,
     ) -> LdaTopics:
         """Train on bags of words; returns ``self``.
@@ -168,12 +172,13 @@ class LdaTopics:
         from gensim.models import LdaModel
 
         if self.trainer not in {"vectorized", "gensim", "gibbs", "review"}:
-            raise ValueError(f"trainer must be 'vectorized', 'gensim', 'gibbs' or 'review', got {self.trainer!r}")
+            known = "'vectorized', 'gensim', 'gibbs' or 'review'"
+            raise ValueError(f"trainer must be {known}, got {self.trainer!r}")
         params = self.resolved_params()
         self.iterations_ = int(params["iterations"])
         if self.trainer == "review":
             if groups is None or not isinstance(bows, CsrCorpus):
-                raise ValueError("the review trainer needs the documents' count matrix and their customers (groups)")
+                raise ValueError("the review trainer needs the document counts and their customers")
             self.lda_ = train_review_mixture(bows.counts, groups, dictionary, n_topics=self.n_topics, params=params,
                                              random_state=self.random_state)  # fmt: skip
             self._set_fitted_arrays()

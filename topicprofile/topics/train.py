@@ -122,7 +122,8 @@ def train_topics(
                                        k_values=_k_candidates(config), lda_params=lda_params)  # fmt: skip
     if not config.taxonomy:
         lda = make_lda(config, n_topics, eta=config.eta, random_state=random_state)
-        return TrainedTopics(lda.fit(CsrCorpus(training), dictionary, estep=estep, groups=groups), n_topics, tuning)
+        fitted = lda.fit(CsrCorpus(training), dictionary, estep=estep, groups=groups)
+        return TrainedTopics(fitted, n_topics, tuning)
     base = make_lda(config, n_topics, eta=config.eta, random_state=random_state).resolved_params()["eta"]
     base = base if config.trainer in ("gibbs", "review") else None
     prior = seed_prior(validate_taxonomy(config.taxonomy), n_topics=n_topics, dictionary=dictionary, encode=encode,
@@ -134,7 +135,9 @@ def train_topics(
     return TrainedTopics(topics, n_topics, tuning, prior.seed_ids, prior.missing, warnings)
 
 
-def training_rows(corpus: CountedCorpus, *, pooling: str, trainer: str) -> tuple[sparse.csr_matrix, np.ndarray | None]:
+def training_rows(
+    corpus: CountedCorpus, *, pooling: str, trainer: str
+) -> tuple[sparse.csr_matrix, np.ndarray | None]:
     """The training count matrix and, for ``trainer="review"``, each row's customer code: the
     review trainer always trains on the documents (one topic per review); the others on the
     customers' pooled texts or on the documents, as ``pooling`` says."""
