@@ -10,9 +10,11 @@ import pytest
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import normalized_mutual_info_score
+from typer.testing import CliRunner
 
 from topicprofile import TopicProfiler
 from topicprofile.app.jobs import load_inputs
+from topicprofile.cli import app
 from topicprofile.errors import ConfigError
 from topicprofile.profiler_params import check_cluster_params
 from topicprofile.topics import LdaTopics
@@ -167,3 +169,16 @@ def test_review_trainer_refused_on_a_dask_cluster() -> None:
     params = TopicProfiler(trainer="review").get_params()
     with pytest.raises(ConfigError, match="the review trainer cannot run on a Dask cluster"):
         check_cluster_params(params)
+
+
+def test_review_trainer_cli_refuses_dask_in_one_line(tmp_path) -> None:
+    model = tmp_path / "model"
+    result = CliRunner().invoke(app, ["fit", "--reviews", str(CORPORA / "reviews.csv"), "--model-dir", str(model),
+                                      "--trainer", "review", "--dask", "local:1"])  # fmt: skip
+    assert result.exit_code == 1
+    expected = (
+        "error: --trainer review cannot run on a Dask cluster (its sampler is sequential); use --trainer vb "
+        "(the default with --dask), which trains the same model there as on one machine"
+    )
+    assert result.output.strip().splitlines() == [expected]
+    assert not model.exists()

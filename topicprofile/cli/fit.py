@@ -98,7 +98,7 @@ def fit_cli(
     passes: Annotated[int | None, typer.Option("--passes", min=1, help="LDA passes (default: tuned).")] = None,
     iterations: Annotated[
         int | None,
-        typer.Option("--iterations", min=1, help="LDA iterations per document (vb) or Gibbs sweeps (gibbs)."),
+        typer.Option("--iterations", min=1, help="LDA iterations per document (vb) or Gibbs sweeps (gibbs, review)."),
     ] = None,
     trainer: Annotated[
         Trainer | None,
