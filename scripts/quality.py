@@ -130,9 +130,10 @@ def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None
     params = dict(params or {})
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)  # prototypes: gibbs_restarts
     split = (params.pop("split_restart", None), params.pop("split_keep", "ratio"))  # prototype: split_restart
+    review = params.pop("review", None)  # prototype: review_settings
     start = time.perf_counter()
     model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
-    with gibbs_restarts(restarts, probe), split_restart(*split):
+    with gibbs_restarts(restarts, probe), split_restart(*split), review_settings(review):
         model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     if "tp_same_vocab" not in ps.meta:
@@ -151,8 +152,9 @@ def fit_topicprofile(ps: PreparedShop, k: int, seed: int, *, params: dict | None
 #: with the argmax (coverage as the peers'). ``length``: weighted by the document's in-vocabulary
 #: token count (today's rule without channel weights and thresholds); ``mean``: unweighted mean;
 #: ``vote``: majority of the documents' argmaxes (ties broken by the unweighted mean); ``sharp``:
-#: mean of p² renormalised; ``log``: sum of log p (a product of experts).
-AGGREGATES = ("length", "mean", "vote", "sharp", "log")
+#: mean of p² renormalised; ``log``: sum of log p (a product of experts); ``review_posterior``: the
+#: review mixture's own rule, one topic per review (:func:`review_posterior_top`).
+AGGREGATES = ("length", "mean", "vote", "sharp", "log", "review_posterior")
 
 
 def aggregate_top(ps: PreparedShop, doc_topics: np.ndarray, doc_index: np.ndarray, lengths: np.ndarray,
@@ -171,6 +173,43 @@ def aggregate_top(ps: PreparedShop, doc_topics: np.ndarray, doc_index: np.ndarra
         votes = np.eye(doc_topics.shape[1])[doc_topics.argmax(axis=1)]
         return mean_top(ps, votes + 1e-6 * doc_topics, doc_index)  # ties: the mean decides
     raise ValueError(f"unknown aggregate {rule!r}; known: {AGGREGATES}")
+
+
+@contextlib.contextmanager
+def review_settings(settings: dict | None):
+    """Within the block, the review trainer's defaults take ``settings`` (e.g. ``{"background":
+    false}``): a harness prototype (patches ``review_mixture.DEFAULT_REVIEW_PARAMS``)."""
+    from topicprofile.topics import review_mixture
+
+    saved = dict(review_mixture.DEFAULT_REVIEW_PARAMS)
+    review_mixture.DEFAULT_REVIEW_PARAMS.update(settings or {})
+    try:
+        yield
+    finally:
+        review_mixture.DEFAULT_REVIEW_PARAMS.clear()
+        review_mixture.DEFAULT_REVIEW_PARAMS.update(saved)
+
+
+def review_posterior_top(ps: PreparedShop, counts, topic_word: np.ndarray, doc_index: np.ndarray,
+                         alpha: float, n_iter: int = 50) -> np.ndarray:  # fmt: skip
+    """The review mixture's own customer rule: each review has one topic, r_rk ∝ θ_ck Π_w φ_kw^n_rw,
+    θ_c re-estimated from its reviews' r (prior ``alpha``) until stable; the customer's argmax θ_c."""
+    log_lik = np.asarray(counts @ np.log(topic_word).T)  # n_docs × K
+    owner = ps.doc_customer[doc_index]
+    keep = owner >= 0
+    log_lik, owner = log_lik[keep], owner[keep]
+    n_c, k = len(ps.customers), topic_word.shape[0]
+    theta = np.full((n_c, k), 1.0 / k)
+    for _ in range(n_iter):
+        logp = np.log(theta[owner]) + log_lik
+        resp = np.exp(logp - logp.max(axis=1, keepdims=True))
+        resp /= resp.sum(axis=1, keepdims=True)
+        sums = np.zeros((n_c, k))
+        np.add.at(sums, owner, resp)
+        theta = (sums + alpha) / (sums + alpha).sum(axis=1, keepdims=True)
+    top = theta.argmax(axis=1)
+    top[np.bincount(owner, minlength=n_c) == 0] = UNTAGGED
+    return top
 
 
 @contextlib.contextmanager
@@ -291,9 +330,10 @@ def _tp_fit_cached(ps: PreparedShop, k: int, seed: int, params: dict) -> tuple:
     params = dict(params)
     restarts, probe = params.pop("restarts", None), params.pop("probe", None)
     split = (params.pop("split_restart", None), params.pop("split_keep", "ratio"))
+    review = params.pop("review", None)
     start = time.perf_counter()
     model = TopicProfiler(n_topics=k, lang=ps.shop.lang, random_state=seed, **params)
-    with gibbs_restarts(restarts, probe), split_restart(*split):
+    with gibbs_restarts(restarts, probe), split_restart(*split), review_settings(review):
         model.fit(reviews=ps.shop.reviews, browsing=ps.shop.browsing, run=RunOptions(cache_dir=cache))
     seconds = time.perf_counter() - start
     dictionary = model.dictionary_
@@ -304,11 +344,15 @@ def _tp_fit_cached(ps: PreparedShop, k: int, seed: int, params: dict) -> tuple:
     doc_topics = model.topics_.transform_counts(counts)
     topics = [list(t) for t in model.topic_info_["top_terms"]]
     ps.meta[key] = (doc_topics, index, lengths[index], topics, seconds)
+    ps.meta[("tp_model", *key[1:])] = (counts, model.topics_.topic_word_, float(model.topics_.alpha_[0]))
     return ps.meta[key]
 
 
 def fit_tp_aggregate(ps: PreparedShop, k: int, seed: int, *, params: dict, rule: str) -> CustomerResult:
     doc_topics, index, lengths, topics, seconds = _tp_fit_cached(ps, k, seed, params)
+    if rule == "review_posterior":
+        counts, topic_word, alpha = ps.meta[("tp_model", json.dumps(params, sort_keys=True), seed)]
+        return CustomerResult(review_posterior_top(ps, counts, topic_word, index, alpha), topics, seconds)
     return CustomerResult(aggregate_top(ps, doc_topics, index, lengths, rule), topics, seconds)
 
 

@@ -40,8 +40,9 @@ __all__ = [
 DEFAULT_CHUNK_ROWS = 50_000
 #: The topic counts ``n_topics="auto"`` tries.
 DEFAULT_K_VALUES = tuple(range(4, 17, 2))
-#: ``trainer`` values: tomotopy's collapsed Gibbs sampling, gensim's variational Bayes.
-TRAINERS = ("gibbs", "vb")
+#: ``trainer`` values: tomotopy's collapsed Gibbs sampling, gensim's variational Bayes, one topic
+#: per review drawn from its customer's interests (:mod:`topicprofile.topics.review_mixture`).
+TRAINERS = ("gibbs", "vb", "review")
 #: ``pooling`` values: LDA trains on each customer's pooled texts, or on the documents.
 POOLINGS = ("customer", "document")
 #: ``aggregation`` values: how a customer's documents make one topic vector (:mod:`topicprofile.tag.tagger`).
@@ -125,7 +126,7 @@ class TopicsConfig(_StageConfig):
                     f"{name} must be an integer >= 1 (or None for the tuned default), got {value!r}"
                 )
         if self.trainer not in TRAINERS:
-            raise ConfigError(f"trainer must be 'vb' or 'gibbs', got {self.trainer!r}")
+            raise ConfigError(f"trainer must be 'vb', 'gibbs' or 'review', got {self.trainer!r}")
 
 
 @dataclass(frozen=True)

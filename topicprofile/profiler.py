@@ -60,7 +60,7 @@ from topicprofile.text.tokenizer import SpacyTokenizer
 from topicprofile.topics import apply_label_overrides
 from topicprofile.topics.describe import describe_topics
 from topicprofile.topics.refit import Refit
-from topicprofile.topics.train import check_trainable, train_topics
+from topicprofile.topics.train import check_trainable, train_topics, training_rows
 
 __all__ = ["ProgressCallback", "TopicProfiler"]
 
@@ -93,8 +93,8 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         shop list), frequent word pairs joined into phrases (:mod:`topicprofile.text.encoder`).
     pooling : {"customer", "document"}, default "customer"
         Train on each customer's texts pooled into one document, or on the documents (docs/pooling_and_vocabulary.md).
-    trainer : {"gibbs", "vb"}, default "gibbs"
-        Collapsed Gibbs sampling (:mod:`topicprofile.topics.gibbs`) or gensim's variational Bayes.
+    trainer : {"gibbs", "vb", "review"}, default "gibbs"
+        Gibbs LDA (:mod:`~topicprofile.topics.gibbs`), variational Bayes, or one topic per review (opt-in).
     no_below, no_above, keep_n
         Vocabulary filter (gensim ``filter_extremes``; :func:`~topicprofile.text.vectorize.default_no_below`).
     passes, iterations, update_every, alpha, eta
@@ -195,12 +195,12 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         check_trainable(corpus.n_nonempty, self.dictionary_, config, no_below=self.no_below)
         self.encoder_.fit_keywords(corpus.iter_bows())
         report("topics", 0, None)
-        training = corpus.pooled if self.pooling == "customer" else corpus.doc_matrix()
+        training, groups = training_rows(corpus, pooling=self.pooling, trainer=self.trainer)
         if refit is not None and backend is None:  # a cluster trains without the warm start
             config = refit.warm_start(config, training, self.dictionary_)
         trained = train_topics(training, dictionary=self.dictionary_, encode=self.encoder_.tokens, config=config,
                                sample_tokens=corpus.sample_tokens, random_state=self.random_state, report=report,
-                               estep=None if backend is None else cluster_estep(backend))  # fmt: skip
+                               estep=None if backend is None else cluster_estep(backend), groups=groups)  # fmt: skip
         self.topics_ = trained.topics if refit is None else refit.follow(trained.topics, self.dictionary_)
         self.n_topics_, self.tuning_, self.seed_ids_ = trained.n_topics, trained.tuning, trained.seed_ids
         self.missing_seeds_, self.taxonomy_warnings_ = trained.missing_seeds, trained.taxonomy_warnings

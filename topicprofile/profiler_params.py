@@ -83,9 +83,9 @@ def check_params(params: Mapping[str, Any], *, cluster: bool = False) -> None:
 
 def check_cluster_params(params: Mapping[str, Any]) -> None:
     """What a Dask cluster can train identically: batch variational LDA without a seeded prior."""
-    if params["trainer"] == "gibbs":
+    if params["trainer"] in ("gibbs", "review"):
         raise ConfigError(
-            "the gibbs trainer cannot run on a Dask cluster (its sampler is sequential); use "
+            f"the {params['trainer']} trainer cannot run on a Dask cluster (its sampler is sequential); use "
             "--trainer vb, which trains the same model on the cluster as on one machine"
         )
     if params["taxonomy"] or (params["update_every"] or 0) > 0:

@@ -126,6 +126,20 @@ def test_quality_harness_customer_vector_is_unweighted_mean(quality: ModuleType)
     assert top.tolist() == [1, 0, quality.UNTAGGED]
 
 
+def test_quality_harness_review_posterior_counts_reviews_not_words(quality: ModuleType) -> None:
+    """The review mixture's own rule: each review takes one topic, so a customer with two short
+    reviews of topic 0 and one long review of topic 1 is topic 0 (a mean of words would say 1)."""
+    from scipy import sparse
+
+    ps = SimpleNamespace(customers=np.array(["A", "B"]), doc_customer=np.array([0, 0, 0, -1]))
+    topic_word = np.array([[0.7, 0.1, 0.2], [0.1, 0.7, 0.2]])
+    counts = sparse.csr_matrix(np.array([[3, 0, 0], [3, 0, 0], [0, 30, 0], [0, 5, 0]]))
+    top = quality.review_posterior_top(ps, counts, topic_word, np.arange(4), alpha=0.1)
+    assert top.tolist() == [0, quality.UNTAGGED]
+    words = np.asarray(counts[:3].sum(axis=0)).ravel() @ np.log(topic_word).T
+    assert words.argmax() == 1  # pooled words point the other way
+
+
 def test_quality_harness_end_to_end_tiny(quality: ModuleType, amazon: pd.DataFrame, tmp_path: Path) -> None:
     out = tmp_path / "quality.md"
     args = quality.parse_args(

@@ -110,7 +110,7 @@ def test_gibbs_save_load_identical_tags(gibbs_profiler: TopicProfiler, tiny_revi
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"trainer": "bogus"}, "trainer must be 'vb' or 'gibbs'"), ({"trainer": "gibbs", "alpha": "auto"}, "alpha")],
+    [({"trainer": "bogus"}, "trainer must be 'vb', 'gibbs' or 'review'"), ({"trainer": "gibbs", "alpha": "auto"}, "alpha")],
 )
 def test_gibbs_bad_settings_are_config_errors(tiny_reviews: pd.DataFrame, params: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -59,6 +59,7 @@ class KeepTexts(str, Enum):
 class Trainer(str, Enum):
     vb = "vb"
     gibbs = "gibbs"
+    review = "review"
 
 
 @app.command("fit")
@@ -97,14 +98,15 @@ def fit_cli(
     passes: Annotated[int | None, typer.Option("--passes", min=1, help="LDA passes (default: tuned).")] = None,
     iterations: Annotated[
         int | None,
-        typer.Option("--iterations", min=1, help="LDA iterations per document (vb) or Gibbs sweeps (gibbs)."),
+        typer.Option("--iterations", min=1, help="LDA iterations per document (vb) or Gibbs sweeps (gibbs, review)."),
     ] = None,
     trainer: Annotated[
         Trainer | None,
         typer.Option(
             "--trainer",
-            help="LDA trainer: tomotopy's collapsed Gibbs (default) or variational Bayes (vb; the default and "
-            "the only one with --dask).",
+            help="LDA trainer: tomotopy's collapsed Gibbs (default), variational Bayes (vb; the default and "
+            "the only one with --dask) or review (one topic per review from its customer's interests; "
+            "docs/quality.md).",
             show_default=False,
         ),
     ] = None,
@@ -153,7 +155,7 @@ def fit_cli(
     """
     n_topics = topic_count(topics) if topics is not None else None
     # on a cluster the default trainer is vb (Gibbs sampling is sequential); asking for gibbs there is an error
-    gibbs_on_dask = dask is not None and trainer is Trainer.gibbs
+    gibbs_on_dask = dask is not None and trainer in (Trainer.gibbs, Trainer.review)
     trainer = trainer or (Trainer.vb if dask is not None else Trainer.gibbs)
     inputs = input_files(
         reviews=reviews,
@@ -173,7 +175,7 @@ def fit_cli(
             from topicprofile.errors import ConfigError
 
             raise ConfigError(
-                "--trainer gibbs cannot run on a Dask cluster (its sampler is sequential); use --trainer vb "
+                f"--trainer {trainer.value} cannot run on a Dask cluster (its sampler is sequential); use --trainer vb "
                 "(the default with --dask), which trains the same model there as on one machine"
             )
     with user_errors(quiet=quiet or json_out), model_lock(model_dir, force=force):

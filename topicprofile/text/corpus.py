@@ -188,6 +188,11 @@ class CountedCorpus:
         """All documents' counts as one matrix (for per-document training)."""
         return sparse.vstack(list(self.matrices()), format="csr")
 
+    def doc_customers(self) -> np.ndarray:
+        """Each document's customer as an integer code (the rows of :meth:`doc_matrix`, in order)."""
+        ids = pd.concat([docs[schema.CUSTOMER_ID] for docs in self.store.chunks()], ignore_index=True)
+        return pd.factorize(ids.astype(str))[0].astype(np.int64)
+
 
 def row_bow(counts: sparse.csr_matrix, i: int) -> list[tuple[int, float]]:
     """Row ``i`` of a CSR count matrix as a gensim bag of words."""

@@ -24,6 +24,7 @@ from topicprofile.topics.infer import doc_topics, infer_gamma
 from topicprofile.topics.infer import seeded_gamma as _seeded_gamma  # noqa: F401
 from topicprofile.topics.infer import splitmix64 as _splitmix64
 from topicprofile.topics.gibbs import resolve_gibbs_params, train_gibbs
+from topicprofile.topics.review_mixture import resolve_review_params, train_review_mixture
 from topicprofile.text.vectorize import bows_to_csr
 
 __all__ = ["DEFAULT_LDA_PARAMS", "LdaTopics", "tree_sum"]
@@ -83,7 +84,9 @@ class LdaTopics:
         Number of topics.
     passes, iterations, update_every, chunksize, alpha, eta
         Passed to :class:`gensim.models.LdaModel`; ``None`` takes :data:`DEFAULT_LDA_PARAMS`.
-    trainer : {"vectorized", "gensim", "gibbs"}, default "vectorized"
+    trainer : {"vectorized", "gensim", "gibbs", "review"}, default "vectorized"
+        ``"review"``: one topic per review drawn from its customer's interests, sampled on the
+        documents with their customers (``fit(..., groups=)``; :mod:`topicprofile.topics.review_mixture`).
         ``"gibbs"`` trains with tomotopy's collapsed Gibbs sampler and converts the result into the
         same gensim model (:mod:`topicprofile.topics.gibbs`); ``iterations`` are then Gibbs sweeps
         (default 500), ``alpha``/``eta`` numbers (default 0.1/0.1, or a seed-prior matrix ``eta``)
@@ -133,6 +136,8 @@ class LdaTopics:
         """The training parameters actually used (``None`` replaced by the trainer's defaults)."""
         if self.trainer == "gibbs":
             return resolve_gibbs_params(iterations=self.iterations, alpha=self.alpha, eta=self.eta)
+        if self.trainer == "review":
+            return resolve_review_params(iterations=self.iterations, alpha=self.alpha, eta=self.eta)
         given = {
             "passes": self.passes,
             "iterations": self.iterations,
@@ -144,9 +149,17 @@ class LdaTopics:
         return {k: (DEFAULT_LDA_PARAMS[k] if v is None else v) for k, v in given.items()}
 
     def fit(
-        self, bows: Sequence[Sequence[tuple[int, int]]], dictionary: Any, *, estep: EStep | None = None
+        self,
+        bows: Sequence[Sequence[tuple[int, int]]],
+        dictionary: Any,
+        *,
+        estep: EStep | None = None,
+        groups: np.ndarray | None = None,
     ) -> LdaTopics:
         """Train on bags of words; returns ``self``.
+
+        ``groups`` (``trainer="review"``, required there): each document's customer code, one per
+        row of the training matrix (empty rows included).
 
         ``estep`` runs each pass's E-step elsewhere (a cluster, :mod:`topicprofile.distributed`) in
         batch variational training (``trainer="vectorized"``, ``update_every=0``, no seeded prior):
@@ -158,10 +171,18 @@ class LdaTopics:
         """
         from gensim.models import LdaModel
 
-        if self.trainer not in {"vectorized", "gensim", "gibbs"}:
-            raise ValueError(f"trainer must be 'vectorized', 'gensim' or 'gibbs', got {self.trainer!r}")
+        if self.trainer not in {"vectorized", "gensim", "gibbs", "review"}:
+            known = "'vectorized', 'gensim', 'gibbs' or 'review'"
+            raise ValueError(f"trainer must be {known}, got {self.trainer!r}")
         params = self.resolved_params()
         self.iterations_ = int(params["iterations"])
+        if self.trainer == "review":
+            if groups is None or not isinstance(bows, CsrCorpus):
+                raise ValueError("the review trainer needs the document counts and their customers")
+            self.lda_ = train_review_mixture(bows.counts, groups, dictionary, n_topics=self.n_topics, params=params,
+                                             random_state=self.random_state)  # fmt: skip
+            self._set_fitted_arrays()
+            return self
         if self.trainer == "gibbs":
             counts = bows.counts if isinstance(bows, CsrCorpus) else bows_to_csr(list(bows), len(dictionary))
             self.lda_ = train_gibbs(

@@ -71,7 +71,7 @@ class Refit:
             return config
         if not isinstance(config.eta, (float, int, type(None))):
             return config
-        default = DEFAULT_GIBBS_PARAMS["eta"] if config.trainer == "gibbs" else 1.0 / n_topics
+        default = DEFAULT_GIBBS_PARAMS["eta"] if config.trainer in ("gibbs", "review") else 1.0 / n_topics
         base = config.eta if config.eta is not None else default
         eta = warm_prior(self.topics.topic_word_, vocabulary(self.dictionary), vocabulary(dictionary),
                          base=float(base), n_training_tokens=float(training.sum()), strength=WARM_START)  # fmt: skip

@@ -12,24 +12,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from topicprofile.config import TopicsConfig
 from topicprofile.errors import ConfigError, DataValidationError
-from topicprofile.text.corpus import CsrCorpus
+from topicprofile.text.corpus import CountedCorpus, CsrCorpus
 from topicprofile.topics.gibbs import resolve_gibbs_params
 from topicprofile.topics.lda import EStep, LdaTopics
+from topicprofile.topics.review_mixture import resolve_review_params
 from topicprofile.topics.seeding import convergence_warnings, seed_prior, topics_for_taxonomy, validate_taxonomy
 from topicprofile.topics.tuning import choose_n_topics
 
 __all__ = ["MIN_WORDS_PER_TOPIC", "TrainedTopics", "check_topic_params", "check_trainable", "check_vocabulary",
-           "fewest_topics", "make_lda", "requested_topics", "train_topics"]  # fmt: skip
+           "fewest_topics", "make_lda", "requested_topics", "train_topics", "training_rows"]  # fmt: skip
 
 #: A vocabulary needs this many words per topic: below, topics share their few words and mean nothing.
 MIN_WORDS_PER_TOPIC = 5
 #: ``trainer`` parameter -> :class:`LdaTopics` trainer.
-_TRAINERS = {"vb": "vectorized", "gibbs": "gibbs"}
+_TRAINERS = {"vb": "vectorized", "gibbs": "gibbs", "review": "review"}
 
 Report = Callable[[str, int, "int | None"], None]
 
@@ -49,9 +51,10 @@ class TrainedTopics:
 def check_topic_params(config: TopicsConfig) -> None:
     """:meth:`TopicsConfig.check`, and the trainer's own settings (Gibbs: iterations, alpha, eta)."""
     config.check()
-    if config.trainer == "gibbs":
+    resolve = {"gibbs": resolve_gibbs_params, "review": resolve_review_params}.get(config.trainer)
+    if resolve is not None:
         try:
-            resolve_gibbs_params(iterations=config.iterations, alpha=config.alpha, eta=config.eta)
+            resolve(iterations=config.iterations, alpha=config.alpha, eta=config.eta)
         except ValueError as e:
             raise ConfigError(str(e)) from e
 
@@ -102,30 +105,45 @@ def make_lda(config: TopicsConfig, n_topics: int, *, eta: Any = None, random_sta
 def train_topics(
     training: sparse.csr_matrix, *, dictionary: Any, encode: Callable[[str], list[str]],
     sample_tokens: Sequence[Sequence[str]], config: TopicsConfig, random_state: int, report: Report,
-    estep: EStep | None = None,
+    estep: EStep | None = None, groups: np.ndarray | None = None,
 ) -> TrainedTopics:  # fmt: skip
     """Choose k (``"auto"``), build the taxonomy's prior (or use ``eta``) and train LDA on ``training``
-    (``estep``: the E-step on a cluster, :meth:`LdaTopics.fit`; not with a taxonomy)."""
+    (``estep``: the E-step on a cluster, :meth:`LdaTopics.fit`; not with a taxonomy; ``groups``: each
+    training row's customer, for ``trainer="review"``, whose ``"auto"`` k is chosen with Gibbs LDA)."""
     requested = requested_topics(config)
     if requested == "auto":
         report("choose k", 0, None)
     # tuned with the trainer that fits the final model (the best k of one need not be the other's)
     lda_params = {"passes": config.passes, "iterations": config.iterations, "update_every": config.update_every,
                   "alpha": config.alpha, "trainer": _TRAINERS[config.trainer]}  # fmt: skip
+    if config.trainer == "review":  # tuning fits LDA on the training rows without their customers
+        lda_params = {**lda_params, "trainer": "gibbs", "iterations": None, "alpha": None}
     n_topics, tuning = choose_n_topics(requested, CsrCorpus(training), dictionary, sample_tokens,
                                        k_values=_k_candidates(config), lda_params=lda_params)  # fmt: skip
     if not config.taxonomy:
         lda = make_lda(config, n_topics, eta=config.eta, random_state=random_state)
-        return TrainedTopics(lda.fit(CsrCorpus(training), dictionary, estep=estep), n_topics, tuning)
+        fitted = lda.fit(CsrCorpus(training), dictionary, estep=estep, groups=groups)
+        return TrainedTopics(fitted, n_topics, tuning)
     base = make_lda(config, n_topics, eta=config.eta, random_state=random_state).resolved_params()["eta"]
-    base = base if config.trainer == "gibbs" else None
+    base = base if config.trainer in ("gibbs", "review") else None
     prior = seed_prior(validate_taxonomy(config.taxonomy), n_topics=n_topics, dictionary=dictionary, encode=encode,
                        n_training_docs=training.shape[0], base=base)  # fmt: skip
     topics = make_lda(config, n_topics, eta=prior.eta, random_state=random_state).fit(
-        CsrCorpus(training), dictionary
+        CsrCorpus(training), dictionary, groups=groups
     )
     warnings = convergence_warnings(topics.topic_word_, prior.seed_ids, list(config.taxonomy))
     return TrainedTopics(topics, n_topics, tuning, prior.seed_ids, prior.missing, warnings)
+
+
+def training_rows(
+    corpus: CountedCorpus, *, pooling: str, trainer: str
+) -> tuple[sparse.csr_matrix, np.ndarray | None]:
+    """The training count matrix and, for ``trainer="review"``, each row's customer code: the
+    review trainer always trains on the documents (one topic per review); the others on the
+    customers' pooled texts or on the documents, as ``pooling`` says."""
+    if trainer == "review":
+        return corpus.doc_matrix(), corpus.doc_customers()
+    return (corpus.pooled if pooling == "customer" else corpus.doc_matrix()), None
 
 
 def check_trainable(n_nonempty: int, dictionary: Any, config: TopicsConfig, *, no_below: int | None) -> None:
