@@ -21,6 +21,7 @@ from scipy import sparse
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
+from topicprofile.distributed.ingest import chunk_sources
 from topicprofile.distributed.vocabulary import ClusterVocabulary
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.encoder import TextEncoder
@@ -55,11 +56,9 @@ def _submits(
     backend: DaskBackend, task: Any, held: Any, documents: DocumentStore, *, name: str
 ) -> Iterator[Any]:
     """One submission of ``task(held, chunk)`` per chunk of ``documents``, made when called: workers
-    that share this machine's files get the shard's path, others the chunk itself."""
-    sources: Any = (
-        (str(path) for path in documents.shard_paths()) if backend.shares_files else documents.chunks()
-    )
-    for i, source in enumerate(sources):
+    that share this machine's files get the shard's path, others the shard's future when the workers
+    read the input (:func:`~topicprofile.distributed.ingest.chunk_sources`), else the chunk itself."""
+    for i, source in enumerate(chunk_sources(backend, documents)):
         yield lambda i=i, source=source: backend.submit(task, held, source, key=backend.key(name, i))
 
 

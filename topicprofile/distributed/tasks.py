@@ -8,6 +8,9 @@ and sets its memory allocator up once for numpy's short-lived arrays (:func:`tun
 from __future__ import annotations
 
 import ctypes
+import hashlib
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +18,12 @@ import pandas as pd
 from scipy import sparse
 
 from topicprofile import schema
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.ingest.documents import update_fingerprint
+from topicprofile.ingest.inputs import file_documents
+from topicprofile.ingest.load import StreamedLoad
+from topicprofile.privacy.names import name_scrubber
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.tokenizer import SpacyTokenizer
@@ -23,7 +32,7 @@ from topicprofile.topics.lda import LdaTopics
 
 __all__ = [
     "MMAP_THRESHOLD", "TRIM_THRESHOLD", "add", "block_sstats", "hold", "infer_chunk", "load_block", "phrase_counts",
-    "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
+    "piece", "read_file", "read_summary", "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
 ]  # fmt: skip
 
 #: Models built on this worker, by the run's key (a worker serves one run at a time; the few
@@ -154,3 +163,47 @@ def word_counts(tokens: list[list[str]], phrases: dict[str, Any] | None) -> dict
     counted = count_words(tokens)
     vocabulary, arrays = dictionary_to_state(counted)
     return {**vocabulary, **arrays}
+
+
+def read_file(kind: str, path: str, read: dict[str, Any], privacy: dict[str, Any], out: str | None) -> dict[str, Any]:
+    """One input file read, cleaned, pseudonymised and scrubbed as the driver would
+    (:func:`~topicprofile.ingest.inputs.file_documents`), cut into the document store's shards
+    (:meth:`DocumentStore.pieces`). ``read``: the reader's settings (``columns``, ``encoding``,
+    ``chunk_rows``, ``date_format``); ``privacy``: ``scrub``, ``id_key`` and ``names`` (the spaCy
+    pipeline folder of the name scrubber, built once per worker, or None). With ``out`` (a folder
+    every worker and the driver share) the shards are written there as Parquet and named by path;
+    otherwise they stay in this result, on the worker.
+
+    Returns ``{"summary": {...}, "pieces": [...]}``: the summary (:func:`read_summary`) is what the
+    driver fetches; the pieces are picked one by one by later tasks (:func:`piece`)."""
+    tune_allocator()
+    names = name_scrubber(privacy["names"]) if privacy["scrub"] and privacy["names"] else None
+    load = StreamedLoad(kind, path, **read)
+    digest, counts = hashlib.sha256(), Counter[str]()
+    pieces: list[Any] = []
+    sizes: list[int] = []
+    for docs in file_documents(iter(load), kind, scrub=privacy["scrub"], id_key=privacy["id_key"], names=names):
+        counts.update(docs.attrs.get(SCRUB_COUNTS_ATTR, {}))
+        for part in DocumentStore.pieces(docs, read["chunk_rows"]):
+            update_fingerprint(digest, part)
+            sizes.append(len(part))
+            if out is not None:
+                target = Path(out) / f"{kind}-{len(pieces):06d}.parquet"
+                part.to_parquet(target, index=False)
+            pieces.append(part if out is None else str(target))
+    summary = {
+        "n_read": load.n_read, "rejects": load.rejects, "scrub_counts": dict(counts), "sizes": sizes,
+        "fingerprint": digest.hexdigest(),
+    }  # fmt: skip
+    return {"summary": summary, "pieces": pieces}
+
+
+def read_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """What the driver fetches of :func:`read_file`'s result: rows read, rejects (file and row),
+    scrub counts, the shards' sizes and the file's fingerprint part."""
+    return result["summary"]
+
+
+def piece(result: dict[str, Any], index: int) -> pd.DataFrame | str:
+    """Shard ``index`` of :func:`read_file`'s result (a frame kept on the cluster, or its Parquet path)."""
+    return result["pieces"][index]

@@ -25,6 +25,7 @@ import numpy as np
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
+from topicprofile.distributed.ingest import chunk_sources
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.text.phrases import PhraseDetector
@@ -54,9 +55,7 @@ class ClusterVocabulary:
         run_id = uuid.uuid4().hex[:8]
         config = {"key": f"{backend.token}-{run_id}", "config": tokenizer.get_config()}
         held = backend.submit(tasks.hold, config, key=backend.key("tokenizer", run_id))
-        sources: Any = (
-            (str(path) for path in documents.shard_paths()) if backend.shares_files else documents.chunks()
-        )
+        sources = chunk_sources(backend, documents)  # paths, the workers' own shards, or the chunks
         self._tokens = []
 
         def submits() -> Iterator[Any]:
