@@ -165,7 +165,9 @@ def word_counts(tokens: list[list[str]], phrases: dict[str, Any] | None) -> dict
     return {**vocabulary, **arrays}
 
 
-def read_file(kind: str, path: str, read: dict[str, Any], privacy: dict[str, Any], out: str | None) -> dict[str, Any]:
+def read_file(
+    kind: str, path: str, read: dict[str, Any], privacy: dict[str, Any], out: str | None
+) -> dict[str, Any]:
     """One input file read, cleaned, pseudonymised and scrubbed as the driver would
     (:func:`~topicprofile.ingest.inputs.file_documents`), cut into the document store's shards
     (:meth:`DocumentStore.pieces`). ``read``: the reader's settings (``columns``, ``encoding``,
@@ -182,7 +184,9 @@ def read_file(kind: str, path: str, read: dict[str, Any], privacy: dict[str, Any
     digest, counts = hashlib.sha256(), Counter[str]()
     pieces: list[Any] = []
     sizes: list[int] = []
-    for docs in file_documents(iter(load), kind, scrub=privacy["scrub"], id_key=privacy["id_key"], names=names):
+    for docs in file_documents(
+        iter(load), kind, scrub=privacy["scrub"], id_key=privacy["id_key"], names=names
+    ):
         counts.update(docs.attrs.get(SCRUB_COUNTS_ATTR, {}))
         for part in DocumentStore.pieces(docs, read["chunk_rows"]):
             update_fingerprint(digest, part)
