@@ -24,15 +24,38 @@ from topicprofile.ingest.inputs import file_documents
 from topicprofile.ingest.load import StreamedLoad
 from topicprofile.privacy.names import name_scrubber
 from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR
-from topicprofile.text.encoder import TextEncoder
+from topicprofile.tag.tagger import CustomerAccumulator
+from topicprofile.text.corpus import review_candidates
+from topicprofile.text.encoder import TextEncoder, vocabulary_counts
 from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.tokenizer import SpacyTokenizer
-from topicprofile.text.vectorize import count_words, dictionary_to_state
+from topicprofile.text.vectorize import (
+    count_words,
+    dictionary_from_state,
+    dictionary_to_state,
+    document_frequencies,
+)
 from topicprofile.topics.lda import LdaTopics
 
 __all__ = [
-    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "add", "block_sstats", "hold", "infer_chunk", "load_block", "phrase_counts",
-    "piece", "read_file", "read_summary", "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
+    "MMAP_THRESHOLD",
+    "TRIM_THRESHOLD",
+    "add",
+    "block_sstats",
+    "count_chunk",
+    "hold",
+    "infer_chunk",
+    "load_block",
+    "merge_pooled",
+    "phrase_counts",
+    "pick",
+    "piece",
+    "read_file",
+    "read_summary",
+    "tag_chunk",
+    "tokenize_chunk",
+    "tune_allocator",
+    "word_counts",
 ]  # fmt: skip
 
 #: Models built on this worker, by the run's key (a worker serves one run at a time; the few
@@ -40,6 +63,7 @@ __all__ = [
 _MODELS: dict[str, tuple[TextEncoder, LdaTopics]] = {}
 _KEEP_MODELS = 2
 _TOKENIZERS: dict[str, SpacyTokenizer] = {}
+_VOCABULARIES: dict[str, tuple[PhraseDetector | None, Any]] = {}
 #: glibc's thresholds in a worker (bytes): arrays up to 32 MiB come from the heap, and up to 256 MiB
 #: of freed heap stays with the process between tasks.
 MMAP_THRESHOLD = 32 * 2**20
@@ -211,3 +235,58 @@ def read_summary(result: dict[str, Any]) -> dict[str, Any]:
 def piece(result: dict[str, Any], index: int) -> pd.DataFrame | str:
     """Shard ``index`` of :func:`read_file`'s result (a frame kept on the cluster, or its Parquet path)."""
     return result["pieces"][index]
+
+
+def pick(result: dict[str, Any], name: str) -> Any:
+    """One item of a task's result dict, as its own result (the rest may then be released)."""
+    return result[name]
+
+
+def count_chunk(
+    tokens: list[list[str]], source: str | pd.DataFrame, vocabulary: dict[str, Any], positions: np.ndarray,
+    min_example_words: int | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The fit's counting of one chunk (:func:`~topicprofile.tag.aggregate.count_corpus`), on a worker:
+    ``counts`` (its documents' word counts, kept here), ``pooled`` (its customers' ids, sorted, and
+    their summed counts) and ``summary`` for the driver: documents, documents with words, the tokens
+    of its documents at ``positions`` (the coherence sample), the reviews that may become quotes,
+    and the document frequencies for TF-IDF. ``vocabulary``: the learned phrases and dictionary
+    (``{"key", "phrases", "dictionary"}``, rebuilt once per worker)."""
+    tune_allocator()
+    built = _VOCABULARIES.get(vocabulary["key"])
+    if built is None:
+        _VOCABULARIES.clear()
+        phrases = None if vocabulary["phrases"] is None else PhraseDetector.from_state(vocabulary["phrases"])
+        built = _VOCABULARIES[vocabulary["key"]] = (phrases, dictionary_from_state(*vocabulary["dictionary"]))
+    docs = pd.read_parquet(source) if isinstance(source, str) else source
+    chunk, counts = vocabulary_counts(tokens, phrases=built[0], dictionary=built[1])
+    accumulator = CustomerAccumulator(1, {}, "length")  # as count_corpus: word counts only
+    accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(),
+                    np.zeros(len(docs), dtype=np.int64), counts=counts)  # fmt: skip
+    pooled = accumulator.result()
+    dfs, nnz = document_frequencies(counts)
+    summary = {
+        "n_docs": len(docs), "n_nonempty": int((np.diff(counts.indptr) > 0).sum()),
+        "sample_tokens": [chunk[i] for i in positions], "candidates": review_candidates(docs, min_example_words),
+        "dfs": dfs, "num_nnz": nnz,
+    }  # fmt: skip
+    return {"counts": counts, "pooled": (pooled.customer_ids, pooled.counts), "summary": summary}
+
+
+def merge_pooled(
+    left: tuple[np.ndarray, sparse.csr_matrix], right: tuple[np.ndarray, sparse.csr_matrix]
+) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Two chunks' pooled counts as one: customers sorted by id (as the local accumulator sorts them),
+    a customer in both gets the sum of its rows. Whole numbers, so the order of the sums does not matter."""
+    ids = np.array(sorted(set(left[0]) | set(right[0])), dtype=object)
+    row_of = {customer: i for i, customer in enumerate(ids)}
+    merged = None
+    for customers, counts in (left, right):
+        rows = np.fromiter((row_of[c] for c in customers), dtype=np.int64, count=len(customers))
+        lift = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.int32), (rows, np.arange(len(rows)))), shape=(len(ids), len(rows))
+        )
+        part = (lift @ counts).tocsr()
+        merged = part if merged is None else (merged + part).tocsr()
+    merged.sort_indices()
+    return ids, merged
