@@ -137,5 +137,14 @@ class ClusterCountedCorpus(CountedCorpus):
         )
 
     def matrices(self) -> Iterator[sparse.csr_matrix]:
-        """Each chunk's count matrix, fetched from the workers in order."""
-        yield from self.backend.ordered(lambda future=future: future for future in self.counts)
+        """Each chunk's count matrix in order: fetched from the workers the first time (and kept in
+        this corpus's folder, as the local pass keeps them), read from there after."""
+        if len(self._paths) == len(self.counts):
+            yield from super().matrices()
+            return
+        self._paths = []
+        for counts in self.backend.ordered(lambda future=future: future for future in self.counts):
+            path = self.directory / f"counts-{len(self._paths):06d}.npz"
+            sparse.save_npz(path, counts, compressed=False)
+            self._paths.append(path)
+            yield counts
