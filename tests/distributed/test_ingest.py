@@ -126,3 +126,27 @@ def test_ingest_cluster_file_errors_are_the_local_ones(exports: Path, cluster, t
     (tmp_path / "bad.csv").write_text("customer_id,text\n,empty id\n")
     with pytest.raises(DataValidationError, match="bad.csv: all 1 rows were rejected"):
         stream_documents(reviews=tmp_path / "bad.csv", backend=backend)
+
+
+def test_ingest_cluster_shards_lost_with_a_worker_are_read_again(exports: Path, cluster) -> None:
+    """Last in the file: a worker holding cleaned shards is killed; its shards are read again from
+    their files (the nanny restarts the worker, without its memory) and equal the local ones."""
+    import os
+    import signal
+    import time
+
+    _, client = cluster
+    backend = DaskBackend(client, shares_files=False)
+    here, _ = stream_documents(reviews=exports, chunk_rows=CHUNK_ROWS)
+    there, _ = stream_documents(reviews=exports, chunk_rows=CHUNK_ROWS, backend=backend)
+    sources = list(chunk_sources(backend, there))
+    holders = {worker for workers in client.who_has(sources).values() for worker in workers}
+    pids = client.run(os.getpid)
+    victim = min(holders)
+    os.kill(pids[victim], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while victim in client.nthreads() and time.monotonic() < deadline:  # until the scheduler knows
+        time.sleep(0.1)
+    assert victim not in client.nthreads()
+    for mine, source in zip(here.chunks(), sources, strict=True):
+        pd.testing.assert_frame_equal(backend.result(source).reset_index(drop=True), mine)
