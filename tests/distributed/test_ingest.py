@@ -150,3 +150,5 @@ def test_ingest_cluster_shards_lost_with_a_worker_are_read_again(exports: Path, 
     assert victim not in client.nthreads()
     for mine, source in zip(here.chunks(), sources, strict=True):
         pd.testing.assert_frame_equal(backend.result(source).reset_index(drop=True), mine)
+    del sources
+    client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the tests after this one
