@@ -193,7 +193,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
                               min_example_words=MIN_EXAMPLE_WORDS if rfm is not None else None)  # fmt: skip
         config = TopicsConfig.from_params(self.get_params())
         check_trainable(corpus.n_nonempty, self.dictionary_, config, no_below=self.no_below)
-        self.encoder_.fit_keywords(corpus.iter_bows())
+        corpus.fit_keywords(self.encoder_)  # on a cluster: from the partitions' document frequencies
         report("topics", 0, None)
         training, groups = training_rows(corpus, pooling=self.pooling, trainer=self.trainer)
         if refit is not None and backend is None:  # a cluster trains without the warm start
@@ -204,8 +204,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         self.topics_ = trained.topics if refit is None else refit.follow(trained.topics, self.dictionary_)
         self.n_topics_, self.tuning_, self.seed_ids_ = trained.n_topics, trained.tuning, trained.seed_ids
         self.missing_seeds_, self.taxonomy_warnings_ = trained.missing_seeds, trained.taxonomy_warnings
-        chunks = corpus.iter_chunks()
-        chunks = chunks if backend is None else cluster_infer(backend, chunks, topics=self.topics_)
+        chunks = corpus.iter_chunks() if backend is None else cluster_infer(backend, corpus, topics=self.topics_)
         monthly = MonthlyTopics(self.n_topics_)  # the report's interests over time
         customers, topic_mass = customer_aggregates(chunks, topics=self.topics_, tagger=self._make_tagger(),
                                                     report=report, total=documents.n_docs, pooled=corpus.pooled,

@@ -11,7 +11,7 @@ pytest.importorskip(
 )
 
 from topicprofile.distributed import DaskBackend
-from topicprofile.distributed.lda import _tree
+from topicprofile.distributed.lda import tree as _tree
 from topicprofile.topics.lda import tree_sum
 
 

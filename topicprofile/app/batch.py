@@ -65,6 +65,7 @@ from topicprofile.app.profile_db import DbSink, load_identifiers
 from topicprofile.app.tables import round_output, write_rejects_csv, write_table
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
+from topicprofile.ingest.inputs import has_table_suffix
 from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.privacy.names import name_scrubber
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
@@ -84,7 +85,6 @@ LEDGER_FORMAT_VERSION = 1
 FORMATS = ("csv", "parquet")
 #: File types picked up without ``pattern``; the text formats may also end in .gz or .bz2.
 DEFAULT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
-_COMPRESSED = (".gz", ".bz2")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 FileCallback = Callable[[dict[str, Any]], None]
@@ -120,12 +120,7 @@ def find_inputs(
 
 
 def _has_default_suffix(path: Path) -> bool:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED:
-        suffixes.pop()
-        if suffixes and suffixes[-1] == ".parquet":
-            return False
-    return bool(suffixes) and suffixes[-1] in DEFAULT_SUFFIXES
+    return has_table_suffix(path, DEFAULT_SUFFIXES)
 
 
 # -- lock ---------------------------------------------------------------------------------------

@@ -23,10 +23,11 @@ from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymize
 from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
 from topicprofile.app.tables import TableWriter, round_output, write_rejects_csv, write_table
 from topicprofile.config import RunOptions
-from topicprofile.distributed import open_backend
+from topicprofile.distributed import DaskBackend, open_backend
+from topicprofile.distributed.ingest import cluster_read
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DocumentStore
-from topicprofile.ingest.documents import build_documents
+from topicprofile.ingest.inputs import FileSetLoad, InputPaths, file_documents, input_files
 from topicprofile.ingest.load import (
     LoadResult,
     StreamedLoad,
@@ -82,8 +83,8 @@ def load_inputs(
 
 def stream_documents(
     *,
-    reviews: str | os.PathLike[str] | None = None,
-    browsing: str | os.PathLike[str] | None = None,
+    reviews: InputPaths | None = None,
+    browsing: InputPaths | None = None,
     reviews_columns: Mapping[str, str] | None = None,
     browsing_columns: Mapping[str, str] | None = None,
     encoding: str | None = None,
@@ -93,24 +94,35 @@ def stream_documents(
     id_key: bytes | None = None,
     scrub_counts: Counter[str] | None = None,
     names: NameScrubber | None = None,
-) -> tuple[DocumentStore, dict[str, StreamedLoad]]:
+    backend: DaskBackend | None = None,
+) -> tuple[DocumentStore, dict[str, Any]]:
     """Read reviews and browsing files chunk by chunk into a :class:`DocumentStore` (never whole in memory);
     texts scrubbed unless ``scrub`` is False (counts added to ``scrub_counts``; names of people too with
-    ``names``, :func:`~topicprofile.privacy.names.name_scrubber`), ids pseudonymised with ``id_key``."""
+    ``names``, :func:`~topicprofile.privacy.names.name_scrubber`), ids pseudonymised with ``id_key``.
+
+    ``reviews`` and ``browsing`` are each a file, a folder, a glob pattern or a list of them
+    (:func:`~topicprofile.ingest.inputs.input_files`), read file after file. With ``backend`` the
+    workers read, clean and scrub the files, one task per file (:func:`~topicprofile.distributed.ingest.cluster_read`)."""
     if reviews is None and browsing is None:
         raise DataValidationError("no input: give --reviews and/or --browsing")
     store = DocumentStore(chunk_rows=chunk_rows)
-    loads: dict[str, StreamedLoad] = {}
+    loads: dict[str, Any] = {}
     for kind, path, columns in (("reviews", reviews, reviews_columns), ("browsing", browsing, browsing_columns)):
         if path is None:
             continue
-        loads[kind] = StreamedLoad(kind, path, columns=columns, encoding=encoding, chunk_rows=chunk_rows,
-                                   date_format=date_format)  # fmt: skip
-        for chunk in loads[kind]:
-            docs = build_documents(**{kind: pseudonymized(chunk, id_key)}, scrub=scrub, names=names)
-            if scrub_counts is not None and scrub:
-                scrub_counts.update(docs.attrs[SCRUB_COUNTS_ATTR])
-            store.append(docs)
+        files = input_files(path, name=kind)
+        read = {"columns": columns, "encoding": encoding, "chunk_rows": chunk_rows, "date_format": date_format}
+        if backend is not None:
+            loads[kind] = cluster_read(backend, store, kind, files, read=read, scrub=scrub, id_key=id_key,
+                                       names=names, scrub_counts=scrub_counts)  # fmt: skip
+            continue
+        loads[kind] = FileSetLoad(kind, files, **read)
+        for load in loads[kind].loads:
+            store.new_part()  # the fingerprint's parts: one per input file
+            for docs in file_documents(iter(load), kind, scrub=scrub, id_key=id_key, names=names):
+                if scrub_counts is not None and scrub:
+                    scrub_counts.update(docs.attrs[SCRUB_COUNTS_ATTR])
+                store.append(docs)
     return store, loads
 
 
@@ -140,6 +152,7 @@ def _prestart_pool(inputs: Mapping[str, Any], workers: int | None) -> None:
 def _stream_inputs(
     chunk_rows: int, inputs: Mapping[str, Any], *, as_of: str | None = None, scrub: bool = True,
     id_key: bytes | None = None, scrub_counts: Counter[str] | None = None, names: NameScrubber | None = None,
+    backend: DaskBackend | None = None,
 ) -> tuple[DocumentStore | None, dict[str, Any]]:
     """Orders loaded whole (one row per order line, they are small), texts streamed into a store."""
     loaded: dict[str, Any] = {}
@@ -153,7 +166,7 @@ def _stream_inputs(
         text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
                                                   "encoding", "date_format")}  # fmt: skip
         store, loads = stream_documents(**text_inputs, chunk_rows=chunk_rows, scrub=scrub, id_key=id_key,
-                                        scrub_counts=scrub_counts, names=names)  # fmt: skip
+                                        scrub_counts=scrub_counts, names=names, backend=backend)  # fmt: skip
         loaded = {**loads, **loaded}
     return store, loaded
 
@@ -178,7 +191,14 @@ def _write_all_rejects(
 
 
 def _input_paths(inputs: Mapping[str, Any]) -> list[Any]:
-    return [inputs.get(kind) for kind in ("reviews", "browsing", "orders")]
+    """Every input file (a folder's or a pattern's files too; one that matches nothing fails later)."""
+    paths: list[Any] = []
+    for kind in ("reviews", "browsing", "orders"):
+        try:
+            paths += input_files(inputs[kind]) if inputs.get(kind) is not None else []
+        except DataValidationError:
+            pass
+    return paths
 
 
 def check_output_paths(outputs: Iterable[str | os.PathLike[str]], inputs: Mapping[str, Any]) -> None:
@@ -220,7 +240,7 @@ def fit_files(
         counts: Counter[str] = Counter()
         names = name_scrubber(profiler.scrub_names) if profiler.scrub else None
         store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=profiler.scrub, id_key=id_key,
-                                       scrub_counts=counts, names=names)  # fmt: skip
+                                       scrub_counts=counts, names=names, backend=backend)  # fmt: skip
         if store is None:
             raise DataValidationError("no input: give --reviews and/or --browsing")
         privacy = privacy_summary(profiler.scrub, counts, id_key, scrub_names=profiler.scrub_names)
@@ -306,7 +326,8 @@ def tag_files(
         _prestart_pool(inputs, run.workers)
         counts: Counter[str] = Counter()
         store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
-                                       scrub_counts=counts, names=name_scrubber(profiler.scrub_names))  # fmt: skip
+                                       scrub_counts=counts, names=name_scrubber(profiler.scrub_names),
+                                       backend=backend)  # fmt: skip
         blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
                                         block_rows=run.chunk_rows, run=run, backend=backend)  # fmt: skip
         kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping

@@ -3,27 +3,15 @@ model needs, and the ``privacy`` record of a run (manifest and run summary)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from topicprofile.errors import ConfigError
-from topicprofile.ingest.load import LoadResult
+from topicprofile.ingest.inputs import pseudonymized  # re-exported: the jobs' import
 from topicprofile.privacy.names import names_record
-from topicprofile.privacy.pseudonym import key_id, load_id_key, pseudonymize_frame, pseudonymize_rejects
+from topicprofile.privacy.pseudonym import key_id, load_id_key
 
 __all__ = ["model_id_key", "privacy_summary", "pseudonymized", "scrub_settings"]
-
-
-def pseudonymized(loaded: LoadResult, id_key: bytes | None) -> LoadResult:
-    """``loaded`` with its customer ids (in the data and in rejected id cells) pseudonymised with ``id_key``."""
-    if id_key is None:
-        return loaded
-    return dataclasses.replace(
-        loaded,
-        data=pseudonymize_frame(loaded.data, id_key),
-        rejects=pseudonymize_rejects(loaded.rejects, id_key),
-    )
 
 
 def model_id_key(privacy: Mapping[str, Any], id_key: bytes | None) -> bytes | None:

@@ -39,10 +39,15 @@ ModelDirOpt = Annotated[
     ),
 ]
 ReviewsOpt = Annotated[
-    Path | None, typer.Option("--reviews", "-r", help="Reviews file (CSV, TSV, JSONL, Parquet; .gz ok).")
-]
+    Path | None,
+    typer.Option(
+        "--reviews", "-r",
+        help="Reviews: a file (CSV, TSV, JSONL, JSON, Parquet; .gz ok), a folder of them or a glob "
+        "('exports/*.csv'), read in path order.",
+    ),
+]  # fmt: skip
 BrowsingOpt = Annotated[
-    Path | None, typer.Option("--browsing", "-b", help="Browsing events file (same formats).")
+    Path | None, typer.Option("--browsing", "-b", help="Browsing events: a file, folder or glob (same formats).")
 ]
 ColumnsOpt = Annotated[
     str | None,

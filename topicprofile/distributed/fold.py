@@ -39,7 +39,7 @@ def cluster_fold_counts(
     backend: DaskBackend, documents: DocumentStore, *, encoder: TextEncoder, topics: LdaTopics
 ) -> Iterator[tuple[sparse.csr_matrix, int, int]]:
     """Each chunk of ``documents`` in order: ``(counts, tokens outside the vocabulary, tokens)``,
-    computed on the workers (:func:`tasks.count_chunk`; a few chunks ahead of the one being read).
+    computed on the workers (:func:`tasks.count_new_chunk`; a few chunks ahead of the one being read).
 
     Workers that share this machine's files read the chunks' Parquet shards themselves; otherwise
     each chunk is read here and sent with its task.
@@ -52,7 +52,7 @@ def cluster_fold_counts(
     )
     yield from backend.ordered(
         (lambda i=i, source=source: backend.submit(
-            tasks.count_chunk, model, source, key=backend.key(f"count-{run_id}", i)
+            tasks.count_new_chunk, model, source, key=backend.key(f"count-{run_id}", i)
         ))
         for i, source in enumerate(sources)
     )  # fmt: skip

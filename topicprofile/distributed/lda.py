@@ -28,7 +28,7 @@ from topicprofile.distributed.cluster import DaskBackend
 from topicprofile.topics import lda as local
 from topicprofile.topics.lda import BlockSstats, LdaTopics
 
-__all__ = ["cluster_estep"]
+__all__ = ["cluster_estep", "tree"]
 
 
 def cluster_estep(backend: DaskBackend) -> Any:
@@ -62,20 +62,20 @@ def cluster_estep(backend: DaskBackend) -> Any:
             ]
             if backend.on_pass is not None:
                 backend.on_pass(pass_)
-            yield backend.result(_tree(backend, futures, f"{run_id}-{pass_}"))
+            yield backend.result(tree(backend, futures, f"{run_id}-{pass_}"))
 
         return run
 
     return estep
 
 
-def _tree(backend: DaskBackend, futures: list[Any], name: str) -> Any:
+def tree(backend: DaskBackend, futures: list[Any], name: str, *, task: Any = tasks.add) -> Any:
     """The root of :func:`~topicprofile.topics.lda.tree_sum`'s tree over ``futures`` (block order),
-    added level by level on the workers: only the root travels to the driver."""
+    added (``task``) level by level on the workers: only the root travels to the driver."""
     level, depth = futures, 0
     while len(level) > 1:
         pairs = [
-            backend.submit(tasks.add, level[i], level[i + 1], key=backend.key("sum", name, depth, i // 2))
+            backend.submit(task, level[i], level[i + 1], key=backend.key("sum", name, depth, i // 2))
             for i in range(0, len(level) - 1, 2)
         ]
         level, depth = pairs + level[len(pairs) * 2 :], depth + 1

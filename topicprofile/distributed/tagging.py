@@ -21,8 +21,10 @@ from scipy import sparse
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
+from topicprofile.distributed.ingest import chunk_sources
 from topicprofile.distributed.vocabulary import ClusterVocabulary
 from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.text.corpus import CountedCorpus
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.topics.lda import LdaTopics
 
@@ -55,19 +57,22 @@ def _submits(
     backend: DaskBackend, task: Any, held: Any, documents: DocumentStore, *, name: str
 ) -> Iterator[Any]:
     """One submission of ``task(held, chunk)`` per chunk of ``documents``, made when called: workers
-    that share this machine's files get the shard's path, others the chunk itself."""
-    sources: Any = (
-        (str(path) for path in documents.shard_paths()) if backend.shares_files else documents.chunks()
-    )
-    for i, source in enumerate(sources):
+    that share this machine's files get the shard's path, others the shard's future when the workers
+    read the input (:func:`~topicprofile.distributed.ingest.chunk_sources`), else the chunk itself."""
+    for i, source in enumerate(chunk_sources(backend, documents)):
         yield lambda i=i, source=source: backend.submit(task, held, source, key=backend.key(name, i))
 
 
 def cluster_infer(
-    backend: DaskBackend, chunks: Iterable[tuple[pd.DataFrame, sparse.csr_matrix]], *, topics: LdaTopics
-) -> Iterator[tuple[pd.DataFrame, sparse.csr_matrix, np.ndarray]]:
+    backend: DaskBackend, chunks: Iterable[tuple[pd.DataFrame, sparse.csr_matrix]] | CountedCorpus, *,
+    topics: LdaTopics,
+) -> Iterator[tuple[pd.DataFrame, sparse.csr_matrix, np.ndarray]]:  # fmt: skip
     """``(documents, counts, doc_topics)`` per chunk of already counted documents (the fit's own
-    documents), their topics inferred on the workers; the counts travel with the tasks."""
+    documents, or its counted corpus), their topics inferred on the workers; the counts travel with
+    the tasks, unless they are on the workers already (:class:`~topicprofile.distributed.counting.ClusterCountedCorpus`)."""
+    on_cluster = getattr(chunks, "counts", None)  # the futures of each chunk's counts, in order
+    if isinstance(chunks, CountedCorpus):
+        chunks = chunks.iter_chunks()
     run_id = uuid.uuid4().hex[:8]
     state = {
         "n_topics": topics.n_topics, "random_state": topics.random_state, "alpha": topics.alpha_,
@@ -80,8 +85,9 @@ def cluster_infer(
     def submits() -> Iterator[Any]:
         for i, (docs, counts) in enumerate(chunks):
             pending.append((docs, counts))
-            yield lambda i=i, counts=counts: backend.submit(
-                tasks.infer_chunk, held, counts, key=backend.key(f"infer-{run_id}", i)
+            source = counts if on_cluster is None else on_cluster[i]
+            yield lambda i=i, source=source: backend.submit(
+                tasks.infer_chunk, held, source, key=backend.key(f"infer-{run_id}", i)
             )
 
     for doc_topics in backend.ordered(submits()):

@@ -8,6 +8,9 @@ and sets its memory allocator up once for numpy's short-lived arrays (:func:`tun
 from __future__ import annotations
 
 import ctypes
+import hashlib
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,16 +18,49 @@ import pandas as pd
 from scipy import sparse
 
 from topicprofile import schema
-from topicprofile.text.encoder import TextEncoder
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.ingest.documents import update_fingerprint
+from topicprofile.ingest.inputs import file_documents
+from topicprofile.ingest.load import StreamedLoad
+from topicprofile.privacy.names import name_scrubber
+from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR
+from topicprofile.tag.tagger import CustomerAccumulator
+from topicprofile.text.corpus import review_candidates
+from topicprofile.text.encoder import TextEncoder, vocabulary_counts
 from topicprofile.text.phrases import PhraseDetector
 from topicprofile.text.tokenizer import SpacyTokenizer
-from topicprofile.text.vectorize import bows_to_csr, count_words, dictionary_to_state, to_bows
+from topicprofile.text.vectorize import (
+    bows_to_csr,
+    count_words,
+    dictionary_from_state,
+    dictionary_to_state,
+    document_frequencies,
+    to_bows,
+)
 from topicprofile.topics.lda import LdaTopics
 from topicprofile.topics.unlearn import estep_block_counts
 
 __all__ = [
-    "MMAP_THRESHOLD", "TRIM_THRESHOLD", "add", "block_sstats", "count_chunk", "fold_sstats", "hold", "infer_chunk",
-    "load_block", "phrase_counts", "tag_chunk", "tokenize_chunk", "tune_allocator", "word_counts",
+    "MMAP_THRESHOLD",
+    "TRIM_THRESHOLD",
+    "add",
+    "block_sstats",
+    "count_chunk",
+    "count_new_chunk",
+    "fold_sstats",
+    "hold",
+    "infer_chunk",
+    "load_block",
+    "merge_pooled",
+    "phrase_counts",
+    "pick",
+    "piece",
+    "read_file",
+    "read_summary",
+    "tag_chunk",
+    "tokenize_chunk",
+    "tune_allocator",
+    "word_counts",
 ]  # fmt: skip
 
 #: Models built on this worker, by the run's key (a worker serves one run at a time; the few
@@ -32,6 +68,7 @@ __all__ = [
 _MODELS: dict[str, tuple[TextEncoder, LdaTopics]] = {}
 _KEEP_MODELS = 2
 _TOKENIZERS: dict[str, SpacyTokenizer] = {}
+_VOCABULARIES: dict[str, tuple[PhraseDetector | None, Any]] = {}
 #: glibc's thresholds in a worker (bytes): arrays up to 32 MiB come from the heap, and up to 256 MiB
 #: of freed heap stays with the process between tasks.
 MMAP_THRESHOLD = 32 * 2**20
@@ -116,7 +153,7 @@ def tag_chunk(
     return frame[[schema.CUSTOMER_ID, schema.CHANNEL]], counts, topics.transform_counts(counts)
 
 
-def count_chunk(model: dict[str, Any], source: str | pd.DataFrame) -> tuple[sparse.csr_matrix, int, int]:
+def count_new_chunk(model: dict[str, Any], source: str | pd.DataFrame) -> tuple[sparse.csr_matrix, int, int]:
     """One chunk of new documents (a Parquet shard's path, or the frame) as ``update`` counts them for
     its fold: the word counts (``n_docs × n_terms``, the fitted vocabulary), the tokens the vocabulary
     does not know and all tokens (after phrases); ``model`` as for :func:`tag_chunk`."""
@@ -177,3 +214,106 @@ def word_counts(tokens: list[list[str]], phrases: dict[str, Any] | None) -> dict
     counted = count_words(tokens)
     vocabulary, arrays = dictionary_to_state(counted)
     return {**vocabulary, **arrays}
+
+
+def read_file(
+    kind: str, path: str, read: dict[str, Any], privacy: dict[str, Any], out: str | None
+) -> dict[str, Any]:
+    """One input file read, cleaned, pseudonymised and scrubbed as the driver would
+    (:func:`~topicprofile.ingest.inputs.file_documents`), cut into the document store's shards
+    (:meth:`DocumentStore.pieces`). ``read``: the reader's settings (``columns``, ``encoding``,
+    ``chunk_rows``, ``date_format``); ``privacy``: ``scrub``, ``id_key`` and ``names`` (the spaCy
+    pipeline folder of the name scrubber, built once per worker, or None). With ``out`` (a folder
+    every worker and the driver share) the shards are written there as Parquet and named by path;
+    otherwise they stay in this result, on the worker.
+
+    Returns ``{"summary": {...}, "pieces": [...]}``: the summary (:func:`read_summary`) is what the
+    driver fetches; the pieces are picked one by one by later tasks (:func:`piece`)."""
+    tune_allocator()
+    names = name_scrubber(privacy["names"]) if privacy["scrub"] and privacy["names"] else None
+    load = StreamedLoad(kind, path, **read)
+    digest, counts = hashlib.sha256(), Counter[str]()
+    pieces: list[Any] = []
+    sizes: list[int] = []
+    for docs in file_documents(
+        iter(load), kind, scrub=privacy["scrub"], id_key=privacy["id_key"], names=names
+    ):
+        counts.update(docs.attrs.get(SCRUB_COUNTS_ATTR, {}))
+        for part in DocumentStore.pieces(docs, read["chunk_rows"]):
+            update_fingerprint(digest, part)
+            sizes.append(len(part))
+            if out is not None:
+                target = Path(out) / f"{kind}-{len(pieces):06d}.parquet"
+                part.to_parquet(target, index=False)
+            pieces.append(part if out is None else str(target))
+    summary = {
+        "n_read": load.n_read, "rejects": load.rejects, "scrub_counts": dict(counts), "sizes": sizes,
+        "fingerprint": digest.hexdigest(),
+    }  # fmt: skip
+    return {"summary": summary, "pieces": pieces}
+
+
+def read_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """What the driver fetches of :func:`read_file`'s result: rows read, rejects (file and row),
+    scrub counts, the shards' sizes and the file's fingerprint part."""
+    return result["summary"]
+
+
+def piece(result: dict[str, Any], index: int) -> pd.DataFrame | str:
+    """Shard ``index`` of :func:`read_file`'s result (a frame kept on the cluster, or its Parquet path)."""
+    return result["pieces"][index]
+
+
+def pick(result: dict[str, Any], name: str) -> Any:
+    """One item of a task's result dict, as its own result (the rest may then be released)."""
+    return result[name]
+
+
+def count_chunk(
+    tokens: list[list[str]], source: str | pd.DataFrame, vocabulary: dict[str, Any], positions: np.ndarray,
+    min_example_words: int | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The fit's counting of one chunk (:func:`~topicprofile.tag.aggregate.count_corpus`), on a worker:
+    ``counts`` (its documents' word counts, kept here), ``pooled`` (its customers' ids, sorted, and
+    their summed counts) and ``summary`` for the driver: documents, documents with words, the tokens
+    of its documents at ``positions`` (the coherence sample), the reviews that may become quotes,
+    and the document frequencies for TF-IDF. ``vocabulary``: the learned phrases and dictionary
+    (``{"key", "phrases", "dictionary"}``, rebuilt once per worker)."""
+    tune_allocator()
+    built = _VOCABULARIES.get(vocabulary["key"])
+    if built is None:
+        _VOCABULARIES.clear()
+        phrases = None if vocabulary["phrases"] is None else PhraseDetector.from_state(vocabulary["phrases"])
+        built = _VOCABULARIES[vocabulary["key"]] = (phrases, dictionary_from_state(*vocabulary["dictionary"]))
+    docs = pd.read_parquet(source) if isinstance(source, str) else source
+    chunk, counts = vocabulary_counts(tokens, phrases=built[0], dictionary=built[1])
+    accumulator = CustomerAccumulator(1, {}, "length")  # as count_corpus: word counts only
+    accumulator.add(docs[schema.CUSTOMER_ID].tolist(), docs[schema.CHANNEL].tolist(),
+                    np.zeros(len(docs), dtype=np.int64), counts=counts)  # fmt: skip
+    pooled = accumulator.result()
+    dfs, nnz = document_frequencies(counts)
+    summary = {
+        "n_docs": len(docs), "n_nonempty": int((np.diff(counts.indptr) > 0).sum()),
+        "sample_tokens": [chunk[i] for i in positions], "candidates": review_candidates(docs, min_example_words),
+        "dfs": dfs, "num_nnz": nnz,
+    }  # fmt: skip
+    return {"counts": counts, "pooled": (pooled.customer_ids, pooled.counts), "summary": summary}
+
+
+def merge_pooled(
+    left: tuple[np.ndarray, sparse.csr_matrix], right: tuple[np.ndarray, sparse.csr_matrix]
+) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Two chunks' pooled counts as one: customers sorted by id (as the local accumulator sorts them),
+    a customer in both gets the sum of its rows. Whole numbers, so the order of the sums does not matter."""
+    ids = np.array(sorted(set(left[0]) | set(right[0])), dtype=object)
+    row_of = {customer: i for i, customer in enumerate(ids)}
+    merged = None
+    for customers, counts in (left, right):
+        rows = np.fromiter((row_of[c] for c in customers), dtype=np.int64, count=len(customers))
+        lift = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.int32), (rows, np.arange(len(rows)))), shape=(len(ids), len(rows))
+        )
+        part = (lift @ counts).tocsr()
+        merged = part if merged is None else (merged + part).tocsr()
+    merged.sort_indices()
+    return ids, merged

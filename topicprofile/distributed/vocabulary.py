@@ -25,6 +25,8 @@ import numpy as np
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
+from topicprofile.distributed.counting import RemoteTokens
+from topicprofile.distributed.ingest import chunk_sources
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.text.phrases import PhraseDetector
@@ -39,41 +41,36 @@ logger = logging.getLogger(__name__)
 class ClusterVocabulary:
     """The ``tokenize`` argument (with its ``learn``) of :meth:`TextEncoder.fit_vocabulary` on
     ``backend``'s cluster. Each worker builds the tokenizer once from its config; the tokens of every chunk stay
-    on the workers (and go to the driver once, for the later steps) until :meth:`learn` has run."""
+    on the workers, for :meth:`learn` and then the counting pass (:mod:`.counting`)."""
 
     def __init__(self, backend: DaskBackend) -> None:
         self.backend = backend
         self._tokens: list[Any] = []  # the futures of each chunk's tokens, in order
 
-    def __call__(self, tokenizer: SpacyTokenizer, documents: DocumentStore) -> Iterator[list[list[str]]]:
+    #: The tokens stay on the workers (:class:`~topicprofile.distributed.counting.RemoteTokens`).
+    remote = True
+
+    def __call__(self, tokenizer: SpacyTokenizer, documents: DocumentStore) -> RemoteTokens:
         return self.tokenize(tokenizer, documents)
 
-    def tokenize(self, tokenizer: SpacyTokenizer, documents: DocumentStore) -> Iterator[list[list[str]]]:
-        """The tokens of each chunk of ``documents``, in order, tokenized on the workers."""
+    def tokenize(self, tokenizer: SpacyTokenizer, documents: DocumentStore) -> RemoteTokens:
+        """The tokens of each chunk of ``documents``, in order, tokenized and kept on the workers."""
         backend = self.backend
         run_id = uuid.uuid4().hex[:8]
         config = {"key": f"{backend.token}-{run_id}", "config": tokenizer.get_config()}
         held = backend.submit(tasks.hold, config, key=backend.key("tokenizer", run_id))
-        sources: Any = (
-            (str(path) for path in documents.shard_paths()) if backend.shares_files else documents.chunks()
-        )
-        self._tokens = []
-
-        def submits() -> Iterator[Any]:
-            for i, source in enumerate(sources):
-                future = backend.submit(
-                    tasks.tokenize_chunk, held, source, key=backend.key(f"tokens-{run_id}", i)
-                )
-                self._tokens.append(future)
-                yield lambda future=future: future
-
-        yield from backend.ordered(submits())
+        sources = chunk_sources(backend, documents)  # paths, the workers' own shards, or the chunks
+        self._tokens = [
+            backend.submit(tasks.tokenize_chunk, held, source, key=backend.key(f"tokens-{run_id}", i))
+            for i, source in enumerate(sources)
+        ]
+        return RemoteTokens(backend, self._tokens)
 
     def learn(self, encoder: TextEncoder) -> bool:
         """Set ``encoder``'s phrases and dictionary from the partitions' counts; False (nothing set)
         when the tokens were not made by :meth:`tokenize` (read from the token cache) or gensim
         would have pruned the phrase counts."""
-        chunks, self._tokens = self._tokens, []
+        chunks = self._tokens
         if not chunks:
             return False
         phrases: PhraseDetector | None = None

@@ -21,12 +21,17 @@ from topicprofile import schema
 from topicprofile.config import DEFAULT_CHUNK_ROWS
 from topicprofile.ingest.documents import update_fingerprint
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "DOC_FIELDS", "STORED_FIELDS", "DocumentStore"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "DOC_FIELDS", "STORED_FIELDS", "DocumentStore", "combine_fingerprints"]
 
 #: The columns a document carries through the fit.
 DOC_FIELDS = (schema.CUSTOMER_ID, schema.CHANNEL, schema.TEXT)
 #: The columns a saved model keeps of a document: its day too (``""`` undated), for retention.
 STORED_FIELDS = (*DOC_FIELDS, schema.DATE)
+
+
+def combine_fingerprints(parts: list[str]) -> str:
+    """The fingerprint of documents in several parts: SHA-256 of the parts' digests in order."""
+    return hashlib.sha256(b"".join(bytes.fromhex(part) for part in parts)).hexdigest()
 
 
 class DocumentStore:
@@ -60,6 +65,8 @@ class DocumentStore:
         self.n_docs = 0
         self._paths: list[Path] = []
         self._digest = hashlib.sha256()
+        self._parts: list[str] = []  # the fingerprints of the finished parts (input files)
+        self._part_docs = 0
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> DocumentStore:
@@ -72,6 +79,7 @@ class DocumentStore:
         store.n_docs = pq.ParquetFile(str(path)).metadata.num_rows
         store._paths = [Path(path)]
         store._digest = hashlib.sha256()
+        store._parts, store._part_docs = [], 0
         return store
 
     @classmethod
@@ -83,7 +91,26 @@ class DocumentStore:
 
     @property
     def fingerprint(self) -> str:
-        return self._digest.hexdigest()
+        """The documents' SHA-256 (:func:`~topicprofile.ingest.documents.fingerprint`) when they came
+        as one part; for several parts (input files, :meth:`new_part`) the SHA-256 of the parts' digests
+        in order, which a cluster computes from its partitions without gathering the texts."""
+        parts = self._parts + ([self._digest.hexdigest()] if self._part_docs or not self._parts else [])
+        return parts[0] if len(parts) == 1 else combine_fingerprints(parts)
+
+    def new_part(self) -> None:
+        """Start a new part of the fingerprint (the next input file); a part without documents is none."""
+        if self._part_docs:
+            self._parts.append(self._digest.hexdigest())
+            self._digest, self._part_docs = hashlib.sha256(), 0
+
+    def add_shards(self, paths: list[Path], sizes: list[int], fingerprint: str) -> None:
+        """Take over Parquet shards written elsewhere (a cluster's workers, in this store's folder) as
+        the next part: ``sizes`` their documents, ``fingerprint`` the part's digest."""
+        self.new_part()
+        self._paths.extend(Path(p) for p in paths)
+        self.n_docs += sum(sizes)
+        if sum(sizes):
+            self._parts.append(fingerprint)
 
     def append(self, docs: pd.DataFrame) -> None:
         """Add documents (columns :data:`STORED_FIELDS` + ``month`` + ``rating``; others are dropped) after those already stored.
@@ -93,15 +120,21 @@ class DocumentStore:
         of the reviews segment cards quote, and :meth:`write_parquet` leaves them out of a saved model.
         ``date`` (``"YYYY-MM-DD"``, when given) is saved with the model (``""`` for documents given without).
         """
-        fields = [*DOC_FIELDS, *(c for c in (schema.DATE, schema.MONTH, schema.RATING) if c in docs)]
-        docs = docs[fields].astype(str).reset_index(drop=True)
-        for start in range(0, len(docs), self.chunk_rows):
-            part = docs.iloc[start : start + self.chunk_rows]
+        for part in self.pieces(docs, self.chunk_rows):
             update_fingerprint(self._digest, part)
+            self._part_docs += len(part)
             path = self.directory / f"part-{len(self._paths):06d}.parquet"
             part.to_parquet(path, index=False)
             self._paths.append(path)
             self.n_docs += len(part)
+
+    @staticmethod
+    def pieces(docs: pd.DataFrame, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        """``docs`` as :meth:`append` stores them: the stored columns as text, cut into shards of ``chunk_rows``."""
+        fields = [*DOC_FIELDS, *(c for c in (schema.DATE, schema.MONTH, schema.RATING) if c in docs)]
+        docs = docs[fields].astype(str).reset_index(drop=True)
+        for start in range(0, len(docs), chunk_rows):
+            yield docs.iloc[start : start + chunk_rows]
 
     def _shards(self) -> list[Path]:
         return list(self._paths)

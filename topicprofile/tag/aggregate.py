@@ -29,7 +29,12 @@ def count_corpus(
     min_example_words: int | None,
 ) -> CountedCorpus:  # fmt: skip
     """Bags of words of every document (kept on disk), pooled per customer, plus a sample for
-    coherence and, with ``min_example_words``, each customer's example review."""
+    coherence and, with ``min_example_words``, each customer's example review. Tokens kept on a
+    cluster count there (their ``count_corpus``: :mod:`topicprofile.distributed.counting`)."""
+    if hasattr(tokens, "count_corpus"):
+        return tokens.count_corpus(
+            store, encoder, report=report, seed=seed, min_example_words=min_example_words
+        )
     corpus = CountedCorpus(store, store.directory / "counts", seed=seed, min_example_words=min_example_words)
     accumulator = CustomerAccumulator(1, {}, "length")  # word counts only: channel weights do not apply
     report("count", 0, store.n_docs)

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ from scipy import sparse
 from topicprofile import schema
 from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DOC_FIELDS, DocumentStore  # re-exported
 from topicprofile.text.quotes import count_words, quote_rank
+
+if TYPE_CHECKING:
+    from topicprofile.text.encoder import TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ __all__ = [
     "CsrCorpus",
     "DocumentStore",
     "TokenShards",
+    "review_candidates",
     "row_bow",
 ]
 
@@ -97,6 +102,38 @@ EXAMPLE_CHARS = 400
 GOOD_RATING = 4.0
 
 
+#: Per customer, the reviews of a chunk that may become its quote, in order: ``(text, rating, rank)``.
+Candidates = dict[str, list[tuple[str, float, tuple[bool, bool, float]]]]
+
+
+def review_candidates(docs: pd.DataFrame, min_example_words: int | None) -> Candidates:
+    """Each customer's reviews of ``docs`` (of at least ``min_example_words`` words; None: none)
+    that rank above all of its earlier ones there (:func:`~topicprofile.text.quotes.quote_rank`), in
+    order, whitespace collapsed and cut to :data:`EXAMPLE_CHARS`.
+
+    A review left out ranks no higher than an earlier candidate, so choosing the quote over these
+    chunk by chunk (:meth:`CountedCorpus.add_counted`) picks what choosing over all reviews in order picks."""
+    if min_example_words is None:
+        return {}
+    reviews = docs[docs[schema.CHANNEL] == schema.REVIEWS]
+    ratings = (
+        pd.to_numeric(reviews[schema.RATING], errors="coerce")
+        if schema.RATING in reviews
+        else pd.Series(np.nan, index=reviews.index)
+    )
+    candidates: Candidates = {}
+    for customer, text, rating in zip(
+        reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], ratings, strict=True
+    ):
+        if count_words(text) < min_example_words:
+            continue
+        rank = quote_rank(text, rating)
+        chain = candidates.setdefault(customer, [])
+        if not chain or rank > chain[-1][2]:
+            chain.append((" ".join(text.split())[:EXAMPLE_CHARS], float(rating), rank))
+    return candidates
+
+
 class CountedCorpus:
     """The documents' word-count matrices, one ``.npz`` shard per chunk, beside the document store.
 
@@ -133,30 +170,32 @@ class CountedCorpus:
         path = self.directory / f"counts-{len(self._paths):06d}.npz"
         sparse.save_npz(path, counts, compressed=False)
         self._paths.append(path)
-        keep = self._sampled[self.n_docs : self.n_docs + len(docs)]
-        self.sample_tokens.extend(t for t, k in zip(tokens, keep, strict=True) if k)
-        self.n_docs += len(docs)
-        self.n_nonempty += int((np.diff(counts.indptr) > 0).sum())
-        if self.min_example_words is None:  # no examples wanted
-            return
-        reviews = docs[docs[schema.CHANNEL] == schema.REVIEWS]
-        ratings = (
-            pd.to_numeric(reviews[schema.RATING], errors="coerce")
-            if schema.RATING in reviews
-            else pd.Series(np.nan, index=reviews.index)
-        )
-        rows = zip(reviews[schema.CUSTOMER_ID], reviews[schema.TEXT], ratings, strict=True)
-        for customer, text, rating in rows:
-            if customer in self._settled:
-                continue
-            if count_words(text) < self.min_example_words:
-                continue
-            rank = quote_rank(text, rating)
-            kept = self._first_reviews.get(customer)
-            if kept is None or rank > kept[2]:
-                self._first_reviews[customer] = (" ".join(text.split())[:EXAMPLE_CHARS], float(rating), rank)
-                if rank[0] and rank[1] and not rating < GOOD_RATING:  # readable, no complaint, rated 4+
-                    self._settled.add(customer)
+        keep = self.sample_positions(len(docs))
+        self.add_counted(len(docs), int((np.diff(counts.indptr) > 0).sum()), [tokens[i] for i in keep],
+                         review_candidates(docs, self.min_example_words))  # fmt: skip
+
+    def sample_positions(self, n_docs: int) -> np.ndarray:
+        """Which of the next ``n_docs`` documents (positions in that chunk) are in the coherence sample:
+        the sample is drawn over the documents' positions in the whole corpus, not over chunks."""
+        return np.flatnonzero(self._sampled[self.n_docs : self.n_docs + n_docs])
+
+    def add_counted(
+        self, n_docs: int, n_nonempty: int, sample_tokens: list[list[str]], candidates: Candidates
+    ) -> None:
+        """Record what a chunk's counting gave (here or on a cluster's worker): its size, its documents
+        with words, its sampled tokens and its reviews' candidates (:func:`review_candidates`)."""
+        self.sample_tokens.extend(sample_tokens)
+        self.n_docs += n_docs
+        self.n_nonempty += n_nonempty
+        for customer, chain in candidates.items():
+            for text, rating, rank in chain:  # a customer's first quotable review, or a better one
+                if customer in self._settled:
+                    break
+                kept = self._first_reviews.get(customer)
+                if kept is None or rank > kept[2]:
+                    self._first_reviews[customer] = (text, rating, rank)
+                    if rank[0] and rank[1] and not rating < GOOD_RATING:  # readable, no complaint, rated 4+
+                        self._settled.add(customer)
 
     @property
     def first_reviews(self) -> pd.DataFrame:
@@ -169,6 +208,10 @@ class CountedCorpus:
                 schema.RATING: np.array([v[1] for v in kept.values()], dtype="float64"),
             }
         )
+
+    def fit_keywords(self, encoder: TextEncoder) -> None:
+        """Fit ``encoder``'s TF-IDF keywords on every document's bag of words."""
+        encoder.fit_keywords(self.iter_bows())
 
     def matrices(self) -> Iterator[sparse.csr_matrix]:
         for path in self._paths:

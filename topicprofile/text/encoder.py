@@ -30,7 +30,7 @@ from topicprofile.text.vectorize import (
     TfidfKeywords, bows_to_csr, build_dictionary, dictionary_from_state, dictionary_to_state, in_vocabulary, to_bows,
 )  # fmt: skip
 
-__all__ = ["LearnVocabulary", "TextEncoder", "TokenizeChunks", "make_tokenizer"]
+__all__ = ["LearnVocabulary", "TextEncoder", "TokenizeChunks", "make_tokenizer", "vocabulary_counts"]
 
 #: ``tokenize(tokenizer, store)``: the tokens of each chunk of ``store``, in order (e.g. on a cluster).
 TokenizeChunks = Callable[[SpacyTokenizer, DocumentStore], Iterable[list[list[str]]]]
@@ -52,6 +52,16 @@ def make_tokenizer(
     (a seed split in two never matches)."""
     seeds = chinese_seed_words(taxonomy) if lang in ("zh", AUTO) else []
     return SpacyTokenizer(lang, spacy_model=spacy_model, stop_words=stop_words, user_words=seeds or None)
+
+
+def vocabulary_counts(
+    tokens: list[list[str]], *, phrases: PhraseDetector | None, dictionary: Any
+) -> tuple[list[Sequence[str]], sparse.csr_matrix]:
+    """A chunk's tokens after ``phrases`` and in the vocabulary (what LDA sees), and their counts
+    (``n_docs × n_terms``): the fit's counting step, here or on a cluster's worker."""
+    tokens = phrases.transform(tokens) if phrases is not None else tokens
+    chunk = [in_vocabulary(doc, dictionary.token2id) for doc in tokens]
+    return chunk, bows_to_csr(to_bows(dictionary, chunk), len(dictionary))
 
 
 def chinese_seed_words(taxonomy: Mapping[str, Sequence[str]] | None) -> list[str]:
@@ -149,10 +159,8 @@ class TextEncoder:
 
     def iter_vocabulary_counts(self, tokens: TokenShards) -> Iterator[tuple[list[Sequence[str]], sparse.csr_matrix]]:
         """Per chunk of fitted tokens: the in-vocabulary tokens (what LDA sees) and their counts."""
-        token2id = self.dictionary_.token2id
-        for chunk in self._phrased(tokens.chunks()):
-            chunk = [in_vocabulary(doc, token2id) for doc in chunk]
-            yield chunk, bows_to_csr(to_bows(self.dictionary_, chunk), self.n_terms)
+        for chunk in tokens.chunks():
+            yield vocabulary_counts(chunk, phrases=self.phrases_, dictionary=self.dictionary_)
 
     def fit_keywords(self, bows: Iterable[Sequence[tuple[int, int]]]) -> TextEncoder:
         """Fit the TF-IDF keyword model on the documents' bags of words."""
@@ -164,7 +172,8 @@ class TextEncoder:
         tokenize: TokenizeChunks | None = None,
     ) -> TokenShards:  # fmt: skip
         """From the token cache when it has them, else tokenized by ``workers`` processes (and then cached)."""
-        cache = TokenCache(Path(cache_dir) / "tokens") if cache_dir is not None else None
+        remote = getattr(tokenize, "remote", False)  # tokens kept on a cluster: no cache (it reads every text here)
+        cache = TokenCache(Path(cache_dir) / "tokens") if cache_dir is not None and not remote else None
         key = cache.key(store.iter_column(schema.TEXT), self.tokenizer) if cache is not None else None
         if cache is not None and key is not None:
             cached = TokenShards.from_docs(cache.iter_docs(key), store.chunk_sizes(), store.directory / "tokens")
@@ -174,6 +183,8 @@ class TextEncoder:
                 return cached
         shards = TokenShards(store.directory / "tokens")
         report("tokenize", 0, store.n_docs)
+        if remote:
+            return tokenize(self.tokenizer, store)  # type: ignore[return-value]  # TokenShards-like, on the workers
         if tokenize is not None:
             done = 0
             for chunk in tokenize(self.tokenizer, store):

@@ -178,6 +178,16 @@ def bows_to_csr(bows: Sequence[Sequence[tuple[int, float]]], n_terms: int) -> sp
     return sparse.csr_matrix((data, indices, indptr), shape=(len(bows), n_terms))
 
 
+def document_frequencies(counts: sparse.csr_matrix) -> tuple[np.ndarray, int]:
+    """Each term's document frequency in a count matrix, as ``(term id, frequency)`` rows in the order
+    the terms first appear (row by row, as gensim's TF-IDF pass meets them), and the non-zeros."""
+    terms, first = np.unique(counts.indices, return_index=True)
+    order = np.argsort(first, kind="stable")
+    frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    pairs = np.column_stack([terms[order], frequency[terms[order]]]).astype(np.int64)
+    return pairs.reshape(-1, 2), int(counts.nnz)
+
+
 class TfidfKeywords:
     """The most distinctive words of a group of documents, by TF-IDF.
 
@@ -198,6 +208,19 @@ class TfidfKeywords:
         self.tfidf_: Any = TfidfModel(bows, id2word=dictionary, normalize=True)
         self.dictionary_ = dictionary
         return self
+
+    @classmethod
+    def from_frequencies(cls, dfs: Mapping[int, int], *, num_docs: int, num_nnz: int, dictionary: Any) -> TfidfKeywords:
+        """The model :meth:`fit` learns, from the documents' frequencies added up elsewhere (a cluster's
+        partitions, :func:`document_frequencies`): ``dfs`` in the order the terms first appear."""
+        from gensim.models import TfidfModel
+        from gensim.models.tfidfmodel import precompute_idfs
+
+        tfidf = TfidfModel(id2word=dictionary, normalize=True)  # as fit's, then what its corpus pass sets
+        tfidf.num_docs, tfidf.num_nnz, tfidf.cfs, tfidf.term_lengths = num_docs, num_nnz, None, None
+        tfidf.dfs = dict(dfs)
+        tfidf.idfs = precompute_idfs(tfidf.wglobal, tfidf.dfs, tfidf.num_docs)
+        return cls.from_model(tfidf, dictionary)
 
     def keywords(self, bows: Sequence[Sequence[tuple[int, int]]], *, n: int = 5) -> list[str]:
         """Top ``n`` words of the documents ``bows`` taken together (ties broken by word)."""

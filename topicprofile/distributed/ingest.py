@@ -1,0 +1,123 @@
+"""Input files read on the cluster: one task per file reads, cleans, pseudonymises and scrubs it.
+
+Each file is a partition: a worker runs exactly the local path on it
+(:func:`~topicprofile.distributed.tasks.read_file`: :class:`~topicprofile.ingest.load.StreamedLoad`
+in chunks of ``chunk_rows`` rows, :func:`~topicprofile.ingest.inputs.file_documents`, the document
+store's shards), so the cleaned documents, their shard boundaries and the file's fingerprint part are
+the local run's. The driver fetches only each file's summary (rows read, rejects with their file and
+row, scrub counts, shard sizes, fingerprint part). The shards stay on the cluster, one future each,
+which the tokenizing and tagging tasks take as their input (:func:`chunk_sources`); with
+``DaskBackend(shares_files=True)`` the workers write them as Parquet into the store's folder instead
+and the driver's store simply lists those files.
+
+Without shared files the steps that still run on the driver (counting each document's words,
+TF-IDF, the saved documents: docs/distributed.md) need the texts, so the store then also receives
+each cleaned shard once (streamed, the way the local run writes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from topicprofile.distributed import tasks
+from topicprofile.distributed.cluster import DaskBackend
+from topicprofile.errors import DataValidationError
+from topicprofile.ingest.docstore import DocumentStore
+from topicprofile.ingest.inputs import sources_label
+from topicprofile.ingest.rejects import Rejector
+from topicprofile.privacy.names import NameScrubber
+
+__all__ = ["ClusterLoad", "chunk_sources", "cluster_read"]
+
+logger = logging.getLogger(__name__)
+#: The attribute of a :class:`DocumentStore` holding its shards' futures on the cluster, in order.
+_CHUNKS = "_cluster_chunks"
+
+
+class ClusterLoad:
+    """The summary of one input (its files) read on the cluster: ``source``, ``n_read``,
+    ``n_rejected`` and ``rejects``, as :class:`~topicprofile.ingest.inputs.FileSetLoad` has them."""
+
+    def __init__(self, files: Sequence[Path], summaries: list[dict[str, Any]]) -> None:
+        self.files = list(files)
+        self.source = sources_label(self.files)
+        self.n_read = sum(s["n_read"] for s in summaries)
+        parts = [s["rejects"] for s in summaries if len(s["rejects"])]
+        self.rejects = pd.concat(parts, ignore_index=True) if parts else Rejector(self.source, 0).table()
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.rejects)
+
+
+def cluster_read(
+    backend: DaskBackend, store: DocumentStore, kind: str, files: Sequence[Path], *, read: Mapping[str, Any],
+    scrub: bool, id_key: bytes | None, names: NameScrubber | None, scrub_counts: Counter[str] | None = None,
+) -> ClusterLoad:  # fmt: skip
+    """Read ``files`` (one input of ``kind``) on the workers into ``store``, file after file.
+
+    The workers must reach the files at the same paths (a ``LocalCluster``, or shared storage); the
+    name scrubber travels as its pipeline folder (``names.model_path``) and ``id_key`` inside the
+    tasks. Raises :class:`~topicprofile.errors.DataValidationError` for a file that does not exist
+    here, before any task runs; a file's own errors (a bad column, every row rejected) come back as
+    the local run raises them."""
+    for path in files:
+        if not path.is_file():
+            raise DataValidationError(f"{path}: {kind} file not found (looked for {path.absolute()}).")
+    run_id = uuid.uuid4().hex[:8]
+    privacy = {"scrub": scrub, "id_key": id_key, "names": None if names is None else str(names.model_path)}
+    results = []
+    for i, path in enumerate(files):
+        out = None
+        if backend.shares_files:
+            out = store.directory / f"in-{kind}-{run_id}-{i:06d}"
+            out.mkdir()
+        results.append(backend.submit(tasks.read_file, kind, str(path.absolute()), dict(read), privacy,
+                                      None if out is None else str(out), key=backend.key(f"read-{run_id}", i)))  # fmt: skip
+    summaries = []
+    chunks = getattr(store, _CHUNKS, [])
+    for i, result in enumerate(results):
+        summary = backend.result(
+            backend.submit(tasks.read_summary, result, key=backend.key(f"summary-{run_id}", i))
+        )
+        summaries.append(summary)
+        if scrub_counts is not None and scrub:
+            scrub_counts.update(summary["scrub_counts"])
+        pieces = [backend.submit(tasks.piece, result, j, key=backend.key(f"piece-{run_id}-{i}", j))
+                  for j in range(len(summary["sizes"]))]  # fmt: skip
+        chunks.extend(pieces)
+        if backend.shares_files:
+            store.add_shards([backend.result(p) for p in pieces], summary["sizes"], summary["fingerprint"])
+        else:
+            store.new_part()
+            for piece in backend.ordered(lambda p=p: p for p in pieces):
+                store.append(piece)
+    setattr(store, _CHUNKS, chunks)
+    _log_rejects(kind, files, summaries)
+    return ClusterLoad(files, summaries)
+
+
+def _log_rejects(kind: str, files: Sequence[Path], summaries: list[dict[str, Any]]) -> None:
+    for path, summary in zip(files, summaries, strict=True):
+        if len(summary["rejects"]):
+            logger.warning("%s: %d of %d rows rejected; see the rejects file", path.name, len(summary["rejects"]),
+                           summary["n_read"])  # fmt: skip
+        logger.info("%s: read on the cluster, %d %s rows", path.name, summary["n_read"], kind)
+
+
+def chunk_sources(backend: DaskBackend, documents: DocumentStore) -> Iterator[Any]:
+    """Each shard of ``documents`` as a task's input: its Parquet path when the workers share this
+    machine's files, its future when the workers read it (:func:`cluster_read`), else the frame."""
+    if backend.shares_files:
+        return (str(path) for path in documents.shard_paths())
+    chunks = getattr(documents, _CHUNKS, None)
+    if chunks is not None and len(chunks) == len(documents.shard_paths()):
+        return iter(chunks)
+    return documents.chunks()
