@@ -25,7 +25,7 @@ from scipy import sparse
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
-from topicprofile.distributed.lda import _block_source, _tree
+from topicprofile.distributed.lda import block_source, tree
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.topics import lda as local
@@ -83,7 +83,7 @@ def cluster_fold_estep(backend: DaskBackend) -> FoldEStep:
         blocks = [
             backend.submit(
                 tasks.load_block,
-                _block_source(backend, counts[s : s + size], f"fold-{run_id}-{i:06d}"),
+                block_source(backend, counts[s : s + size], f"fold-{run_id}-{i:06d}"),
                 key=backend.key("fold-block", run_id, i),
             )
             for i, s in enumerate(range(0, counts.shape[0], size))
@@ -105,7 +105,7 @@ def cluster_fold_estep(backend: DaskBackend) -> FoldEStep:
             ]
             if backend.on_pass is not None:
                 backend.on_pass(round_)
-            return backend.result(_tree(backend, futures, f"fold-{run_id}-{round_}"))
+            return backend.result(tree(backend, futures, f"fold-{run_id}-{round_}"))
 
         return expected
 

@@ -28,7 +28,7 @@ from topicprofile.distributed.cluster import DaskBackend
 from topicprofile.topics import lda as local
 from topicprofile.topics.lda import BlockSstats, LdaTopics
 
-__all__ = ["cluster_estep", "tree"]
+__all__ = ["block_source", "cluster_estep", "tree"]
 
 
 def cluster_estep(backend: DaskBackend) -> Any:
@@ -41,7 +41,7 @@ def cluster_estep(backend: DaskBackend) -> Any:
         blocks = [
             backend.submit(
                 tasks.load_block,
-                _block_source(backend, counts[s : s + size], f"{run_id}-{i:06d}"),
+                block_source(backend, counts[s : s + size], f"{run_id}-{i:06d}"),
                 key=backend.key("block", run_id, i),
             )
             for i, s in enumerate(starts)
@@ -82,7 +82,7 @@ def tree(backend: DaskBackend, futures: list[Any], name: str, *, task: Any = tas
     return level[0]
 
 
-def _block_source(backend: DaskBackend, block: sparse.csr_matrix, name: str) -> Any:
+def block_source(backend: DaskBackend, block: sparse.csr_matrix, name: str) -> Any:
     """Where a worker gets a block: an ``.npz`` file when it shares this machine's files (kept
     while the backend lives), else the block's arrays inside the task."""
     if not backend.shares_files:
