@@ -31,6 +31,7 @@ from scipy import stats
 
 from topicprofile.behavior import CANCELLED_STATUSES, REFUNDED_STATUSES
 from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.ingest.dates import parse_date
 from topicprofile.schema import AMOUNT, CUSTOMER_ID, ORDER_ID, STATUS, TIMESTAMP
 
 __all__ = ["assign_holdout", "campaign_outcomes", "compare_arms", "evaluate_campaign"]
@@ -126,12 +127,7 @@ def campaign_outcomes(
 
 
 def _date(value: str | pd.Timestamp, what: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD.") from e
-    if pd.isna(stamp):
-        raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD.")
+    stamp = parse_date(value, what=what)
     return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
@@ -226,11 +222,15 @@ def _verdict(result: Mapping[str, Any]) -> str:
     conv, rev, alpha = result["conversion"], result["revenue_per_customer"], result["alpha"]
     level = f"{1 - alpha:.0%}"
     lines = [
-        f"Conversion {conv['treated']:.1%} treated vs {conv['control']:.1%} control: "
-        f"{conv['difference'] * 100:+.1f} points ({level} CI {conv['ci'][0] * 100:+.1f} to "
-        f"{conv['ci'][1] * 100:+.1f}; p={conv['p_value']:.3g}, {conv['test']}).",
-        f"Revenue per customer {rev['treated']:.2f} vs {rev['control']:.2f}: {rev['difference']:+.2f} "
-        f"({level} CI {rev['ci'][0]:+.2f} to {rev['ci'][1]:+.2f}; p={rev['p_value']:.3g}, Welch t).",
+        (
+            f"Conversion {conv['treated']:.1%} treated vs {conv['control']:.1%} control: "
+            f"{conv['difference'] * 100:+.1f} points ({level} CI {conv['ci'][0] * 100:+.1f} to "
+            f"{conv['ci'][1] * 100:+.1f}; p={conv['p_value']:.3g}, {conv['test']})."
+        ),
+        (
+            f"Revenue per customer {rev['treated']:.2f} vs {rev['control']:.2f}: {rev['difference']:+.2f} "
+            f"({level} CI {rev['ci'][0]:+.2f} to {rev['ci'][1]:+.2f}; p={rev['p_value']:.3g}, Welch t)."
+        ),
     ]
     found = [(name, m) for name, m in (("conversion", conv), ("revenue per customer", rev)) if m["significant"]]
     if not found:

@@ -23,7 +23,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.errors import DataValidationError
+from topicprofile.ingest.dates import parse_date
 from topicprofile.schema import AMOUNT, CUSTOMER_ID, ORDER_ID, ROW, STATUS, TIMESTAMP
 
 __all__ = [
@@ -187,12 +188,7 @@ def _resolve_as_of(as_of: str | pd.Timestamp | None, last_order: pd.Timestamp, d
     last_day = last_order.normalize()
     if as_of is None:
         return last_day
-    try:
-        stamp = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"as-of {as_of!r} is not a date; use YYYY-MM-DD.") from e
-    if pd.isna(stamp):
-        raise ConfigError(f"as-of {as_of!r} is not a date; use YYYY-MM-DD.")
+    stamp = parse_date(as_of, what="as-of")
     data_tz = getattr(dtype, "tz", None)
     if stamp.tzinfo is not None:
         stamp = (stamp.tz_convert(data_tz) if data_tz is not None else stamp).tz_localize(None)

@@ -23,7 +23,7 @@ from topicprofile.errors import ConfigError, DataValidationError
 
 __all__ = [
     "DAY_FIRST", "MONTH_FIRST", "as_day", "check_date_format", "infer_date_order", "latest_today",
-    "parse_with_format", "to_iso_dates",
+    "parse_date", "parse_with_format", "to_iso_dates",
 ]  # fmt: skip
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
@@ -144,14 +144,20 @@ def parse_with_format(text: pd.Series, date_format: str) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
-def as_day(value: str | pd.Timestamp | dt.date, *, what: str) -> pd.Timestamp:
-    """A date-like value as a naive midnight Timestamp; ConfigError naming ``what`` when it is no date."""
+def parse_date(value: str | pd.Timestamp | dt.date, *, what: str) -> pd.Timestamp:
+    """A date-like value as a Timestamp (its time zone kept); ConfigError naming ``what`` when it is no date."""
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD.") from e
     if pd.isna(stamp):
         raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD.")
+    return stamp
+
+
+def as_day(value: str | pd.Timestamp | dt.date, *, what: str) -> pd.Timestamp:
+    """A date-like value as a naive midnight Timestamp; ConfigError naming ``what`` when it is no date."""
+    stamp = parse_date(value, what=what)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_localize(None)  # wall time decides the calendar day, as in behavior.rfm_table
     return stamp.normalize()
@@ -162,5 +168,5 @@ def latest_today() -> pd.Timestamp:
 
     The UTC date alone would reject orders placed this morning in Asia or the Pacific.
     """
-    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=14)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)
     return pd.Timestamp(now.date())
