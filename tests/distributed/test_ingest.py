@@ -171,3 +171,28 @@ def test_ingest_cluster_shards_lost_with_a_worker_are_read_again(exports: Path, 
         pd.testing.assert_frame_equal(backend.result(source).reset_index(drop=True), mine)
     del sources
     client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the tests after this one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep_texts", ["all", "none"])
+def test_ingest_cluster_keeps_the_texts_asked_for(
+    exports: Path, cluster, small_blocks, tmp_path: Path, keep_texts: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``keep_texts="all"`` streams every text from the workers into the model folder (as asked),
+    equal to the local run's; ``"none"`` keeps none. The driver's store reads no text either way."""
+    backend = DaskBackend(cluster[1], shares_files=False)
+    inputs = {"reviews": exports, "id_key": ID_KEY}
+    fit = {**FIT, "keep_texts": keep_texts}
+    fit_files(tmp_path / "here", profiler=TopicProfiler(**fit), run=RunOptions(chunk_rows=CHUNK_ROWS), **inputs)
+    no_texts(monkeypatch)
+    fit_files(tmp_path / "there", profiler=TopicProfiler(**fit), run=RunOptions(chunk_rows=CHUNK_ROWS, dask=backend),
+              **inputs)  # fmt: skip
+    monkeypatch.undo()
+    here, there = (list((tmp_path / folder).rglob("documents.parquet")) for folder in ("here", "there"))
+    assert [p.read_bytes() for p in there] == [p.read_bytes() for p in here]
+    assert len(here) == (keep_texts == "all")
+    if here:
+        assert len(pd.read_parquet(here[0])) == 399
+    local, remote = _saved(tmp_path / "here"), _saved(tmp_path / "there")
+    for name in local:
+        assert np.array_equal(local[name], remote[name]), name
