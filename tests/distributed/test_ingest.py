@@ -20,7 +20,7 @@ from topicprofile import TopicProfiler
 from topicprofile.app.jobs import fit_files, stream_documents, tag_files
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend
-from topicprofile.distributed.ingest import chunk_sources
+from topicprofile.distributed.ingest import chunk_sources, text_sample
 from topicprofile.errors import DataValidationError
 from topicprofile.ingest import docstore as docstore_module
 from topicprofile.topics import lda as lda_module
@@ -138,6 +138,19 @@ def test_ingest_cluster_shards_feed_the_cluster_steps(exports: Path, cluster) ->
     assert loads["reviews"].rejects["source"].tolist() == ["2025-02.jsonl.gz"]
 
 
+def test_ingest_cluster_language_sample_comes_from_the_first_shards(exports: Path, cluster) -> None:
+    """The fit's language check reads the first texts, fetched from the first shards only."""
+    _, client = cluster
+    backend = DaskBackend(client, shares_files=False)
+    here, _ = stream_documents(reviews=exports, chunk_rows=CHUNK_ROWS)
+    there, _ = stream_documents(reviews=exports, chunk_rows=CHUNK_ROWS, backend=backend)
+    with distributed.get_task_stream(client) as stream:
+        sample = text_sample(backend, there, 100)
+    assert sample == list(here.iter_column("text"))[:100]  # 60 + 40: two shards
+    assert len([task for task in stream.data if "-texts-" in str(task["key"])]) == 2
+    assert list(text_sample(None, here, 100))[:100] == sample
+
+
 def test_ingest_cluster_file_errors_are_the_local_ones(exports: Path, cluster, tmp_path: Path) -> None:
     backend = DaskBackend(cluster[1], shares_files=True)
     with pytest.raises(DataValidationError, match="missing.csv: reviews file not found"):
@@ -183,7 +196,9 @@ def test_ingest_cluster_keeps_the_texts_asked_for(
     backend = DaskBackend(cluster[1], shares_files=False)
     inputs = {"reviews": exports, "id_key": ID_KEY}
     fit = {**FIT, "keep_texts": keep_texts}
-    fit_files(tmp_path / "here", profiler=TopicProfiler(**fit), run=RunOptions(chunk_rows=CHUNK_ROWS), **inputs)
+    fit_files(
+        tmp_path / "here", profiler=TopicProfiler(**fit), run=RunOptions(chunk_rows=CHUNK_ROWS), **inputs
+    )
     no_texts(monkeypatch)
     fit_files(tmp_path / "there", profiler=TopicProfiler(**fit), run=RunOptions(chunk_rows=CHUNK_ROWS, dask=backend),
               **inputs)  # fmt: skip

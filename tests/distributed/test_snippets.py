@@ -4,6 +4,7 @@ all documents, on real reviews cut into uneven shards."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +28,13 @@ def fitted(shared_data: Path) -> tuple[TopicProfiler, DocumentStore, list[tuple[
     uneven shards and each shard's word counts."""
     frame = pd.read_csv(shared_data / "en_amazon_reviews_4cats.csv.bz2", dtype=str, nrows=3000)
     sample = frame.sample(400, random_state=4).reset_index(drop=True)
-    reviews = pd.DataFrame({"customer_id": [f"c{(i * 7) % 90:03d}" for i in range(400)], "text": sample["text"]})
+    reviews = pd.DataFrame(
+        {"customer_id": [f"c{(i * 7) % 90:03d}" for i in range(400)], "text": sample["text"]}
+    )
     docs = build_documents(reviews, None)
     store = DocumentStore(chunk_rows=1000)
     starts = np.concatenate([[0], np.cumsum(SHARDS)])
-    for start, end in zip(starts[:-1], starts[1:], strict=True):
+    for start, end in itertools.pairwise(starts):
         store.append(docs.iloc[start:end])
     assert store.chunk_sizes() == SHARDS
     profiler = TopicProfiler(n_topics=4, random_state=3, trainer="vb", passes=2).fit_documents(store)
@@ -39,12 +42,14 @@ def fitted(shared_data: Path) -> tuple[TopicProfiler, DocumentStore, list[tuple[
     return profiler, store, chunks
 
 
-def _merged(profiler: TopicProfiler, chunks, order: list[int]) -> list[int]:
+def _merged(profiler: TopicProfiler, chunks, order: list[int]) -> tuple[list[int], list[dict]]:
     tags = tag_topic_ids(profiler.profiles_)
     held = {"topics": infer_state(profiler.topics_), "tags": tags, "weights": profiler._make_tagger().weights(),
             "n": 3}  # fmt: skip
     starts = np.concatenate([[0], np.cumsum(SHARDS)]).tolist()
-    candidates = [tasks.snippet_candidates(held, docs, counts, starts[i]) for i, (docs, counts) in enumerate(chunks)]
+    candidates = [
+        tasks.snippet_candidates(held, docs, counts, starts[i]) for i, (docs, counts) in enumerate(chunks)
+    ]
     picker = SnippetPicker(tags, rows=False)
     for i in order:
         picker.merge(candidates[i])
@@ -53,7 +58,7 @@ def _merged(profiler: TopicProfiler, chunks, order: list[int]) -> list[int]:
 
 @pytest.mark.slow
 def test_snippets_merged_from_uneven_shards_equal_the_local_pick(fitted) -> None:
-    profiler, store, chunks = fitted
+    profiler, _, chunks = fitted
     tags = tag_topic_ids(profiler.profiles_)
     local = pick_snippets(chunks, tags=tags, channel_weights=profiler._make_tagger().weights(),
                           doc_topics=profiler.topics_.transform_counts, columns=STORED_FIELDS)  # fmt: skip
@@ -81,13 +86,18 @@ def _per_key(candidates) -> dict:
 @pytest.mark.slow
 def test_snippets_picked_on_the_cluster_equal_the_local_pick(fitted, cluster) -> None:
     """``cluster_snippets`` on a real ``LocalCluster``: the shards' counts held on the workers."""
-    pytest.importorskip("distributed", reason='the dask extra is not installed (pip install "topicprofile[dask]")')
+    pytest.importorskip(
+        "distributed", reason='the dask extra is not installed (pip install "topicprofile[dask]")'
+    )
     from topicprofile.distributed import DaskBackend
     from topicprofile.distributed.snippets import cluster_snippets
 
     profiler, store, chunks = fitted
     backend = DaskBackend(cluster[1], shares_files=False)
-    counts = [backend.submit(tasks.hold, matrix, key=backend.key("counts", i)) for i, (_, matrix) in enumerate(chunks)]
+    counts = [
+        backend.submit(tasks.hold, matrix, key=backend.key("counts", i))
+        for i, (_, matrix) in enumerate(chunks)
+    ]
     tags = tag_topic_ids(profiler.profiles_)
     there = cluster_snippets(backend, store, counts, tags=tags, channel_weights=profiler._make_tagger().weights(),
                              topics=profiler.topics_)  # fmt: skip
