@@ -19,15 +19,16 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.utils.validation import check_is_fitted
 
-from topicprofile import schema
 from topicprofile.behavior import compute_rfm
 from topicprofile.config import DEFAULT_CHUNK_ROWS, DEFAULT_K_VALUES, RunOptions, TopicsConfig
 from topicprofile.distributed import (
     DaskBackend,
     cluster_estep,
     cluster_infer,
+    cluster_kept_documents,
     cluster_tokenize,
     cluster_topic_chunks,
+    text_sample,
 )
 from topicprofile.errors import ConfigError, DataValidationError, NotFittedError
 from topicprofile.ingest.docstore import DocumentStore
@@ -184,7 +185,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         rfm = _rfm(orders, as_of=as_of)  # before the long steps: bad orders fail fast
         if documents.n_docs == 0:
             raise DataValidationError("no documents to fit on")
-        warn_language_mismatch(documents.iter_column(schema.TEXT), self.lang)
+        warn_language_mismatch(text_sample(backend, documents), self.lang)  # the first texts, where they are
         report, run, refit = progress or _no_progress, self.run_options(run), Refit.of(previous)
         self.encoder_ = encoder_of(self.get_params())  # text: tokens, phrases, vocabulary, counts, TF-IDF
         tokens = self.encoder_.fit_vocabulary(documents, report=report, workers=run.workers, cache_dir=run.cache_dir,
@@ -225,9 +226,10 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
             table, self.segment_cards_ = fit_segments(self.profiles_, rfm, fuser=self.fuser_, segmenter=self.segmenter_,
                                                       reviews=corpus.first_reviews, tags=tags)  # fmt: skip
             self.profiles_ = order_columns(table)
-        self.documents_ = kept_documents(self.keep_texts, corpus, profiles=self.profiles_, chunk_rows=run.chunk_rows,
-                                         channel_weights=self._make_tagger().weights(),
-                                         doc_topics=self.topics_.transform_counts)  # fmt: skip
+        keep = {"profiles": self.profiles_, "chunk_rows": run.chunk_rows, "channel_weights": self._make_tagger().weights()}  # fmt: skip
+        self.documents_ = (kept_documents(self.keep_texts, corpus, doc_topics=self.topics_.transform_counts, **keep)
+                           if backend is None else cluster_kept_documents(backend, self.keep_texts, corpus,
+                                                                          topics=self.topics_, **keep))  # fmt: skip
         # what forget subtracts from the topic statistics (issue 14); none without texts
         self.training_bows_ = None if self.keep_texts == "none" else TrainingBows.collect(corpus.iter_chunks())
         return self

@@ -20,8 +20,9 @@ from topicprofile import TopicProfiler
 from topicprofile.app.jobs import fit_files, stream_documents, tag_files
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend
-from topicprofile.distributed.ingest import chunk_sources
+from topicprofile.distributed.ingest import chunk_sources, text_sample
 from topicprofile.errors import DataValidationError
+from topicprofile.ingest import docstore as docstore_module
 from topicprofile.topics import lda as lda_module
 
 FIT = {"n_topics": 4, "random_state": 3, "trainer": "vb", "passes": 2, "phrases": True}
@@ -62,20 +63,37 @@ def _manifest(folder: Path) -> dict:
     return json.loads(next(folder.rglob("manifest.json")).read_text())
 
 
+def no_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the driver's document stores fail when they read a text column."""
+    read = pd.read_parquet
+
+    def guarded(path, *args, **kwargs):
+        frame = read(path, *args, **kwargs)
+        if "text" in frame.columns:
+            raise AssertionError(f"the driver read the texts of {path}")
+        return frame
+
+    monkeypatch.setattr(docstore_module.pd, "read_parquet", guarded)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("shares_files", [True, False], ids=["workers-write-shards", "shards-on-workers"])
 def test_ingest_cluster_fit_and_tag_of_a_folder_equal_the_local_run(
-    exports: Path, cluster, small_blocks, tmp_path: Path, shares_files: bool
+    exports: Path, cluster, small_blocks, tmp_path: Path, shares_files: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """... and no text reaches the driver: its store holds the documents without their texts, and
+    only the snippets the model keeps come back from the workers."""
     _, client = cluster
     backend = DaskBackend(client, shares_files=shares_files)
     inputs = {"reviews": exports, "id_key": ID_KEY}
     here = fit_files(
         tmp_path / "here", profiler=TopicProfiler(**FIT), run=RunOptions(chunk_rows=CHUNK_ROWS), **inputs
     )
+    no_texts(monkeypatch)
     with distributed.get_task_stream(client) as stream:
         there = fit_files(tmp_path / "there", profiler=TopicProfiler(**FIT),
                           run=RunOptions(chunk_rows=CHUNK_ROWS, dask=backend), **inputs)  # fmt: skip
+    monkeypatch.undo()
     reads = [task for task in stream.data if "-read-" in str(task["key"])]
     assert len(reads) == 3 and {task["worker"] for task in reads} == set(
         client.nthreads()
@@ -96,6 +114,7 @@ def test_ingest_cluster_fit_and_tag_of_a_folder_equal_the_local_run(
         )
     tag = {"reviews": str(exports / "2025-0*"), "id_key": ID_KEY}
     tag_files(tmp_path / "here", tmp_path / "here.csv", run=RunOptions(chunk_rows=CHUNK_ROWS), **tag)
+    no_texts(monkeypatch)
     tag_files(
         tmp_path / "here", tmp_path / "there.csv", run=RunOptions(chunk_rows=CHUNK_ROWS, dask=backend), **tag
     )
@@ -104,7 +123,7 @@ def test_ingest_cluster_fit_and_tag_of_a_folder_equal_the_local_run(
 
 def test_ingest_cluster_shards_feed_the_cluster_steps(exports: Path, cluster) -> None:
     """Without shared files the shards stay on the workers: the tasks get their futures, and the
-    store the driver keeps holds the local run's documents."""
+    store the driver keeps holds the local run's documents without their texts."""
     _, client = cluster
     backend = DaskBackend(client, shares_files=False)
     here, _ = stream_documents(reviews=exports, chunk_rows=CHUNK_ROWS)
@@ -114,9 +133,22 @@ def test_ingest_cluster_shards_feed_the_cluster_steps(exports: Path, cluster) ->
     assert all(isinstance(source, distributed.Future) for source in sources)
     assert there.fingerprint == here.fingerprint and there.chunk_sizes() == here.chunk_sizes()
     for mine, theirs, source in zip(here.chunks(), there.chunks(), sources, strict=True):
-        pd.testing.assert_frame_equal(theirs, mine)
+        pd.testing.assert_frame_equal(theirs, mine.drop(columns=["text"]))
         pd.testing.assert_frame_equal(source.result().reset_index(drop=True), mine)
     assert loads["reviews"].rejects["source"].tolist() == ["2025-02.jsonl.gz"]
+
+
+def test_ingest_cluster_language_sample_comes_from_the_first_shards(exports: Path, cluster) -> None:
+    """The fit's language check reads the first texts, fetched from the first shards only."""
+    _, client = cluster
+    backend = DaskBackend(client, shares_files=False)
+    here, _ = stream_documents(reviews=exports, chunk_rows=CHUNK_ROWS)
+    there, _ = stream_documents(reviews=exports, chunk_rows=CHUNK_ROWS, backend=backend)
+    with distributed.get_task_stream(client) as stream:
+        sample = text_sample(backend, there, 100)
+    assert sample == list(here.iter_column("text"))[:100]  # 60 + 40: two shards
+    assert len([task for task in stream.data if "-texts-" in str(task["key"])]) == 2
+    assert list(text_sample(None, here, 100))[:100] == sample
 
 
 def test_ingest_cluster_file_errors_are_the_local_ones(exports: Path, cluster, tmp_path: Path) -> None:
@@ -152,3 +184,30 @@ def test_ingest_cluster_shards_lost_with_a_worker_are_read_again(exports: Path, 
         pd.testing.assert_frame_equal(backend.result(source).reset_index(drop=True), mine)
     del sources
     client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the tests after this one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep_texts", ["all", "none"])
+def test_ingest_cluster_keeps_the_texts_asked_for(
+    exports: Path, cluster, small_blocks, tmp_path: Path, keep_texts: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``keep_texts="all"`` streams every text from the workers into the model folder (as asked),
+    equal to the local run's; ``"none"`` keeps none. The driver's store reads no text either way."""
+    backend = DaskBackend(cluster[1], shares_files=False)
+    inputs = {"reviews": exports, "id_key": ID_KEY}
+    fit = {**FIT, "keep_texts": keep_texts}
+    fit_files(
+        tmp_path / "here", profiler=TopicProfiler(**fit), run=RunOptions(chunk_rows=CHUNK_ROWS), **inputs
+    )
+    no_texts(monkeypatch)
+    fit_files(tmp_path / "there", profiler=TopicProfiler(**fit), run=RunOptions(chunk_rows=CHUNK_ROWS, dask=backend),
+              **inputs)  # fmt: skip
+    monkeypatch.undo()
+    here, there = (list((tmp_path / folder).rglob("documents.parquet")) for folder in ("here", "there"))
+    assert [p.read_bytes() for p in there] == [p.read_bytes() for p in here]
+    assert len(here) == (keep_texts == "all")
+    if here:
+        assert len(pd.read_parquet(here[0])) == 399
+    local, remote = _saved(tmp_path / "here"), _saved(tmp_path / "there")
+    for name in local:
+        assert np.array_equal(local[name], remote[name]), name

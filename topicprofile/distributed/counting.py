@@ -14,7 +14,7 @@ and only the root, the training matrix, reaches the driver. Every result equals 
 for bit (tests/distributed/test_counting.py).
 
 What still comes to the driver: each chunk's count matrix, once, when the steps after training read
-them (the customers' topic sums, the saved documents and training bows, document pooling's training
+them (the customers' topic sums, the training bows for ``forget``, document pooling's training
 matrix): :meth:`ClusterCountedCorpus.matrices`.
 """
 

@@ -6,13 +6,15 @@ in chunks of ``chunk_rows`` rows, :func:`~topicprofile.ingest.inputs.file_docume
 store's shards), so the cleaned documents, their shard boundaries and the file's fingerprint part are
 the local run's. The driver fetches only each file's summary (rows read, rejects with their file and
 row, scrub counts, shard sizes, fingerprint part). The shards stay on the cluster, one future each,
-which the tokenizing and tagging tasks take as their input (:func:`chunk_sources`); with
-``DaskBackend(shares_files=True)`` the workers write them as Parquet into the store's folder instead
-and the driver's store simply lists those files.
+which the tokenizing, counting, tagging and snippet tasks take as their input (:func:`chunk_sources`);
+with ``DaskBackend(shares_files=True)`` the workers write them as Parquet into the store's folder
+instead (the futures then hold their paths).
 
-Without shared files the steps that still run on the driver (counting each document's words,
-TF-IDF, the saved documents: docs/distributed.md) need the texts, so the store then also receives
-each cleaned shard once (streamed, the way the local run writes it).
+The texts never come to the driver: its store receives each shard without its text column
+(:func:`~topicprofile.distributed.tasks.project`: customer, channel, date, month, rating), which is
+what the steps on the driver read (adding topics up per customer, the forget record); the language
+check fetches its bounded sample from the first shards (:func:`text_sample`), and the snippets a
+model keeps are picked on the workers (:mod:`.snippets`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from topicprofile import schema
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
 from topicprofile.errors import DataValidationError
@@ -33,8 +36,9 @@ from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.ingest.inputs import sources_label
 from topicprofile.ingest.rejects import Rejector
 from topicprofile.privacy.names import NameScrubber
+from topicprofile.text.lang import LANG_SAMPLE
 
-__all__ = ["ClusterLoad", "chunk_sources", "cluster_read"]
+__all__ = ["ClusterLoad", "chunk_sources", "cluster_read", "remote_chunks", "text_sample"]
 
 logger = logging.getLogger(__name__)
 #: The attribute of a :class:`DocumentStore` holding its shards' futures on the cluster, in order.
@@ -93,12 +97,14 @@ def cluster_read(
         pieces = [backend.submit(tasks.piece, result, j, key=backend.key(f"piece-{run_id}-{i}", j))
                   for j in range(len(summary["sizes"]))]  # fmt: skip
         chunks.extend(pieces)
-        if backend.shares_files:
-            store.add_shards([backend.result(p) for p in pieces], summary["sizes"], summary["fingerprint"])
-        else:
-            store.new_part()
-            for piece in backend.ordered(lambda p=p: p for p in pieces):
-                store.append(piece)
+        paths = []  # the shards without their texts, for the driver's steps
+        for j, frame in enumerate(backend.ordered(
+            lambda j=j, p=p, name=f"project-{run_id}-{i}": backend.submit(tasks.project, p, key=backend.key(name, j))
+            for j, p in enumerate(pieces)
+        )):  # fmt: skip
+            paths.append(store.directory / f"part-{len(store.shard_paths()) + j:06d}.parquet")
+            frame.to_parquet(paths[-1], index=False)
+        store.add_shards(paths, summary["sizes"], summary["fingerprint"])
     setattr(store, _CHUNKS, chunks)
     _log_rejects(kind, files, summaries)
     return ClusterLoad(files, summaries)
@@ -112,12 +118,36 @@ def _log_rejects(kind: str, files: Sequence[Path], summaries: list[dict[str, Any
         logger.info("%s: read on the cluster, %d %s rows", path.name, summary["n_read"], kind)
 
 
+def remote_chunks(documents: DocumentStore) -> list[Any] | None:
+    """The futures of the shards of ``documents`` the workers read (:func:`cluster_read`), in order;
+    None when the store holds its documents itself (texts included)."""
+    chunks = getattr(documents, _CHUNKS, None)
+    return chunks if chunks is not None and len(chunks) == len(documents.shard_paths()) else None
+
+
 def chunk_sources(backend: DaskBackend, documents: DocumentStore) -> Iterator[Any]:
-    """Each shard of ``documents`` as a task's input: its Parquet path when the workers share this
-    machine's files, its future when the workers read it (:func:`cluster_read`), else the frame."""
+    """Each shard of ``documents`` as a task's input: its future when the workers read it
+    (:func:`cluster_read`; a frame on the workers, or the path of its Parquet file), else its
+    Parquet path when the workers share this machine's files, else the frame."""
+    chunks = remote_chunks(documents)
+    if chunks is not None:
+        return iter(chunks)
     if backend.shares_files:
         return (str(path) for path in documents.shard_paths())
-    chunks = getattr(documents, _CHUNKS, None)
-    if chunks is not None and len(chunks) == len(documents.shard_paths()):
-        return iter(chunks)
     return documents.chunks()
+
+
+def text_sample(backend: DaskBackend | None, documents: DocumentStore, n: int = LANG_SAMPLE) -> Iterable[str]:
+    """The first ``n`` texts of ``documents`` (the fit's language check): fetched from the first
+    shards on the workers when they hold the texts, else read from the store."""
+    chunks = None if backend is None else remote_chunks(documents)
+    if chunks is None:
+        return documents.iter_column(schema.TEXT)
+    texts: list[str] = []
+    run_id = uuid.uuid4().hex[:8]
+    for i, chunk in enumerate(chunks):
+        if len(texts) >= n:
+            break
+        texts += backend.result(backend.submit(tasks.texts_head, chunk, n - len(texts),
+                                               key=backend.key(f"texts-{run_id}", i)))  # fmt: skip
+    return texts

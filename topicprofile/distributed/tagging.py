@@ -28,7 +28,7 @@ from topicprofile.text.corpus import CountedCorpus
 from topicprofile.text.encoder import TextEncoder
 from topicprofile.topics.lda import LdaTopics
 
-__all__ = ["cluster_infer", "cluster_tokenize", "cluster_topic_chunks"]
+__all__ = ["cluster_infer", "cluster_tokenize", "cluster_topic_chunks", "infer_state"]
 
 
 def cluster_topic_chunks(
@@ -63,6 +63,15 @@ def _submits(
         yield lambda i=i, source=source: backend.submit(task, held, source, key=backend.key(name, i))
 
 
+def infer_state(topics: LdaTopics) -> dict[str, Any]:
+    """What :func:`~topicprofile.distributed.tasks.infer_chunk` needs of the fitted topics."""
+    return {
+        "n_topics": topics.n_topics, "random_state": topics.random_state, "alpha": topics.alpha_,
+        "exp_elog_beta": topics.exp_elog_beta_, "infer_iterations": topics.infer_iterations,
+        "gamma_threshold": topics.gamma_threshold,
+    }  # fmt: skip
+
+
 def cluster_infer(
     backend: DaskBackend, chunks: Iterable[tuple[pd.DataFrame, sparse.csr_matrix]] | CountedCorpus, *,
     topics: LdaTopics,
@@ -74,12 +83,7 @@ def cluster_infer(
     if isinstance(chunks, CountedCorpus):
         chunks = chunks.iter_chunks()
     run_id = uuid.uuid4().hex[:8]
-    state = {
-        "n_topics": topics.n_topics, "random_state": topics.random_state, "alpha": topics.alpha_,
-        "exp_elog_beta": topics.exp_elog_beta_, "infer_iterations": topics.infer_iterations,
-        "gamma_threshold": topics.gamma_threshold,
-    }  # fmt: skip
-    held = backend.submit(tasks.hold, state, key=backend.key("topics", run_id))
+    held = backend.submit(tasks.hold, infer_state(topics), key=backend.key("topics", run_id))
     pending: list[tuple[pd.DataFrame, sparse.csr_matrix]] = []
 
     def submits() -> Iterator[Any]:

@@ -22,6 +22,7 @@ from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.ingest.documents import update_fingerprint
 from topicprofile.ingest.inputs import file_documents
 from topicprofile.ingest.load import StreamedLoad
+from topicprofile.privacy.minimize import SnippetPicker, snippet_support
 from topicprofile.privacy.names import name_scrubber
 from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR
 from topicprofile.tag.tagger import CustomerAccumulator
@@ -55,9 +56,13 @@ __all__ = [
     "phrase_counts",
     "pick",
     "piece",
+    "project",
     "read_file",
     "read_summary",
+    "snippet_candidates",
     "tag_chunk",
+    "take_rows",
+    "texts_head",
     "tokenize_chunk",
     "tune_allocator",
     "word_counts",
@@ -262,6 +267,50 @@ def read_summary(result: dict[str, Any]) -> dict[str, Any]:
 def piece(result: dict[str, Any], index: int) -> pd.DataFrame | str:
     """Shard ``index`` of :func:`read_file`'s result (a frame kept on the cluster, or its Parquet path)."""
     return result["pieces"][index]
+
+
+def _frame(source: str | pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """A shard (its Parquet path, or the frame itself), with ``columns`` only when given."""
+    if isinstance(source, str):
+        return pd.read_parquet(source, columns=columns)
+    return source if columns is None else source[columns]
+
+
+def project(source: str | pd.DataFrame) -> pd.DataFrame:
+    """A shard without its texts: every other column (customer, channel, date, month, rating), the
+    part of the documents the driver keeps (docs/distributed.md)."""
+    if isinstance(source, str):
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(source).names
+        return pd.read_parquet(source, columns=[c for c in names if c != schema.TEXT])
+    return source.drop(columns=[schema.TEXT])
+
+
+def texts_head(source: str | pd.DataFrame, n: int) -> list[str]:
+    """The first ``n`` texts of a shard (the fit's language check reads a bounded sample)."""
+    return _frame(source, [schema.TEXT])[schema.TEXT].iloc[:n].tolist()
+
+
+def snippet_candidates(
+    held: dict[str, Any], source: str | pd.DataFrame, counts: sparse.csr_matrix, start: int
+) -> dict[tuple[str, int], list[tuple[float, int]]]:
+    """One shard's best documents per customer and tag topic (:class:`~topicprofile.privacy.minimize.SnippetPicker`),
+    as ``(support, -position)`` with positions in the whole corpus (the shard starts at ``start``);
+    ``held``: ``topics`` (:func:`infer_chunk`'s state), ``tags``, ``weights`` (channel weights), ``n``."""
+    tune_allocator()
+    docs = _frame(source, [schema.CUSTOMER_ID, schema.CHANNEL])
+    picker = SnippetPicker(held["tags"], n=held["n"], start=start, rows=False)
+    support = snippet_support(docs, counts, held["weights"], lambda c: infer_chunk(held["topics"], c))
+    picker.add(docs, docs[schema.CUSTOMER_ID].tolist(), support)
+    return picker.candidates()
+
+
+def take_rows(source: str | pd.DataFrame, positions: list[int] | None) -> list[dict[str, Any]] | pd.DataFrame:
+    """The rows at ``positions`` of a shard, each as a dict (the snippets the driver keeps), or
+    with ``positions`` None the whole shard (``keep_texts="all"``)."""
+    docs = _frame(source)
+    return docs if positions is None else [docs.iloc[i].to_dict() for i in positions]
 
 
 def pick(result: dict[str, Any], name: str) -> Any:
