@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +89,21 @@ def _count_new(
     return counts, sum(part[1] for part in parts), sum(part[2] for part in parts)
 
 
-def _documents_of(store: DocumentStore | None, customers: set[str]) -> list[pd.DataFrame]:
-    if store is None:
-        return []
-    return [chunk[chunk[schema.CUSTOMER_ID].isin(customers)] for chunk in store.chunks()]
+def _kept_chunks(store: DocumentStore | None, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The model's kept documents (``documents.parquet``) in batches of ``chunk_rows`` rows, in order,
+    never the whole file in memory."""
+    import pyarrow.parquet as pq
+
+    for path in [] if store is None else store.shard_paths():
+        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+
+
+def _documents_of(
+    store: DocumentStore | None, customers: set[str], chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    for chunk in _kept_chunks(store, chunk_rows):
+        yield chunk[chunk[schema.CUSTOMER_ID].isin(customers)]
 
 
 def _new_keys(store: DocumentStore) -> pd.DataFrame:
@@ -117,7 +128,7 @@ def _profiled(
     them (the texts do not come here); otherwise the shards are copied over shard by shard."""
     chunk_rows = profiler.run_options().chunk_rows
     store = DocumentStore(chunk_rows=chunk_rows)
-    for chunk in _documents_of(profiler.documents_, affected):
+    for chunk in _documents_of(profiler.documents_, affected, chunk_rows):
         store.append(chunk)
     if new_store is not None and new_store.n_docs:
         if backend is not None and backend.shares_files:
@@ -260,9 +271,10 @@ def _save_version(
     ``documents.parquet`` (a row group per shard) is the same file however the input was partitioned."""
     chunk_rows = profiler.run_options().chunk_rows
     store = DocumentStore(chunk_rows=chunk_rows)
-    for chunk in [] if profiler.documents_ is None else profiler.documents_.chunks():
+    kept = [] if profiler.documents_ is None else profiler.documents_.shard_paths()
+    for chunk in _rechunked(_kept_chunks(profiler.documents_, chunk_rows), _columns(kept), chunk_rows):
         store.append(chunk)  # the saved fields, dates included
-    for chunk in _rechunked(new_store, chunk_rows):
+    for chunk in _rechunked(new_store.chunks(), _columns(new_store.shard_paths()), chunk_rows):
         store.append(chunk)
     profiler.documents_ = store
     profiler.n_documents_ = store.n_docs
@@ -270,18 +282,20 @@ def _save_version(
     return store.n_docs
 
 
-def _rechunked(store: DocumentStore, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """``store``'s documents in pieces of ``chunk_rows`` rows (the last one shorter), with the columns
-    of all its shards (a column some shards lack is missing there, as in one concatenated table);
-    at most one piece and one shard in memory."""
+def _columns(paths: list[Path]) -> list[str]:
+    """The columns of all these Parquet files, in order of appearance (as one concatenated table has them)."""
     import pyarrow.parquet as pq
 
-    columns = list(
-        dict.fromkeys(name for path in store.shard_paths() for name in pq.read_schema(str(path)).names)
-    )
+    return list(dict.fromkeys(name for path in paths for name in pq.read_schema(str(path)).names))
+
+
+def _rechunked(chunks: Iterable[pd.DataFrame], columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """``chunks`` in pieces of ``chunk_rows`` rows (the last one shorter), with ``columns`` (a column a
+    chunk lacks is missing there, as in one concatenated table): what appending them as one table
+    stores; at most one piece and one chunk in memory."""
     buffer: list[pd.DataFrame] = []
     held = 0
-    for chunk in store.chunks():
+    for chunk in chunks:
         buffer.append(chunk.reindex(columns=columns))
         held += len(chunk)
         while held >= chunk_rows:
