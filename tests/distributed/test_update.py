@@ -161,13 +161,15 @@ def _new_folder(new: pd.DataFrame, folder: Path) -> Path:
 
 
 class _DriverReads:
-    """``pd.read_parquet`` on the driver, refusing to read the text of a shard the workers wrote from
-    the new files, except while the new model version is written (``update`` keeps every new text,
-    in the model's folder on this machine): there it counts the shards read, each once."""
+    """``pd.read_parquet`` on the driver, refusing to read the text of a shard of the new files (in
+    the folder of the store ``update`` reads them into: the shards the workers wrote, or without
+    shared files those they streamed here), except while the new model version is written
+    (``update`` keeps every new text, in the model's folder on this machine): there it counts the
+    shards read, each once."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.read, self.saving, self.saved = pd.read_parquet, False, []
-        save = update_module._save_version
+        self.read, self.saving, self.saved, self.folder = pd.read_parquet, False, [], None
+        save, stream = update_module._save_version, update_module.stream_documents
 
         def saving(*args, **kwargs):
             self.saving = True
@@ -176,11 +178,18 @@ class _DriverReads:
             finally:
                 self.saving = False
 
+        def streaming(*args, **kwargs):
+            store, loads = stream(*args, **kwargs)
+            self.folder = str(store.directory)
+            return store, loads
+
         monkeypatch.setattr(update_module, "_save_version", saving)
+        monkeypatch.setattr(update_module, "stream_documents", streaming)
         monkeypatch.setattr(pd, "read_parquet", self)
 
     def __call__(self, path, *args, columns=None, **kwargs):
-        if "in-reviews-" in str(path) and (columns is None or "text" in columns):
+        new = self.folder is not None and str(path).startswith(self.folder + os.sep)
+        if new and (columns is None or "text" in columns):
             if not self.saving:
                 raise AssertionError(f"the driver read the new texts of {path}")
             self.saved.append(str(path))
@@ -193,8 +202,9 @@ def test_distributed_update_reads_a_folder_on_the_workers(
     shares_files, reviews, fitted, cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder of new files read on the workers (shards of 7 rows, cut per file) gives the local
-    update's model version file for file and its database rows; with shared files the driver reads
-    the new texts only to write them into the model version, each shard once."""
+    update's model version file for file and its database rows; the driver reads the new texts only
+    to write them into the model version, each shard once (without shared files they also came here
+    when read, as for fit, but the counting and profiling tasks take the shards the workers hold)."""
     client = cluster[1]
     old = tmp_path / "old.csv"
     reviews[0].to_csv(old, index=False)
@@ -208,15 +218,15 @@ def test_distributed_update_reads_a_folder_on_the_workers(
     with monkeypatch.context() as driver:
         driver.setattr(TextEncoder, "tokens", _no_tokens_here)
         driver.setattr(TextEncoder, "iter_counts", _no_tokens_here)
-        reads = _DriverReads(driver) if shares_files else None
+        reads = _DriverReads(driver)
         with distributed.get_task_stream(client) as stream:
             theirs = update_files(there[0], db=there[1], reviews=str(folder), fold_passes=2,
                                   run=RunOptions(dask=DaskBackend(client, shares_files=shares_files)))  # fmt: skip
     keys = [str(task["key"]) for task in stream.data]
     assert sum("-read-" in key for key in keys) == 3  # one task per input file
     assert any("-count-" in key for key in keys) and any("-tag-" in key for key in keys)
-    if reads is not None:  # 17, 23 and 20 rows in shards of 7: 3 + 4 + 3 shards, each read once to be saved
-        assert len(reads.saved) == len(set(reads.saved)) == 10, reads.saved
+    # 17, 23 and 20 rows in shards of 7: 3 + 4 + 3 shards, each read once, to be saved
+    assert len(reads.saved) == len(set(reads.saved)) == 10, reads.saved
     counted = (
         "n_new_documents",
         "n_documents",

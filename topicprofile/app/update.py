@@ -32,6 +32,7 @@ from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.distributed.fold import cluster_fold_counts, cluster_fold_estep, stack_counts
+from topicprofile.distributed.ingest import hold_chunks
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.privacy.names import name_scrubber
@@ -124,15 +125,17 @@ def _profiled(
     profiler: TopicProfiler, new_store: DocumentStore | None, affected: set[str], backend: DaskBackend | None
 ) -> DocumentStore | None:
     """The affected customers' documents to profile: their kept ones (the model's ``documents.parquet``),
-    then the new ones. Workers that share this machine's files read the new shards where they wrote
-    them (the texts do not come here); otherwise the shards are copied over shard by shard."""
+    then the new ones: on a cluster the workers' shards, read from the files they wrote (shared files)
+    or taken where they hold them (:func:`~topicprofile.distributed.ingest.hold_chunks`); the new
+    texts are not read here for this."""
     chunk_rows = profiler.run_options().chunk_rows
     store = DocumentStore(chunk_rows=chunk_rows)
     for chunk in _documents_of(profiler.documents_, affected, chunk_rows):
         store.append(chunk)
     if new_store is not None and new_store.n_docs:
-        if backend is not None and backend.shares_files:
+        if backend is not None:  # the workers' shards: their files, or the frames they hold
             store.add_shards(new_store.shard_paths(), new_store.chunk_sizes(), new_store.fingerprint)
+            hold_chunks(backend, store, tail=new_store)
         else:
             for chunk in new_store.chunks():
                 store.append(chunk)

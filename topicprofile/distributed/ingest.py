@@ -34,7 +34,7 @@ from topicprofile.ingest.inputs import sources_label
 from topicprofile.ingest.rejects import Rejector
 from topicprofile.privacy.names import NameScrubber
 
-__all__ = ["ClusterLoad", "chunk_sources", "cluster_read"]
+__all__ = ["ClusterLoad", "chunk_sources", "cluster_read", "hold_chunks"]
 
 logger = logging.getLogger(__name__)
 #: The attribute of a :class:`DocumentStore` holding its shards' futures on the cluster, in order.
@@ -121,3 +121,20 @@ def chunk_sources(backend: DaskBackend, documents: DocumentStore) -> Iterator[An
     if chunks is not None and len(chunks) == len(documents.shard_paths()):
         return iter(chunks)
     return documents.chunks()
+
+
+def hold_chunks(backend: DaskBackend, store: DocumentStore, *, tail: DocumentStore) -> None:
+    """Let the tasks over ``store``, whose last shards are ``tail``'s (added with
+    :meth:`DocumentStore.add_shards`), take those where the workers hold them since they read them
+    (:func:`cluster_read`) instead of sending them again; ``store``'s other shards are sent once, to be
+    held there too. Nothing to do with shared files (the workers read every shard's file)."""
+    held = getattr(tail, _CHUNKS, None)
+    paths = store.shard_paths()
+    if backend.shares_files or held is None or len(held) != len(tail.shard_paths()) or len(held) > len(paths):
+        return
+    run_id = uuid.uuid4().hex[:8]
+    head = [
+        backend.submit(tasks.hold, pd.read_parquet(path), key=backend.key(f"held-{run_id}", i))
+        for i, path in enumerate(paths[: len(paths) - len(held)])
+    ]
+    setattr(store, _CHUNKS, [*head, *held])
