@@ -180,7 +180,43 @@ def test_update_records_the_folded_texts_so_forget_can_take_them_out(tagged, tin
     texts = pd.read_csv(new_file, dtype=str)
     assert len(after) == len(before) + len(texts)  # every new text has vocabulary words here
     pd.testing.assert_frame_equal(after.iloc[: len(before)], before)  # old rows first, unchanged
-    assert after.iloc[len(before):]["customer_id"].tolist() == texts["customer_id"].tolist()
+    assert after.iloc[len(before) :]["customer_id"].tolist() == texts["customer_id"].tolist()
     mover = min(set(texts["customer_id"]) - {"newcomer-01"})
     forget_customers([mover], model_dir=model, db=db)
     assert mover not in set(read_training_bows(model_files(model) / TRAINING_BOWS)["customer_id"].to_pylist())
+
+
+def test_update_reads_the_kept_documents_in_batches(tagged, tiny_reviews, tmp_path, monkeypatch) -> None:
+    """The model's documents.parquet is read batch by batch (never whole, the test's reader refuses
+    that), and the new version keeps the old documents, then the new ones, in shards of chunk_rows."""
+    import pyarrow.parquet as pq
+
+    from topicprofile.config import RunOptions
+
+    model, db = tagged
+    old = pd.read_parquet(model_files(model) / "documents.parquet")
+    read = pd.read_parquet
+
+    def no_whole_documents(path, *args, **kwargs):
+        if Path(str(path)).name == "documents.parquet":
+            raise AssertionError(f"read {path} whole")
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(TopicProfiler, "run_options", lambda self, run=None: run or RunOptions(chunk_rows=4))
+    monkeypatch.setattr(pd, "read_parquet", no_whole_documents)
+    new = _new_reviews(tmp_path, tiny_reviews)
+    summary = update_files(model, db=db, reviews=new)
+    monkeypatch.undo()
+    path = model_files(model) / "documents.parquet"
+    saved = pd.read_parquet(path)
+    added = pd.read_csv(new, dtype=str)
+    assert summary["n_documents"] == len(saved) == len(old) + len(added)
+    pd.testing.assert_frame_equal(saved.iloc[: len(old)].reset_index(drop=True), old)
+    assert saved["text"].iloc[len(old) :].tolist() == added["text"].tolist()
+    groups = pq.ParquetFile(str(path)).metadata
+    sizes = [groups.row_group(i).num_rows for i in range(groups.num_row_groups)]
+
+    def shards(n: int) -> list[int]:
+        return [4] * (n // 4) + ([n % 4] if n % 4 else [])
+
+    assert sizes == shards(len(old)) + shards(len(added))  # each part cut from its start

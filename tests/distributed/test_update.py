@@ -26,8 +26,11 @@ distributed = pytest.importorskip(
 pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
 
 from topicprofile import TopicProfiler
+from topicprofile.app import update as update_module
 from topicprofile.app.jobs import tag_files
+from topicprofile.app.update import update_files
 from topicprofile.cli import app
+from topicprofile.config import RunOptions
 from topicprofile.db import ProfileDatabase
 from topicprofile.distributed import DaskBackend
 from topicprofile.distributed import cluster as cluster_module
@@ -145,6 +148,100 @@ def test_distributed_update_gives_the_local_model_and_rows(
     rows = _rows(here[1])
     assert len(rows) == 120  # the 100 fitted customers and the 20 new ones
     pd.testing.assert_frame_equal(_rows(there[1]), rows)
+
+
+def _new_folder(new: pd.DataFrame, folder: Path) -> Path:
+    """The new reviews as a folder of three files: a CSV, a JSON Lines file and a CSV without dates."""
+    folder.mkdir()
+    dated = new.assign(date=[f"2024-03-{1 + i % 28:02d}" for i in range(len(new))])
+    dated.iloc[:17].to_csv(folder / "a.csv", index=False)
+    dated.iloc[17:40].to_json(folder / "b.jsonl", orient="records", lines=True)
+    dated.iloc[40:].drop(columns="date").to_csv(folder / "c.csv", index=False)
+    return folder
+
+
+class _DriverReads:
+    """``pd.read_parquet`` on the driver, refusing to read the text of a shard of the new files (in
+    the folder of the store ``update`` reads them into: the shards the workers wrote, or without
+    shared files those they streamed here), except while the new model version is written
+    (``update`` keeps every new text, in the model's folder on this machine): there it counts the
+    shards read, each once."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.read, self.saving, self.saved, self.folder = pd.read_parquet, False, [], None
+        save, stream = update_module._save_version, update_module.stream_documents
+
+        def saving(*args, **kwargs):
+            self.saving = True
+            try:
+                return save(*args, **kwargs)
+            finally:
+                self.saving = False
+
+        def streaming(*args, **kwargs):
+            store, loads = stream(*args, **kwargs)
+            self.folder = str(store.directory)
+            return store, loads
+
+        monkeypatch.setattr(update_module, "_save_version", saving)
+        monkeypatch.setattr(update_module, "stream_documents", streaming)
+        monkeypatch.setattr(pd, "read_parquet", self)
+
+    def __call__(self, path, *args, columns=None, **kwargs):
+        new = self.folder is not None and str(path).startswith(self.folder + os.sep)
+        if new and (columns is None or "text" in columns):
+            if not self.saving:
+                raise AssertionError(f"the driver read the new texts of {path}")
+            self.saved.append(str(path))
+        return self.read(path, *args, columns=columns, **kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shares_files", [True, False])
+def test_distributed_update_reads_a_folder_on_the_workers(
+    shares_files, reviews, fitted, cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of new files read on the workers (shards of 7 rows, cut per file) gives the local
+    update's model version file for file and its database rows; the driver reads the new texts only
+    to write them into the model version, each shard once (without shared files they also came here
+    when read, as for fit, but the counting and profiling tasks take the shards the workers hold)."""
+    client = cluster[1]
+    old = tmp_path / "old.csv"
+    reviews[0].to_csv(old, index=False)
+    folder = _new_folder(reviews[1], tmp_path / "new")
+    here, there = (
+        _model_and_db(fitted, old, tmp_path / "here"),
+        _model_and_db(fitted, old, tmp_path / "there"),
+    )
+    monkeypatch.setattr(TopicProfiler, "run_options", lambda self, run=None: run or RunOptions(chunk_rows=7))
+    mine = update_files(here[0], db=here[1], reviews=str(folder), fold_passes=2)
+    with monkeypatch.context() as driver:
+        driver.setattr(TextEncoder, "tokens", _no_tokens_here)
+        driver.setattr(TextEncoder, "iter_counts", _no_tokens_here)
+        reads = _DriverReads(driver)
+        with distributed.get_task_stream(client) as stream:
+            theirs = update_files(there[0], db=there[1], reviews=str(folder), fold_passes=2,
+                                  run=RunOptions(dask=DaskBackend(client, shares_files=shares_files)))  # fmt: skip
+    keys = [str(task["key"]) for task in stream.data]
+    assert sum("-read-" in key for key in keys) == 3  # one task per input file
+    assert any("-count-" in key for key in keys) and any("-tag-" in key for key in keys)
+    # 17, 23 and 20 rows in shards of 7: 3 + 4 + 3 shards, each read once, to be saved
+    assert len(reads.saved) == len(set(reads.saved)) == 10, reads.saved
+    counted = (
+        "n_new_documents",
+        "n_documents",
+        "n_oov",
+        "n_tokens",
+        "oov_share",
+        "refit_due",
+        "fold",
+    )
+    assert {k: theirs[k] for k in counted} == {k: mine[k] for k in counted}
+    assert mine["n_new_documents"] == 60 and mine["n_tokens"] > 0
+    files = _version_files(here[0])
+    assert "documents.parquet" in files and "training_bows.parquet" in files
+    assert _version_files(there[0]) == files  # documents.parquet's row groups too
+    pd.testing.assert_frame_equal(_rows(there[1]), _rows(here[1]))
 
 
 def _closed_port() -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.distributed.fold import cluster_fold_counts, cluster_fold_estep, stack_counts
+from topicprofile.distributed.ingest import hold_chunks
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.privacy.names import name_scrubber
@@ -73,15 +74,15 @@ def _fold_rows(profiler: TopicProfiler, docs: pd.DataFrame, per_text: sparse.csr
 
 
 def _count_new(
-    profiler: TopicProfiler, new_store: DocumentStore | None, new_docs: pd.DataFrame | None,
-    backend: DaskBackend | None,
-) -> tuple[sparse.csr_matrix | None, int, int]:  # fmt: skip
+    profiler: TopicProfiler, new_store: DocumentStore | None, backend: DaskBackend | None
+) -> tuple[sparse.csr_matrix | None, int, int]:
     """The new documents' word counts (one row per document), tokens outside the vocabulary and all
-    tokens: tokenized and counted here, or chunk by chunk on the workers (only counts come back)."""
-    if new_docs is None or new_store is None:
+    tokens: tokenized and counted here, or shard by shard on the workers that hold the shards (only
+    counts come back)."""
+    if new_store is None or not new_store.n_docs:
         return None, 0, 0
     if backend is None:
-        tokens = profiler.encoder_.tokens(new_docs[schema.TEXT].tolist())
+        tokens = profiler.encoder_.tokens(list(new_store.iter_column(schema.TEXT)))
         n_oov, n_tokens = out_of_vocabulary(profiler, tokens=tokens)
         return bows_to_csr(to_bows(profiler.dictionary_, tokens), len(profiler.dictionary_)), n_oov, n_tokens
     parts = list(cluster_fold_counts(backend, new_store, encoder=profiler.encoder_, topics=profiler.topics_))
@@ -89,10 +90,56 @@ def _count_new(
     return counts, sum(part[1] for part in parts), sum(part[2] for part in parts)
 
 
-def _documents_of(store: DocumentStore | None, customers: set[str]) -> list[pd.DataFrame]:
-    if store is None:
-        return []
-    return [chunk[chunk[schema.CUSTOMER_ID].isin(customers)] for chunk in store.chunks()]
+def _kept_chunks(store: DocumentStore | None, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The model's kept documents (``documents.parquet``) in batches of ``chunk_rows`` rows, in order,
+    never the whole file in memory."""
+    import pyarrow.parquet as pq
+
+    for path in [] if store is None else store.shard_paths():
+        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+
+
+def _documents_of(
+    store: DocumentStore | None, customers: set[str], chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    for chunk in _kept_chunks(store, chunk_rows):
+        yield chunk[chunk[schema.CUSTOMER_ID].isin(customers)]
+
+
+def _new_keys(store: DocumentStore) -> pd.DataFrame:
+    """The new documents' customer ids (and days, when given), read column by column from their
+    shards: what the affected customers, the fold's pooling and ``forget``'s record need, never the texts."""
+    import pyarrow.parquet as pq
+
+    frames = []
+    for path in store.shard_paths():
+        names = pq.read_schema(str(path)).names
+        frames.append(
+            pd.read_parquet(path, columns=[c for c in (schema.CUSTOMER_ID, schema.DATE) if c in names])
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _profiled(
+    profiler: TopicProfiler, new_store: DocumentStore | None, affected: set[str], backend: DaskBackend | None
+) -> DocumentStore | None:
+    """The affected customers' documents to profile: their kept ones (the model's ``documents.parquet``),
+    then the new ones: on a cluster the workers' shards, read from the files they wrote (shared files)
+    or taken where they hold them (:func:`~topicprofile.distributed.ingest.hold_chunks`); the new
+    texts are not read here for this."""
+    chunk_rows = profiler.run_options().chunk_rows
+    store = DocumentStore(chunk_rows=chunk_rows)
+    for chunk in _documents_of(profiler.documents_, affected, chunk_rows):
+        store.append(chunk)
+    if new_store is not None and new_store.n_docs:
+        if backend is not None:  # the workers' shards: their files, or the frames they hold
+            store.add_shards(new_store.shard_paths(), new_store.chunk_sizes(), new_store.fingerprint)
+            hold_chunks(backend, store, tail=new_store)
+        else:
+            for chunk in new_store.chunks():
+                store.append(chunk)
+    return store if store.n_docs else None
 
 
 def update_files(
@@ -151,7 +198,7 @@ def _update(
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None:
         names = name_scrubber(scrub_names or profiler.scrub_names)
         new_store, loaded = stream_documents(
-            **text_inputs, chunk_rows=profiler.run_options().chunk_rows, names=names
+            **text_inputs, chunk_rows=profiler.run_options().chunk_rows, names=names, backend=backend
         )
     orders = None
     if inputs.get("orders") is not None:
@@ -159,47 +206,38 @@ def _update(
                               encoding=inputs.get("encoding"), date_format=inputs.get("date_format"),
                               max_amount=inputs.get("max_amount"))  # fmt: skip
         orders = loaded["orders"]
-    new_docs = (
-        pd.concat(list(new_store.chunks()), ignore_index=True) if new_store and new_store.n_docs else None
-    )
-    affected = set() if new_docs is None else set(new_docs[schema.CUSTOMER_ID])
+    new_keys = _new_keys(new_store) if new_store is not None and new_store.n_docs else None
+    affected = set() if new_keys is None else set(new_keys[schema.CUSTOMER_ID])
     if orders is not None:
         affected |= set(orders.data[schema.CUSTOMER_ID].astype(str))
     if not affected:
         raise DataValidationError(
             "update: the new files name no customer (give --reviews, --browsing or --orders)"
         )
-    per_text, n_oov, n_tokens = _count_new(profiler, new_store, new_docs, backend)
+    per_text, n_oov, n_tokens = _count_new(profiler, new_store, backend)
     folded = None  # the new texts join the topics before anyone is profiled with them
-    if new_docs is not None and per_text is not None:
+    if new_keys is not None and per_text is not None:
         folded = fold_documents(
             profiler.topics_,
-            _fold_rows(profiler, new_docs, per_text),
+            _fold_rows(profiler, new_keys, per_text),
             method=fold,
             passes=fold_passes,
             estep=None if backend is None else cluster_fold_estep(backend),
         ).to_dict()
         if fold != "none" and profiler.training_bows_ is not None:  # what forget subtracts again (issue 14)
-            profiler.training_bows_ = profiler.training_bows_.appended(new_docs, per_text)
-    docs = [*_documents_of(profiler.documents_, affected), *([] if new_docs is None else [new_docs])]
-    texts = (
-        DocumentStore.from_frame(
-            pd.concat(docs, ignore_index=True), chunk_rows=profiler.run_options().chunk_rows
-        )
-        if docs
-        else None
-    )
+            profiler.training_bows_ = profiler.training_bows_.appended(new_keys, per_text)
+    texts = _profiled(profiler, new_store, affected, backend)
     table = round_output(
         profiler.profile_documents(texts, orders, as_of=as_of, progress=progress, backend=backend)
     )
     rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
     summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
     n_documents = (
-        _save_version(profiler, new_docs, model_dir) if new_docs is not None else profiler.n_documents_
+        _save_version(profiler, new_store, model_dir) if new_keys is not None else profiler.n_documents_
     )
     share = n_oov / n_tokens if n_tokens else 0.0
     return {
-        "model_dir": str(model_dir), "n_customers": len(table), "n_new_documents": 0 if new_docs is None else len(new_docs),
+        "model_dir": str(model_dir), "n_customers": len(table), "n_new_documents": 0 if new_keys is None else len(new_keys),
         "n_documents": n_documents, "n_oov": n_oov, "n_tokens": n_tokens, "oov_share": round(share, 4),
         "refit_due": share > refit_share, "fold": folded, "rejects_file": rejects_file, **summary,
         "seconds": round(time.perf_counter() - start, 2),
@@ -225,13 +263,47 @@ def _write_rejects(
     return str(path) if frames else None
 
 
-def _save_version(profiler: TopicProfiler, new_docs: pd.DataFrame, model_dir: str | os.PathLike[str]) -> int:
-    """A new model version whose documents are the old ones plus ``new_docs`` (and the folded topics)."""
-    store = DocumentStore(chunk_rows=profiler.run_options().chunk_rows)
-    for chunk in [] if profiler.documents_ is None else profiler.documents_.chunks():
+def _save_version(
+    profiler: TopicProfiler, new_store: DocumentStore, model_dir: str | os.PathLike[str]
+) -> int:
+    """A new model version whose documents are the old ones plus the new ones (and the folded topics).
+
+    ``update`` keeps every new text (whatever ``keep_texts``), so they reach this machine here, the
+    model's folder being on its disk: streamed shard by shard and cut again into shards of
+    ``chunk_rows`` as if the new documents were one table (:func:`_rechunked`), so that
+    ``documents.parquet`` (a row group per shard) is the same file however the input was partitioned."""
+    chunk_rows = profiler.run_options().chunk_rows
+    store = DocumentStore(chunk_rows=chunk_rows)
+    kept = [] if profiler.documents_ is None else profiler.documents_.shard_paths()
+    for chunk in _rechunked(_kept_chunks(profiler.documents_, chunk_rows), _columns(kept), chunk_rows):
         store.append(chunk)  # the saved fields, dates included
-    store.append(new_docs)
+    for chunk in _rechunked(new_store.chunks(), _columns(new_store.shard_paths()), chunk_rows):
+        store.append(chunk)
     profiler.documents_ = store
     profiler.n_documents_ = store.n_docs
     profiler.save(str(model_dir))
     return store.n_docs
+
+
+def _columns(paths: list[Path]) -> list[str]:
+    """The columns of all these Parquet files, in order of appearance (as one concatenated table has them)."""
+    import pyarrow.parquet as pq
+
+    return list(dict.fromkeys(name for path in paths for name in pq.read_schema(str(path)).names))
+
+
+def _rechunked(chunks: Iterable[pd.DataFrame], columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """``chunks`` in pieces of ``chunk_rows`` rows (the last one shorter), with ``columns`` (a column a
+    chunk lacks is missing there, as in one concatenated table): what appending them as one table
+    stores; at most one piece and one chunk in memory."""
+    buffer: list[pd.DataFrame] = []
+    held = 0
+    for chunk in chunks:
+        buffer.append(chunk.reindex(columns=columns))
+        held += len(chunk)
+        while held >= chunk_rows:
+            frame = pd.concat(buffer, ignore_index=True)
+            yield frame.iloc[:chunk_rows]
+            buffer, held = [frame.iloc[chunk_rows:]], held - chunk_rows
+    if held:
+        yield pd.concat(buffer, ignore_index=True)

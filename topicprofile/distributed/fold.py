@@ -18,13 +18,13 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from topicprofile.distributed import tasks
 from topicprofile.distributed.cluster import DaskBackend
+from topicprofile.distributed.ingest import chunk_sources
 from topicprofile.distributed.lda import block_source, tree
 from topicprofile.ingest.docstore import DocumentStore
 from topicprofile.text.encoder import TextEncoder
@@ -41,15 +41,14 @@ def cluster_fold_counts(
     """Each chunk of ``documents`` in order: ``(counts, tokens outside the vocabulary, tokens)``,
     computed on the workers (:func:`tasks.count_new_chunk`; a few chunks ahead of the one being read).
 
-    Workers that share this machine's files read the chunks' Parquet shards themselves; otherwise
-    each chunk is read here and sent with its task.
+    Each task takes its shard where it is (:func:`~topicprofile.distributed.ingest.chunk_sources`):
+    the Parquet shard the workers wrote or read on this machine's files, the shard a worker holds
+    after reading the input (``stream_documents(backend=...)``), else the chunk read here and sent.
     """
     run_id = uuid.uuid4().hex[:8]
     payload = {"key": f"{backend.token}-{run_id}", "encoder": encoder.to_state(), "lda": topics.to_state()}
     model = backend.submit(tasks.hold, payload, key=backend.key("model", run_id))
-    sources: Any = (
-        (str(path) for path in documents.shard_paths()) if backend.shares_files else documents.chunks()
-    )
+    sources = chunk_sources(backend, documents)
     yield from backend.ordered(
         (lambda i=i, source=source: backend.submit(
             tasks.count_new_chunk, model, source, key=backend.key(f"count-{run_id}", i)

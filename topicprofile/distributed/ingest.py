@@ -38,7 +38,7 @@ from topicprofile.ingest.rejects import Rejector
 from topicprofile.privacy.names import NameScrubber
 from topicprofile.text.lang import LANG_SAMPLE
 
-__all__ = ["ClusterLoad", "chunk_sources", "cluster_read", "remote_chunks", "text_sample"]
+__all__ = ["ClusterLoad", "chunk_sources", "cluster_read", "hold_chunks", "remote_chunks", "text_sample"]
 
 logger = logging.getLogger(__name__)
 #: The attribute of a :class:`DocumentStore` holding its shards' futures on the cluster, in order.
@@ -151,3 +151,20 @@ def text_sample(backend: DaskBackend | None, documents: DocumentStore, n: int = 
         texts += backend.result(backend.submit(tasks.texts_head, chunk, n - len(texts),
                                                key=backend.key(f"texts-{run_id}", i)))  # fmt: skip
     return texts
+
+
+def hold_chunks(backend: DaskBackend, store: DocumentStore, *, tail: DocumentStore) -> None:
+    """Let the tasks over ``store``, whose last shards are ``tail``'s (added with
+    :meth:`DocumentStore.add_shards`), take those where the workers hold them since they read them
+    (:func:`cluster_read`) instead of sending them again; ``store``'s other shards are sent once, to be
+    held there too. Nothing to do with shared files (the workers read every shard's file)."""
+    held = getattr(tail, _CHUNKS, None)
+    paths = store.shard_paths()
+    if backend.shares_files or held is None or len(held) != len(tail.shard_paths()) or len(held) > len(paths):
+        return
+    run_id = uuid.uuid4().hex[:8]
+    head = [
+        backend.submit(tasks.hold, pd.read_parquet(path), key=backend.key(f"held-{run_id}", i))
+        for i, path in enumerate(paths[: len(paths) - len(held)])
+    ]
+    setattr(store, _CHUNKS, [*head, *held])
