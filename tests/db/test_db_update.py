@@ -94,12 +94,14 @@ def test_update_folds_the_new_texts_into_the_topics_and_writes_a_new_version(
     distance = hellinger(new.topics_.topic_word_, old.topics_.topic_word_)
     np.testing.assert_array_equal(distance.argmin(axis=1), np.arange(old.n_topics_))  # same topics, same ids
     assert new.n_documents_ == old.n_documents_ + 17
-    # a second update sees the first one's texts: the customer's documents add up
+    # a second update profiles a customer from the texts the model keeps (this snippets model: the
+    # fit's evidence, 3 here; no text of the first update) plus its own: with keep_texts="all" the
+    # first update's texts would count too (test_update_reads_the_kept_documents_in_batches)
     second = _new_reviews(tmp_path, tiny_reviews, "second.csv")
     update_files(model, db=db, reviews=second)
     mover = min(set(pd.read_csv(second)["customer_id"]))
     row = db_state(db)["profiles"].set_index("customer_id").loc[mover]
-    assert row["n_documents"] == 3 + 8 + 8
+    assert row["n_documents"] == 3 + 8
 
 
 def test_update_fold_none_keeps_the_topics(tagged, tiny_reviews, tmp_path) -> None:
@@ -186,14 +188,44 @@ def test_update_records_the_folded_texts_so_forget_can_take_them_out(tagged, tin
     assert mover not in set(read_training_bows(model_files(model) / TRAINING_BOWS)["customer_id"].to_pylist())
 
 
-def test_update_reads_the_kept_documents_in_batches(tagged, tiny_reviews, tmp_path, monkeypatch) -> None:
-    """The model's documents.parquet is read batch by batch (never whole, the test's reader refuses
-    that), and the new version keeps the old documents, then the new ones, in shards of chunk_rows."""
+def _tagged_keeping(keep_texts: str, tiny_reviews: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
+    """A model fitted with ``keep_texts`` and a database holding its 30 customers' profiles."""
+    model, db, reviews = folder / "model", folder / "p.duckdb", folder / "reviews.csv"
+    TopicProfiler(n_topics=3, random_state=0, phrases=False, keep_texts=keep_texts).fit(reviews=tiny_reviews).save(
+        str(model)
+    )
+    tiny_reviews.to_csv(reviews, index=False)
+    tag_files(model, folder / "profiles.csv", reviews=reviews, db=db)
+    return model, db
+
+
+@pytest.mark.parametrize("keep_texts", ["snippets", "none"])
+def test_update_keeps_no_new_text_unless_the_model_keeps_all(keep_texts, tiny_reviews, tmp_path) -> None:
+    """``update`` follows the model's ``keep_texts``: a ``snippets`` model keeps the fit's evidence
+    only and a ``none`` model no text at all, however many texts it folds in (privacy, issue 14)."""
+    model, db = _tagged_keeping(keep_texts, tiny_reviews, tmp_path)
+    path = model_files(model) / "documents.parquet"
+    before = pd.read_parquet(path) if path.exists() else None
+    new = _new_reviews(tmp_path, tiny_reviews)
+    summary = update_files(model, db=db, reviews=new)
+    path = model_files(model) / "documents.parquet"
+    assert summary["n_documents"] == len(tiny_reviews) + len(pd.read_csv(new, dtype=str))
+    if keep_texts == "none":
+        assert before is None and not path.exists()
+    else:
+        pd.testing.assert_frame_equal(pd.read_parquet(path), before)
+    assert TopicProfiler.load(str(model)).n_documents_ == summary["n_documents"]
+
+
+def test_update_reads_the_kept_documents_in_batches(tiny_reviews, tmp_path, monkeypatch) -> None:
+    """A ``keep_texts="all"`` model's documents.parquet is read batch by batch (never whole, the test's
+    reader refuses that), and the new version keeps the old documents, then the new ones, in shards
+    of chunk_rows."""
     import pyarrow.parquet as pq
 
     from topicprofile.config import RunOptions
 
-    model, db = tagged
+    model, db = _tagged_keeping("all", tiny_reviews, tmp_path)
     old = pd.read_parquet(model_files(model) / "documents.parquet")
     read = pd.read_parquet
 

@@ -32,7 +32,7 @@ from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.distributed.fold import cluster_fold_counts, cluster_fold_estep, stack_counts
-from topicprofile.distributed.ingest import hold_chunks
+from topicprofile.distributed.ingest import held_shards, hold_chunks
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.privacy.names import name_scrubber
@@ -233,7 +233,9 @@ def _update(
     rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
     summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
     n_documents = (
-        _save_version(profiler, new_store, model_dir) if new_keys is not None else profiler.n_documents_
+        _save_version(profiler, new_store, model_dir, backend)
+        if new_keys is not None
+        else profiler.n_documents_
     )
     share = n_oov / n_tokens if n_tokens else 0.0
     return {
@@ -264,20 +266,32 @@ def _write_rejects(
 
 
 def _save_version(
-    profiler: TopicProfiler, new_store: DocumentStore, model_dir: str | os.PathLike[str]
+    profiler: TopicProfiler,
+    new_store: DocumentStore,
+    model_dir: str | os.PathLike[str],
+    backend: DaskBackend | None,
 ) -> int:
-    """A new model version whose documents are the old ones plus the new ones (and the folded topics).
+    """A new version with the folded topics; returns the number of documents the model has seen.
 
-    ``update`` keeps every new text (whatever ``keep_texts``), so they reach this machine here, the
-    model's folder being on its disk: streamed shard by shard and cut again into shards of
-    ``chunk_rows`` as if the new documents were one table (:func:`_rechunked`), so that
-    ``documents.parquet`` (a row group per shard) is the same file however the input was partitioned."""
+    The texts kept follow the model's ``keep_texts`` (:mod:`topicprofile.privacy.minimize`): with
+    ``"all"`` the new texts join the old ones, reaching this machine here (the model's folder is on
+    its disk) streamed shard by shard and cut again into shards of ``chunk_rows`` as if the new
+    documents were one table (:func:`_rechunked`), so that ``documents.parquet`` (a row group per
+    shard) is the same file however the input was partitioned. With ``"snippets"`` the kept texts
+    stay the fit's evidence for the fit's profiles (which ``update`` does not change: its profiles go
+    to the database) and with ``"none"`` there are none: no new text is kept."""
+    if profiler.keep_texts != "all":
+        profiler.n_documents_ += new_store.n_docs
+        profiler.save(str(model_dir))
+        return profiler.n_documents_
     chunk_rows = profiler.run_options().chunk_rows
     store = DocumentStore(chunk_rows=chunk_rows)
     kept = [] if profiler.documents_ is None else profiler.documents_.shard_paths()
     for chunk in _rechunked(_kept_chunks(profiler.documents_, chunk_rows), _columns(kept), chunk_rows):
         store.append(chunk)  # the saved fields, dates included
-    for chunk in _rechunked(new_store.chunks(), _columns(new_store.shard_paths()), chunk_rows):
+    held = None if backend is None else held_shards(backend, new_store)  # the workers hold the texts
+    columns, chunks = held or (_columns(new_store.shard_paths()), new_store.chunks())
+    for chunk in _rechunked(chunks, columns, chunk_rows):
         store.append(chunk)
     profiler.documents_ = store
     profiler.n_documents_ = store.n_docs

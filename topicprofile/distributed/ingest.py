@@ -38,7 +38,9 @@ from topicprofile.ingest.rejects import Rejector
 from topicprofile.privacy.names import NameScrubber
 from topicprofile.text.lang import LANG_SAMPLE
 
-__all__ = ["ClusterLoad", "chunk_sources", "cluster_read", "hold_chunks", "remote_chunks", "text_sample"]
+__all__ = [
+    "ClusterLoad", "chunk_sources", "cluster_read", "held_shards", "hold_chunks", "remote_chunks", "text_sample",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 #: The attribute of a :class:`DocumentStore` holding its shards' futures on the cluster, in order.
@@ -137,6 +139,28 @@ def chunk_sources(backend: DaskBackend, documents: DocumentStore) -> Iterator[An
     return documents.chunks()
 
 
+def held_shards(
+    backend: DaskBackend, documents: DocumentStore
+) -> tuple[list[str], Iterator[pd.DataFrame]] | None:
+    """The whole shards (texts included) of a store the workers read (:func:`cluster_read`), for a
+    step that must keep every text on this machine (``update`` saving its new documents): the
+    columns of their concatenation, in order of appearance, and the shards fetched one at a time in
+    order. None when the store holds its documents itself."""
+    chunks = remote_chunks(documents)
+    if chunks is None:
+        return None
+    run_id = uuid.uuid4().hex[:8]
+    futures = [backend.submit(tasks.column_names, source, key=backend.key(f"columns-{run_id}", i))
+               for i, source in enumerate(chunks)]  # fmt: skip
+    names = [backend.result(future) for future in futures]
+    columns = list(dict.fromkeys(name for shard in names for name in shard))
+    frames = backend.ordered(
+        lambda i=i, source=source: backend.submit(tasks.take_rows, source, None, key=backend.key(f"shard-{run_id}", i))
+        for i, source in enumerate(chunks)
+    )  # fmt: skip
+    return columns, frames
+
+
 def text_sample(backend: DaskBackend | None, documents: DocumentStore, n: int = LANG_SAMPLE) -> Iterable[str]:
     """The first ``n`` texts of ``documents`` (the fit's language check): fetched from the first
     shards on the workers when they hold the texts, else read from the store."""
@@ -156,15 +180,17 @@ def text_sample(backend: DaskBackend | None, documents: DocumentStore, n: int = 
 def hold_chunks(backend: DaskBackend, store: DocumentStore, *, tail: DocumentStore) -> None:
     """Let the tasks over ``store``, whose last shards are ``tail``'s (added with
     :meth:`DocumentStore.add_shards`), take those where the workers hold them since they read them
-    (:func:`cluster_read`) instead of sending them again; ``store``'s other shards are sent once, to be
-    held there too. Nothing to do with shared files (the workers read every shard's file)."""
+    (:func:`cluster_read`: the frames, or with shared files the Parquet files the workers wrote; the
+    store's own shards of them hold no texts) instead of sending them again. ``store``'s other shards
+    are sent once, to be held there too, or with shared files read by the workers from their files."""
     held = getattr(tail, _CHUNKS, None)
     paths = store.shard_paths()
-    if backend.shares_files or held is None or len(held) != len(tail.shard_paths()) or len(held) > len(paths):
+    if held is None or len(held) != len(tail.shard_paths()) or len(held) > len(paths):
         return
     run_id = uuid.uuid4().hex[:8]
     head = [
-        backend.submit(tasks.hold, pd.read_parquet(path), key=backend.key(f"held-{run_id}", i))
+        str(path) if backend.shares_files
+        else backend.submit(tasks.hold, pd.read_parquet(path), key=backend.key(f"held-{run_id}", i))
         for i, path in enumerate(paths[: len(paths) - len(held)])
-    ]
+    ]  # fmt: skip
     setattr(store, _CHUNKS, [*head, *held])

@@ -46,6 +46,7 @@ __all__ = [
     "TRIM_THRESHOLD",
     "add",
     "block_sstats",
+    "column_names",
     "count_chunk",
     "count_new_chunk",
     "fold_sstats",
@@ -285,6 +286,15 @@ def project(source: str | pd.DataFrame) -> pd.DataFrame:
         names = pq.read_schema(source).names
         return pd.read_parquet(source, columns=[c for c in names if c != schema.TEXT])
     return source.drop(columns=[schema.TEXT])
+
+
+def column_names(source: str | pd.DataFrame) -> list[str]:
+    """A shard's columns, in order (its Parquet schema's, or the frame's)."""
+    if isinstance(source, str):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(source).names)
+    return list(source.columns)
 
 
 def texts_head(source: str | pd.DataFrame, n: int) -> list[str]:
