@@ -8,9 +8,7 @@ several blocks spread over both workers; the local fit uses the same blocks.
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import time
 from pathlib import Path
 
 import numpy as np
@@ -261,34 +259,14 @@ def test_distributed_module_imports_no_dask_until_connect() -> None:
     assert out.stdout.strip() == "False"
 
 
-def _worker_pids(client) -> dict[str, int]:
-    return client.run(os.getpid)
-
-
 def test_distributed_fit_survives_a_worker_killed_mid_pass(
-    amazon_reviews, cluster, local_fit, small_blocks
+    amazon_reviews, cluster, local_fit, small_blocks, worker_killer
 ) -> None:
     """Last in the file: the nanny restarts the killed worker, but without its memory."""
     client = cluster[1]
     backend = DaskBackend(client, shares_files=True)
-    before = _worker_pids(client)
-    killed: list[int] = []
-
-    def kill_one(pass_: int) -> None:
-        if pass_ != 1 or killed:
-            return
-        deadline = time.monotonic() + 5  # until a worker holds this pass's tasks (blocks and state too)
-        while time.monotonic() < deadline:
-            busy = [w for w, keys in client.processing().items() if keys]
-            if busy:
-                break
-            time.sleep(0.01)
-        victim = busy[0] if busy else next(iter(before))
-        killed.append(before[victim])
-        os.kill(before[victim], signal.SIGKILL)
-
-    backend.on_pass = kill_one
+    backend.on_pass = killer = worker_killer(client, at=1)
     remote = TopicProfiler(**FIT).fit_documents(_store(amazon_reviews), backend=backend)
-    assert killed and killed[0] not in _worker_pids(client).values()  # it died (the nanny started another)
+    assert killer.restarted()  # it died (the nanny started another)
     assert np.array_equal(remote.topics_.lda_.state.sstats, local_fit.topics_.lda_.state.sstats)
     assert np.array_equal(remote.topics_.exp_elog_beta_, local_fit.topics_.exp_elog_beta_)

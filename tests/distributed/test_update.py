@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import time
 from pathlib import Path
 
 import numpy as np
@@ -293,13 +291,9 @@ def test_distributed_fold_methods_equal_the_local_fold(
     assert np.array_equal(there.exp_elog_beta_, here.exp_elog_beta_)
 
 
-def _worker_pids(client) -> dict[str, int]:
-    return client.run(os.getpid)
-
-
 @pytest.mark.slow
 def test_distributed_fold_survives_a_worker_killed_mid_round(
-    reviews, fitted, cluster, monkeypatch: pytest.MonkeyPatch
+    reviews, fitted, cluster, worker_killer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Last in the file: the nanny restarts the killed worker, but without the fold's blocks."""
     client = cluster[1]
@@ -309,25 +303,9 @@ def test_distributed_fold_survives_a_worker_killed_mid_round(
     here, there = (LdaTopics.from_state(*fitted.topics_.to_state(), fitted.dictionary_) for _ in range(2))
     fold_documents(here, counts, passes=3)
     backend = DaskBackend(client, shares_files=True)
-    before = _worker_pids(client)
-    killed: list[int] = []
-
-    def kill_one(round_: int) -> None:
-        if round_ != 1 or killed:
-            return
-        deadline = time.monotonic() + 5  # until a worker holds this round's tasks (its blocks too)
-        while time.monotonic() < deadline:
-            busy = [w for w, keys in client.processing().items() if keys]
-            if busy:
-                break
-            time.sleep(0.01)
-        victim = busy[0] if busy else next(iter(before))
-        killed.append(before[victim])
-        os.kill(before[victim], signal.SIGKILL)
-
-    backend.on_pass = kill_one
+    backend.on_pass = killer = worker_killer(client, at=1)
     fold_documents(there, counts, passes=3, estep=cluster_fold_estep(backend))
-    assert killed and killed[0] not in _worker_pids(client).values()  # it died (the nanny started another)
+    assert killer.restarted()  # it died (the nanny started another)
     assert np.array_equal(there.lda_.state.sstats, here.lda_.state.sstats)
     assert np.array_equal(there.exp_elog_beta_, here.exp_elog_beta_)
     assert there.folds_ == here.folds_
