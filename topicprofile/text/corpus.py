@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,10 +23,15 @@ from topicprofile import schema
 from topicprofile.ingest.docstore import DEFAULT_CHUNK_ROWS, DOC_FIELDS, DocumentStore  # re-exported
 from topicprofile.text.quotes import count_words, quote_rank
 
-if TYPE_CHECKING:
-    from topicprofile.text.encoder import TextEncoder
-
 logger = logging.getLogger(__name__)
+
+
+class KeywordFitter(Protocol):
+    """What :meth:`CountedCorpus.fit_keywords` needs of the encoder (a
+    :class:`~topicprofile.text.encoder.TextEncoder`; a protocol, so this module needs no import of it)."""
+
+    def fit_keywords(self, bows: Iterable[Sequence[tuple[int, int]]]) -> object: ...
+
 
 __all__ = [
     "COHERENCE_DOCS",
@@ -209,7 +214,7 @@ class CountedCorpus:
             }
         )
 
-    def fit_keywords(self, encoder: TextEncoder) -> None:
+    def fit_keywords(self, encoder: KeywordFitter) -> None:
         """Fit ``encoder``'s TF-IDF keywords on every document's bag of words."""
         encoder.fit_keywords(self.iter_bows())
 
