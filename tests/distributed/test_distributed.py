@@ -112,22 +112,39 @@ def test_distributed_tag_writes_the_local_profiles(
 
 
 def test_distributed_batch_with_a_client_writes_the_local_parts(
-    amazon_reviews, cluster, local_fit, tmp_path: Path
+    amazon_reviews, cluster, local_fit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each file is read, cleaned and tagged on the workers (the driver never loads it: its reader
+    is made to fail), and the parts, rejects and views are the local run's byte for byte."""
+    from topicprofile.app import batch as batch_module
     from topicprofile.app.batch import tag_folder
 
     local_fit.save(str(tmp_path / "model"))
     exports = tmp_path / "exports"
     exports.mkdir()
     amazon_reviews.iloc[:250].to_csv(exports / "a.csv", index=False)
-    amazon_reviews.iloc[250:].to_csv(exports / "b.csv", index=False)
+    b = amazon_reviews.iloc[250:].copy()
+    b.iloc[3, b.columns.get_loc("text")] = ""  # a row to reject
+    b.to_csv(exports / "b.csv", index=False)
     here = tag_folder(exports, model_dir=tmp_path / "model", out=tmp_path / "here")
-    there = tag_folder(exports, model_dir=tmp_path / "model", out=tmp_path / "there", dask=cluster[1])
+
+    def no_driver_read(*args, **kwargs):
+        raise AssertionError("the driver read an input file of the batch")
+
+    with monkeypatch.context() as driver:
+        driver.setattr(batch_module, "load_reviews", no_driver_read)
+        there = tag_folder(exports, model_dir=tmp_path / "model", out=tmp_path / "there", dask=cluster[1])
     assert [f["status"] for f in there["files"]] == ["new", "new"]
+    assert [f["n_rejected"] for f in there["files"]] == [f["n_rejected"] for f in here["files"]] == [0, 1]
     for part_here, part_there in zip(here["files"], there["files"], strict=True):
+        assert {k: v for k, v in part_there.items() if k not in ("seconds", "finished_at")} == {
+            k: v for k, v in part_here.items() if k not in ("seconds", "finished_at")
+        }
         assert (tmp_path / "there" / part_there["part"]).read_bytes() == (
             tmp_path / "here" / part_here["part"]
         ).read_bytes()
+    rejects = here["files"][1]["rejects_file"]
+    assert (tmp_path / "there" / rejects).read_bytes() == (tmp_path / "here" / rejects).read_bytes()
     assert (tmp_path / "there" / "profiles.csv").read_bytes() == (
         tmp_path / "here" / "profiles.csv"
     ).read_bytes()

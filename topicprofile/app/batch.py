@@ -60,6 +60,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apart, check_writable, sha256_file
+from topicprofile.app.jobs import stream_documents
 from topicprofile.app.privacy import model_id_key, scrub_settings
 from topicprofile.app.profile_db import DbSink, load_identifiers
 from topicprofile.app.tables import round_output, write_rejects_csv, write_table
@@ -292,6 +293,30 @@ def tag_folder(
             "ledger": str(out / LEDGER), "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
 
 
+def _profile_file(
+    path: Path, profiler: TopicProfiler, *, id_key: bytes | None, backend: DaskBackend | None,
+    columns: Mapping[str, str] | None = None, encoding: str | None = None, date_format: str | None = None,
+) -> tuple[pd.DataFrame, Any]:  # fmt: skip
+    """One file's profiles and its load (``n_read``, ``n_rejected``, ``rejects``; ids pseudonymised
+    with ``id_key`` before anything is written, issue 14): read whole here, or with ``backend`` read,
+    cleaned, scrubbed and tagged on the workers (one partition; only the text-less columns, counts and
+    topics reach this machine, docs/distributed.md)."""
+    if backend is None:
+        loaded = load_reviews(path, columns=columns, encoding=encoding, date_format=date_format)
+        if id_key is not None:
+            loaded = dataclasses.replace(loaded, data=pseudonymize_frame(loaded.data, id_key),
+                                         rejects=pseudonymize_rejects(loaded.rejects, id_key))  # fmt: skip
+        return round_output(profiler.profile(loaded)), loaded
+    names = name_scrubber(profiler.scrub_names) if profiler.scrub else None
+    store, loads = stream_documents(reviews=path, reviews_columns=columns, encoding=encoding, date_format=date_format,
+                                    chunk_rows=profiler.run_options().chunk_rows, scrub=profiler.scrub, id_key=id_key,
+                                    names=names, backend=backend)  # fmt: skip
+    loaded = loads["reviews"]
+    if id_key is not None:
+        loaded.rejects = pseudonymize_rejects(loaded.rejects, id_key)
+    return round_output(profiler.profile_documents(store, backend=backend)), loaded
+
+
 def _tag_file(
     path: Path, name: str, ledger: dict[str, Any], profiler: TopicProfiler, out: Path, sink: DbSink | None, *,
     id_key: bytes | None = None, backend: DaskBackend | None = None, **load: Any,
@@ -309,11 +334,7 @@ def _tag_file(
         return {**entries[name], "status": "done", "seconds": 0.0}
     status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
     try:
-        loaded = load_reviews(path, **load)
-        if id_key is not None:  # before anything is written (issue 14)
-            loaded = dataclasses.replace(loaded, data=pseudonymize_frame(loaded.data, id_key),
-                                         rejects=pseudonymize_rejects(loaded.rejects, id_key))  # fmt: skip
-        profiles = round_output(profiler.profile(loaded, backend=backend))
+        profiles, loaded = _profile_file(path, profiler, id_key=id_key, backend=backend, **load)
     except ClusterError:
         raise  # the cluster, not this file: stop the run (the ledger keeps what is done)
     except TopicProfileError as e:
@@ -330,7 +351,7 @@ def _tag_file(
         sink.write(profiles, name, facts)
     entry = {
         "file": name, **facts,
-        "n_read": loaded.n_read, "n_used": len(loaded.data), "n_rejected": loaded.n_rejected,
+        "n_read": loaded.n_read, "n_used": loaded.n_read - loaded.n_rejected, "n_rejected": loaded.n_rejected,
         "n_customers": len(profiles), "part": part.as_posix(),
         "rejects_file": None if rejects_file is None else rejects_file.as_posix(), "finished_at": _now(),
         **({} if sink is None else {"db": sink.key}),
