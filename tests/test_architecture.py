@@ -70,7 +70,8 @@ KNOWN_LARGE: dict[str, str] = {
     "topicprofile.text.tokenizer": "spaCy + rjieba routing, lemma overrides, per-word cache: one tokenizer",
     "topicprofile.text.pool": "the worker pool (start, load-aware sizing, crash handling)",
     "topicprofile.text.cache": "the token cache (key, Parquet entry format, versions)",
-    "topicprofile.app.batch": "the nightly batch: ledger, lock, parts, merge — one job, documented at the top",
+    "topicprofile.app.batch": "the nightly batch: ledger and parts, one file at a time (its lock in app/batch_lock, "
+    "its views and sweep in app/batch_views)",
 }
 
 

@@ -167,7 +167,7 @@ def _crash_before_views(monkeypatch) -> None:
     def refresh_views(*args, **kwargs):
         raise Crash("killed after the ledger, before the combined views")
 
-    monkeypatch.setattr(batch, "_refresh_views", refresh_views)
+    monkeypatch.setattr(batch, "refresh_views", refresh_views)  # where tag_folder calls it
 
 
 @pytest.mark.parametrize(

@@ -49,17 +49,17 @@ import json
 import logging
 import os
 import re
-import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from topicprofile._fs import CSV_TRIGGERS, atomic_write_text, check_outputs_apart, check_writable, sha256_file
+from topicprofile._fs import atomic_write_text, check_outputs_apart, check_writable, sha256_file
+from topicprofile.app.batch_lock import LOCK, batch_lock
+from topicprofile.app.batch_views import LEDGER, PARTS, read_part, refresh_views, sweep, unescaped
 from topicprofile.app.jobs import stream_documents
 from topicprofile.app.privacy import model_id_key, scrub_settings
 from topicprofile.app.profile_db import DbSink, load_identifiers
@@ -78,10 +78,7 @@ __all__ = ["DEFAULT_SUFFIXES", "batch_lock", "find_inputs", "summary_line", "tag
 
 logger = logging.getLogger(__name__)
 
-LEDGER = "ledger.json"
 CUSTOMERS_REJECTS = "customers.rejects.csv"
-LOCK = "batch.lock"
-PARTS = "parts"
 LEDGER_FORMAT_VERSION = 1
 FORMATS = ("csv", "parquet")
 #: File types picked up without ``pattern``; the text formats may also end in .gz or .bz2.
@@ -122,40 +119,6 @@ def find_inputs(
 
 def _has_default_suffix(path: Path) -> bool:
     return has_table_suffix(path, DEFAULT_SUFFIXES)
-
-
-# -- lock ---------------------------------------------------------------------------------------
-@contextmanager
-def batch_lock(out: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold ``out/batch.lock`` for the duration; raise TopicProfileError if another run holds it."""
-    path = Path(out) / LOCK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            _lock(fd)
-        except OSError:
-            holder = path.read_text(encoding="utf-8", errors="replace").strip() or "holder unknown"
-            raise TopicProfileError(
-                f"{Path(out)}: another batch run is working on this folder ({holder}); this run did "
-                "nothing. Run again when it has finished (its lock ends with it, even if it crashes)."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n".encode())
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock; the file stays (deleting it would race)
-
-
-def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows (no cron): a byte-range lock serves too
-        import msvcrt
-
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -284,8 +247,8 @@ def tag_folder(
                 on_file(result)
             report("files", i, len(paths))
         changed = any(f["status"] in ("new", "changed") for f in files)
-        views = _refresh_views(out, ledger, fmt=fmt, changed=changed, raw_csv=raw_csv)
-        _sweep(out, ledger)
+        views = refresh_views(out, ledger, fmt=fmt, changed=changed, raw_csv=raw_csv)
+        sweep(out, ledger)
     counts = {f"n_{s}": sum(f["status"] == s for f in files) for s in ("new", "changed", "done", "failed")}
     if sink is not None:
         views["db"] = {"path": str(sink.path), "n_rows": sink.n_rows}
@@ -328,7 +291,7 @@ def _tag_file(
     done = entries.get(name)
     if done is not None and done["sha256"] == facts["sha256"] and _parts_exist(out, done):
         if sink is not None and done.get("db") != sink.key:  # tagged before --db (or for another file)
-            sink.write(_unescaped(_read_part(out / done["part"]), ledger), name, facts)
+            sink.write(unescaped(read_part(out / done["part"]), ledger), name, facts)
             entries[name] = {**done, "db": sink.key}
             _write_ledger(out, ledger)
         return {**entries[name], "status": "done", "seconds": 0.0}
@@ -423,65 +386,6 @@ def _write_ledger(out: Path, ledger: dict[str, Any]) -> None:
 
 def _model_fingerprint(model_dir: str | os.PathLike[str]) -> str:
     return sha256_file(Path(model_dir) / MANIFEST)
-
-
-# -- views and cleanup --------------------------------------------------------------------------
-def _refresh_views(
-    out: Path, ledger: dict[str, Any], *, fmt: str, changed: bool, raw_csv: bool = False
-) -> dict[str, Any]:
-    """Rebuild ``rejects.csv`` and then ``profiles.<fmt>`` from the ledger's parts when they may be stale.
-
-    The profiles view is written last, so one older than the ledger means both need rebuilding.
-    """
-    entries = [ledger["files"][name] for name in sorted(ledger["files"])]
-    profiles_path, rejects_path = out / f"profiles.{fmt}", out / "rejects.csv"
-    if not entries:
-        return {"profiles": None, "rejects_file": None, "n_profile_rows": 0}
-    ledger_time = (out / LEDGER).stat().st_mtime_ns
-    if changed or not profiles_path.exists() or profiles_path.stat().st_mtime_ns <= ledger_time:
-        rejects = [_read_part(out / e["rejects_file"]) for e in entries if e["rejects_file"]]
-        if rejects:
-            table = pd.concat(rejects, ignore_index=True)
-            write_rejects_csv(table, rejects_path, raw_csv=raw_csv)
-        else:
-            rejects_path.unlink(missing_ok=True)
-        parts = [_read_part(out / e["part"]).assign(**{SOURCE: e["file"]}) for e in entries]
-        profiles = pd.concat(parts, ignore_index=True)
-        profiles = profiles[[SOURCE, *(c for c in profiles.columns if c != SOURCE)]]
-        write_table(profiles, profiles_path, raw_csv=raw_csv)
-    rejects_file = str(rejects_path) if rejects_path.exists() else None
-    n_rows = sum(e["n_customers"] for e in entries)
-    return {"profiles": str(profiles_path), "rejects_file": rejects_file, "n_profile_rows": n_rows}
-
-
-def _read_part(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)  # text as written: the view keeps the bytes
-
-
-def _unescaped(part: pd.DataFrame, ledger: Mapping[str, Any]) -> pd.DataFrame:
-    """A CSV part's text as the profiler made it: the ``'`` that escaping put before a formula-like
-    cell is taken off (the database keeps values, not spreadsheet-safe text)."""
-    if ledger.get("format") != "csv" or ledger.get("csv") == "raw":
-        return part
-    pattern = "^'(?=[" + re.escape("".join(CSV_TRIGGERS)) + "])"
-    text = [c for c in part.columns if pd.api.types.is_string_dtype(part[c])]
-    return part.assign(**{c: part[c].str.replace(pattern, "", n=1, regex=True) for c in text})
-
-
-def _sweep(out: Path, ledger: dict[str, Any]) -> None:
-    """Delete parts the ledger does not name (replaced, or left by a crash) and temporary files."""
-    keep = {e[key] for e in ledger["files"].values() for key in ("part", "rejects_file") if e.get(key)}
-    for folder in (out, out / PARTS):
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            temporary = path.name.startswith(".") and path.name.endswith(".tmp")
-            orphan = folder.name == PARTS and path.relative_to(out).as_posix() not in keep
-            if path.is_file() and (temporary or orphan):
-                path.unlink(missing_ok=True)
-                logger.debug("removed %s", path)
 
 
 # -- small helpers ------------------------------------------------------------------------------
