@@ -116,6 +116,80 @@ def test_pseudonymize_fit_tag_batch_leave_no_raw_id(tmp_path, key_file, monkeypa
         assert KEY.decode() not in blob
 
 
+@pytest.mark.slow
+def test_recommend_with_a_pseudonymous_model_hashes_every_id(tmp_path, key_file, monkeypatch):
+    """A model fitted on pseudonymous ids needs its key for ``recommend --reviews``; with it the
+    recommendations hold the model's pseudonyms (they join the profiles), never a raw id."""
+    monkeypatch.delenv(ID_KEY_ENV, raising=False)
+    runner = CliRunner()
+    model = tmp_path / "model"
+    _fit(runner, model, "--pseudonymize", "--key-file", str(key_file))
+    orders = ["--orders", str(CORPORA / "orders.csv"), "--orders-columns", "timestamp=order_date"]
+    out = tmp_path / "recs.csv"
+    reviews = ["-m", str(model), "-r", str(CORPORA / "reviews.csv")]
+    args = ["recommend", *reviews, *orders, "--top", "2", "--out", str(out)]
+    missing = runner.invoke(app, args)
+    assert missing.exit_code == 1 and "fitted on pseudonymous ids" in missing.output and not out.exists()
+    result = runner.invoke(app, [*args, "--key-file", str(key_file), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["pseudonymized"] is True and summary["with_text"] is True
+    raw_orders = {i for i in _ids(CORPORA / "orders.csv") if i}
+    raw_writers = {i for i in _ids(CORPORA / "reviews.csv") if i}
+    recommended = set(_ids(out))  # buyers, and writers without orders (popular and interest items)
+    hashed_orders = {pseudonym(i, KEY) for i in raw_orders}
+    assert hashed_orders < recommended <= hashed_orders | {pseudonym(i, KEY) for i in raw_writers}
+    blob = out.read_text()
+    assert not [i for i in raw_orders | raw_writers if i in blob]
+    # no model: --pseudonymize alone hashes the orders' ids
+    plain = runner.invoke(app, ["recommend", *orders, "--top", "2", "--out", str(tmp_path / "plain.csv"),
+                                "--pseudonymize", "--key-file", str(key_file)])  # fmt: skip
+    assert plain.exit_code == 0, plain.output
+    assert set(_ids(tmp_path / "plain.csv")) == hashed_orders
+
+
+def test_campaign_on_a_pseudonymous_database_hashes_the_orders(tmp_path, key_file, monkeypatch):
+    """An audience of pseudonymous ids and orders with the shop's own ids: ``campaign`` needs the key
+    the database's ids were made with, and then counts the same buyers as the raw ids would."""
+    pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
+    from topicprofile.db import write_profiles
+
+    monkeypatch.delenv(ID_KEY_ENV, raising=False)
+    raw = [f"C{i:04d}" for i in range(200)]
+    profiles = pd.DataFrame({"customer_id": [pseudonym(i, KEY) for i in raw], "top_interest": "Outdoor",
+                             "interest_tags": [["Outdoor"]] * 200, "interest_scores": [{"Outdoor": 0.6}] * 200,
+                             "rfm_segment": ["Champions", "At Risk"] * 100})  # fmt: skip
+    db = tmp_path / "p.duckdb"
+    manifest = {"version": 1, "privacy": {"scrub": True, "pseudonymized": True, "id_key_id": key_id(KEY)}}
+    write_profiles(db, profiles, model_manifest=manifest)
+    runner = CliRunner()
+    result = runner.invoke(app, ["audience", "--db", str(db), "--out", str(tmp_path / "a.csv"), "--name", "spring",
+                                 "--holdout", "25%", "--seed", "3"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    buyers = raw[::4]  # 50 buyers, by their raw ids
+    pd.DataFrame({"customer_id": buyers, "order_id": [f"O{i}" for i in range(50)], "timestamp": "2025-03-05",
+                  "amount": 20.0}).to_csv(tmp_path / "after.csv", index=False)  # fmt: skip
+    after = ["--orders", str(tmp_path / "after.csv")]
+    campaign = ["campaign", "--db", str(db), "--audience", "spring", *after, "--json"]
+    missing = runner.invoke(app, campaign)
+    assert missing.exit_code == 1 and "pseudonymous ids" in missing.output
+    wrong = tmp_path / "wrong.key"
+    wrong.write_bytes(b"another-key-of-the-right-length")
+    assert runner.invoke(app, [*campaign, "--key-file", str(wrong)]).exit_code == 1
+    report = json.loads(runner.invoke(app, [*campaign, "--key-file", str(key_file)]).stdout)
+    arms = report["arms"]
+    assert arms["treated"]["customers"] + arms["control"]["customers"] == 200
+    assert arms["treated"]["converted"] + arms["control"]["converted"] == 50
+    # groups given as files of pseudonyms without the key: a warning names the likely cause
+    groups = pd.read_csv(tmp_path / "a.holdout.csv", dtype=str)
+    for name in ("treated", "control"):
+        groups.loc[groups["group"] == name, ["customer_id"]].to_csv(tmp_path / f"{name}.csv", index=False)
+    files = runner.invoke(app, ["campaign", "--treated", str(tmp_path / "treated.csv"), "--control",
+                                str(tmp_path / "control.csv"), "--orders", str(tmp_path / "after.csv")])  # fmt: skip
+    assert files.exit_code == 0, files.output
+    assert "no customer of either group appears" in files.output and "--key-file" in files.output
+
+
 def test_no_scrub_and_pseudonymize_on_tag_of_a_plain_model(tmp_path, key_file):
     runner = CliRunner()
     _fit(runner, tmp_path / "model", "--quiet")

@@ -3,6 +3,7 @@ actions (:mod:`topicprofile.actions`), write."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -14,17 +15,28 @@ import pandas as pd
 from topicprofile.actions.campaign import evaluate_campaign
 from topicprofile.actions.recommend import HybridRecommender, item_lines
 from topicprofile.actions.recommend_eval import evaluate_recommenders
+from topicprofile.app.privacy import model_id_key, pseudonymized
 from topicprofile.app.tables import write_table
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.files import read_table
 from topicprofile.ingest.load import clean_orders, load_browsing, load_reviews
+from topicprofile.privacy.pseudonym import pseudonymize_ids
 from topicprofile.profiler import TopicProfiler
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
 from topicprofile.segments.fuse import topic_shares
 
 __all__ = ["campaign_files", "read_ids", "recommend_files"]
 
+logger = logging.getLogger(__name__)
+
 PathLike = str | os.PathLike[str]
+
+
+def _hashed(lines: pd.DataFrame, id_key: bytes | None) -> pd.DataFrame:
+    """Order lines with their customer ids pseudonymised with ``id_key`` (unchanged without one)."""
+    if id_key is None:
+        return lines
+    return lines.assign(**{CUSTOMER_ID: pseudonymize_ids(lines[CUSTOMER_ID], id_key).to_numpy()})
 
 
 def _interests(
@@ -35,21 +47,27 @@ def _interests(
     columns: Mapping[str, str] | None,
     browsing_columns: Mapping[str, str] | None,
     encoding: str | None,
+    id_key: bytes | None = None,
     before: pd.Timestamp | None = None,
-) -> tuple[pd.DataFrame | None, list[str]]:
-    """Topic shares (columns = topic labels) of the customers' texts, optionally only texts before a date."""
+) -> tuple[pd.DataFrame | None, list[str], bytes | None]:
+    """Topic shares (columns = topic labels) of the customers' texts, optionally only texts before a
+    date, and the id key of the run: ``id_key``, or the model's when it was fitted on pseudonymous ids
+    (:func:`~topicprofile.app.privacy.model_id_key`: the texts' ids must be hashed as the model's were)."""
     if reviews is None and browsing is None:
-        return None, []
+        return None, [], id_key
     if model_dir is None:
         raise ConfigError(
             "--reviews/--browsing need --model-dir (the fitted model that turns text into interests)."
         )
     profiler = TopicProfiler.load(model_dir)
+    id_key = model_id_key(profiler.privacy_, id_key)
     texts = {}
     if reviews is not None:
-        texts["reviews"] = load_reviews(reviews, columns=columns, encoding=encoding).data
+        loaded = load_reviews(reviews, columns=columns, encoding=encoding)
+        texts["reviews"] = pseudonymized(loaded, id_key).data
     if browsing is not None:
-        texts["browsing"] = load_browsing(browsing, columns=browsing_columns, encoding=encoding).data
+        loaded = load_browsing(browsing, columns=browsing_columns, encoding=encoding)
+        texts["browsing"] = pseudonymized(loaded, id_key).data
     if before is not None:  # texts written after the cutoff would leak the future into the evaluation
         texts = {
             k: v[v[TIMESTAMP].isna() | (v[TIMESTAMP] < before)] if TIMESTAMP in v else v
@@ -57,7 +75,7 @@ def _interests(
         }
     shares = topic_shares(profiler.profile(**texts))
     labels = [str(label) for label in profiler.topic_labels_]
-    return shares, labels
+    return shares, labels, id_key
 
 
 def recommend_files(
@@ -76,8 +94,14 @@ def recommend_files(
     exclusion_days: int | None = 90,
     evaluate_cutoff: str | None = None,
     random_state: int = 0,
+    id_key: bytes | None = None,
 ) -> dict[str, Any]:
-    """Recommendations to ``out`` (long table), or with ``evaluate_cutoff`` the offline comparison."""
+    """Recommendations to ``out`` (long table), or with ``evaluate_cutoff`` the offline comparison.
+
+    With ``id_key`` (or a model fitted on pseudonymous ids, whose key it must then be) every customer id
+    is pseudonymised before anything is computed, so ``out`` holds no raw id and joins the model's
+    and the profile database's ids.
+    """
     start = time.perf_counter()
     lines = item_lines(read_table(orders, encoding=encoding), columns=orders_columns, item_column=item_column)
     cutoff = None
@@ -86,10 +110,11 @@ def recommend_files(
             cutoff = pd.Timestamp(evaluate_cutoff)
         except (TypeError, ValueError) as e:
             raise ConfigError(f"--cutoff {evaluate_cutoff!r} is not a date; use YYYY-MM-DD.") from e
-    shares, labels = _interests(
+    shares, labels, id_key = _interests(
         model_dir, reviews, browsing, columns=reviews_columns, browsing_columns=browsing_columns,
-        encoding=encoding, before=cutoff,
+        encoding=encoding, id_key=id_key, before=cutoff,
     )  # fmt: skip
+    lines = _hashed(lines, id_key)
     if shares is not None:
         shares = shares.set_axis(labels[: shares.shape[1]], axis=1)
     if cutoff is not None:
@@ -112,6 +137,7 @@ def recommend_files(
         "with_text": shares is not None,
         "weights": model.weights_,
         "as_of": str(model.as_of_.date()),
+        "pseudonymized": id_key is not None,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -154,8 +180,15 @@ def campaign_files(
     alpha: float = 0.05,
     n_boot: int = 2000,
     random_state: int = 0,
+    id_key: bytes | None = None,
 ) -> dict[str, Any]:
-    """:func:`evaluate_campaign` on id files (or lists of ids) and an orders file."""
+    """:func:`evaluate_campaign` on id files (or lists of ids) and an orders file.
+
+    With ``id_key`` the orders' customer ids are pseudonymised first, so that they join groups of
+    pseudonymous ids (an audience exported from a pseudonymous profile database:
+    :func:`~topicprofile.app.profile_db.database_id_key`). When no customer of either group appears in the orders at all, a warning
+    says so: with ids of two kinds every customer would count as not converted.
+    """
     treated_ids, control_ids = (
         list(ids) if isinstance(ids, list | tuple) else read_ids(ids, encoding=encoding)
         for ids in (treated, control)
@@ -163,6 +196,14 @@ def campaign_files(
     lines = clean_orders(
         read_table(orders, encoding=encoding), columns=orders_columns, source=Path(orders).name
     ).data
+    lines = _hashed(lines, id_key)
+    buyers = set(lines[CUSTOMER_ID].astype(str))
+    if len(lines) and buyers.isdisjoint(treated_ids) and buyers.isdisjoint(control_ids):
+        logger.warning(
+            "no customer of either group appears in %s (%d order lines): check that the groups and the orders "
+            "use the same ids%s", Path(orders).name, len(lines),
+            "" if id_key is not None else " (pseudonymous groups need the shop's key: --key-file)",
+        )  # fmt: skip
     report = evaluate_campaign(
         treated_ids, control_ids, lines, since=since, until=until,
         alpha=alpha, n_boot=n_boot, random_state=random_state,

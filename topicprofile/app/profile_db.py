@@ -6,6 +6,7 @@ the steps the file-level jobs share, so that both write profiles and identifiers
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile import db as profile_db
+from topicprofile.app.privacy import model_id_key
 from topicprofile.db.identifiers import load_customers
 from topicprofile.errors import ConfigError
 from topicprofile.ingest.load import rejects_path_for
@@ -23,6 +25,7 @@ __all__ = [
     "DbSink",
     "check_database",
     "customers_rejects_path",
+    "database_id_key",
     "load_identifiers",
     "prepare_db",
     "write_run",
@@ -107,3 +110,23 @@ class DbSink:
 
     def write_identifiers(self, identifiers: pd.DataFrame) -> int:
         return profile_db.write_identifiers(self.path, identifiers)
+
+
+def database_id_key(db_path: str | os.PathLike[str], id_key: bytes | None) -> bytes | None:
+    """The id key for ids read from a profile database: ``id_key``, or — when the database's newest
+    run with a model was written with pseudonymous ids — that model's key
+    (:func:`~topicprofile.app.privacy.model_id_key`: from ``$TOPICPROFILE_ID_KEY`` when not given, and
+    it must be the one the ids were made with).
+
+    Raises
+    ------
+    ConfigError
+        The database's ids are pseudonymous and no key, or another key, is given.
+    """
+    with profile_db.ProfileDatabase(db_path, read_only=True) as db:
+        rows = db.con.execute(
+            "SELECT model_manifest FROM runs WHERE model_manifest IS NOT NULL AND model_manifest <> '{}' "
+            "ORDER BY run_id DESC LIMIT 1"
+        ).fetchall()
+    manifest = json.loads(rows[0][0]) if rows else {}
+    return model_id_key(manifest.get("privacy") or {}, id_key)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from topicprofile.cli._privacy import KeyFileOpt, PseudonymizeOpt, id_key
 from topicprofile.cli._util import (
     EncodingOpt,
     JsonOpt,
@@ -55,11 +56,15 @@ def campaign_cli(
     quiet: QuietOpt = False,
     db: DbOpt = None,
     model_dir: DbModelDirOpt = None,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
 ) -> None:
     """Conversion and revenue per customer, treated vs control, with confidence intervals and p-values.
 
     The groups come from an audience exported with `--holdout` (--audience NAME, from the profile
-    database), or as two files of ids (--treated, --control).
+    database), or as two files of ids (--treated, --control). When the groups hold pseudonymous ids
+    (a database written with --pseudonymize), the orders' ids are hashed with the same key
+    (--key-file or $TOPICPROFILE_ID_KEY) so that they join.
     Example: topicprofile campaign --db profiles.duckdb --audience outdoor --orders after.csv --since 2025-03-01
     """
     if audience is None and (treated is None or control is None):
@@ -75,15 +80,18 @@ def campaign_cli(
     with user_errors(quiet=quiet or json_out):
         from topicprofile.app.actions import campaign_files
 
+        key = id_key(pseudonymize, key_file)
         if audience is not None:
             require_db_extra()
+            from topicprofile.app.profile_db import database_id_key
             from topicprofile.db.audience import holdout_groups
 
+            key = database_id_key(db_path, key)
             _, treated, control = holdout_groups(db_path, audience)
 
         report = campaign_files(
             treated, control, orders, since=since, until=until, orders_columns=orders_map,
-            encoding=encoding, alpha=alpha, random_state=seed,
+            encoding=encoding, alpha=alpha, random_state=seed, id_key=key,
         )  # fmt: skip
     if json_out:
         print_json(report)

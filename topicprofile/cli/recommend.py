@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from topicprofile.cli._privacy import KeyFileOpt, PseudonymizeOpt, id_key
 from topicprofile.cli._util import (
     BrowsingColumnsOpt,
     BrowsingOpt,
@@ -74,8 +75,13 @@ def recommend_cli(
     encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
 ) -> None:
     """Recommend items each customer has not bought recently, with a score and a one-line reason.
+
+    With --pseudonymize (or a model fitted on pseudonymous ids, whose key it then needs) every
+    customer id is hashed with the shop's key first, so the output joins the profiles and holds no raw id.
 
     Example: topicprofile recommend --model-dir models/shop --orders corpora/orders.csv --orders-columns timestamp=order_date --reviews corpora/reviews.csv --top 3 --out recs.csv
     """
@@ -94,7 +100,8 @@ def recommend_cli(
         result = recommend_files(
             orders, None if evaluate else out, model_dir=model_dir, reviews=reviews, browsing=browsing,
             encoding=encoding, item_column=item_column, top=top, exclusion_days=exclude_days,
-            evaluate_cutoff=cutoff if evaluate else None, random_state=seed, **maps,
+            evaluate_cutoff=cutoff if evaluate else None, random_state=seed,
+            id_key=id_key(pseudonymize, key_file), **maps,
         )  # fmt: skip
     if json_out:
         print_json(result)
