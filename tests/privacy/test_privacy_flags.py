@@ -190,6 +190,63 @@ def test_campaign_on_a_pseudonymous_database_hashes_the_orders(tmp_path, key_fil
     assert "no customer of either group appears" in files.output and "--key-file" in files.output
 
 
+def _database_text(path: Path) -> str:
+    """Every value of every table of a profile database, as text (the file itself is compressed)."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return "\n".join(con.execute(f'SELECT * FROM "{t}"').df().astype(str).to_csv() for t in tables)
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_pseudonymous_tag_and_update_with_a_database_keep_no_raw_id(tmp_path, key_file, monkeypatch):
+    """``tag --db --customers`` and ``update`` of a pseudonymous model: identifiers, profiles, the new
+    model version and the rejects hold pseudonyms only, and the identifiers still join the profiles
+    (an audience finds their e-mail addresses)."""
+    pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
+    monkeypatch.delenv(ID_KEY_ENV, raising=False)
+    runner = CliRunner()
+    model, db = tmp_path / "out" / "model", tmp_path / "out" / "p.duckdb"
+    _fit(runner, model, "--key-file", str(key_file))
+    reviews = pd.read_csv(CORPORA / "reviews.csv", dtype=str, keep_default_na=False)
+    raw_ids = sorted({i for i in reviews[schema.CUSTOMER_ID] if i})
+    customers = tmp_path / "customers.csv"
+    pd.DataFrame({"customer_id": raw_ids[:40], "email": [f"shopper{i}@example.com" for i in range(40)],
+                  "accepts_email": "yes"}).to_csv(customers, index=False)  # fmt: skip
+    tag = ["tag", "-m", str(model), "-r", str(CORPORA / "reviews.csv"), "-o", str(tmp_path / "out" / "p.csv"),
+           "--db", str(db), "--customers", str(customers), "--key-file", str(key_file), "--quiet"]  # fmt: skip
+    result = runner.invoke(app, tag)
+    assert result.exit_code == 0, result.output
+    new = tmp_path / "new.csv"
+    reviews[reviews[schema.CUSTOMER_ID].isin(raw_ids[:20])].head(30).to_csv(new, index=False)
+    orders = ["--orders", str(CORPORA / "orders.csv"), "--orders-columns", "timestamp=order_date"]
+    update = ["update", "-m", str(model), "-r", str(new), *orders, "--db", str(db), "--customers", str(customers)]
+    missing = runner.invoke(app, update)
+    assert missing.exit_code == 1 and "fitted on pseudonymous ids" in missing.output
+    result = runner.invoke(app, [*update, "--key-file", str(key_file), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_customers"] > 20  # the new texts' and the orders' customers
+    audience = tmp_path / "out" / "klaviyo.csv"
+    result = runner.invoke(app, ["audience", "--db", str(db), "--to", "klaviyo", "--out", str(audience)])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(audience)) == 40  # every identifier joined its pseudonymous profile
+    leaks = []
+    for path in (p for p in (tmp_path / "out").rglob("*") if p.is_file()):
+        if path.suffix == ".duckdb":
+            blob = _database_text(path)
+        elif path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            blob = "\n".join(frame[c].astype(str).str.cat(sep="\n") for c in frame.columns)
+        else:
+            blob = path.read_bytes().decode("utf-8", "replace")
+        leaks += [(path.name, i) for i in raw_ids if i in blob]
+    assert not leaks, leaks[:5]
+
+
 def test_no_scrub_and_pseudonymize_on_tag_of_a_plain_model(tmp_path, key_file):
     runner = CliRunner()
     _fit(runner, tmp_path / "model", "--quiet")

@@ -62,7 +62,7 @@ from topicprofile.app.batch_lock import LOCK, batch_lock
 from topicprofile.app.batch_views import LEDGER, PARTS, read_part, refresh_views, sweep, unescaped
 from topicprofile.app.jobs import stream_documents
 from topicprofile.app.privacy import model_id_key, scrub_settings
-from topicprofile.app.profile_db import DbSink, load_identifiers
+from topicprofile.app.profile_db import DbSink, load_identifiers, pseudonymous_identifiers
 from topicprofile.app.tables import round_output, write_rejects_csv, write_table
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
@@ -230,7 +230,9 @@ def tag_folder(
         _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
         sink = None if db is None else DbSink(db, manifest)
         if customers is not None and sink is not None:
-            identifiers, rejected = load_identifiers(customers, region=region)
+            identifiers, rejected = pseudonymous_identifiers(
+                *load_identifiers(customers, region=region), id_key
+            )
             if len(rejected):
                 write_rejects_csv(rejected, out / CUSTOMERS_REJECTS, raw_csv=raw_csv)
             else:

@@ -20,7 +20,12 @@ import pandas as pd
 from topicprofile._fs import check_outputs_apart, check_writable
 from topicprofile.actions.clv import clv_columns
 from topicprofile.app.privacy import model_id_key, privacy_summary, pseudonymized, scrub_settings
-from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
+from topicprofile.app.profile_db import (
+    customers_rejects_path,
+    prepare_db,
+    pseudonymous_identifiers,
+    write_run,
+)
 from topicprofile.app.tables import TableWriter, round_output, write_rejects_csv, write_table
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, open_backend
@@ -311,13 +316,14 @@ def tag_files(
     check_output_paths([p for p in (Path(out), rejects_path_for(Path(out)), customers_rejects) if p], inputs)
     TableWriter.check_suffix(out)
     identifiers, rejected = prepare_db(db, customers, region=region)
+    profiler = TopicProfiler.load(str(model_dir))
+    profiler.set_params(**scrub_settings(profiler.get_params(), scrub=scrub, scrub_names=scrub_names))
+    id_key = model_id_key(profiler.privacy_, id_key)
+    identifiers, rejected = pseudonymous_identifiers(identifiers, rejected, id_key)
     if rejected is not None and customers_rejects is not None:
         customers_rejects.unlink(missing_ok=True)  # an old run's would describe another file
         if len(rejected):
             write_rejects_csv(rejected, customers_rejects, raw_csv=raw_csv)
-    profiler = TopicProfiler.load(str(model_dir))
-    profiler.set_params(**scrub_settings(profiler.get_params(), scrub=scrub, scrub_names=scrub_names))
-    id_key = model_id_key(profiler.privacy_, id_key)
     run = run if run is not None else RunOptions(workers=workers)
     n_customers, n_tagged = 0, 0
     interests: Counter[str] = Counter()

@@ -19,6 +19,7 @@ from topicprofile.app.privacy import model_id_key
 from topicprofile.db.identifiers import load_customers
 from topicprofile.errors import ConfigError
 from topicprofile.ingest.load import rejects_path_for
+from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 from topicprofile.store import read_manifest
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "database_id_key",
     "load_identifiers",
     "prepare_db",
+    "pseudonymous_identifiers",
     "write_run",
 ]
 
@@ -53,6 +55,20 @@ def prepare_db(
     if customers is None:
         return None, None
     return load_identifiers(customers, region=region)
+
+
+def pseudonymous_identifiers(
+    identifiers: pd.DataFrame | None, rejected: pd.DataFrame | None, id_key: bytes | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The customer export's identifiers and rejected values with their customer ids pseudonymised with
+    ``id_key`` (unchanged without one), so that they join the run's pseudonymous profiles and the
+    database keeps no raw id."""
+    if id_key is None:
+        return identifiers, rejected
+    return (
+        None if identifiers is None else pseudonymize_frame(identifiers, id_key),
+        None if rejected is None else pseudonymize_rejects(rejected, id_key),
+    )
 
 
 def customers_rejects_path(out: str | os.PathLike[str]) -> Path:

@@ -27,7 +27,13 @@ from scipy import sparse
 
 from topicprofile import schema
 from topicprofile.app.jobs import load_inputs, stream_documents
-from topicprofile.app.profile_db import customers_rejects_path, prepare_db, write_run
+from topicprofile.app.privacy import model_id_key, pseudonymized
+from topicprofile.app.profile_db import (
+    customers_rejects_path,
+    prepare_db,
+    pseudonymous_identifiers,
+    write_run,
+)
 from topicprofile.app.tables import round_output, write_rejects_csv
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, open_backend
@@ -154,6 +160,7 @@ def update_files(
     fold_passes: int = DEFAULT_FOLD_PASSES,
     progress: ProgressCallback | None = None,
     scrub_names: str | None = None,
+    id_key: bytes | None = None,
     run: RunOptions | None = None,
     **inputs: Any,
 ) -> dict[str, Any]:
@@ -167,6 +174,9 @@ def update_files(
     Returns counts, the database run, the new model version's ``n_documents``, ``n_oov`` /
     ``n_tokens``, ``refit_due`` and ``fold`` (what the fold did). Names of people in the new texts are
     scrubbed with the spaCy pipeline in ``scrub_names`` (None: the model's own, if it has one).
+    Customer ids are pseudonymised with ``id_key`` before anything is stored; a model fitted on
+    pseudonymous ids needs its own key (:func:`~topicprofile.app.privacy.model_id_key`: from
+    ``$TOPICPROFILE_ID_KEY`` when not given).
 
     ``run.dask``: run on a Dask cluster (:func:`topicprofile.distributed.open_backend`): the new texts
     are tokenized and counted on the workers, the fold's E-step runs there block by block
@@ -181,31 +191,37 @@ def update_files(
     with open_backend(dask) as backend:  # first: an unreachable scheduler stops the update before any work
         return _update(model_dir, db=db, customers=customers, region=region, as_of=as_of, refit_share=refit_share,
                        fold=fold, fold_passes=fold_passes, progress=progress, scrub_names=scrub_names,
-                       backend=backend, start=start, **inputs)  # fmt: skip
+                       id_key=id_key, backend=backend, start=start, **inputs)  # fmt: skip
 
 
 def _update(
     model_dir: str | os.PathLike[str], *, db: str | os.PathLike[str], customers: str | os.PathLike[str] | None,
     region: str | None, as_of: str | None, refit_share: float, fold: str, fold_passes: int,
-    progress: ProgressCallback | None, scrub_names: str | None, backend: DaskBackend | None, start: float,
-    **inputs: Any,
+    progress: ProgressCallback | None, scrub_names: str | None, id_key: bytes | None, backend: DaskBackend | None,
+    start: float, **inputs: Any,
 ) -> dict[str, Any]:  # fmt: skip
     identifiers, rejected = prepare_db(db, customers, region=region)
     profiler = TopicProfiler.load(str(model_dir))
+    id_key = model_id_key(profiler.privacy_, id_key)
+    identifiers, rejected = pseudonymous_identifiers(identifiers, rejected, id_key)
     text_inputs = {k: inputs.get(k) for k in ("reviews", "browsing", "reviews_columns", "browsing_columns",
                                               "encoding", "date_format")}  # fmt: skip
     new_store, loaded = (None, {})
     if inputs.get("reviews") is not None or inputs.get("browsing") is not None:
         names = name_scrubber(scrub_names or profiler.scrub_names)
         new_store, loaded = stream_documents(
-            **text_inputs, chunk_rows=profiler.run_options().chunk_rows, names=names, backend=backend
+            **text_inputs,
+            chunk_rows=profiler.run_options().chunk_rows,
+            names=names,
+            id_key=id_key,
+            backend=backend,
         )
     orders = None
     if inputs.get("orders") is not None:
         loaded |= load_inputs(orders=inputs["orders"], orders_columns=inputs.get("orders_columns"),
                               encoding=inputs.get("encoding"), date_format=inputs.get("date_format"),
                               max_amount=inputs.get("max_amount"))  # fmt: skip
-        orders = loaded["orders"]
+        orders = loaded["orders"] = pseudonymized(loaded["orders"], id_key)
     new_keys = _new_keys(new_store) if new_store is not None and new_store.n_docs else None
     affected = set() if new_keys is None else set(new_keys[schema.CUSTOMER_ID])
     if orders is not None:

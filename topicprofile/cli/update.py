@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from topicprofile.cli._privacy import ScrubNamesOpt, scrub_names_model
+from topicprofile.cli._privacy import KeyFileOpt, PseudonymizeOpt, ScrubNamesOpt, id_key, scrub_names_model
 from topicprofile.cli._util import (
     AsOfOpt,
     BrowsingColumnsOpt,
@@ -69,6 +69,8 @@ def update_cli(
         int, typer.Option("--fold-passes", min=1, help="Rounds of --fold add over the new texts.")
     ] = 1,
     scrub_names: ScrubNamesOpt = None,
+    pseudonymize: PseudonymizeOpt = False,
+    key_file: KeyFileOpt = None,
     dask: DaskOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -77,7 +79,8 @@ def update_cli(
 
     The topics keep their ids and labels; only the new files' customers' rows change in --db; the
     folded topics and the new texts go into a new model version (the old one stays loadable).
-    Says when new words call for a refit.
+    Says when new words call for a refit. A model fitted on pseudonymous ids needs its key (--key-file
+    or $TOPICPROFILE_ID_KEY): the new files' ids are hashed with it before anything is stored.
 
     Example: topicprofile update --model-dir models/shop --reviews reviews_2026-12-01.csv --db profiles.duckdb
     """
@@ -107,6 +110,7 @@ def update_cli(
                 fold_passes=fold_passes,
                 progress=progress,
                 scrub_names=scrub_names_model(False, scrub_names),
+                id_key=id_key(pseudonymize, key_file),
                 run=RunOptions(dask=dask),
                 **inputs,
             )
