@@ -229,8 +229,8 @@ def test_scrub_text_doc_example():
     )
 
 
-def test_cli_fit_tag_batch_write_no_planted_pii(tmp_path):
-    """fit, tag and batch with default options: no planted personal data in any file they write
+def test_cli_fit_tag_batch_update_write_no_planted_pii(tmp_path):
+    """fit, tag, batch and update with default options: no planted personal data in any file they write
     (documents.parquet, profiles, rejects — a rejected duplicate row carries PII too)."""
     from typer.testing import CliRunner
 
@@ -248,17 +248,25 @@ def test_cli_fit_tag_batch_write_no_planted_pii(tmp_path):
         ["fit", "-m", str(model), "-r", str(inbox / "reviews.csv"), "-k", "4", "--passes", "2", "--quiet"],
         ["tag", "-m", str(model), "-r", str(inbox / "reviews.csv"), "-o", str(outputs / "profiles.csv"), "--quiet"],
         ["batch", "-m", str(model), "-i", str(inbox), "-o", str(outputs / "batch"), "--quiet"],
+        ["update", "-m", str(model), "-r", str(inbox / "reviews.csv"), "--db", str(outputs / "p.duckdb"), "--quiet"],
     ]
     for args in steps:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args[0], result.output)
     written = [p for p in outputs.rglob("*") if p.is_file()]
     assert any(p.name == "rejects.csv" for p in written) and any(p.name == "documents.parquet" for p in written)
+    assert len([p for p in (model / "versions").iterdir() if p.name.isdigit()]) == 2  # update's version
     for path in written:
         blob = path.read_bytes().decode("utf-8", "replace")
         if path.suffix == ".parquet":
             stored = pd.read_parquet(path)
             blob += "\n".join(stored[c].astype(str).str.cat(sep="\n") for c in stored.columns)
+        if path.suffix == ".duckdb":  # compressed on disk: read every table
+            import duckdb
+
+            with duckdb.connect(str(path), read_only=True) as con:
+                tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+                blob += "\n".join(con.execute(f'SELECT * FROM "{t}"').df().astype(str).to_csv() for t in tables)
         leaked = [pii for pii in PLANTED if pii in blob]
         assert not leaked, f"{path.name} holds {leaked}"
 
