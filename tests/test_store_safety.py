@@ -366,8 +366,3 @@ def test_store_disk_full_keeps_the_old_model(tiny_profiler, reviews_csv, saved, 
     monkeypatch.undo()
     pd.testing.assert_frame_equal(TopicProfiler.load(str(saved)).topics(), before)
     assert sorted(p.name for p in (saved / "versions").iterdir()) == ["1"]
-
-
-def test_store_convert_model_has_help() -> None:
-    result = invoke("convert-model", "--help")
-    assert result.exit_code == 0 and "Example" in result.output

@@ -17,12 +17,6 @@ ORDERS = ["--orders", str(CORPORA / "orders.csv"), "--orders-columns", "timestam
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["recommend", "campaign"])
-def test_actions_cli_help(command: str) -> None:
-    result = runner.invoke(app, [command, "--help"])
-    assert result.exit_code == 0 and "Example" in result.output
-
-
 def test_actions_cli_recommend_orders_only_writes_csv(tmp_path: Path) -> None:
     out = tmp_path / "recs.csv"
     result = runner.invoke(app, ["recommend", *ORDERS, "--top", "2", "--out", str(out), "--json"])

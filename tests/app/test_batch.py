@@ -303,11 +303,6 @@ def test_batch_cli_exit_codes(exports, model_dir, tmp_path, tiny_reviews) -> Non
     assert bad_format.exit_code == 2
 
 
-def test_batch_cli_has_help_with_example() -> None:
-    result = _cli("--help")
-    assert result.exit_code == 0 and "Example" in result.output
-
-
 def test_batch_script_runs_the_same_core(exports, model_dir, tmp_path, capsys) -> None:
     spec = importlib.util.spec_from_file_location("batch_tag", ROOT / "scripts" / "batch_tag.py")
     script = importlib.util.module_from_spec(spec)
