@@ -248,18 +248,18 @@ def test_parallel_prestart_returns_at_once_and_is_idempotent() -> None:
 
 
 def test_parallel_default_workers_is_one_for_small_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "busy_cpus_elsewhere", lambda: 0)
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 8)
+    monkeypatch.setattr(pool_size, "busy_cpus_elsewhere", lambda: 0)
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 8)
     assert default_workers(10) == 1
     assert default_workers(pool_size.MIN_TEXTS_PER_WORKER - 1) == 1
     assert default_workers(pool_size.MIN_TEXTS_PER_WORKER) == 2
     assert default_workers(10**7) == default_workers() == pool_size.MAX_DEFAULT_WORKERS
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 2)
     assert default_workers(10**7) == 2
 
 
 def test_parallel_default_workers_leave_cpus_busy_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 2)
     monkeypatch.setattr(pool_size.os, "getloadavg", lambda: (1.1, 1.0, 1.0))  # this process alone
     assert pool_size.busy_cpus_elsewhere() == 0 and default_workers(10**7) == 2
     monkeypatch.setattr(pool_size.os, "getloadavg", lambda: (2.2, 2.0, 2.0))  # and one other job
