@@ -66,13 +66,7 @@ KNOWN_FUNCTION_LEVEL: dict[tuple[str, str], str] = {
 }
 
 #: Modules over MAX_LINES lines, with the reason (or the plan) for each.
-KNOWN_LARGE: dict[str, str] = {
-    "topicprofile.text.tokenizer": "spaCy + rjieba routing, lemma overrides, per-word cache: one tokenizer",
-    "topicprofile.text.pool": "the worker pool (start, load-aware sizing, crash handling)",
-    "topicprofile.text.cache": "the token cache (key, Parquet entry format, versions)",
-    "topicprofile.app.batch": "the nightly batch: ledger and parts, one file at a time (its lock in app/batch_lock, "
-    "its views and sweep in app/batch_views)",
-}
+KNOWN_LARGE: dict[str, str] = {}
 
 
 def _modules() -> dict[str, Path]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from topicprofile.app import batch as batch
+from topicprofile.app import batch
 from topicprofile.app.batch import batch_lock, find_inputs, summary_line, tag_folder
 from topicprofile.cli import app
 from topicprofile.errors import ConfigError, DataValidationError, TopicProfileError
@@ -153,14 +153,14 @@ def _crash_before_output(monkeypatch) -> None:
 
 
 def _crash_before_ledger(monkeypatch) -> None:
-    real = batch._write_ledger
+    real = batch.write_ledger
 
     def write_ledger(out, ledger):
         if "day2.jsonl" in ledger["files"]:
             raise Crash("killed after day2's part, before its ledger entry")
         real(out, ledger)
 
-    monkeypatch.setattr(batch, "_write_ledger", write_ledger)
+    monkeypatch.setattr(batch, "write_ledger", write_ledger)
 
 
 def _crash_before_views(monkeypatch) -> None:

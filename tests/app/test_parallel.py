@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from topicprofile.text import pool as parallel
 from topicprofile.errors import ConfigError, DataValidationError
+from topicprofile.text import pool as parallel
+from topicprofile.text import pool_size, pool_start
 from topicprofile.text.pool import default_workers, iter_tokenize_parallel, prestart, tokenize_parallel
 from topicprofile.text.tokenizer import SpacyTokenizer
 
@@ -182,7 +183,7 @@ def test_parallel_pool_that_cannot_start_falls_back_to_this_process(tokenizers, 
         with starter._lock:
             starter._submitted = True
 
-    monkeypatch.setattr(parallel._PoolStarter, "run", cannot_start)
+    monkeypatch.setattr(pool_start.PoolStarter, "run", cannot_start)
     texts = [f"{_word(i)}." for i in range(50)]
     with caplog.at_level(logging.WARNING, logger="topicprofile.text.pool"):
         out = tokenize_parallel(tokenizers["en"], texts, workers=2, chunk_size=5)
@@ -247,23 +248,23 @@ def test_parallel_prestart_returns_at_once_and_is_idempotent() -> None:
 
 
 def test_parallel_default_workers_is_one_for_small_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "busy_cpus_elsewhere", lambda: 0)
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 8)
+    monkeypatch.setattr(pool_size, "busy_cpus_elsewhere", lambda: 0)
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 8)
     assert default_workers(10) == 1
-    assert default_workers(parallel.MIN_TEXTS_PER_WORKER - 1) == 1
-    assert default_workers(parallel.MIN_TEXTS_PER_WORKER) == 2
-    assert default_workers(10**7) == default_workers() == parallel.MAX_DEFAULT_WORKERS
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    assert default_workers(pool_size.MIN_TEXTS_PER_WORKER - 1) == 1
+    assert default_workers(pool_size.MIN_TEXTS_PER_WORKER) == 2
+    assert default_workers(10**7) == default_workers() == pool_size.MAX_DEFAULT_WORKERS
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 2)
     assert default_workers(10**7) == 2
 
 
 def test_parallel_default_workers_leave_cpus_busy_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.1, 1.0, 1.0))  # this process alone
-    assert parallel.busy_cpus_elsewhere() == 0 and default_workers(10**7) == 2
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.2, 2.0, 2.0))  # and one other job
-    assert parallel.busy_cpus_elsewhere() == 1 and default_workers(10**7) == 1
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 2)
+    monkeypatch.setattr(pool_size.os, "getloadavg", lambda: (1.1, 1.0, 1.0))  # this process alone
+    assert pool_size.busy_cpus_elsewhere() == 0 and default_workers(10**7) == 2
+    monkeypatch.setattr(pool_size.os, "getloadavg", lambda: (2.2, 2.0, 2.0))  # and one other job
+    assert pool_size.busy_cpus_elsewhere() == 1 and default_workers(10**7) == 1
+    monkeypatch.setattr(pool_size.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
     assert default_workers(10**7) == 1
 
 
@@ -287,8 +288,8 @@ def test_parallel_fit_files_starts_the_fork_server_early_only_when_a_pool_is_lik
 
     started: list[bool] = []
     monkeypatch.setattr(workflows, "prestart", lambda: started.append(True))
-    monkeypatch.setattr(parallel, "busy_cpus_elsewhere", lambda: 0)
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    monkeypatch.setattr(pool_size, "busy_cpus_elsewhere", lambda: 0)
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 2)
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
     small.write_text("customer_id,text\nc1,good tent\n", encoding="utf-8")
     large.write_bytes(b"x" * workflows.PRESTART_BYTES)
@@ -298,6 +299,6 @@ def test_parallel_fit_files_starts_the_fork_server_early_only_when_a_pool_is_lik
     workflows._prestart_pool({"reviews": large}, None)
     workflows._prestart_pool({"reviews": small, "browsing": None}, 2)
     assert started == [True, True]
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 1)
+    monkeypatch.setattr(pool_size, "available_cpus", lambda: 1)
     workflows._prestart_pool({"reviews": large}, None)  # one CPU: the default is one worker
     assert started == [True, True]

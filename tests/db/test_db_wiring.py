@@ -173,14 +173,14 @@ def test_batch_db_writes_every_file_and_a_rerun_changes_nothing(exports, model_d
 
 
 def _crash_after_db_before_ledger(monkeypatch) -> None:
-    real = batch._write_ledger
+    real = batch.write_ledger
 
     def write_ledger(out, ledger):
         if "day2.jsonl" in ledger["files"]:
             raise Crash("killed after day2's database write, before its ledger entry")
         real(out, ledger)
 
-    monkeypatch.setattr(batch, "_write_ledger", write_ledger)
+    monkeypatch.setattr(batch, "write_ledger", write_ledger)
 
 
 def _crash_before_db(monkeypatch) -> None:

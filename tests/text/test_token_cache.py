@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topicprofile.text import cache as token_cache
+from topicprofile.text import cache_entry, cache_key
 from topicprofile.text.cache import TokenCache, cached_tokenize, default_cache_dir, fingerprint_texts
 from topicprofile.text.tokenizer import SpacyTokenizer
 
@@ -39,14 +40,14 @@ def test_token_cache_hit_returns_identical_tokens(cache: TokenCache) -> None:
 
 
 def test_token_cache_round_trips_many_row_groups(cache: TokenCache, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(token_cache, "_ROWS_PER_GROUP", 7)
+    monkeypatch.setattr(cache_entry, "_ROWS_PER_GROUP", 7)
     tokens = [[f"w{i % 13}", f"w{i % 5}"][: i % 3] for i in range(50)]
     cache.put("ab" * 16, iter(tokens))  # any iterable of token lists
     assert cache.get("ab" * 16) == tokens
 
 
 def test_token_cache_iter_docs_streams_the_entry(cache: TokenCache, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(token_cache, "_ROWS_PER_GROUP", 4)
+    monkeypatch.setattr(cache_entry, "_ROWS_PER_GROUP", 4)
     tokens = [[f"w{i}"] * (i % 3) for i in range(10)]
     cache.put("ab" * 16, tokens)
     docs = cache.iter_docs("ab" * 16)
@@ -94,14 +95,14 @@ def test_token_cache_key_ignores_batch_size() -> None:
 
 def test_token_cache_key_changes_with_format_version(monkeypatch: pytest.MonkeyPatch) -> None:
     key = TokenCache("unused").key(_TEXTS, _EN)
-    monkeypatch.setattr(token_cache, "CACHE_FORMAT_VERSION", token_cache.CACHE_FORMAT_VERSION + 1)
+    monkeypatch.setattr(cache_key, "CACHE_FORMAT_VERSION", cache_key.CACHE_FORMAT_VERSION + 1)
     assert TokenCache("unused").key(_TEXTS, _EN) != key
 
 
 def test_token_cache_key_changes_with_library_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     key = TokenCache("unused").key(_TEXTS, _EN)
-    versions = {**token_cache._library_versions(), "topicprofile": "99.0"}
-    monkeypatch.setattr(token_cache, "_library_versions", lambda: versions)
+    versions = {**cache_key._library_versions(), "topicprofile": "99.0"}
+    monkeypatch.setattr(cache_key, "_library_versions", lambda: versions)
     assert TokenCache("unused").key(_TEXTS, _EN) != key
 
 
@@ -122,7 +123,7 @@ def test_token_cache_fingerprint_differs_for_different_texts(a: list[str], b: li
 def test_token_cache_fingerprint_spans_hash_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [f"text {i}" for i in range(25)]
     expected = fingerprint_texts(texts)
-    monkeypatch.setattr(token_cache, "_HASH_BLOCK", 4)
+    monkeypatch.setattr(cache_key, "_HASH_BLOCK", 4)
     assert fingerprint_texts(texts) == expected  # block size is not part of the digest
     assert fingerprint_texts(texts[:24] + ["text 99"]) != expected  # the last block counts
 
@@ -176,7 +177,7 @@ def test_token_cache_failed_write_leaves_no_file(cache: TokenCache, monkeypatch:
         sink.write(b"PAR1 partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(token_cache, "_write_entry", half_write)
+    monkeypatch.setattr(token_cache, "write_entry", half_write)
     with pytest.raises(OSError, match="disk full"):
         cache.put(key, [["new"]])
     with pytest.raises(OSError, match="disk full"):

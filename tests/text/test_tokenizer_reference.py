@@ -1,7 +1,7 @@
 """SpacyTokenizer against a plain reference of its documented rule, on real reviews.
 
 The tokenizer decides each distinct word once and skips the lemmatizer component (see
-``topicprofile.text.tokenizer._WordFilter``); the reference runs the whole blank pipeline on every text
+``topicprofile.text.word_filter.WordFilter``); the reference runs the whole blank pipeline on every text
 and applies the rule token by token, so both must give the very same tokens.
 """
 
@@ -14,8 +14,13 @@ import pandas as pd
 import pytest
 import spacy
 
-import topicprofile.text.tokenizer as tokenizer_module
-from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS, LEMMA_OVERRIDES, RjiebaTokenizer, SpacyTokenizer
+from topicprofile.text import word_filter
+from topicprofile.text.tokenizer import (
+    DEFAULT_DOMAIN_STOP_WORDS,
+    LEMMA_OVERRIDES,
+    RjiebaTokenizer,
+    SpacyTokenizer,
+)
 
 _N_TEXTS = 300
 #: A letter: a word character that is neither a digit nor an underscore.
@@ -104,7 +109,7 @@ def test_tokenizer_auto_equals_reference_per_language(real_texts) -> None:
 def test_tokenizer_word_memo_is_bounded(real_texts, monkeypatch) -> None:
     texts = real_texts["en"]
     expected = SpacyTokenizer("en").tokenize(texts)
-    monkeypatch.setattr(tokenizer_module, "_MEMO_MAX_WORDS", 50)
+    monkeypatch.setattr(word_filter, "_MEMO_MAX_WORDS", 50)
     bounded = SpacyTokenizer("en")
     assert bounded.tokenize(texts) == expected
     assert len(bounded._filters["en"]._memo) <= 50

@@ -45,7 +45,6 @@ and a run with another model (refitted or relabelled) asks for a new output fold
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -57,8 +56,17 @@ from typing import Any
 
 import pandas as pd
 
-from topicprofile._fs import atomic_write_text, check_outputs_apart, check_writable, sha256_file
-from topicprofile.app.batch_lock import LOCK, batch_lock
+from topicprofile._fs import check_outputs_apart, check_writable
+from topicprofile.app.batch_ledger import (
+    check_compatible,
+    check_out_folder,
+    file_facts,
+    model_fingerprint,
+    parts_exist,
+    read_ledger,
+    write_ledger,
+)
+from topicprofile.app.batch_lock import batch_lock
 from topicprofile.app.batch_views import LEDGER, PARTS, read_part, refresh_views, sweep, unescaped
 from topicprofile.app.jobs import stream_documents
 from topicprofile.app.privacy import model_id_key, scrub_settings
@@ -72,14 +80,13 @@ from topicprofile.privacy.names import name_scrubber
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 from topicprofile.profiler import ProgressCallback, TopicProfiler
 from topicprofile.schema import SOURCE
-from topicprofile.store import MANIFEST, read_manifest
+from topicprofile.store import read_manifest
 
 __all__ = ["DEFAULT_SUFFIXES", "batch_lock", "find_inputs", "summary_line", "tag_folder"]
 
 logger = logging.getLogger(__name__)
 
 CUSTOMERS_REJECTS = "customers.rejects.csv"
-LEDGER_FORMAT_VERSION = 1
 FORMATS = ("csv", "parquet")
 #: File types picked up without ``pattern``; the text formats may also end in .gz or .bz2.
 DEFAULT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
@@ -212,7 +219,7 @@ def tag_folder(
     out = Path(out)
     if fmt not in FORMATS:
         raise ConfigError(f"unknown output format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    _check_out_folder(out)
+    check_out_folder(out)
     manifest = read_manifest(model_dir)  # wrong folders fail before anything is created
     if customers is not None and db is None:
         raise ConfigError("--customers loads identifiers into the profile database: pass --db PATH too")
@@ -226,8 +233,8 @@ def tag_folder(
         profiler.set_params(**scrub_settings(profiler.get_params(), scrub=scrub, scrub_names=scrub_names))
         name_scrubber(profiler.scrub_names)  # a missing privacy extra stops the run, not each file
         id_key = model_id_key(profiler.privacy_, id_key)
-        ledger = _read_ledger(out)
-        _check_compatible(ledger, out, model=_model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
+        ledger = read_ledger(out)
+        check_compatible(ledger, out, model=model_fingerprint(model_dir), fmt=fmt, raw_csv=raw_csv)
         sink = None if db is None else DbSink(db, manifest)
         if customers is not None and sink is not None:
             identifiers, rejected = pseudonymous_identifiers(
@@ -288,14 +295,14 @@ def _tag_file(
 ) -> dict[str, Any]:  # fmt: skip
     """Tag one file unless the ledger has it; commit its entry; return its summary."""
     start = time.perf_counter()
-    facts = _file_facts(path)  # hashed before reading: a file still growing is 'changed' next run
+    facts = file_facts(path)  # hashed before reading: a file still growing is 'changed' next run
     entries = ledger["files"]
     done = entries.get(name)
-    if done is not None and done["sha256"] == facts["sha256"] and _parts_exist(out, done):
+    if done is not None and done["sha256"] == facts["sha256"] and parts_exist(out, done):
         if sink is not None and done.get("db") != sink.key:  # tagged before --db (or for another file)
             sink.write(unescaped(read_part(out / done["part"]), ledger), name, facts)
             entries[name] = {**done, "db": sink.key}
-            _write_ledger(out, ledger)
+            write_ledger(out, ledger)
         return {**entries[name], "status": "done", "seconds": 0.0}
     status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
     try:
@@ -322,72 +329,9 @@ def _tag_file(
         **({} if sink is None else {"db": sink.key}),
     }  # fmt: skip
     entries[name] = entry
-    _write_ledger(out, ledger)  # the commit point
+    write_ledger(out, ledger)  # the commit point
     logger.info("%s: %s, %d customers -> %s", name, status, len(profiles), part)
     return {**entry, "status": status, "seconds": _since(start)}
-
-
-def _parts_exist(out: Path, entry: Mapping[str, Any]) -> bool:
-    """False when someone deleted a part: the file is then tagged again (to the same bytes)."""
-    return all((out / entry[key]).is_file() for key in ("part", "rejects_file") if entry.get(key))
-
-
-def _file_facts(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC).isoformat(timespec="seconds")
-    return {"size": stat.st_size, "sha256": sha256_file(path), "mtime": mtime}
-
-
-# -- ledger -------------------------------------------------------------------------------------
-def _check_out_folder(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: is a file; --out must be a folder (profiles.csv is written inside it)")
-    if out.is_dir() and any(out.iterdir()) and not ((out / LEDGER).exists() or (out / LOCK).exists()):
-        raise ConfigError(
-            f"{out}: exists and is not a batch output folder (no {LEDGER}); choose a new or empty --out"
-        )
-
-
-def _read_ledger(out: Path) -> dict[str, Any]:
-    path = out / LEDGER
-    if not path.exists():
-        return {"format_version": LEDGER_FORMAT_VERSION, "model": None, "format": None, "files": {}}
-    try:
-        ledger = json.loads(path.read_text(encoding="utf-8"))
-        ledger["files"] = {entry["file"]: entry for entry in ledger["files"]}
-    except (ValueError, KeyError, TypeError) as e:
-        raise ConfigError(f"{path}: unreadable ledger ({e}); restore it or use a new --out") from e
-    return ledger
-
-
-def _check_compatible(ledger: dict[str, Any], out: Path, *, model: str, fmt: str, raw_csv: bool = False) -> None:
-    if ledger["files"] and ledger["model"] != model:
-        raise ConfigError(
-            f"{out}: its profiles come from another model (manifest sha256 {ledger['model'][:12]}, this "
-            f"model {model[:12]}); mixing them would mix topics. Use a new --out for this model "
-            "(every file is then tagged again)."
-        )
-    if ledger["files"] and ledger["format"] != fmt:
-        raise ConfigError(
-            f"{out}: holds {ledger['format']} output; pass --format {ledger['format']} or use a new --out"
-        )
-    csv = "raw" if raw_csv else "escaped"
-    # Folders of earlier versions record nothing: their next run decides (escaping is idempotent).
-    if ledger["files"] and ledger.get("csv", csv) != csv:
-        flag = "with --raw-csv" if ledger["csv"] == "raw" else "without --raw-csv"
-        raise ConfigError(f"{out}: holds {ledger['csv']} CSV output; run {flag} or use a new --out")
-    ledger["model"], ledger["format"], ledger["csv"] = model, fmt, csv
-
-
-def _write_ledger(out: Path, ledger: dict[str, Any]) -> None:
-    entries = [ledger["files"][name] for name in sorted(ledger["files"])]
-    payload = {**ledger, "format_version": LEDGER_FORMAT_VERSION, "files": entries}
-    text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
-    atomic_write_text(out / LEDGER, text, durable=True)
-
-
-def _model_fingerprint(model_dir: str | os.PathLike[str]) -> str:
-    return sha256_file(Path(model_dir) / MANIFEST)
 
 
 # -- small helpers ------------------------------------------------------------------------------

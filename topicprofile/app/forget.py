@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from topicprofile import schema
 from topicprofile._fs import atomic_write_text, sha256_file
-from topicprofile.app.batch import batch_lock
+from topicprofile.app.batch_lock import batch_lock
 from topicprofile.app.retention import rewrite_database
 from topicprofile.app.tables import write_table
 from topicprofile.app.unlearn import NOT_SUBTRACTED, unlearn_rows

@@ -45,7 +45,8 @@ from topicprofile.privacy.names import NameScrubber, name_scrubber
 from topicprofile.privacy.pseudonym import pseudonymize_rejects
 from topicprofile.privacy.scrub import SCRUB_COUNTS_ATTR  # privacy (#14)
 from topicprofile.profiler import ProgressCallback, TopicProfiler
-from topicprofile.text.pool import default_workers, prestart
+from topicprofile.text.pool_size import default_workers
+from topicprofile.text.pool_start import prestart
 
 __all__ = [
     "TableWriter",

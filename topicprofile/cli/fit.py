@@ -184,7 +184,7 @@ def fit_cli(
         from topicprofile.app.jobs import fit_files
         from topicprofile.config import RunOptions, read_labels_file, read_word_list
         from topicprofile.profiler import TopicProfiler
-        from topicprofile.text.tokenizer import DEFAULT_DOMAIN_STOP_WORDS
+        from topicprofile.text.lexicon import DEFAULT_DOMAIN_STOP_WORDS
         from topicprofile.topics.seeding import load_taxonomy
 
         names_model = scrub_names_model(no_scrub, scrub_names)

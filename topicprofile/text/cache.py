@@ -1,15 +1,10 @@
 """On-disk cache of tokenized corpora, so refitting on the same texts skips tokenization.
 
-An entry is keyed by everything the tokens depend on: a fingerprint of the texts in order, the
-tokenizer's settings (:meth:`~topicprofile.text.tokenizer.SpacyTokenizer.get_config`, minus the batch
-size, plus the effective stop word set), the versions of topicprofile, spaCy, spacy-lookups-data,
-rjieba and a trained pipeline if one is named, a digest of the tokenizer's source (an editable install
-keeps its version number while the code changes) and :data:`CACHE_FORMAT_VERSION`.
+An entry is keyed by everything the tokens depend on (:mod:`topicprofile.text.cache_key`: the texts
+in order, the tokenizer's settings, library versions and source, :data:`CACHE_FORMAT_VERSION`).
 
-Format: one Parquet file per entry, ``<key>.parquet``, with a single ``tokens`` column of type
-``list<string>``, zstd-compressed and dictionary-encoded (a token is stored once per row group) with
-page checksums; the key and document count sit in the file's metadata and are checked on load. Any
-Parquet reader (pandas, DuckDB, Spark) can open it. Files are written to a temporary name and
+Format: one Parquet file per entry, ``<key>.parquet``, holding the token lists
+(:mod:`topicprofile.text.cache_entry`). Files are written to a temporary name and
 renamed into place, so readers never see a partial file and concurrent writers of one key are safe.
 A file that cannot be read, or does not match, is a miss (logged), never an error.
 """
@@ -17,49 +12,36 @@ A file that cannot be read, or does not match, is a miss (logged), never an erro
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import struct
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
-from importlib import metadata
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
-from typing import Any
 
 from topicprofile._fs import atomic_path
-from topicprofile.text import lang, tokenizer
-from topicprofile.text.pool import DEFAULT_CHUNK_SIZE, ProgressCallback, default_workers, tokenize_parallel
+from topicprofile.text.cache_entry import iter_entry, open_entry, write_entry
+from topicprofile.text.cache_key import CACHE_FORMAT_VERSION, fingerprint_texts, tokenizer_fingerprint
+from topicprofile.text.pool import DEFAULT_CHUNK_SIZE, ProgressCallback, tokenize_parallel
+from topicprofile.text.pool_size import default_workers
 from topicprofile.text.tokenizer import SpacyTokenizer
 
 __all__ = [
+    "CACHE_DIR_ENV",
+    "CACHE_FORMAT_VERSION",
     "TokenCache",
     "cached_tokenize",
     "default_cache_dir",
     "fingerprint_texts",
     "tokenizer_fingerprint",
-    "CACHE_FORMAT_VERSION",
-    "CACHE_DIR_ENV",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Bump when the stored layout or the meaning of a key changes; older entries then miss.
-CACHE_FORMAT_VERSION = 1
 #: Environment variable that overrides the cache root (:func:`default_cache_dir`).
 CACHE_DIR_ENV = "TOPICPROFILE_CACHE_DIR"
 
-_COLUMN = "tokens"
-_META_KEY = b"topicprofile.text.cache"
 _SUFFIX = ".parquet"
-_ROWS_PER_GROUP = 100_000  # bounds the Arrow memory of a write and of a decode step
-_HASH_BLOCK = 8192  # texts per hash update (does not change the digest)
-_LENGTH = struct.Struct("<q")
-_NOT_TEXT = _LENGTH.pack(-1)  # a missing value (None, NaN): the tokenizer reads them all as ""
-# Settings that do not change the tokens (left out of the key so they do not cause misses).
-_IRRELEVANT_CONFIG = frozenset({"batch_size"})
 
 
 def default_cache_dir() -> Path:
@@ -78,44 +60,6 @@ def default_cache_dir() -> Path:
         return Path.home() / "Library" / "Caches" / "topicprofile"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "topicprofile"
-
-
-def fingerprint_texts(texts: Iterable[object]) -> str:
-    """Digest of texts in order: SHA-256 over length-prefixed UTF-8, streamed.
-
-    Every text is hashed as its byte length (8 bytes) then its bytes, so no two different
-    sequences share an encoding (``["ab", "c"]`` differs from ``["a", "bc"]``, and order counts).
-    Missing values (anything not a ``str``) hash alike, as length -1, because the tokenizer reads
-    them all as empty text. About 0.7 s per million short reviews; SHA-256 rather than BLAKE2b
-    because CPUs with SHA instructions hash 2.4x faster with it.
-
-    Parameters
-    ----------
-    texts : iterable of str
-        Consumed once.
-
-    Returns
-    -------
-    str
-        64 hexadecimal characters.
-    """
-    digest = hashlib.sha256(b"topicprofile texts v1\0")
-    pack = _LENGTH.pack
-    iterator = iter(texts)
-    # One hash update per block of texts: per-text updates cost a third more.
-    while block := list(islice(iterator, _HASH_BLOCK)):
-        parts: list[bytes] = []
-        append = parts.append
-        for text in block:
-            if isinstance(text, str):
-                # surrogatepass: texts decoded with surrogateescape still hash (and distinctly).
-                encoded = text.encode("utf-8", "surrogatepass")
-                append(pack(len(encoded)))
-                append(encoded)
-            else:
-                append(_NOT_TEXT)
-        digest.update(b"".join(parts))
-    return digest.hexdigest()
 
 
 class TokenCache:
@@ -186,18 +130,22 @@ class TokenCache:
         """
         path = self.path(key)
         try:
-            parquet = _open_entry(path, key)
+            parquet = open_entry(path, key)
         except FileNotFoundError:
             logger.debug("token cache miss: %s", path)
             return None
         except Exception as e:  # noqa: BLE001 - a cache never fails the caller; see the log
             self._warn_unreadable(key, e)
             return None
-        return _iter_entry(parquet)
+        return iter_entry(parquet)
 
     def _warn_unreadable(self, key: str, error: Exception) -> None:
-        logger.warning("token cache entry %s is unreadable (%s: %s); tokenizing again", self.path(key),
-                       type(error).__name__, error)
+        logger.warning(
+            "token cache entry %s is unreadable (%s: %s); tokenizing again",
+            self.path(key),
+            type(error).__name__,
+            error,
+        )
 
     def put(self, key: str, tokens: Iterable[Sequence[str]]) -> Path:
         """Store token lists under ``key`` atomically; returns the entry's path.
@@ -214,7 +162,7 @@ class TokenCache:
         """
         path = self.path(key)
         with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as sink:
-            n_docs = _write_entry(sink, key, tokens)
+            n_docs = write_entry(sink, key, tokens)
         logger.debug("token cache: stored %d documents in %s", n_docs, path)
         return path
 
@@ -284,149 +232,7 @@ def cached_tokenize(
         try:
             cache.put(key, tokens)
         except (OSError, ValueError, TypeError) as e:
-            logger.warning("could not store tokens in the cache %s (%s); continuing without it",
-                           cache.directory, e)
+            logger.warning(
+                "could not store tokens in the cache %s (%s); continuing without it", cache.directory, e
+            )
     return tokens
-
-
-# -- key -------------------------------------------------------------------------------------------
-def tokenizer_fingerprint(tokenizer: SpacyTokenizer) -> str:
-    """Digest of everything besides the texts that the tokens depend on."""
-    config = {k: v for k, v in tokenizer.get_config().items() if k not in _IRRELEVANT_CONFIG}
-    stops = sorted(tokenizer.stop_word_set())  # the shipped domain lists change between versions
-    facts = {
-        "format": CACHE_FORMAT_VERSION,
-        "config": config,
-        "stop_words": hashlib.blake2b("\n".join(stops).encode("utf-8"), digest_size=16).hexdigest(),
-        "versions": _library_versions(),
-        "model": _model_version(config.get("spacy_model")),
-        "code": _code_digest(),
-    }
-    blob = json.dumps(facts, sort_keys=True, ensure_ascii=True, default=str)
-    return hashlib.blake2b(blob.encode("ascii"), digest_size=16).hexdigest()
-
-
-@lru_cache(maxsize=1)
-def _library_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
-    for dist in ("topicprofile", "spacy", "spacy-lookups-data", "rjieba"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return versions
-
-
-def _model_version(name: str | None) -> str | None:
-    """Version of a trained spaCy pipeline: its package's, or its directory's meta.json."""
-    if not name:
-        return None
-    try:
-        return metadata.version(name)
-    except (metadata.PackageNotFoundError, ValueError):
-        pass
-    meta = Path(name) / "meta.json"
-    try:
-        return str(json.loads(meta.read_text(encoding="utf-8")).get("version"))
-    except (OSError, ValueError):
-        return None
-
-
-@lru_cache(maxsize=1)
-def _code_digest() -> str:
-    """Digest of the modules that decide what a token is."""
-    digest = hashlib.blake2b(digest_size=16)
-    for module in (tokenizer, lang):
-        try:
-            digest.update(Path(module.__file__ or "").read_bytes())
-        except OSError:  # e.g. run from a zip: the versions above still apply
-            digest.update(module.__name__.encode())
-    digest.update(json.dumps(tokenizer.LEMMA_OVERRIDES, sort_keys=True).encode())  # data files, not code
-    return digest.hexdigest()
-
-
-# -- file format -----------------------------------------------------------------------------------
-def _write_entry(sink: Any, key: str, tokens: Iterable[Sequence[str]]) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    list_type = pa.list_(pa.string())
-    schema = pa.schema([pa.field(_COLUMN, list_type)])
-    n_docs = 0
-    iterator = iter(tokens)
-    with pq.ParquetWriter(
-        sink, schema, compression="zstd", use_dictionary=True, write_page_checksum=True
-    ) as writer:
-        while group := list(islice(iterator, _ROWS_PER_GROUP)):
-            try:
-                array = pa.array(group, type=list_type)
-            except (pa.ArrowTypeError, pa.ArrowInvalid) as e:
-                raise TypeError(
-                    f"token cache: documents {n_docs}..{n_docs + len(group) - 1} are not lists of "
-                    f"strings ({e})"
-                ) from e
-            writer.write_table(pa.table({_COLUMN: array}))
-            n_docs += len(group)
-        # The count is known only now: it goes into the footer's key-value metadata.
-        meta = {"format": CACHE_FORMAT_VERSION, "key": key, "n_docs": n_docs}
-        writer.add_key_value_metadata({_META_KEY: json.dumps(meta).encode("ascii")})
-    return n_docs
-
-
-def _open_entry(path: Path, key: str) -> Any:
-    """The entry's ParquetFile, after checking its metadata against ``key``."""
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(
-        path, read_dictionary=[f"{_COLUMN}.list.element"], page_checksum_verification=True
-    )
-    try:
-        raw = (parquet.metadata.metadata or {}).get(_META_KEY)
-        meta = json.loads(raw) if raw else {}
-        if meta.get("format") != CACHE_FORMAT_VERSION or meta.get("key") != key:
-            raise ValueError(f"metadata {meta!r} does not match format {CACHE_FORMAT_VERSION}, key {key}")
-        if parquet.metadata.num_rows != meta.get("n_docs") or parquet.schema_arrow.names != [_COLUMN]:
-            raise ValueError(f"{parquet.metadata.num_rows} rows of {parquet.schema_arrow.names}, "
-                             f"metadata says {meta.get('n_docs')} documents")
-    except BaseException:
-        parquet.close()
-        raise
-    return parquet
-
-
-def _iter_entry(parquet: Any) -> Iterator[list[str]]:
-    with parquet:
-        n_docs = 0
-        for group in range(parquet.num_row_groups):
-            for chunk in parquet.read_row_group(group, columns=[_COLUMN]).column(_COLUMN).chunks:
-                for doc in _decode_lists(chunk):
-                    n_docs += 1
-                    yield doc
-        if n_docs != parquet.metadata.num_rows:
-            raise ValueError(f"decoded {n_docs} documents, the file says {parquet.metadata.num_rows}")
-
-
-def _decode_lists(chunk: Any) -> Iterator[list[str]]:
-    """Python lists from an Arrow ``list<dictionary<string>>`` (or ``list<string>``) array.
-
-    Indexing a NumPy object array of the dictionary turns token ids into shared str objects in one
-    vectorized step; this is about twice as fast as ``to_pylist`` and keeps one object per distinct
-    token per row group.
-    """
-    import numpy as np
-    import pyarrow as pa
-
-    if chunk.null_count:
-        raise ValueError(f"{chunk.null_count} null documents")
-    offsets = chunk.offsets.to_numpy().tolist()  # positions in ``values``, even for a slice
-    values = chunk.values
-    if isinstance(values, pa.DictionaryArray):
-        if values.indices.null_count:
-            raise ValueError("null tokens")
-        vocabulary = np.array(values.dictionary.to_pylist(), dtype=object)
-        words = vocabulary[values.indices.to_numpy()].tolist()
-    else:
-        if values.null_count:
-            raise ValueError("null tokens")
-        words = values.to_pylist()
-    return (words[a:b] for a, b in zip(offsets[:-1], offsets[1:]))

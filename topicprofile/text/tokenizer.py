@@ -9,54 +9,39 @@ is used when named; then only content words (by part of speech) are kept.
 Stop words (spaCy's list plus a domain list), numbers, punctuation, URLs and e-mail addresses are
 removed. Browsing URLs are turned into words before tokenization
 (:func:`topicprofile.ingest.values.url_to_words`, where documents are built).
+
+Its parts: the shipped word lists and spaCy's lemma table in :mod:`topicprofile.text.lexicon`, the
+Chinese segmenter in :mod:`topicprofile.text.zh_segmenter`, and the per-word fast path of blank
+pipelines in :mod:`topicprofile.text.word_filter`.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
-import re
-from collections.abc import Iterable, Iterator, Mapping
-from importlib import resources
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from topicprofile.errors import ConfigError
 from topicprofile.privacy.placeholders import strip_placeholders  # privacy hook (issue 14)
 from topicprofile.text.lang import AUTO, AUTO_LANGS, detect_scripts
+from topicprofile.text.lexicon import DEFAULT_DOMAIN_STOP_WORDS, LEMMA_OVERRIDES, lookup_table, plain_lookup
 from topicprofile.text.rules import RulePipeline, load_rules
+from topicprofile.text.word_filter import HAS_LETTER, WordFilter
+from topicprofile.text.zh_segmenter import RjiebaTokenizer
 
-__all__ = ["SpacyTokenizer", "DEFAULT_DOMAIN_STOP_WORDS", "LEMMA_OVERRIDES", "CONTENT_POS"]
+__all__ = [
+    "CONTENT_POS",
+    "DEFAULT_DOMAIN_STOP_WORDS",
+    "LEMMA_OVERRIDES",
+    "RjiebaTokenizer",
+    "SpacyTokenizer",
+    "lookup_table",
+]
 
 logger = logging.getLogger(__name__)
 
-def _read_word_file(name: str) -> frozenset[str]:
-    text = resources.files("topicprofile.data").joinpath(name).read_text(encoding="utf-8")
-    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
-
-
-#: Words every shop's reviews are full of that say nothing about a customer's interests (shipped
-#: as ``topicprofile/data/shop_stop_words_<lang>.txt``). Replace with ``stop_words=`` / ``--stop-words``.
-DEFAULT_DOMAIN_STOP_WORDS: dict[str, frozenset[str]] = {
-    lang: _read_word_file(f"shop_stop_words_{lang}.txt") for lang in ("en", "zh")
-}
-
-def _read_overrides(name: str) -> dict[str, str]:
-    text = resources.files("topicprofile.data").joinpath(name).read_text(encoding="utf-8")
-    pairs = (line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    return {word.strip(): lemma.strip() for word, lemma in pairs}
-
-
-#: Lemmas that replace a lookup table's where it maps a word onto a different word ("number" ->
-#: "numb"), per language (``topicprofile/data/lemma_overrides_<lang>.txt``, which says how the list
-#: was made).
-LEMMA_OVERRIDES: dict[str, dict[str, str]] = {"en": _read_overrides("lemma_overrides_en.txt")}
-
 #: Parts of speech kept when a trained pipeline provides them.
 CONTENT_POS = frozenset({"NOUN", "PROPN", "ADJ", "VERB"})
-
-_HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
 class SpacyTokenizer:
@@ -102,7 +87,7 @@ class SpacyTokenizer:
         self.user_words = None if user_words is None else tuple(sorted(set(user_words)))
         self._nlp: Any = None
         self._stops: frozenset[str] | None = None
-        self._filters: dict[str, _WordFilter] | None = None
+        self._filters: dict[str, WordFilter] | None = None
         self._lemmas: dict[str, dict[str, Any]] | None = None  # lang -> lookup table read directly
         self._rules: RulePipeline | None = None  # spaCy's saved rules, when use_saved_rules() chose them
 
@@ -217,7 +202,7 @@ class SpacyTokenizer:
             return
         try:
             lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-            table = lookup_table(lang) if _plain_lookup(lemmatizer) else None
+            table = lookup_table(lang) if plain_lookup(lemmatizer) else None
             if table is not None:
                 # spaCy's initialize() would read the same file and hash every entry into its own
                 # table (~0.3 s for English); the per-word filter needs only the mapping.
@@ -276,7 +261,7 @@ class SpacyTokenizer:
         trained = bool(self.spacy_model)
         return (self._doc_tokens(doc, trained) for doc in nlp.pipe(texts, batch_size=self.batch_size))
 
-    def _word_filter(self, lang: str, nlp: Any) -> _WordFilter | None:
+    def _word_filter(self, lang: str, nlp: Any) -> WordFilter | None:
         """The per-word filter of ``lang``'s pipeline, or ``None`` where a token's fate depends on
         its context (a trained pipeline tags parts of speech) or on components we don't know."""
         if self.spacy_model:
@@ -287,13 +272,13 @@ class SpacyTokenizer:
         words = self._filters.get(lang)
         if words is None or not words.fits(nlp, stops=stops, min_len=self.min_token_len):
             table = (self._lemmas or {}).get(lang)
-            words = _WordFilter.for_pipeline(nlp, stops=stops, min_len=self.min_token_len, lemmas=table)
+            words = WordFilter.for_pipeline(nlp, stops=stops, min_len=self.min_token_len, lemmas=table)
             if words is None:
                 return None
             self._filters[lang] = words
         return words
 
-    def _rules_filter(self) -> _WordFilter:
+    def _rules_filter(self) -> WordFilter:
         """The per-word filter over spaCy's saved rules (see :meth:`use_saved_rules`)."""
         rules = self._rules
         assert rules is not None
@@ -302,8 +287,8 @@ class SpacyTokenizer:
         stops = self.stop_word_set()
         words = self._filters.get("rules")
         if words is None or not words.fits(rules, stops=stops, min_len=self.min_token_len):
-            words = _WordFilter(rules, lemmas=lookup_table(rules.lang), jieba=rules.tokenizer, stops=stops,
-                                min_len=self.min_token_len)  # fmt: skip
+            words = WordFilter(rules, lemmas=lookup_table(rules.lang), jieba=rules.tokenizer, stops=stops,
+                               min_len=self.min_token_len)  # fmt: skip
             self._filters["rules"] = words
         return words
 
@@ -332,7 +317,7 @@ class SpacyTokenizer:
             lemma = overrides.get(token.lower_) or (token.lemma_ or token.text).lower()
             if len(lemma) < min_len or lemma in stops or token.lower_ in stops:
                 continue
-            if not _HAS_LETTER.search(lemma):
+            if not HAS_LETTER.search(lemma):
                 continue
             out.append(lemma)
         return out
@@ -351,143 +336,6 @@ class SpacyTokenizer:
         return f"SpacyTokenizer(lang={self.lang!r}, spacy_model={self.spacy_model!r})"
 
 
-#: Distinct words a :class:`_WordFilter` remembers (about 150 bytes each) before it starts over,
-#: so that a long-running process cannot grow without limit.
-_MEMO_MAX_WORDS = 200_000
-
-
-class _WordFilter:
-    """The token filter of a blank pipeline, decided once per distinct word.
-
-    Without a tagger, whether a token is kept and what it becomes depends on its text alone: the
-    lexeme's flags (punctuation, space, number, URL, e-mail, spaCy stop word), its lowercase form
-    and its lemma from the lookup table. So the lemmatizer component is not run: texts only go
-    through the tokenizer (jieba, for Chinese, directly), and each word's outcome is remembered,
-    ``""`` for a dropped word. The tokens are those of ``nlp.pipe`` + the filter of
-    :meth:`SpacyTokenizer._doc_tokens` (``tests/text/test_tokenizer_reference.py`` checks them on real
-    reviews).
-    """
-
-    def __init__(
-        self, nlp: Any, *, lemmas: Mapping[str, Any] | None, jieba: Any, stops: frozenset[str], min_len: int
-    ) -> None:
-        self.nlp = nlp
-        self.lemmas = lemmas  # the "lemma_lookup" table, or None: a word is its own lemma
-        self.overrides = LEMMA_OVERRIDES.get(nlp.lang, {}) if lemmas is not None else {}
-        self.jieba = jieba  # the Chinese segmenter (a ``cut(text)`` -> words), or None
-        self.stops = stops
-        self.min_len = min_len
-        self._memo: dict[int | str, str] = {}  # orth id (or jieba's word) -> token, "" = dropped
-        self._made_for = (nlp.tokenizer, tuple(nlp.pipe_names), stops, min_len)
-
-    def fits(self, nlp: Any, *, stops: frozenset[str], min_len: int) -> bool:
-        """Whether this filter still matches the pipeline and settings (a caller may change them)."""
-        return self._made_for == (nlp.tokenizer, tuple(nlp.pipe_names), stops, min_len)
-
-    @classmethod
-    def for_pipeline(
-        cls, nlp: Any, *, stops: frozenset[str], min_len: int, lemmas: Mapping[str, Any] | None = None
-    ) -> _WordFilter | None:
-        """A filter for ``nlp``, or ``None`` unless its tokenizer and components are those
-        :meth:`SpacyTokenizer._build_nlp` puts together (where the above holds). ``lemmas``: the
-        lemmatizer's lookup table when it was read directly (:func:`lookup_table`) instead of by
-        ``nlp.initialize()``."""
-        from spacy.lang.zh import ChineseTokenizer
-        from spacy.tokenizer import Tokenizer
-
-        jieba = None
-        if nlp.pipe_names == ["lemmatizer"]:
-            lemmatizer = nlp.get_pipe("lemmatizer")
-            if not _plain_lookup(lemmatizer):
-                return None  # rule-based or a language's own lookup (Dutch) may look beyond the word
-            if lemmas is None:
-                lemmas = lemmatizer.lookups.get_table("lemma_lookup", {})
-        elif nlp.pipe_names:
-            return None
-        if type(nlp.tokenizer) is RjiebaTokenizer:
-            jieba = nlp.tokenizer
-        elif type(nlp.tokenizer) is ChineseTokenizer and nlp.tokenizer.segmenter == "jieba":
-            jieba = _JiebaCut(nlp.tokenizer.jieba_seg)
-        elif type(nlp.tokenizer) is not Tokenizer:  # others (Japanese, Korean) may set lemmas
-            return None
-        return cls(nlp, lemmas=lemmas, jieba=jieba, stops=stops, min_len=min_len)
-
-    def iter_tokens(self, texts: Iterable[str]) -> Iterator[list[str]]:
-        """One token list per (prepared) text."""
-        nlp = self.nlp
-        if self.jieba is None:
-            from spacy.attrs import ORTH
-
-            for text in texts:
-                yield self._kept(nlp.make_doc(text).to_array(ORTH).tolist())
-            return
-        cut = self.jieba.cut
-        for text in texts:
-            if len(text) > nlp.max_length:
-                nlp.make_doc(text)  # raises spaCy's "text too long" error, as nlp.pipe does
-            # spaCy builds its Doc from the same words; whitespace words become spaces or
-            # whitespace tokens, which are dropped either way
-            yield self._kept(cut(text))
-
-    def _kept(self, keys: list[Any]) -> list[str]:
-        memo = self._memo
-        words = [memo.get(key) for key in keys]
-        if None in words:
-            words = [self._learn(key) if word is None else word for key, word in zip(keys, words)]
-        return [word for word in words if word]
-
-    def _learn(self, key: int | str) -> str:
-        text = key if isinstance(key, str) else self.nlp.vocab.strings[key]
-        if len(self._memo) >= _MEMO_MAX_WORDS:
-            self._memo.clear()
-        word = self._memo[key] = self._decide(text)
-        return word
-
-    def _decide(self, text: str) -> str:
-        """What a token with this text becomes: its lowercased lemma, or "" when dropped."""
-        if not text:
-            return ""
-        lex = self.nlp.vocab[text]
-        if lex.is_punct or lex.is_space or lex.like_num or lex.like_url or lex.like_email or lex.is_stop:
-            return ""
-        lemma = text if self.lemmas is None else self.overrides.get(text) or self.lemmas.get(text, text)
-        if not isinstance(lemma, str):  # a table may list several lemmas; spaCy takes the first
-            lemma = lemma[0]
-        lemma = (lemma or text).lower()
-        if len(lemma) < self.min_len or lemma in self.stops or lex.lower_ in self.stops:
-            return ""
-        return lemma if _HAS_LETTER.search(lemma) else ""
-
-
-def _plain_lookup(lemmatizer: Any) -> bool:
-    """Whether a lemmatizer component is spaCy's lookup lemmatizer as is: a word's lemma is its
-    entry in the "lemma_lookup" table, else the word."""
-    from spacy.pipeline import Lemmatizer
-
-    return lemmatizer.mode == "lookup" and type(lemmatizer).lookup_lemmatize is Lemmatizer.lookup_lemmatize
-
-
-def lookup_table(lang: str) -> dict[str, Any] | None:
-    """spaCy's "lemma_lookup" table of ``lang`` from the ``spacy-lookups-data`` package, read as
-    ``spacy.lookups.load_lookups`` reads it (the file the package names, else its ``.gz``), as a
-    plain dict; ``None`` when the package or the table is missing."""
-    try:
-        import spacy_lookups_data
-    except ImportError:
-        return None
-    tables = getattr(spacy_lookups_data, lang, None)
-    if not isinstance(tables, dict) or "lemma_lookup" not in tables:
-        return None
-    path = Path(str(tables["lemma_lookup"]))
-    try:
-        if path.exists():
-            return json.loads(path.read_text(encoding="utf-8"))
-        with gzip.open(path.with_suffix(path.suffix + ".gz"), "rt", encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def _as_text(value: object, *, lower: bool) -> str:
     """Missing values (None, NaN) become empty text and lone surrogates (from bytes decoded with
     ``surrogateescape``) become "?", instead of failing inside spaCy."""
@@ -497,71 +345,3 @@ def _as_text(value: object, *, lower: bool) -> str:
         value = value.encode("utf-8", "replace").decode("utf-8")
     value = strip_placeholders(value)  # privacy hook (issue 14): <EMAIL>, <PHONE>… are no topic words
     return value.lower() if lower else value
-
-
-# A Latin letter or digit beside one of the joiners jieba's pattern accepts inside a word.
-_JOINED_LATIN = re.compile(r"[a-zA-Z0-9][.\-_+#&%]|[.\-_+#&%][a-zA-Z0-9]")
-# jieba's ``finalseg.re_skip``: how its HMM step splits a run of Latin letters, digits and joiners.
-_LATIN_PIECE = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
-
-
-class RjiebaTokenizer:
-    """spaCy tokenizer for Chinese: words from ``rjieba`` (jieba's dictionary and HMM, as spaCy's
-    ``segmenter="jieba"`` uses them, in Rust).
-
-    Parameters
-    ----------
-    vocab : spacy.vocab.Vocab
-        The pipeline's vocabulary.
-    user_words : iterable of str
-        Words added to the dictionary (``add_word``), so they are never split: taxonomy seed words,
-        a shop's product names.
-    """
-
-    def __init__(self, vocab: Any, *, user_words: Iterable[str] = ()) -> None:
-        try:
-            import rjieba
-        except ImportError as e:
-            raise ConfigError("Chinese needs the 'rjieba' package: pip install rjieba") from e
-        self.vocab = vocab
-        self.user_words = tuple(user_words)
-        # A dictionary of its own only when words are added (~0.15 s): the shared one stays as is.
-        self._cut = rjieba.cut
-        if self.user_words:
-            jieba = rjieba.Jieba()
-            for word in self.user_words:
-                jieba.add_word(word, None, None)
-            self._cut = jieba.cut
-
-    def cut(self, text: str) -> list[str]:
-        """The words of ``text`` (jieba's default mode, HMM on), whitespace runs included."""
-        words = self._cut(text, True)
-        if not _JOINED_LATIN.search(text):
-            return words
-        # jieba-rs keeps Latin runs joined by . - _ + # & % whole ("check-in", URLs); jieba splits
-        # them into letter/digit pieces (its HMM step's rule); do as jieba did.
-        out: list[str] = []
-        for word in words:
-            if _JOINED_LATIN.search(word):
-                out.extend(piece for piece in _LATIN_PIECE.split(word) if piece)
-            else:
-                out.append(word)
-        return out
-
-    def __call__(self, text: str) -> Any:
-        from spacy.tokens import Doc
-        from spacy.util import get_words_and_spaces
-
-        words, spaces = get_words_and_spaces([w for w in self.cut(text) if w], text)
-        return Doc(self.vocab, words=words, spaces=spaces)
-
-
-class _JiebaCut:
-    """``cut(text)`` of a pipeline built with spaCy's own jieba segmenter (e.g. a test's reference)."""
-
-    def __init__(self, jieba: Any) -> None:
-        self._jieba = jieba
-
-    def cut(self, text: str) -> list[str]:
-        return list(self._jieba.cut(text, cut_all=False))
-
