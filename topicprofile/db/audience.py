@@ -31,8 +31,13 @@ logger = logging.getLogger(__name__)
 SHOPIFY_MAX_BYTES = 1_000_000
 DESTINATIONS = tuple(EXPORTERS)
 _SELECT = (
-    "SELECT p.*, i.email, i.phone, i.first_name, i.last_name, i.accepts_email, i.accepts_sms "
-    "FROM profiles p LEFT JOIN identifiers i USING (customer_id)"
+    "SELECT p.*, i.email, i.phone, i.first_name, i.last_name, i.accepts_email, i.accepts_sms{extra} "
+    "FROM profiles p LEFT JOIN identifiers i USING (customer_id){join}"
+)
+# each customer's current recommended items, in rank order (for the Klaviyo property)
+_RECOMMENDED = (
+    " LEFT JOIN (SELECT customer_id, list(item ORDER BY rank) AS recommended FROM recommendations "
+    "GROUP BY customer_id) rec USING (customer_id)"
 )
 
 
@@ -65,10 +70,16 @@ def select_audience(
     *,
     min_score: float | None = None,
     after_run: int | None = None,
+    recommended: bool = False,
 ) -> pd.DataFrame:
-    """Profiles (joined with identifiers) matching ``where``; with ``after_run`` only those changed since."""
+    """Profiles (joined with identifiers) matching ``where``; with ``after_run`` only those changed since.
+
+    With ``recommended`` also a column ``recommended``: the customer's current recommended items
+    in rank order (None without any).
+    """
     condition, params = compile_filter(where, min_score=min_score)
-    sql = f"{_SELECT} WHERE {condition}"
+    select = _SELECT.format(extra=", rec.recommended" if recommended else "", join=_RECOMMENDED if recommended else "")
+    sql = f"{select} WHERE {condition}"
     if after_run is not None:
         sql += " AND p.changed_run > ?"
         params.append(after_run)
@@ -175,7 +186,7 @@ def export_audience(
     out = Path(out)
     with ProfileDatabase(db_path) as db:
         after = since_run(db, since, name=name)
-        audience = select_audience(db, where, min_score=min_score, after_run=after)
+        audience = select_audience(db, where, min_score=min_score, after_run=after, recommended=to == "klaviyo")
         exporter = EXPORTERS[to]
         if columns:
             export = lambda frame: exporter(frame, tuple(columns))  # noqa: E731
