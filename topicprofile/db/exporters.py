@@ -162,7 +162,8 @@ def _klaviyo_values(values: pd.Series, column: str) -> list[object]:
     if column == "churn_risk":
         return ["" if v is None or v is pd.NA or v != v else "true" if v else "false" for v in values]
     if column == "recommended":
-        return [",".join(re.sub(r"\s+", " ", i.replace(",", " ")).strip() for i in _tags(v)) for v in values]
+        items = [_tags(None if v is pd.NA else v) for v in values]
+        return [",".join(re.sub(r"\s+", " ", i.replace(",", " ")).strip() for i in its) for its in items]
     return values.round(2 if column == "clv_12m" else 3).tolist()
 
 
