@@ -177,3 +177,13 @@ def test_klaviyo_gets_the_recommended_items_in_rank_order(shop, tmp_path):
     write_profiles(empty, profiles_frame(), identifiers=clean_customers(pd.DataFrame({"customer_id": ["C000"], "email": ["a@b.org"]}))[0])
     export_audience(empty, to="klaviyo", out=tmp_path / "e.csv")
     assert tuple(pd.read_csv(tmp_path / "e.csv").columns) == KLAVIYO_HEADER
+
+
+def test_recommendations_travel_in_db_export_and_import(shop, tmp_path):
+    with ProfileDatabase(shop, read_only=True) as db:
+        counts = db.export_parquet(tmp_path / "backup")
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert counts["recommendations"] == 6 and manifest["schema_version"] == 2
+    with ProfileDatabase(tmp_path / "restored.duckdb") as db:
+        assert db.import_parquet(tmp_path / "backup") == counts
+    pd.testing.assert_frame_equal(stored(shop), stored(tmp_path / "restored.duckdb"))
