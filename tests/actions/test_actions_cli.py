@@ -113,7 +113,9 @@ def test_actions_cli_recommend_db_stores_and_a_later_run_replaces_only_its_custo
     summary = recommend_files(tmp_path / "one.csv", db=db, orders_columns={"timestamp": "order_date"}, top=1)
     assert summary["out"] is None and summary["db"]["n_replaced"] == 1 and summary["db"]["run_id"] == 2
     with ProfileDatabase(db, read_only=True) as database:
-        after = database.con.execute("SELECT customer_id, run_id, count(*) AS n FROM recommendations GROUP BY ALL").df()
+        after = database.con.execute(
+            "SELECT customer_id, run_id, count(*) AS n FROM recommendations GROUP BY ALL"
+        ).df()
     assert after.set_index("customer_id").loc[one].tolist() == [2, 1]
     assert (after[after["customer_id"] != one]["run_id"] == 1).all() and len(after) == 380
 
@@ -124,5 +126,7 @@ def test_actions_cli_recommend_db_only_and_misuse(tmp_path: Path) -> None:
     only = runner.invoke(app, ["recommend", *ORDERS, "--top", "1", "--db", str(db), "--json"])
     assert only.exit_code == 0, only.output
     assert json.loads(only.stdout)["db"]["n_rows"] == 380
-    evaluate = runner.invoke(app, ["recommend", *ORDERS, "--evaluate", "--cutoff", "2025-01-01", "--db", str(db)])
+    evaluate = runner.invoke(
+        app, ["recommend", *ORDERS, "--evaluate", "--cutoff", "2025-01-01", "--db", str(db)]
+    )
     assert evaluate.exit_code == 2 and "--db" in evaluate.output

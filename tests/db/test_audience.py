@@ -338,7 +338,10 @@ def test_klaviyo_and_plain_exports_carry_churn_and_value(churn_db, tmp_path):
     assert tuple(read(tmp_path / "k3.csv").columns) == KLAVIYO_HEADER  # C only: no values, no columns
     export_audience(churn_db, to="csv", out=tmp_path / "p.csv")
     plain = read(tmp_path / "p.csv")
-    assert plain["churn_risk"].tolist() == ["True", "False", ""] and plain["clv_12m"].tolist()[:2] == ["12.5", "210.0"]
+    assert plain["churn_risk"].tolist() == ["True", "False", ""] and plain["clv_12m"].tolist()[:2] == [
+        "12.5",
+        "210.0",
+    ]
     export_audience(churn_db, to="parquet", out=tmp_path / "p.parquet")
     frame = pd.read_parquet(tmp_path / "p.parquet")
     assert frame["p_alive"].tolist()[:2] == [0.31, 0.93] and pd.isna(frame["p_alive"][2])
@@ -347,8 +350,18 @@ def test_klaviyo_and_plain_exports_carry_churn_and_value(churn_db, tmp_path):
 def test_since_last_carries_a_customer_turning_at_risk(churn_db, tmp_path):
     where = "interest = 'Jazz'"
     export_audience(churn_db, to="csv", out=tmp_path / "d1.csv", where=where)
-    turned = _profile("B", {"Jazz": 0.6}, "Champions", 80.0) | {"p_alive": 0.4, "expected_orders_90d": 0.3, "clv_12m": 150.0, "churn_risk": True}
-    drifted = _profile("A", {"Jazz": 0.7}, "At Risk", 120.0) | {"p_alive": 0.29, "expected_orders_90d": 0.1, "clv_12m": 10.0, "churn_risk": True}
+    turned = _profile("B", {"Jazz": 0.6}, "Champions", 80.0) | {
+        "p_alive": 0.4,
+        "expected_orders_90d": 0.3,
+        "clv_12m": 150.0,
+        "churn_risk": True,
+    }
+    drifted = _profile("A", {"Jazz": 0.7}, "At Risk", 120.0) | {
+        "p_alive": 0.29,
+        "expected_orders_90d": 0.1,
+        "clv_12m": 10.0,
+        "churn_risk": True,
+    }
     write_profiles(churn_db, pd.DataFrame([turned, drifted]))  # fmt: skip
     delta = export_audience(churn_db, to="csv", out=tmp_path / "d2.csv", where=where, since="last")
     assert delta["n_rows"] == 1 and read(tmp_path / "d2.csv")["customer_id"].tolist() == ["B"]

@@ -23,27 +23,39 @@ from topicprofile.errors import ModelError
 # The version-1 tables as topicprofile 1 created them (a copy: the test must not follow schema.py).
 V1_DDL = (
     "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    "CREATE TABLE runs (run_id BIGINT PRIMARY KEY, started_at TIMESTAMP, model_version VARCHAR, "
-    "model_manifest VARCHAR, inputs VARCHAR, n_rows BIGINT, n_new BIGINT, n_changed BIGINT)",
-    "CREATE TABLE profiles (customer_id VARCHAR NOT NULL, top_interest VARCHAR, top_score DOUBLE, "
-    "interest_tags VARCHAR[], interest_scores MAP(VARCHAR, DOUBLE), interest_topics INTEGER[], topic_shares DOUBLE[], "
-    "n_documents INTEGER, n_tokens INTEGER, keywords VARCHAR[], recency_days DOUBLE, frequency DOUBLE, monetary DOUBLE, "
-    "avg_order_value DOUBLE, r_score INTEGER, f_score INTEGER, m_score INTEGER, rfm_segment VARCHAR, segment_id INTEGER, "
-    "segment_name VARCHAR, last_seen TIMESTAMP, model_version VARCHAR, change_key VARCHAR, changed_run BIGINT)",
-    "CREATE TABLE tag_history (customer_id VARCHAR, run_id BIGINT, topic_id INTEGER, label VARCHAR, score DOUBLE, "
-    "model_version VARCHAR, as_of TIMESTAMP)",
-    "CREATE TABLE identifiers (customer_id VARCHAR PRIMARY KEY, email VARCHAR, phone VARCHAR, first_name VARCHAR, "
-    "last_name VARCHAR, accepts_email BOOLEAN, accepts_sms BOOLEAN, updated_at TIMESTAMP)",
-    "CREATE TABLE exports (export_id BIGINT PRIMARY KEY, name VARCHAR, destination VARCHAR, filter VARCHAR, "
-    "exported_at TIMESTAMP, last_run BIGINT, n_rows BIGINT, n_skipped BIGINT)",
+    (
+        "CREATE TABLE runs (run_id BIGINT PRIMARY KEY, started_at TIMESTAMP, model_version VARCHAR, "
+        "model_manifest VARCHAR, inputs VARCHAR, n_rows BIGINT, n_new BIGINT, n_changed BIGINT)"
+    ),
+    (
+        "CREATE TABLE profiles (customer_id VARCHAR NOT NULL, top_interest VARCHAR, top_score DOUBLE, "
+        "interest_tags VARCHAR[], interest_scores MAP(VARCHAR, DOUBLE), interest_topics INTEGER[], topic_shares DOUBLE[], "
+        "n_documents INTEGER, n_tokens INTEGER, keywords VARCHAR[], recency_days DOUBLE, frequency DOUBLE, monetary DOUBLE, "
+        "avg_order_value DOUBLE, r_score INTEGER, f_score INTEGER, m_score INTEGER, rfm_segment VARCHAR, segment_id INTEGER, "
+        "segment_name VARCHAR, last_seen TIMESTAMP, model_version VARCHAR, change_key VARCHAR, changed_run BIGINT)"
+    ),
+    (
+        "CREATE TABLE tag_history (customer_id VARCHAR, run_id BIGINT, topic_id INTEGER, label VARCHAR, score DOUBLE, "
+        "model_version VARCHAR, as_of TIMESTAMP)"
+    ),
+    (
+        "CREATE TABLE identifiers (customer_id VARCHAR PRIMARY KEY, email VARCHAR, phone VARCHAR, first_name VARCHAR, "
+        "last_name VARCHAR, accepts_email BOOLEAN, accepts_sms BOOLEAN, updated_at TIMESTAMP)"
+    ),
+    (
+        "CREATE TABLE exports (export_id BIGINT PRIMARY KEY, name VARCHAR, destination VARCHAR, filter VARCHAR, "
+        "exported_at TIMESTAMP, last_run BIGINT, n_rows BIGINT, n_skipped BIGINT)"
+    ),
 )
 V1_ROWS = (
     "INSERT INTO meta VALUES ('schema_version', '1')",
     "INSERT INTO runs VALUES (1, TIMESTAMP '2026-01-05 02:15:00', 'v1', '{}', '{}', 1, 1, 0)",
     # C000 of profiles_frame() as version 1 wrote it, with version 1's change key
-    "INSERT INTO profiles VALUES ('C000', 'Outdoor', 0.6, ['Outdoor', 'Coffee'], MAP {'Outdoor': 0.6, 'Coffee': 0.3}, "
-    "[0, 1], [0.6, 0.3, 0.1], 3, NULL, ['tent', 'stove'], 0, 1, 50.5, NULL, NULL, NULL, NULL, 'At Risk', 0, 'Lapsed', "
-    "NULL, NULL, 'Outdoor;Coffee' || chr(31) || 'Outdoor' || chr(31) || 'At Risk' || chr(31) || 'Lapsed', 1)",
+    (
+        "INSERT INTO profiles VALUES ('C000', 'Outdoor', 0.6, ['Outdoor', 'Coffee'], MAP {'Outdoor': 0.6, 'Coffee': 0.3}, "
+        "[0, 1], [0.6, 0.3, 0.1], 3, NULL, ['tent', 'stove'], 0, 1, 50.5, NULL, NULL, NULL, NULL, 'At Risk', 0, 'Lapsed', "
+        "NULL, NULL, 'Outdoor;Coffee' || chr(31) || 'Outdoor' || chr(31) || 'At Risk' || chr(31) || 'Lapsed', 1)"
+    ),
     "INSERT INTO tag_history VALUES ('C000', 1, 0, 'Outdoor', 0.6, NULL, TIMESTAMP '2026-01-05 02:15:00')",
     "INSERT INTO identifiers VALUES ('C000', 'ann@example.com', NULL, 'Ann', NULL, TRUE, NULL, TIMESTAMP '2026-01-05')",
 )
@@ -203,5 +215,8 @@ def test_a_version_1_export_imports(tmp_path):
     assert row["interest_tags"].tolist() == ["Outdoor", "Coffee"] and pd.isna(row["clv_12m"])
     manifest["schema_version"] = 3
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    with ProfileDatabase(tmp_path / "other.duckdb") as db, pytest.raises(Exception, match="schema version 1 to 2"):
+    with (
+        ProfileDatabase(tmp_path / "other.duckdb") as db,
+        pytest.raises(Exception, match="schema version 1 to 2"),
+    ):
         db.import_parquet(folder)

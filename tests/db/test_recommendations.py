@@ -31,7 +31,13 @@ HOSTILE_ITEM = "Jazz'); DROP TABLE recommendations; --"
 def recs(items: dict[str, list[str]]) -> pd.DataFrame:
     """recommend's long table: customer -> items in rank order."""
     rows = [
-        {"customer_id": c, "rank": r, "item": item, "score": round(1 - r / 10, 2), "reason": f"because {item}"}
+        {
+            "customer_id": c,
+            "rank": r,
+            "item": item,
+            "score": round(1 - r / 10, 2),
+            "reason": f"because {item}",
+        }
         for c, its in items.items()
         for r, item in enumerate(its, 1)
     ]
@@ -57,15 +63,22 @@ def test_a_run_replaces_only_the_customers_it_covers(tmp_path):
                                   model_manifest={"model_version": "v7"}, inputs={"orders": {"file": "o.csv"}})  # fmt: skip
     assert first == {"run_id": 1, "n_rows": 3, "n_customers": 2, "n_new": 2, "n_replaced": 0}
     # C000 again, and C002 covered though they get no item now: C001 is not in this run and keeps theirs
-    second = write_recommendations(path, recs({"C000": ["Blues"]}), item_kind="category", customers=["C000", "C002"])
+    second = write_recommendations(
+        path, recs({"C000": ["Blues"]}), item_kind="category", customers=["C000", "C002"]
+    )
     assert second == {"run_id": 2, "n_rows": 1, "n_customers": 2, "n_new": 1, "n_replaced": 1}
     assert items_of(path) == {"C000": ["Blues"], "C001": ["Pop"]}
     table = stored(path).set_index("customer_id")
     assert table.loc["C001", "run_id"] == 1 and table.loc["C000", "run_id"] == 2
     assert set(table["item_kind"]) == {"category"} and table.loc["C000", "reason"] == "because Blues"
     with ProfileDatabase(path, read_only=True) as db:
-        runs = db.con.execute("SELECT run_id, model_version, inputs, n_rows, n_new, n_changed FROM runs").fetchall()
-    assert runs[0][1] == "v7" and json.loads(runs[0][2]) == {"command": "recommend", "orders": {"file": "o.csv"}}
+        runs = db.con.execute(
+            "SELECT run_id, model_version, inputs, n_rows, n_new, n_changed FROM runs"
+        ).fetchall()
+    assert runs[0][1] == "v7" and json.loads(runs[0][2]) == {
+        "command": "recommend",
+        "orders": {"file": "o.csv"},
+    }
     assert runs[1][3:] == (1, 1, 1)
 
 
@@ -131,11 +144,20 @@ def test_a_second_writer_gets_one_clear_error(tmp_path):
 @pytest.fixture
 def shop(tmp_path) -> Path:
     path = tmp_path / "p.duckdb"
-    ids = pd.DataFrame({"customer_id": [f"C00{i}" for i in range(6)], "email": [f"c{i}@shop.org" for i in range(6)]})
+    ids = pd.DataFrame(
+        {"customer_id": [f"C00{i}" for i in range(6)], "email": [f"c{i}@shop.org" for i in range(6)]}
+    )
     write_profiles(path, profiles_frame(), identifiers=clean_customers(ids)[0])
     write_recommendations(
         path,
-        recs({"C000": ["Jazz", "Rock, Indie"], "C001": ["Rock"], "C002": ["Pop", "Jazz"], "C003": [HOSTILE_ITEM]}),
+        recs(
+            {
+                "C000": ["Jazz", "Rock, Indie"],
+                "C001": ["Rock"],
+                "C002": ["Pop", "Jazz"],
+                "C003": [HOSTILE_ITEM],
+            }
+        ),
         item_kind="category",
     )
     return path
@@ -169,12 +191,18 @@ def test_klaviyo_gets_the_recommended_items_in_rank_order(shop, tmp_path):
     export_audience(shop, to="klaviyo", out=tmp_path / "k.csv")
     table = pd.read_csv(tmp_path / "k.csv", dtype=str, keep_default_na=False).set_index("Email")
     assert tuple(table.reset_index().columns) == (*KLAVIYO_HEADER, "topicprofile_recommended")
-    assert table.loc["c0@shop.org", "topicprofile_recommended"] == "Jazz,Rock Indie"  # a comma in a name: a space
+    assert (
+        table.loc["c0@shop.org", "topicprofile_recommended"] == "Jazz,Rock Indie"
+    )  # a comma in a name: a space
     assert table.loc["c2@shop.org", "topicprofile_recommended"] == "Pop,Jazz"
     assert table.loc["c5@shop.org", "topicprofile_recommended"] == ""
     # no recommendations anywhere: no such column
     empty = tmp_path / "e.duckdb"
-    write_profiles(empty, profiles_frame(), identifiers=clean_customers(pd.DataFrame({"customer_id": ["C000"], "email": ["a@b.org"]}))[0])
+    write_profiles(
+        empty,
+        profiles_frame(),
+        identifiers=clean_customers(pd.DataFrame({"customer_id": ["C000"], "email": ["a@b.org"]}))[0],
+    )
     export_audience(empty, to="klaviyo", out=tmp_path / "e.csv")
     assert tuple(pd.read_csv(tmp_path / "e.csv").columns) == KLAVIYO_HEADER
 

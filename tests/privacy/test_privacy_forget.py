@@ -96,7 +96,9 @@ def shop(tmp_path_factory):
                    identifiers=identifiers)  # fmt: skip
     # the shop's recommendations (GONE has orders) and an audience with a holdout group in the database;
     # the audience's own files go elsewhere (they are the shop's to delete, not forget's)
-    recommend_files(CORPORA / "orders.csv", db=root / "profiles.duckdb", orders_columns={"timestamp": "order_date"}, top=2)
+    recommend_files(
+        CORPORA / "orders.csv", db=root / "profiles.duckdb", orders_columns={"timestamp": "order_date"}, top=2
+    )
     export_audience(root / "profiles.duckdb", to="csv", out=tmp_path_factory.mktemp("audience") / "a.csv",
                     holdout=0.5)  # fmt: skip
     yield root, profiles
@@ -166,7 +168,9 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
             recs_before[recs_before[schema.CUSTOMER_ID] != GONE].reset_index(drop=True),
         )
         holdout_after = db.con.execute("SELECT * FROM audience_holdouts ORDER BY customer_id").df()
-        assert holdout_after[schema.CUSTOMER_ID].tolist() == [c for c in holdout_before[schema.CUSTOMER_ID] if c != GONE]
+        assert holdout_after[schema.CUSTOMER_ID].tolist() == [
+            c for c in holdout_before[schema.CUSTOMER_ID] if c != GONE
+        ]
     # the model: one version left, loadable, marked for a refit; the log holds a hash, not the id
     manifest = json.loads((root / "model" / "manifest.json").read_text())
     assert manifest["privacy"]["refit_due"] is True and manifest["privacy"]["erased_customers"] == 1

@@ -68,12 +68,16 @@ def test_prune_deletes_history_older_than_the_retention_and_keeps_profiles(datab
 def test_prune_deletes_recommendations_made_before_the_retention(database):
     path, now = database
     for days, customer, item in ((400, "C2", "Zither"), (10, "C1", "Lantern")):  # C2's came from an old run
-        recs = pd.DataFrame({"customer_id": [customer], "rank": [1], "item": [item], "score": [0.5], "reason": ["r"]})
+        recs = pd.DataFrame(
+            {"customer_id": [customer], "rank": [1], "item": [item], "score": [0.5], "reason": ["r"]}
+        )
         write_recommendations(path, recs, item_kind="product", as_of=now - dt.timedelta(days=days))
     summary = prune_database(path, retain_days=365, now=now)
     assert (summary["n_recommendations_removed"], summary["n_recommendations_kept"]) == (1, 1)
     with ProfileDatabase(path, read_only=True) as db:
-        assert db.con.execute("SELECT customer_id, item FROM recommendations").fetchall() == [("C1", "Lantern")]
+        assert db.con.execute("SELECT customer_id, item FROM recommendations").fetchall() == [
+            ("C1", "Lantern")
+        ]
     assert b"Zither" not in path.read_bytes()  # rewritten
     result = CliRunner().invoke(app, ["prune", "--db", str(path), "--retain-days", "5"])
     assert result.exit_code == 0 and "1 recommendations before" in result.output

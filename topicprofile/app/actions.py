@@ -113,13 +113,17 @@ def recommend_files(
         )
         return {**result, "seconds": round(time.perf_counter() - start, 2)}
     if out is None and db is None:
-        raise ConfigError("give --out FILE and/or --db PATH for the recommendations (or --evaluate --cutoff DATE).")
+        raise ConfigError(
+            "give --out FILE and/or --db PATH for the recommendations (or --evaluate --cutoff DATE)."
+        )
     model = HybridRecommender(top=top, exclusion_days=exclusion_days, random_state=random_state)
     model.fit(lines, shares)
     recs = model.recommend(lines, topic_labels=labels or None)
     stored = {}
     if db is not None:
-        covered = lines[CUSTOMER_ID].astype(str).unique().tolist() + ([] if shares is None else list(shares.index))
+        covered = lines[CUSTOMER_ID].astype(str).unique().tolist() + (
+            [] if shares is None else list(shares.index)
+        )
         item = item_column or next(c for c in ITEM_COLUMNS if c in raw.columns)
         files = {"orders": orders, "reviews": reviews, "browsing": browsing}
         inputs = {k: {"file": Path(v).name, **({"sha256": sha256_file(v)} if Path(v).is_file() else {})}

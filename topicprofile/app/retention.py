@@ -59,7 +59,12 @@ def prune_database(
             counts[f"n_{name}_kept"] = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
     if counts["n_history_removed"] or counts["n_recommendations_removed"]:
         rewrite_database(path)
-    return {"db": str(path), "retain_days": retain_days, "cutoff": cutoff.isoformat(timespec="seconds"), **counts}
+    return {
+        "db": str(path),
+        "retain_days": retain_days,
+        "cutoff": cutoff.isoformat(timespec="seconds"),
+        **counts,
+    }
 
 
 def rewrite_database(path: Path) -> None:

@@ -204,4 +204,6 @@ def upgrade_cli(db: DbOpt = None, model_dir: DbModelDirOpt = None, json_out: Jso
         if old is not None
         else f"{path}: already schema version {SCHEMA_VERSION}"
     )
-    _print({"db": str(path), "from_version": old or SCHEMA_VERSION, "to_version": SCHEMA_VERSION}, json_out, text)
+    _print(
+        {"db": str(path), "from_version": old or SCHEMA_VERSION, "to_version": SCHEMA_VERSION}, json_out, text
+    )

@@ -24,7 +24,9 @@ def prune_cli(
     ],
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Profile database (.duckdb): delete older tag history and recommendations."),
+        typer.Option(
+            "--db", help="Profile database (.duckdb): delete older tag history and recommendations."
+        ),
     ] = None,
     model_dir: Annotated[
         Path | None,

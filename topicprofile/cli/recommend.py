@@ -85,7 +85,9 @@ def recommend_cli(
     if evaluate and cutoff is None:
         raise typer.BadParameter("--evaluate needs --cutoff DATE", param_hint="--cutoff")
     if not evaluate and out is None and db is None:
-        raise typer.BadParameter("give --out FILE and/or --db PATH (or --evaluate --cutoff DATE)", param_hint="--out")
+        raise typer.BadParameter(
+            "give --out FILE and/or --db PATH (or --evaluate --cutoff DATE)", param_hint="--out"
+        )
     if evaluate and db is not None:
         raise typer.BadParameter("--evaluate makes no recommendations to store", param_hint="--db")
     maps = {

@@ -16,7 +16,13 @@ _LAZY = {
     "write_recommendations": "topicprofile.db.recommendations",
 }
 
-__all__ = ["ProfileDatabase", "check_database", "write_identifiers", "write_profiles", "write_recommendations"]
+__all__ = [
+    "ProfileDatabase",
+    "check_database",
+    "write_identifiers",
+    "write_profiles",
+    "write_recommendations",
+]
 
 
 def __getattr__(name: str) -> object:

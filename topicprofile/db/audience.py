@@ -78,7 +78,9 @@ def select_audience(
     in rank order (None without any).
     """
     condition, params = compile_filter(where, min_score=min_score)
-    select = _SELECT.format(extra=", rec.recommended" if recommended else "", join=_RECOMMENDED if recommended else "")
+    select = _SELECT.format(
+        extra=", rec.recommended" if recommended else "", join=_RECOMMENDED if recommended else ""
+    )
     sql = f"{select} WHERE {condition}"
     if after_run is not None:
         sql += " AND p.changed_run > ?"
@@ -186,7 +188,9 @@ def export_audience(
     out = Path(out)
     with ProfileDatabase(db_path) as db:
         after = since_run(db, since, name=name)
-        audience = select_audience(db, where, min_score=min_score, after_run=after, recommended=to == "klaviyo")
+        audience = select_audience(
+            db, where, min_score=min_score, after_run=after, recommended=to == "klaviyo"
+        )
         exporter = EXPORTERS[to]
         if columns:
             export = lambda frame: exporter(frame, tuple(columns))  # noqa: E731

@@ -26,7 +26,15 @@ logger = logging.getLogger(__name__)
 __all__ = ["dedupe_customers", "stage_batch"]
 
 _TOPIC_COLUMN = re.compile(r"topic_(\d+)$")
-_FLOATS = ("recency_days", "frequency", "monetary", "avg_order_value", "p_alive", "expected_orders_90d", "clv_12m")
+_FLOATS = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "p_alive",
+    "expected_orders_90d",
+    "clv_12m",
+)
 _INTS = ("n_documents", "n_tokens", "r_score", "f_score", "m_score", "segment_id")
 _TEXTS = ("top_interest", "rfm_segment", "segment_name")
 _MAP = "MAP(VARCHAR, DOUBLE)"

@@ -160,7 +160,7 @@ def to_klaviyo(audience: pd.DataFrame, *, require_consent: bool = False) -> tupl
 
 def _klaviyo_values(values: pd.Series, column: str) -> list[object]:
     if column == "churn_risk":
-        return ["" if v is None or v is pd.NA or v != v else "true" if v else "false" for v in values]
+        return ["" if pd.isna(v) else "true" if v else "false" for v in values]
     if column == "recommended":
         items = [_tags(None if v is pd.NA else v) for v in values]
         return [",".join(re.sub(r"\s+", " ", i.replace(",", " ")).strip() for i in its) for its in items]

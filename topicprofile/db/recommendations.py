@@ -133,6 +133,8 @@ def write_recommendations(
             [run_id, _utcnow(), version, json.dumps(model_manifest or {}, default=str),
              json.dumps({"command": "recommend", **(inputs or {})}, default=str), len(rows), n_new, n_customers - n_new],
         )  # fmt: skip
-    logger.info("%s: run %d wrote %d recommendations for %d customers", db.path.name, run_id, len(rows), n_customers)
+    logger.info(
+        "%s: run %d wrote %d recommendations for %d customers", db.path.name, run_id, len(rows), n_customers
+    )
     return {"run_id": run_id, "n_rows": len(rows), "n_customers": int(n_customers), "n_new": int(n_new),
             "n_replaced": int(n_customers - n_new)}  # fmt: skip
