@@ -31,13 +31,14 @@ logger = logging.getLogger(__name__)
 SHOPIFY_MAX_BYTES = 1_000_000
 DESTINATIONS = tuple(EXPORTERS)
 _SELECT = (
-    "SELECT p.*, i.email, i.phone, i.first_name, i.last_name, i.accepts_email, i.accepts_sms{extra} "
-    "FROM profiles p LEFT JOIN identifiers i USING (customer_id){join}"
+    "SELECT p.*, i.email, i.phone, i.first_name, i.last_name, i.accepts_email, i.accepts_sms "
+    "FROM profiles p LEFT JOIN identifiers i USING (customer_id)"
 )
-# each customer's current recommended items, in rank order (for the Klaviyo property)
+# the audience's current recommended items, in rank order (for the Klaviyo property); aggregated
+# for the audience only: over every customer's rows it took 1.1 s instead of 0.2 s (200,000 x 10)
 _RECOMMENDED = (
-    " LEFT JOIN (SELECT customer_id, list(item ORDER BY rank) AS recommended FROM recommendations "
-    "GROUP BY customer_id) rec USING (customer_id)"
+    "SELECT customer_id, list(item ORDER BY rank) AS recommended FROM recommendations "
+    "WHERE customer_id IN (SELECT customer_id FROM _audience_ids) GROUP BY customer_id"
 )
 
 
@@ -78,14 +79,19 @@ def select_audience(
     in rank order (None without any).
     """
     condition, params = compile_filter(where, min_score=min_score)
-    select = _SELECT.format(
-        extra=", rec.recommended" if recommended else "", join=_RECOMMENDED if recommended else ""
-    )
-    sql = f"{select} WHERE {condition}"
+    sql = f"{_SELECT} WHERE {condition}"
     if after_run is not None:
         sql += " AND p.changed_run > ?"
         params.append(after_run)
-    return db.con.execute(sql + " ORDER BY p.customer_id", params).df()
+    audience = db.con.execute(sql + " ORDER BY p.customer_id", params).df()
+    if not recommended:
+        return audience
+    db.con.register("_audience_ids", audience[["customer_id"]])
+    try:
+        items = db.con.execute(_RECOMMENDED).df()
+    finally:
+        db.con.unregister("_audience_ids")
+    return audience.merge(items, on="customer_id", how="left")
 
 
 def _cell(value: Any) -> Any:
