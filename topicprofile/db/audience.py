@@ -199,9 +199,9 @@ def export_audience(
         )
         exporter = EXPORTERS[to]
         if columns:
-            export = lambda frame: exporter(frame, tuple(columns))  # noqa: E731
+            export = lambda frame: exporter(frame, tuple(columns))
         elif to in CONSENTED:
-            export = lambda frame: exporter(frame, require_consent=require_consent)  # noqa: E731
+            export = lambda frame: exporter(frame, require_consent=require_consent)
         else:
             export = exporter
         table, skipped = export(audience)
