@@ -78,3 +78,49 @@ def test_actions_cli_campaign_overlap_is_one_line_exit_1(tmp_path: Path) -> None
     result = runner.invoke(app, ["campaign", "--treated", str(treated), "--control", str(treated), "--orders", str(orders)])
     assert result.exit_code == 1
     assert "both groups" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_actions_cli_recommend_db_stores_and_a_later_run_replaces_only_its_customers(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
+    from topicprofile.app.actions import recommend_files
+    from topicprofile.db import ProfileDatabase
+
+    db, out = tmp_path / "p.duckdb", tmp_path / "recs.csv"
+    result = runner.invoke(app, ["recommend", *ORDERS, "--top", "2", "--out", str(out), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "database" in result.output and "380 customers stored (380 new, 0 replaced)" in result.output
+    written = pd.read_csv(out, dtype={"customer_id": str})
+    with ProfileDatabase(db, read_only=True) as database:
+        first = database.con.execute(
+            "SELECT customer_id, rank, item, item_kind, score, reason FROM recommendations ORDER BY customer_id, rank"
+        ).df()
+        inputs = json.loads(database.con.execute("SELECT inputs FROM runs").fetchall()[0][0])
+    pd.testing.assert_frame_equal(
+        first.drop(columns="item_kind"), written.astype({"rank": "int32"}), check_dtype=False
+    )  # the file and the database hold the same recommendations
+    assert set(first["item_kind"]) == {"category"} and inputs["command"] == "recommend"
+    assert inputs["orders"]["file"] == "orders.csv" and len(inputs["orders"]["sha256"]) == 64
+    # a later run over one customer's orders (the Python API): theirs replaced, the other 379 keep theirs
+    orders = pd.read_csv(CORPORA / "orders.csv", dtype=str)
+    one = first["customer_id"].iloc[0]
+    orders[orders["customer_id"] == one].to_csv(tmp_path / "one.csv", index=False)
+    summary = recommend_files(tmp_path / "one.csv", db=db, orders_columns={"timestamp": "order_date"}, top=1)
+    assert summary["out"] is None and summary["db"]["n_replaced"] == 1 and summary["db"]["run_id"] == 2
+    with ProfileDatabase(db, read_only=True) as database:
+        after = database.con.execute(
+            "SELECT customer_id, run_id, count(*) AS n FROM recommendations GROUP BY ALL"
+        ).df()
+    assert after.set_index("customer_id").loc[one].tolist() == [2, 1]
+    assert (after[after["customer_id"] != one]["run_id"] == 1).all() and len(after) == 380
+
+
+def test_actions_cli_recommend_db_only_and_misuse(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb", reason="the db extra (duckdb) is not installed")
+    db = tmp_path / "p.duckdb"
+    only = runner.invoke(app, ["recommend", *ORDERS, "--top", "1", "--db", str(db), "--json"])
+    assert only.exit_code == 0, only.output
+    assert json.loads(only.stdout)["db"]["n_rows"] == 380
+    evaluate = runner.invoke(
+        app, ["recommend", *ORDERS, "--evaluate", "--cutoff", "2025-01-01", "--db", str(db)]
+    )
+    assert evaluate.exit_code == 2 and "--db" in evaluate.output

@@ -295,3 +295,73 @@ def test_audience_cli(db_path, tmp_path):
         "Outdoor",
         "Coffee",
     ]
+
+
+# -- churn and value columns (tag --orders) -----------------------------------------------------
+@pytest.fixture
+def churn_db(tmp_path):
+    """A with orders and at risk, B with orders and safe, C without orders (NULL columns)."""
+    path = tmp_path / "churn.duckdb"
+    profiles = pd.DataFrame([
+        _profile("A", {"Jazz": 0.7}, "At Risk", 120.0) | {"p_alive": 0.31, "expected_orders_90d": 0.2, "clv_12m": 12.5, "churn_risk": True},
+        _profile("B", {"Jazz": 0.6}, "Champions", 80.0) | {"p_alive": 0.93, "expected_orders_90d": 1.7, "clv_12m": 210.0, "churn_risk": False},
+        _profile("C", {"Jazz": 0.8}, "At Risk", 50.0),
+    ])  # fmt: skip
+    ids = pd.DataFrame({"customer_id": ["A", "B", "C"], "email": ["a@x.org", "b@x.org", "c@x.org"]})
+    write_profiles(path, profiles, identifiers=clean_customers(ids)[0])
+    return path
+
+
+def test_filters_on_churn_and_value(churn_db):
+    assert ids_of(churn_db, "interest = 'Jazz' and churn_risk = 'yes'") == ["A"]
+    assert ids_of(churn_db, "churn_risk = 'no'") == ["B"]  # C's flag is unknown: neither
+    assert ids_of(churn_db, "p_alive < 0.5 or clv_12m >= 200") == ["A", "B"]
+    assert ids_of(churn_db, "expected_orders_90d > 1") == ["B"]
+    assert compile_filter("churn_risk = 'YES'")[1] == [True]
+    for text, message in (("churn_risk = 'maybe'", "'yes' or 'no'"), ("churn_risk > 'no'", "takes =, != or in"),
+                          ("clv_12m > 'high'", "clv_12m is a number")):  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            parse(text)
+
+
+def test_klaviyo_and_plain_exports_carry_churn_and_value(churn_db, tmp_path):
+    export_audience(churn_db, to="klaviyo", out=tmp_path / "k.csv")
+    table = read(tmp_path / "k.csv")
+    assert tuple(table.columns) == (*KLAVIYO_HEADER, "topicprofile_p_alive", "topicprofile_expected_orders_90d",
+                                    "topicprofile_clv_12m", "topicprofile_churn_risk")  # fmt: skip
+    assert table["topicprofile_churn_risk"].tolist() == ["true", "false", ""]
+    assert table["topicprofile_p_alive"].tolist() == ["0.31", "0.93", ""]
+    assert table["topicprofile_clv_12m"].tolist() == ["12.5", "210.0", ""]
+    export_audience(churn_db, to="klaviyo", out=tmp_path / "k2.csv", where="churn_risk = 'no'")
+    assert read(tmp_path / "k2.csv")["topicprofile_churn_risk"].tolist() == ["false"]
+    export_audience(churn_db, to="klaviyo", out=tmp_path / "k3.csv", where="monetary = 50")
+    assert tuple(read(tmp_path / "k3.csv").columns) == KLAVIYO_HEADER  # C only: no values, no columns
+    export_audience(churn_db, to="csv", out=tmp_path / "p.csv")
+    plain = read(tmp_path / "p.csv")
+    assert plain["churn_risk"].tolist() == ["True", "False", ""] and plain["clv_12m"].tolist()[:2] == [
+        "12.5",
+        "210.0",
+    ]
+    export_audience(churn_db, to="parquet", out=tmp_path / "p.parquet")
+    frame = pd.read_parquet(tmp_path / "p.parquet")
+    assert frame["p_alive"].tolist()[:2] == [0.31, 0.93] and pd.isna(frame["p_alive"][2])
+
+
+def test_since_last_carries_a_customer_turning_at_risk(churn_db, tmp_path):
+    where = "interest = 'Jazz'"
+    export_audience(churn_db, to="csv", out=tmp_path / "d1.csv", where=where)
+    turned = _profile("B", {"Jazz": 0.6}, "Champions", 80.0) | {
+        "p_alive": 0.4,
+        "expected_orders_90d": 0.3,
+        "clv_12m": 150.0,
+        "churn_risk": True,
+    }
+    drifted = _profile("A", {"Jazz": 0.7}, "At Risk", 120.0) | {
+        "p_alive": 0.29,
+        "expected_orders_90d": 0.1,
+        "clv_12m": 10.0,
+        "churn_risk": True,
+    }
+    write_profiles(churn_db, pd.DataFrame([turned, drifted]))  # fmt: skip
+    delta = export_audience(churn_db, to="csv", out=tmp_path / "d2.csv", where=where, since="last")
+    assert delta["n_rows"] == 1 and read(tmp_path / "d2.csv")["customer_id"].tolist() == ["B"]

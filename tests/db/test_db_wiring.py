@@ -237,3 +237,28 @@ def test_batch_db_cli(exports, model_dir, tmp_path) -> None:
                                  "--out", str(tmp_path / "out"), "--db", str(path)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"database {path}: 30 profiles written" in result.output.replace("\n", "")
+
+
+def test_tag_db_with_orders_stores_churn_and_value(model_dir, tiny_reviews, tmp_path) -> None:
+    orders = pd.read_csv(ROOT / "corpora" / "orders.csv", dtype=str).rename(
+        columns={"order_date": "timestamp"}
+    )
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    # 20 of the 30 writers become customers of the sample shop's orders; 10 stay without orders
+    writers = sorted(tiny_reviews["customer_id"].unique())
+    buyers = dict(zip(writers[:20], sorted(orders["customer_id"].unique())[:20], strict=True))
+    tiny_reviews.assign(customer_id=tiny_reviews["customer_id"].replace(buyers)).to_csv(
+        tmp_path / "r.csv", index=False
+    )
+    out, path = tmp_path / "profiles.csv", tmp_path / "p.duckdb"
+    tag_files(model_dir, out, reviews=tmp_path / "r.csv", orders=tmp_path / "orders.csv", db=path)
+    table = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
+    with ProfileDatabase(path, read_only=True) as db:
+        got = db.profiles().set_index("customer_id")
+    with_orders = table["p_alive"].notna()
+    assert with_orders.sum() == 20 and (~with_orders).sum() == 10  # the writers without orders: NULL
+    for column in ("p_alive", "expected_orders_90d", "clv_12m"):
+        assert got.loc[table.index, column].to_numpy() == pytest.approx(table[column].to_numpy(), nan_ok=True)
+    flags = got.loc[table.index[with_orders], "churn_risk"].astype(bool)
+    assert flags.tolist() == table.loc[with_orders, "churn_risk"].astype(bool).tolist() and flags.any()
+    assert got.loc[table.index[~with_orders], "churn_risk"].isna().all()

@@ -12,9 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from topicprofile import schema
+from topicprofile.app.actions import recommend_files
 from topicprofile.app.forget import forget_customers
 from topicprofile.cli import app
 from topicprofile.db import ProfileDatabase, write_profiles
+from topicprofile.db.audience import export_audience
 from topicprofile.errors import DataValidationError
 from topicprofile.privacy.erasure import erasure_hash
 
@@ -92,6 +94,13 @@ def shop(tmp_path_factory):
     })  # fmt: skip
     write_profiles(root / "profiles.duckdb", pd.read_parquet(next((root / "model").rglob("profiles.parquet"))),
                    identifiers=identifiers)  # fmt: skip
+    # the shop's recommendations (GONE has orders) and an audience with a holdout group in the database;
+    # the audience's own files go elsewhere (they are the shop's to delete, not forget's)
+    recommend_files(
+        CORPORA / "orders.csv", db=root / "profiles.duckdb", orders_columns={"timestamp": "order_date"}, top=2
+    )
+    export_audience(root / "profiles.duckdb", to="csv", out=tmp_path_factory.mktemp("audience") / "a.csv",
+                    holdout=0.5)  # fmt: skip
     yield root, profiles
     patch.undo()
 
@@ -106,7 +115,10 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
     batch_before = pd.read_csv(root / "batch" / "profiles.csv", dtype=str, keep_default_na=False)
     with ProfileDatabase(root / "profiles.duckdb", read_only=True) as db:
         db_before = db.profiles()
+        recs_before = db.con.execute("SELECT * FROM recommendations ORDER BY customer_id, rank").df()
+        holdout_before = db.con.execute("SELECT * FROM audience_holdouts ORDER BY customer_id").df()
     # before: the customer is in every place (so the search below can fail)
+    assert GONE in set(recs_before[schema.CUSTOMER_ID]) and GONE in set(holdout_before[schema.CUSTOMER_ID])
     holders = {p.name for p in _written(root) if GONE in _decoded(p)}
     assert {
         "profiles.parquet",
@@ -151,6 +163,14 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
             db.profiles(), db_before[db_before[schema.CUSTOMER_ID] != GONE].reset_index(drop=True)
         )
         assert db.con.execute("SELECT count(*) FROM identifiers").fetchall()[0][0] == 1
+        pd.testing.assert_frame_equal(  # everyone else's recommendations and holdout groups stay
+            db.con.execute("SELECT * FROM recommendations ORDER BY customer_id, rank").df(),
+            recs_before[recs_before[schema.CUSTOMER_ID] != GONE].reset_index(drop=True),
+        )
+        holdout_after = db.con.execute("SELECT * FROM audience_holdouts ORDER BY customer_id").df()
+        assert holdout_after[schema.CUSTOMER_ID].tolist() == [
+            c for c in holdout_before[schema.CUSTOMER_ID] if c != GONE
+        ]
     # the model: one version left, loadable, marked for a refit; the log holds a hash, not the id
     manifest = json.loads((root / "model" / "manifest.json").read_text())
     assert manifest["privacy"]["refit_due"] is True and manifest["privacy"]["erased_customers"] == 1
@@ -161,6 +181,7 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(shop):
     assert [e["customer_hash"] for e in log] == [erasure_hash(GONE)]
     # one review from the shop and the two planted (their duplicate was rejected)
     assert log[0]["removed"]["model documents.parquet"] == 3 and log[0]["removed"]["db identifiers"] == 1
+    assert log[0]["removed"]["db recommendations"] == 2 and log[0]["removed"]["db audience_holdouts"] == 1
     # their bags of words are gone (their rows: one per fitted text), everyone else's stay
     assert log[0]["removed"]["model training_bows.parquet"] == n_bows[GONE] == 3
     left = pd.read_parquet(next((root / "model").rglob("training_bows.parquet")))[
@@ -238,6 +259,7 @@ def test_privacy_report_shows_the_erasure_log_and_the_database(shop):
     tables = {e["path"].rsplit(":", 1)[1]: e for e in report["database"]}
     assert tables["identifiers"]["n_customers"] == 1 and "email" in tables["identifiers"]["columns"]
     assert tables["profiles"]["n_customers"] == report["n_customers"]
+    assert "item" in tables["recommendations"]["columns"] and tables["recommendations"]["n_customers"] == 379
     human = runner.invoke(
         app, ["privacy-report", "-m", str(root / "model"), "--db", str(root / "profiles.duckdb")]
     )

@@ -20,7 +20,7 @@ from topicprofile import TopicProfiler, schema
 from topicprofile.app.model_retention import prune_model
 from topicprofile.app.retention import prune_database
 from topicprofile.cli import app
-from topicprofile.db import ProfileDatabase
+from topicprofile.db import ProfileDatabase, write_recommendations
 from topicprofile.errors import ConfigError
 from topicprofile.ingest.documents import build_documents
 from topicprofile.privacy.training_bows import COUNTS, TERM_IDS, TRAINING_BOWS
@@ -63,6 +63,24 @@ def test_prune_deletes_history_older_than_the_retention_and_keeps_profiles(datab
     assert b"Hiking" not in path.read_bytes()  # the file was rewritten: no freed page keeps the old rows
     again = prune_database(path, retain_days=365, now=now)
     assert again["n_history_removed"] == 0 and again["n_history_kept"] == summary["n_history_kept"]
+
+
+def test_prune_deletes_recommendations_made_before_the_retention(database):
+    path, now = database
+    for days, customer, item in ((400, "C2", "Zither"), (10, "C1", "Lantern")):  # C2's came from an old run
+        recs = pd.DataFrame(
+            {"customer_id": [customer], "rank": [1], "item": [item], "score": [0.5], "reason": ["r"]}
+        )
+        write_recommendations(path, recs, item_kind="product", as_of=now - dt.timedelta(days=days))
+    summary = prune_database(path, retain_days=365, now=now)
+    assert (summary["n_recommendations_removed"], summary["n_recommendations_kept"]) == (1, 1)
+    with ProfileDatabase(path, read_only=True) as db:
+        assert db.con.execute("SELECT customer_id, item FROM recommendations").fetchall() == [
+            ("C1", "Lantern")
+        ]
+    assert b"Zither" not in path.read_bytes()  # rewritten
+    result = CliRunner().invoke(app, ["prune", "--db", str(path), "--retain-days", "5"])
+    assert result.exit_code == 0 and "1 recommendations before" in result.output
 
 
 def test_prune_cli_and_errors(database, tmp_path):

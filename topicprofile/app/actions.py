@@ -12,9 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from topicprofile import db as profile_db
+from topicprofile._fs import sha256_file
 from topicprofile.actions.campaign import evaluate_campaign
 from topicprofile.actions.recommend import HybridRecommender, item_lines
 from topicprofile.actions.recommend_eval import evaluate_recommenders
+from topicprofile.actions.recommend_lines import ITEM_COLUMNS
 from topicprofile.app.privacy import model_id_key, pseudonymized
 from topicprofile.app.tables import write_table
 from topicprofile.errors import ConfigError, DataValidationError
@@ -24,6 +27,7 @@ from topicprofile.privacy.pseudonym import pseudonymize_ids
 from topicprofile.profiler import TopicProfiler
 from topicprofile.schema import CUSTOMER_ID, TIMESTAMP
 from topicprofile.segments.fuse import topic_shares
+from topicprofile.store import read_manifest
 
 __all__ = ["campaign_files", "read_ids", "recommend_files"]
 
@@ -94,16 +98,26 @@ def recommend_files(
     exclusion_days: int | None = 90,
     evaluate_cutoff: str | None = None,
     random_state: int = 0,
+    db: PathLike | None = None,
     id_key: bytes | None = None,
 ) -> dict[str, Any]:
     """Recommendations to ``out`` (long table), or with ``evaluate_cutoff`` the offline comparison.
 
+    With ``db`` they also go into that profile database (:func:`topicprofile.db.write_recommendations`:
+    the customers of this run get theirs replaced, the others keep theirs; a ``runs`` row), before
+    ``out`` is written; a second writer of the file fails before any work.
+
     With ``id_key`` (or a model fitted on pseudonymous ids, whose key it must then be) every customer id
-    is pseudonymised before anything is computed, so ``out`` holds no raw id and joins the model's
-    and the profile database's ids.
+    is pseudonymised before anything is computed, so ``out`` and ``db`` hold no raw id and join the
+    model's and the profile database's ids.
     """
     start = time.perf_counter()
-    lines = item_lines(read_table(orders, encoding=encoding), columns=orders_columns, item_column=item_column)
+    if db is not None:
+        if evaluate_cutoff is not None:
+            raise ConfigError("--db stores recommendations; --evaluate makes none. Leave one out.")
+        profile_db.check_database(db)
+    raw = read_table(orders, encoding=encoding)
+    lines = item_lines(raw, columns=orders_columns, item_column=item_column)
     cutoff = None
     if evaluate_cutoff is not None:
         try:
@@ -122,15 +136,34 @@ def recommend_files(
             lines, shares, cutoff=cutoff, k=top, exclusion_days=exclusion_days, random_state=random_state
         )
         return {**result, "seconds": round(time.perf_counter() - start, 2)}
-    if out is None:
-        raise ConfigError("give --out FILE for the recommendations (or --evaluate --cutoff DATE).")
+    if out is None and db is None:
+        raise ConfigError(
+            "give --out FILE and/or --db PATH for the recommendations (or --evaluate --cutoff DATE)."
+        )
     model = HybridRecommender(top=top, exclusion_days=exclusion_days, random_state=random_state)
     model.fit(lines, shares)
     recs = model.recommend(lines, topic_labels=labels or None)
-    # the table's text columns are categoricals (fast to build); as text, the CSV writer escapes them
-    write_table(recs.astype({c: object for c in recs.columns if recs[c].dtype == "category"}), out)
+    stored = {}
+    if db is not None:
+        covered = lines[CUSTOMER_ID].astype(str).unique().tolist() + (
+            [] if shares is None else list(shares.index)
+        )
+        item = item_column or next(c for c in ITEM_COLUMNS if c in raw.columns)
+        files = {"orders": orders, "reviews": reviews, "browsing": browsing}
+        inputs = {k: {"file": Path(v).name, **({"sha256": sha256_file(v)} if Path(v).is_file() else {})}
+                  for k, v in files.items() if v is not None}  # fmt: skip
+        summary = profile_db.write_recommendations(
+            db, recs, item_kind="category" if "categor" in item.lower() else "product", customers=covered,
+            model_manifest=read_manifest(model_dir) if model_dir is not None and shares is not None else None,
+            inputs={**inputs, "item_column": item, "top": top, "as_of": str(model.as_of_.date())},
+        )  # fmt: skip
+        stored = {"db": {"path": str(db), **summary}}
+    if out is not None:
+        # the table's text columns are categoricals (fast to build); as text, the CSV writer escapes them
+        write_table(recs.astype({c: object for c in recs.columns if recs[c].dtype == "category"}), out)
     return {
-        "out": str(out),
+        **stored,
+        "out": None if out is None else str(out),
         "n_customers": int(recs[CUSTOMER_ID].nunique()),
         "n_rows": len(recs),
         "n_items": len(model.items_),

@@ -3,8 +3,8 @@
 Places, each optional: a model folder (``profiles.parquet``, ``documents.parquet`` and the segment
 cards' example texts of its current version, published as a new version through the store, every
 older version deleted since it still holds them; its ``rejects.csv``), a profile database
-(``profiles``, ``tag_history``, ``identifiers``; the file is then rewritten so that no freed page
-keeps the old bytes), a ``batch`` output folder (parts, their rejects, the combined views, ledger
+(``profiles``, ``tag_history``, ``identifiers``, ``recommendations`` and the audiences' holdout
+groups; the file is then rewritten so that no freed page keeps the old bytes), a ``batch`` output folder (parts, their rejects, the combined views, ledger
 counts) and the token cache (entries holding a token list of the customer's texts are deleted).
 
 The model's topic statistics (``lda/sstats.npy``): the customer's training document (their pooled
@@ -52,7 +52,9 @@ from topicprofile.store import MANIFEST, model_files, rewrite_version
 
 __all__ = ["ERASURE_LOG", "erasure_hash", "forget_customers", "read_erasure_log"]
 
-_DB_TABLES = ("profiles", "tag_history", "identifiers")
+_DB_TABLES = ("profiles", "tag_history", "identifiers", "recommendations")
+#: Made by the first ``audience --holdout`` (not in every file): its control and treated customers.
+_HOLDOUTS = "audience_holdouts"
 _VALUE = schema.REJECT_COLUMNS[4]
 #: A rejected value this long or longer is the customer's if its start is inside one of their texts.
 _TEXT_PREFIX = 24
@@ -179,7 +181,7 @@ def _find(aliases: dict[str, set[str]], *, model_dir: Any, db: Any, batch_out: A
             raise DataValidationError(f"{db}: profile database not found")
         wanted = sorted({a for names in aliases.values() for a in names})
         with ProfileDatabase(db, read_only=True) as database:
-            for table in _DB_TABLES:
+            for table in _db_tables(database):
                 rows = database.con.execute(
                     f"SELECT DISTINCT customer_id FROM {table} WHERE list_contains(?, customer_id)", [wanted]
                 ).fetchall()
@@ -301,10 +303,20 @@ def _filter_rejects(path: Path, targets: set[str], texts: list[str]) -> int:
 
 
 # -- the profile database ----------------------------------------------------------------------
+def _db_tables(database: ProfileDatabase) -> tuple[str, ...]:
+    """The tables holding customer ids: the schema's, and the holdout groups where they exist."""
+    has_holdouts = database.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?",
+        [_HOLDOUTS],
+    ).fetchall()[0][0]
+    return (*_DB_TABLES, _HOLDOUTS) if has_holdouts else _DB_TABLES
+
+
 def _forget_in_db(path: Path, aliases: dict[str, set[str]], removed: dict[str, dict[str, int]]) -> None:
     with ProfileDatabase(path) as database, database.transaction() as con:
+        tables = _db_tables(database)
         for i, names in aliases.items():
-            for table in _DB_TABLES:
+            for table in tables:
                 n = con.execute(
                     f"DELETE FROM {table} WHERE list_contains(?, customer_id)", [sorted(names)]
                 ).fetchall()

@@ -1,9 +1,10 @@
 """Retention (issue 14): delete what is older than ``retain_days`` from a profile database and a model.
 
 :func:`prune_database` deletes the tag history rows of a profile database older than ``retain_days``
-(``tag_history.as_of``: when the tags were seen) and rewrites the file, so that the deleted rows'
-bytes do not stay in freed pages. Current profiles are not history and stay; ``forget`` removes a
-whole customer.
+(``tag_history.as_of``: when the tags were seen) and the recommendations made before then
+(``recommendations.as_of``: when ``recommend --db`` made them), and rewrites the file, so that the
+deleted rows' bytes do not stay in freed pages. Current profiles are not history and stay;
+``forget`` removes a whole customer.
 
 The model's side (stored texts and training bags of words) is
 :mod:`topicprofile.app.model_retention`.
@@ -29,12 +30,13 @@ __all__ = ["database_report", "prune_database", "rewrite_database"]
 def prune_database(
     db: str | os.PathLike[str], *, retain_days: int, now: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """Delete tag history older than ``retain_days`` days from the profile database ``db``.
+    """Delete tag history and recommendations older than ``retain_days`` days from the profile database ``db``.
 
     Returns
     -------
     dict
-        ``db``, ``retain_days``, ``cutoff`` (ISO time, UTC), ``n_history_removed``, ``n_history_kept``.
+        ``db``, ``retain_days``, ``cutoff`` (ISO time, UTC), ``n_history_removed``, ``n_history_kept``,
+        ``n_recommendations_removed``, ``n_recommendations_kept``.
 
     Raises
     ------
@@ -50,13 +52,19 @@ def prune_database(
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the database stores naive UTC times
     cutoff = now - dt.timedelta(days=retain_days)
     with ProfileDatabase(path) as database, database.transaction() as con:
-        removed = con.execute("DELETE FROM tag_history WHERE as_of < ?", [cutoff]).fetchall()
-        kept = con.execute("SELECT count(*) FROM tag_history").fetchall()
-    n_removed = int(removed[0][0]) if removed else 0
-    if n_removed:
+        counts = {}
+        for table, name in (("tag_history", "history"), ("recommendations", "recommendations")):
+            removed = con.execute(f"DELETE FROM {table} WHERE as_of < ?", [cutoff]).fetchall()
+            counts[f"n_{name}_removed"] = int(removed[0][0]) if removed else 0
+            counts[f"n_{name}_kept"] = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+    if counts["n_history_removed"] or counts["n_recommendations_removed"]:
         rewrite_database(path)
-    return {"db": str(path), "retain_days": retain_days, "cutoff": cutoff.isoformat(timespec="seconds"),
-            "n_history_removed": n_removed, "n_history_kept": int(kept[0][0])}  # fmt: skip
+    return {
+        "db": str(path),
+        "retain_days": retain_days,
+        "cutoff": cutoff.isoformat(timespec="seconds"),
+        **counts,
+    }
 
 
 def rewrite_database(path: Path) -> None:
@@ -87,6 +95,7 @@ def database_report(db: str | Path) -> list[dict[str, Any]]:
         "profiles": "one row per customer: interest tags, scores, keywords from their texts, RFM, segment",
         "tag_history": "each customer's tags every time they changed",
         "identifiers": "e-mail, phone, names and consent flags from the shop's customer export",
+        "recommendations": "each customer's current recommended items with score and reason (recommend --db)",
     }
     with ProfileDatabase(db, read_only=True) as database:
         out = []

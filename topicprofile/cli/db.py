@@ -179,3 +179,31 @@ def import_cli(
             counts = database.import_parquet(folder)
     _print({"db": str(path), "folder": str(folder), "tables": counts}, json_out,
            f"imported {folder} into {path}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))  # fmt: skip
+
+
+@db_app.command("upgrade")
+def upgrade_cli(db: DbOpt = None, model_dir: DbModelDirOpt = None, json_out: JsonOpt = False) -> None:
+    """Bring a database made by an older topicprofile to this schema, in place (one transaction).
+
+    Any write (`tag --db`, `db add`…) upgrades it too; reading commands need it done first.
+
+    Example: topicprofile db upgrade --db profiles.duckdb
+    """
+    path = resolve_db(db, model_dir)
+    with user_errors():
+        require_db_extra()
+        from topicprofile.db import ProfileDatabase
+        from topicprofile.db.schema import SCHEMA_VERSION
+
+        if not path.is_file():
+            raise ConfigError(f"{path}: no profile database here to upgrade.")
+        with ProfileDatabase(path) as database:
+            old = database.migrated_from
+    text = (
+        f"{path}: schema version {old} -> {SCHEMA_VERSION}"
+        if old is not None
+        else f"{path}: already schema version {SCHEMA_VERSION}"
+    )
+    _print(
+        {"db": str(path), "from_version": old or SCHEMA_VERSION, "to_version": SCHEMA_VERSION}, json_out, text
+    )

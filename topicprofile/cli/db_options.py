@@ -1,4 +1,4 @@
-"""Options that write into the profile database, shared by ``tag``, ``batch`` and ``update``."""
+"""Options that write into the profile database, shared by ``tag``, ``batch``, ``update`` and ``recommend``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ TagDbOpt = Annotated[
     typer.Option(
         "--db",
         help="Also upsert the profiles into this profile database (DuckDB file, created if missing).",
+    ),
+]
+RecommendDbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Also store the recommendations in this profile database (DuckDB file, created if missing): "
+        "this run's customers get theirs replaced, the others keep theirs.",
     ),
 ]
 CustomersOpt = Annotated[

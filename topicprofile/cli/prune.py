@@ -23,7 +23,10 @@ def prune_cli(
         ),
     ],
     db: Annotated[
-        Path | None, typer.Option("--db", help="Profile database (.duckdb): delete older tag history.")
+        Path | None,
+        typer.Option(
+            "--db", help="Profile database (.duckdb): delete older tag history and recommendations."
+        ),
     ] = None,
     model_dir: Annotated[
         Path | None,
@@ -39,7 +42,7 @@ def prune_cli(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Delete tag history (--db) and model texts (--model-dir) older than --retain-days.
+    """Delete tag history and recommendations (--db) and model texts (--model-dir) older than --retain-days.
 
     Example: topicprofile prune --db profiles.duckdb --model-dir models/shop --retain-days 365
     """
@@ -64,8 +67,9 @@ def prune_cli(
     if "db" in summaries:
         s = summaries["db"]
         stdout.print(
-            f"{escape(s['db'])}: {s['n_history_removed']:,} tag history rows before "
-            f"{s['cutoff']} deleted, {s['n_history_kept']:,} kept",
+            f"{escape(s['db'])}: {s['n_history_removed']:,} tag history rows and "
+            f"{s['n_recommendations_removed']:,} recommendations before {s['cutoff']} deleted, "
+            f"{s['n_history_kept']:,} and {s['n_recommendations_kept']:,} kept",
             highlight=False,
         )
     if "model" in summaries:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from topicprofile.cli._privacy import KeyFileOpt, PseudonymizeOpt, id_key
@@ -25,6 +26,7 @@ from topicprofile.cli._util import (
     stdout,
     user_errors,
 )
+from topicprofile.cli.db_options import RecommendDbOpt
 
 
 @app.command("recommend")
@@ -72,6 +74,7 @@ def recommend_cli(
         str | None, typer.Option("--cutoff", help="With --evaluate: train before, test after (YYYY-MM-DD).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (ALS factors).")] = 0,
+    db: RecommendDbOpt = None,
     encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -83,12 +86,16 @@ def recommend_cli(
     With --pseudonymize (or a model fitted on pseudonymous ids, whose key it then needs) every
     customer id is hashed with the shop's key first, so the output joins the profiles and holds no raw id.
 
-    Example: topicprofile recommend --model-dir models/shop --orders corpora/orders.csv --orders-columns timestamp=order_date --reviews corpora/reviews.csv --top 3 --out recs.csv
+    Example: topicprofile recommend --model-dir models/shop --orders corpora/orders.csv --orders-columns timestamp=order_date --reviews corpora/reviews.csv --top 3 --out recs.csv --db profiles.duckdb
     """
     if evaluate and cutoff is None:
         raise typer.BadParameter("--evaluate needs --cutoff DATE", param_hint="--cutoff")
-    if not evaluate and out is None:
-        raise typer.BadParameter("give --out FILE (or --evaluate --cutoff DATE)", param_hint="--out")
+    if not evaluate and out is None and db is None:
+        raise typer.BadParameter(
+            "give --out FILE and/or --db PATH (or --evaluate --cutoff DATE)", param_hint="--out"
+        )
+    if evaluate and db is not None:
+        raise typer.BadParameter("--evaluate makes no recommendations to store", param_hint="--db")
     maps = {
         "reviews_columns": column_map(columns, option="--columns"),
         "browsing_columns": column_map(browsing_columns, option="--browsing-columns"),
@@ -100,7 +107,7 @@ def recommend_cli(
         result = recommend_files(
             orders, None if evaluate else out, model_dir=model_dir, reviews=reviews, browsing=browsing,
             encoding=encoding, item_column=item_column, top=top, exclusion_days=exclude_days,
-            evaluate_cutoff=cutoff if evaluate else None, random_state=seed,
+            evaluate_cutoff=cutoff if evaluate else None, random_state=seed, db=db,
             id_key=id_key(pseudonymize, key_file), **maps,
         )  # fmt: skip
     if json_out:
@@ -113,8 +120,13 @@ def print_summary(result: Mapping[str, Any]) -> None:
     weights = ", ".join(f"{k} {v:.2f}" for k, v in result["weights"].items())
     stdout.print(
         f"{result['n_rows']:,} recommendations for {result['n_customers']:,} customers "
-        f"({result['n_items']:,} items; blend {weights}; as of {result['as_of']}) → {result['out']}"
+        f"({result['n_items']:,} items; blend {weights}; as of {result['as_of']})"
+        + (f" → {result['out']}" if result["out"] else "")
     )
+    if result.get("db"):
+        db = result["db"]
+        stdout.print(escape(f"database {db['path']}: run {db['run_id']}, recommendations of {db['n_customers']:,} "
+                            f"customers stored ({db['n_new']:,} new, {db['n_replaced']:,} replaced)"), highlight=False)  # fmt: skip
 
 
 def print_evaluation(result: Mapping[str, Any]) -> None:

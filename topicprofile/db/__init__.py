@@ -13,9 +13,16 @@ _LAZY = {
     "write_profiles": "topicprofile.db.database",
     "check_database": "topicprofile.db.database",
     "write_identifiers": "topicprofile.db.database",
+    "write_recommendations": "topicprofile.db.recommendations",
 }
 
-__all__ = ["ProfileDatabase", "check_database", "write_identifiers", "write_profiles"]
+__all__ = [
+    "ProfileDatabase",
+    "check_database",
+    "write_identifiers",
+    "write_profiles",
+    "write_recommendations",
+]
 
 
 def __getattr__(name: str) -> object:

@@ -34,6 +34,12 @@ _SELECT = (
     "SELECT p.*, i.email, i.phone, i.first_name, i.last_name, i.accepts_email, i.accepts_sms "
     "FROM profiles p LEFT JOIN identifiers i USING (customer_id)"
 )
+# the audience's current recommended items, in rank order (for the Klaviyo property); aggregated
+# for the audience only: over every customer's rows it took 1.1 s instead of 0.2 s (200,000 x 10)
+_RECOMMENDED = (
+    "SELECT customer_id, list(item ORDER BY rank) AS recommended FROM recommendations "
+    "WHERE customer_id IN (SELECT customer_id FROM _audience_ids) GROUP BY customer_id"
+)
 
 
 def since_run(db: ProfileDatabase, since: str | None, *, name: str) -> int | None:
@@ -65,14 +71,27 @@ def select_audience(
     *,
     min_score: float | None = None,
     after_run: int | None = None,
+    recommended: bool = False,
 ) -> pd.DataFrame:
-    """Profiles (joined with identifiers) matching ``where``; with ``after_run`` only those changed since."""
+    """Profiles (joined with identifiers) matching ``where``; with ``after_run`` only those changed since.
+
+    With ``recommended`` also a column ``recommended``: the customer's current recommended items
+    in rank order (None without any).
+    """
     condition, params = compile_filter(where, min_score=min_score)
     sql = f"{_SELECT} WHERE {condition}"
     if after_run is not None:
         sql += " AND p.changed_run > ?"
         params.append(after_run)
-    return db.con.execute(sql + " ORDER BY p.customer_id", params).df()
+    audience = db.con.execute(sql + " ORDER BY p.customer_id", params).df()
+    if not recommended:
+        return audience
+    db.con.register("_audience_ids", audience[["customer_id"]])
+    try:
+        items = db.con.execute(_RECOMMENDED).df()
+    finally:
+        db.con.unregister("_audience_ids")
+    return audience.merge(items, on="customer_id", how="left")
 
 
 def _cell(value: Any) -> Any:
@@ -175,12 +194,14 @@ def export_audience(
     out = Path(out)
     with ProfileDatabase(db_path) as db:
         after = since_run(db, since, name=name)
-        audience = select_audience(db, where, min_score=min_score, after_run=after)
+        audience = select_audience(
+            db, where, min_score=min_score, after_run=after, recommended=to == "klaviyo"
+        )
         exporter = EXPORTERS[to]
         if columns:
-            export = lambda frame: exporter(frame, tuple(columns))  # noqa: E731
+            export = lambda frame: exporter(frame, tuple(columns))
         elif to in CONSENTED:
-            export = lambda frame: exporter(frame, require_consent=require_consent)  # noqa: E731
+            export = lambda frame: exporter(frame, require_consent=require_consent)
         else:
             export = exporter
         table, skipped = export(audience)

@@ -26,7 +26,15 @@ logger = logging.getLogger(__name__)
 __all__ = ["dedupe_customers", "stage_batch"]
 
 _TOPIC_COLUMN = re.compile(r"topic_(\d+)$")
-_FLOATS = ("recency_days", "frequency", "monetary", "avg_order_value")
+_FLOATS = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "p_alive",
+    "expected_orders_90d",
+    "clv_12m",
+)
 _INTS = ("n_documents", "n_tokens", "r_score", "f_score", "m_score", "segment_id")
 _TEXTS = ("top_interest", "rfm_segment", "segment_name")
 _MAP = "MAP(VARCHAR, DOUBLE)"
@@ -106,6 +114,14 @@ def _shares_expr(types: dict[str, str]) -> str:
     return f"CASE WHEN coalesce({', '.join(values)}) IS NULL THEN NULL ELSE [{', '.join(values)}] END"
 
 
+def _flag_expr(types: dict[str, str], column: str) -> str:
+    """A flag column (bool, 0/1, or text such as True/false/yes) -> ``BOOLEAN``; anything else NULL."""
+    if column not in types:
+        return "NULL::BOOLEAN"
+    c = _ident(column)
+    return f"TRY_CAST(trim({c}) AS BOOLEAN)" if types[column] == "VARCHAR" else f"TRY_CAST({c} AS BOOLEAN)"
+
+
 def _check_scores(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> None:
     """A score cell that is not a JSON object names its row (one line, nothing written)."""
     if schema.INTEREST_SCORES not in types:
@@ -123,9 +139,12 @@ def _check_scores(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> None
 
 
 _SEP = "chr(31)"  # joins the fields of the change key; cannot occur in a label
+# The churn flag joins the key only when known: a profile without orders keeps the key schema
+# version 1 gave it, so upgrading a database does not mark every customer changed.
 _CHANGE_KEY = (
     f"array_to_string(interest_tags, ';') || {_SEP} || coalesce(top_interest, '') || {_SEP} "
-    f"|| coalesce(rfm_segment, '') || {_SEP} || coalesce(segment_name, '')"
+    f"|| coalesce(rfm_segment, '') || {_SEP} || coalesce(segment_name, '') "
+    f"|| CASE WHEN churn_risk IS NULL THEN '' ELSE {_SEP} || churn_risk::VARCHAR END"
 )
 # One pass: typed columns, the change key, and what the database holds for the customer now
 # (``changed_run`` keeps the old run unless what an audience sees changed).
@@ -185,6 +204,7 @@ def stage_batch(
             "segment_name": texts["segment_name"],
             **numbers,
             "last_seen": "last_seen::TIMESTAMP" if "last_seen" in types else "NULL::TIMESTAMP",
+            "churn_risk": _flag_expr(types, "churn_risk"),
         }
         typed = ", ".join(f"{expr} AS {name}" for name, expr in fields.items())
         try:

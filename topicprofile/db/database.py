@@ -106,26 +106,70 @@ class ProfileDatabase:
         self.path = Path(path)
         self.read_only = read_only
         self.con = connect(self.path, read_only=read_only)
-        if not read_only:
-            with self.transaction():
-                for statement in db_schema.DDL:
-                    self.con.execute(statement)
-                self.con.execute(
-                    "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
-                    [str(db_schema.SCHEMA_VERSION)],
-                )
-        self._check_version()
-
-    def _check_version(self) -> None:
+        #: The schema version the file had when opened (None: a new file); a writable open of an
+        #: older one upgrades it in place (``migrated_from`` then names the old version).
+        self.migrated_from: int | None = None
         try:
-            rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-            row = rows[0] if rows else None
-        except duckdb.CatalogException:
-            row = None
-        if row is None or int(row[0]) != db_schema.SCHEMA_VERSION:
+            if read_only:
+                self._check_version(self._stored_version())
+            else:
+                self._create_or_migrate()
+        except BaseException:
             self.close()
+            raise
+
+    def _stored_version(self) -> int | None:
+        # no failing statement to catch: inside a transaction, DuckDB would abort the transaction
+        has_meta = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'meta'"
+        ).fetchall()[0][0]
+        if not has_meta:
+            return None
+        rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        try:
+            return int(rows[0][0]) if rows else None
+        except ValueError:
+            return None
+
+    def _create_or_migrate(self) -> None:
+        """Create the tables of a new file, or bring an older file to this schema (one transaction:
+        an interrupted upgrade leaves the old file as it was)."""
+        with self.transaction() as con:
+            version = self._stored_version()
+            if version is not None:
+                self._check_newer(version)
+            for old in range(version or db_schema.SCHEMA_VERSION, db_schema.SCHEMA_VERSION):
+                for statement in db_schema.MIGRATIONS[old]:
+                    con.execute(statement)
+            for statement in db_schema.DDL:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [str(db_schema.SCHEMA_VERSION)],
+            )
+        if version is not None and version < db_schema.SCHEMA_VERSION:
+            self.migrated_from = version
+            logger.info("%s: profile database upgraded from schema version %d to %d",
+                        self.path.name, version, db_schema.SCHEMA_VERSION)  # fmt: skip
+
+    def _check_newer(self, version: int) -> None:
+        if version > db_schema.SCHEMA_VERSION or version < min(db_schema.MIGRATIONS):
             raise ModelError(
-                f"{self.path}: not a topicprofile profile database of schema version {db_schema.SCHEMA_VERSION}."
+                f"{self.path}: a profile database of schema version {version}; this topicprofile reads "
+                f"versions {min(db_schema.MIGRATIONS)} to {db_schema.SCHEMA_VERSION} (a newer topicprofile wrote it?)."
+            )
+
+    def _check_version(self, version: int | None) -> None:
+        """A read-only open needs the current schema: an older file is one line naming the upgrade."""
+        if version is None:
+            raise ModelError(f"{self.path}: not a topicprofile profile database (no schema version).")
+        self._check_newer(version)
+        if version < db_schema.SCHEMA_VERSION:
+            raise ModelError(
+                f"{self.path}: a profile database of schema version {version}, made by an older topicprofile; "
+                f"upgrade it in place once with `topicprofile db upgrade --db {self.path}` (any write, "
+                "such as `tag --db`, upgrades it too)."
             )
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -163,8 +207,8 @@ class ProfileDatabase:
     ) -> dict[str, int]:
         """Insert or replace each customer's row (one transaction; repeated ids: the last row wins).
 
-        Customers whose tags, top interest, RFM segment or segment name changed get tag-history
-        rows and ``changed_run`` = this run; writing the same table twice changes nothing but
+        Customers whose tags, top interest, RFM segment, segment name or churn flag changed get
+        tag-history rows and ``changed_run`` = this run; writing the same table twice changes nothing but
         adds a row to ``runs``. Returns ``run_id``, ``n_rows``, ``n_new``, ``n_changed``.
         """
         with self.transaction() as con:
@@ -255,7 +299,11 @@ class ProfileDatabase:
         return counts
 
     def import_parquet(self, folder: str | os.PathLike[str]) -> dict[str, int]:
-        """Replace every table with ``folder``'s Parquet files (one transaction); returns row counts."""
+        """Replace every table with ``folder``'s Parquet files (one transaction); returns row counts.
+
+        An export of an older schema version imports too: columns are matched by name (those it
+        lacks are NULL) and tables it predates are left empty.
+        """
         folder = Path(folder)
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -263,22 +311,32 @@ class ProfileDatabase:
             raise DataValidationError(
                 f"{folder}: no readable manifest.json of a `db export` ({e})."
             ) from None
+        version = manifest.get("schema_version")
         if (
             manifest.get("format") != "topicprofile-profiles"
-            or manifest.get("schema_version") != db_schema.SCHEMA_VERSION
+            or not isinstance(version, int)
+            or not min(db_schema.MIGRATIONS) <= version <= db_schema.SCHEMA_VERSION
         ):
             raise DataValidationError(
-                f"{folder}/manifest.json: not a profile database export of schema version {db_schema.SCHEMA_VERSION}."
+                f"{folder}/manifest.json: not a profile database export of schema version "
+                f"{min(db_schema.MIGRATIONS)} to {db_schema.SCHEMA_VERSION}."
             )
-        missing = [t for t in db_schema.TABLES if not (folder / f"{t}.parquet").is_file()]
+        tables = [t for t in db_schema.TABLES if db_schema.TABLE_SINCE.get(t, 1) <= version]
+        missing = [t for t in tables if not (folder / f"{t}.parquet").is_file()]
         if missing:
             raise DataValidationError(f"{folder}: missing {', '.join(t + '.parquet' for t in missing)}.")
         with self.transaction() as con:
             for table in db_schema.TABLES:
                 con.execute(f"DELETE FROM {table}")
-                con.execute(
-                    f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [str(folder / f"{table}.parquet")]
-                )
+                if table in tables:
+                    con.execute(
+                        f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)",
+                        [str(folder / f"{table}.parquet")],
+                    )
+            con.execute(  # the export's meta row names its own version; the tables are this one's now
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [str(db_schema.SCHEMA_VERSION)],
+            )
         return self.counts()
 
 

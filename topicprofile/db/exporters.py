@@ -14,6 +14,11 @@ Consent: the marketing lists (Klaviyo, Meta, Google) leave out an e-mail whose o
 e-mail marketing (``accepts_email`` false) and a phone refused for SMS (``accepts_sms`` false);
 with ``require_consent`` an unknown flag is a refusal too. A customer left with no identifier is
 skipped with the reason ``no marketing consent``. The Shopify import carries the flags itself.
+
+Klaviyo also gets the churn and value columns (``topicprofile_p_alive``, ``…_expected_orders_90d``,
+``…_clv_12m``, ``…_churn_risk`` as ``true``/``false``) when the audience has them (``tag --orders``)
+and ``topicprofile_recommended`` (the customer's recommended items in rank order, comma-joined,
+commas inside an item name made spaces) when it has recommendations (``recommend --db``).
 """
 
 from __future__ import annotations
@@ -35,11 +40,18 @@ KLAVIYO_HEADER = (
     "Email", "Phone Number", "First Name", "Last Name", "topicprofile_interests", "topicprofile_top_interest",
     "topicprofile_score", "rfm_segment", "segment_name",
 )  # fmt: skip
+#: Klaviyo properties added when the audience has values for them: profile column -> property.
+KLAVIYO_OPTIONAL = {
+    "p_alive": "topicprofile_p_alive", "expected_orders_90d": "topicprofile_expected_orders_90d",
+    "clv_12m": "topicprofile_clv_12m", "churn_risk": "topicprofile_churn_risk",
+    "recommended": "topicprofile_recommended",
+}  # fmt: skip
 META_HEADER = ("email", "phone", "fn", "ln")
 GOOGLE_HEADER = ("Email", "Phone", "First Name", "Last Name", "Country", "Zip")
 PLAIN_COLUMNS = (
     "customer_id", "top_interest", "top_score", "interest_tags", "rfm_segment", "segment_name", "recency_days",
-    "frequency", "monetary", "avg_order_value", "n_documents", "last_seen", "changed_run",
+    "frequency", "monetary", "avg_order_value", "n_documents", "last_seen", "changed_run", "p_alive",
+    "expected_orders_90d", "clv_12m", "churn_risk",
 )  # fmt: skip
 SHOPIFY_MAX_TAGS = 250
 SHOPIFY_MAX_TAG_CHARS = 255
@@ -140,7 +152,19 @@ def to_klaviyo(audience: pd.DataFrame, *, require_consent: bool = False) -> tupl
         "topicprofile_score": rows["top_score"].round(3), "rfm_segment": rows["rfm_segment"].map(_text),
         "segment_name": rows["segment_name"].map(_text),
     })  # fmt: skip
+    for column, prop in KLAVIYO_OPTIONAL.items():
+        if column in rows and rows[column].notna().any():
+            out[prop] = _klaviyo_values(rows[column], column)
     return out, skipped
+
+
+def _klaviyo_values(values: pd.Series, column: str) -> list[object]:
+    if column == "churn_risk":
+        return ["" if pd.isna(v) else "true" if v else "false" for v in values]
+    if column == "recommended":
+        items = [_tags(None if v is pd.NA else v) for v in values]
+        return [",".join(re.sub(r"\s+", " ", i.replace(",", " ")).strip() for i in its) for its in items]
+    return values.round(2 if column == "clv_12m" else 3).tolist()
 
 
 def normalize_email_for(destination: str, email: object) -> str:

@@ -13,12 +13,16 @@ Columns (anything else is an error): ``interest`` (one of the customer's interes
 ``!=``, ``in``), ``score`` (the top interest's score), ``top_interest``, ``rfm_segment``,
 ``segment_name``, ``segment_id``, ``recency_days``, ``frequency``, ``monetary``,
 ``avg_order_value``, ``r_score``, ``f_score``, ``m_score``, ``n_documents``, ``last_seen``
-(an ISO date), ``accepts_email`` / ``accepts_sms`` (``= 'yes'`` / ``'no'``).
+(an ISO date), ``p_alive``, ``expected_orders_90d``, ``clv_12m`` (numbers; unknown without
+orders), ``accepts_email`` / ``accepts_sms`` / ``churn_risk`` (``= 'yes'`` / ``'no'``; an
+unknown flag matches neither), ``recommended`` (one of the customer's current recommended items,
+``recommend --db``; ``=``, ``!=``, ``in``).
 
 The compiled SQL holds only column expressions from the table below and ``?`` placeholders; the
 user's text is never part of it. Example::
 
     interest = 'Outdoor' and rfm_segment in ('At Risk', 'Can''t Lose') and monetary >= 100
+    interest = 'Jazz' and churn_risk = 'yes' and clv_12m >= 50
 """
 
 from __future__ import annotations
@@ -50,9 +54,17 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "m_score": ("p.m_score", "number"),
     "n_documents": ("p.n_documents", "number"),
     "last_seen": ("p.last_seen", "date"),
+    "p_alive": ("p.p_alive", "number"),
+    "expected_orders_90d": ("p.expected_orders_90d", "number"),
+    "clv_12m": ("p.clv_12m", "number"),
+    "churn_risk": ("p.churn_risk", "flag"),
     "accepts_email": ("i.accepts_email", "flag"),
     "accepts_sms": ("i.accepts_sms", "flag"),
+    "recommended": ("r.item", "recommended"),
 }
+_EQUALITY_ONLY = ("interest", "flag", "recommended")
+# a customer's current recommendations hold the item (``r.item`` compared inside)
+_RECOMMENDED = "EXISTS (SELECT 1 FROM recommendations r WHERE r.customer_id = p.customer_id AND {})"
 _OPS = ("<=", ">=", "!=", "<>", "=", "<", ">")
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
@@ -204,7 +216,7 @@ class _Parser:
             self.take("punct", ")")
             return InList(column, tuple(values), negated)
         op = self.take("op").value
-        if COLUMNS[column][1] in ("interest", "flag") and op not in ("=", "!=", "<>"):
+        if COLUMNS[column][1] in _EQUALITY_ONLY and op not in ("=", "!=", "<>"):
             raise _error(self.text, token.pos, f"{column} takes =, != or in, not {op}")
         return Compare(column, "!=" if op == "<>" else op, self.literal(column))
 
@@ -255,6 +267,9 @@ def _compile(node: Any, params: list[Any], min_score: float | None) -> str:
     if isinstance(node, InList):
         if kind == "interest":
             inner = " OR ".join(_interest_sql(v, params, min_score) for v in node.values)
+        elif kind == "recommended":
+            params.extend(node.values)
+            inner = _RECOMMENDED.format(f"{expression} IN ({', '.join('?' * len(node.values))})")
         else:
             params.extend(node.values)
             inner = f"{expression} IN ({', '.join('?' * len(node.values))})"
@@ -262,12 +277,17 @@ def _compile(node: Any, params: list[Any], min_score: float | None) -> str:
     if kind == "interest":
         sql = _interest_sql(node.value, params, min_score)
         return f"(NOT coalesce({sql}, FALSE))" if node.op == "!=" else sql
+    if kind == "recommended":
+        params.append(node.value)
+        sql = _RECOMMENDED.format(f"{expression} = ?")
+        return f"(NOT {sql})" if node.op == "!=" else f"({sql})"
     params.append(node.value)
     return f"({expression} {node.op} ?)"
 
 
 def compile_filter(text: str | None, *, min_score: float | None = None) -> tuple[str, list[Any]]:
-    """``(sql, params)``: a boolean SQL expression over ``profiles p`` and ``identifiers i``.
+    """``(sql, params)``: a boolean SQL expression over ``profiles p`` and ``identifiers i`` (and,
+    for ``recommended``, a subquery over ``recommendations``).
 
     ``min_score`` also requires each named interest's score to reach it (and, without a filter,
     the top interest's score).
