@@ -220,3 +220,37 @@ def test_a_version_1_export_imports(tmp_path):
         pytest.raises(Exception, match="schema version 1 to 2"),
     ):
         db.import_parquet(folder)
+
+
+def test_holdout_groups_survive_an_export_and_import(tmp_path: Path) -> None:
+    """``audience --holdout``'s groups are part of the backup: after `db export` / `db import` into
+    a new file, ``campaign --audience`` finds the same treated and control customers."""
+    from topicprofile.db.audience import export_audience, holdout_groups
+
+    source = tmp_path / "a.duckdb"
+    write_profiles(source, profiles_frame(60))
+    export_audience(source, to="csv", out=tmp_path / "a.csv", name="spring", holdout=0.2, seed=4)
+    before = holdout_groups(source, "spring")
+    with ProfileDatabase(source) as db:
+        db.export_parquet(tmp_path / "backup")
+    restored = tmp_path / "b.duckdb"
+    with ProfileDatabase(restored) as db:
+        db.import_parquet(tmp_path / "backup")
+    after = holdout_groups(restored, "spring")
+    assert after == before and len(before[2]) == 12
+
+
+def test_every_customer_table_is_in_the_privacy_map_and_the_schema(tmp_path: Path) -> None:
+    """Each table keyed by customer is created with the file and listed by ``privacy-report``."""
+    from topicprofile.app.retention import database_report
+    from topicprofile.db.schema import CUSTOMER_TABLES, TABLES
+
+    path = tmp_path / "p.duckdb"
+    write_profiles(path, profiles_frame(3))
+    with ProfileDatabase(path, read_only=True) as db:
+        for table in CUSTOMER_TABLES:
+            assert table in TABLES
+            columns = [r[0] for r in db.con.execute(f"DESCRIBE {table}").fetchall()]
+            assert "customer_id" in columns, table
+    listed = [entry["path"].rpartition(":")[2] for entry in database_report(path)]
+    assert listed == list(CUSTOMER_TABLES)

@@ -40,6 +40,7 @@ from topicprofile.app.batch_lock import batch_lock
 from topicprofile.app.retention import rewrite_database
 from topicprofile.app.tables import write_table
 from topicprofile.app.unlearn import NOT_SUBTRACTED, unlearn_rows
+from topicprofile.db import schema as db_schema
 from topicprofile.db.database import ProfileDatabase
 from topicprofile.errors import ConfigError, DataValidationError
 from topicprofile.ingest.load import write_rejects
@@ -52,9 +53,6 @@ from topicprofile.store import MANIFEST, model_files, rewrite_version
 
 __all__ = ["ERASURE_LOG", "erasure_hash", "forget_customers", "read_erasure_log"]
 
-_DB_TABLES = ("profiles", "tag_history", "identifiers", "recommendations")
-#: Made by the first ``audience --holdout`` (not in every file): its control and treated customers.
-_HOLDOUTS = "audience_holdouts"
 _VALUE = schema.REJECT_COLUMNS[4]
 #: A rejected value this long or longer is the customer's if its start is inside one of their texts.
 _TEXT_PREFIX = 24
@@ -181,7 +179,7 @@ def _find(aliases: dict[str, set[str]], *, model_dir: Any, db: Any, batch_out: A
             raise DataValidationError(f"{db}: profile database not found")
         wanted = sorted({a for names in aliases.values() for a in names})
         with ProfileDatabase(db, read_only=True) as database:
-            for table in _db_tables(database):
+            for table in db_schema.CUSTOMER_TABLES:
                 rows = database.con.execute(
                     f"SELECT DISTINCT customer_id FROM {table} WHERE list_contains(?, customer_id)", [wanted]
                 ).fetchall()
@@ -303,20 +301,10 @@ def _filter_rejects(path: Path, targets: set[str], texts: list[str]) -> int:
 
 
 # -- the profile database ----------------------------------------------------------------------
-def _db_tables(database: ProfileDatabase) -> tuple[str, ...]:
-    """The tables holding customer ids: the schema's, and the holdout groups where they exist."""
-    has_holdouts = database.con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?",
-        [_HOLDOUTS],
-    ).fetchall()[0][0]
-    return (*_DB_TABLES, _HOLDOUTS) if has_holdouts else _DB_TABLES
-
-
 def _forget_in_db(path: Path, aliases: dict[str, set[str]], removed: dict[str, dict[str, int]]) -> None:
     with ProfileDatabase(path) as database, database.transaction() as con:
-        tables = _db_tables(database)
         for i, names in aliases.items():
-            for table in tables:
+            for table in db_schema.CUSTOMER_TABLES:
                 n = con.execute(
                     f"DELETE FROM {table} WHERE list_contains(?, customer_id)", [sorted(names)]
                 ).fetchall()

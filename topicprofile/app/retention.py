@@ -96,6 +96,7 @@ def database_report(db: str | Path) -> list[dict[str, Any]]:
         "tag_history": "each customer's tags every time they changed",
         "identifiers": "e-mail, phone, names and consent flags from the shop's customer export",
         "recommendations": "each customer's current recommended items with score and reason (recommend --db)",
+        "audience_holdouts": "the treated and control customers of each audience exported with --holdout",
     }
     with ProfileDatabase(db, read_only=True) as database:
         out = []

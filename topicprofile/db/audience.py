@@ -239,12 +239,6 @@ def export_audience(
     return summary
 
 
-_HOLDOUT_TABLE = (
-    "CREATE TABLE IF NOT EXISTS audience_holdouts (export_id INTEGER, customer_id VARCHAR, grp VARCHAR, "
-    "stratum VARCHAR, fraction DOUBLE, seed BIGINT)"
-)
-
-
 def holdout_split(audience: pd.DataFrame, *, fraction: float, seed: int) -> pd.DataFrame:
     """:func:`~topicprofile.actions.campaign.assign_holdout` of an audience, stratified by its segment
     (``segment_name``, else ``rfm_segment``, where the profiles have one)."""
@@ -260,7 +254,6 @@ def holdout_split(audience: pd.DataFrame, *, fraction: float, seed: int) -> pd.D
 
 
 def _record_holdout(con: Any, export_id: int, groups: pd.DataFrame, *, fraction: float, seed: int) -> None:
-    con.execute(_HOLDOUT_TABLE)
     rows = groups.reset_index()
     frame = pd.DataFrame({"export_id": export_id, "customer_id": rows["customer_id"].astype(str),
                           "grp": rows["group"].astype(str), "stratum": rows["stratum"].astype(str),
@@ -273,10 +266,7 @@ def _record_holdout(con: Any, export_id: int, groups: pd.DataFrame, *, fraction:
 def holdout_groups(db_path: str | os.PathLike[str], name: str) -> tuple[int, list[str], list[str]]:
     """``(export_id, treated ids, control ids)`` of audience ``name``'s newest export with a holdout."""
     with ProfileDatabase(db_path, read_only=True) as db:
-        has_table = db.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audience_holdouts'"
-        ).fetchone()[0]
-        rows = [] if not has_table else db.con.execute(
+        rows = db.con.execute(
             "SELECT export_id FROM exports WHERE name = ? AND export_id IN (SELECT export_id FROM audience_holdouts) "
             "ORDER BY export_id DESC LIMIT 1", [name],
         ).fetchall()  # fmt: skip

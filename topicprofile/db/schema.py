@@ -15,15 +15,21 @@
 ``runs``         each write: when, which model (manifest), which inputs (fingerprints), counts; a
                  ``recommend`` run says so in ``inputs`` (``"command": "recommend"``).
 ``exports``      each audience export: name, destination, filter, rows, and the last run it saw.
+``audience_holdouts`` the treated and control customers of each export made with ``--holdout``
+                 (``campaign --audience`` reads them); made on first use before version 2.
 """
 
 from __future__ import annotations
 
 SCHEMA_VERSION = 2
 
-TABLES = ("meta", "runs", "profiles", "tag_history", "identifiers", "exports", "recommendations")
+TABLES = (
+    "meta", "runs", "profiles", "tag_history", "identifiers", "exports", "recommendations", "audience_holdouts",
+)  # fmt: skip
 #: Tables a version added: an export of an older version has no file for them.
-TABLE_SINCE = {"recommendations": 2}
+TABLE_SINCE = {"recommendations": 2, "audience_holdouts": 2}
+#: Tables with a row per customer (``customer_id``): what ``forget`` deletes and ``privacy-report`` lists.
+CUSTOMER_TABLES = ("profiles", "tag_history", "identifiers", "recommendations", "audience_holdouts")
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -104,6 +110,14 @@ DDL = (
         reason VARCHAR,
         run_id BIGINT,
         as_of TIMESTAMP)""",
+    # Version 1 made it on the first `audience --holdout`, with these columns.
+    """CREATE TABLE IF NOT EXISTS audience_holdouts (
+        export_id INTEGER,
+        customer_id VARCHAR,
+        grp VARCHAR,             -- 'treated' | 'control'
+        stratum VARCHAR,
+        fraction DOUBLE,
+        seed BIGINT)""",
 )
 
 #: Statements that bring a file of version ``v`` to ``v + 1`` (run in one transaction, then the
