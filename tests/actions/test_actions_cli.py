@@ -124,3 +124,12 @@ def test_actions_cli_recommend_db_only_and_misuse(tmp_path: Path) -> None:
         app, ["recommend", *ORDERS, "--evaluate", "--cutoff", "2025-01-01", "--db", str(db)]
     )
     assert evaluate.exit_code == 2 and "--db" in evaluate.output
+
+
+@pytest.mark.parametrize("cf", ["als", "cosine", "bm25"])
+def test_actions_cli_recommend_cf_option_picks_the_collaborative_filter(tmp_path: Path, cf: str) -> None:
+    out = tmp_path / "recs.csv"
+    result = runner.invoke(app, ["recommend", *ORDERS, "--top", "2", "--cf", cf, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cf"]["cf"] == cf
+    assert runner.invoke(app, ["recommend", *ORDERS, "--cf", "svd", "--out", str(out)]).exit_code == 2

@@ -156,7 +156,7 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_data(tmp_path):
         assert db.con.execute("SELECT value FROM meta").fetchall() == [("2",)]
         row = db.profiles().iloc[0]
         assert db.counts() == {"meta": 1, "runs": 1, "profiles": 1, "tag_history": 1, "identifiers": 1,
-                               "exports": 0, "recommendations": 0}  # fmt: skip
+                               "exports": 0, "recommendations": 0, "audience_holdouts": 0}  # fmt: skip
         assert db.history("C000")["label"].tolist() == ["Outdoor"]
     assert row["customer_id"] == "C000" and row["interest_scores"] == {"Outdoor": 0.6, "Coffee": 0.3}
     assert row["monetary"] == 50.5 and pd.isna(row["p_alive"]) and pd.isna(row["churn_risk"])

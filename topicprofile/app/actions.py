@@ -100,12 +100,14 @@ def recommend_files(
     random_state: int = 0,
     db: PathLike | None = None,
     id_key: bytes | None = None,
+    cf: str = "auto",
 ) -> dict[str, Any]:
     """Recommendations to ``out`` (long table), or with ``evaluate_cutoff`` the offline comparison.
 
     With ``db`` they also go into that profile database (:func:`topicprofile.db.write_recommendations`:
     the customers of this run get theirs replaced, the others keep theirs; a ``runs`` row), before
-    ``out`` is written; a second writer of the file fails before any work.
+    ``out`` is written; a second writer of the file fails before any work. ``cf``: the collaborative
+    filter (:class:`~topicprofile.actions.recommend.HybridRecommender`; ``"auto"`` chooses on held-out orders).
 
     With ``id_key`` (or a model fitted on pseudonymous ids, whose key it must then be) every customer id
     is pseudonymised before anything is computed, so ``out`` and ``db`` hold no raw id and join the
@@ -133,14 +135,14 @@ def recommend_files(
         shares = shares.set_axis(labels[: shares.shape[1]], axis=1)
     if cutoff is not None:
         result = evaluate_recommenders(
-            lines, shares, cutoff=cutoff, k=top, exclusion_days=exclusion_days, random_state=random_state
-        )
+            lines, shares, cutoff=cutoff, k=top, exclusion_days=exclusion_days, random_state=random_state, cf=cf,
+        )  # fmt: skip
         return {**result, "seconds": round(time.perf_counter() - start, 2)}
     if out is None and db is None:
         raise ConfigError(
             "give --out FILE and/or --db PATH for the recommendations (or --evaluate --cutoff DATE)."
         )
-    model = HybridRecommender(top=top, exclusion_days=exclusion_days, random_state=random_state)
+    model = HybridRecommender(top=top, exclusion_days=exclusion_days, random_state=random_state, cf=cf)
     model.fit(lines, shares)
     recs = model.recommend(lines, topic_labels=labels or None)
     stored = {}
@@ -168,6 +170,7 @@ def recommend_files(
         "n_rows": len(recs),
         "n_items": len(model.items_),
         "with_text": shares is not None,
+        "cf": {"cf": model.cf, **model.cf_},  # the filter used: chosen (auto) or given
         "weights": model.weights_,
         "as_of": str(model.as_of_.date()),
         "pseudonymized": id_key is not None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
@@ -27,6 +27,8 @@ from topicprofile.cli._util import (
     user_errors,
 )
 from topicprofile.cli.db_options import RecommendDbOpt
+
+CollaborativeFilter = Literal["auto", "als", "cosine", "bm25", "tfidf"]
 
 
 @app.command("recommend")
@@ -74,6 +76,14 @@ def recommend_cli(
         str | None, typer.Option("--cutoff", help="With --evaluate: train before, test after (YYYY-MM-DD).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (ALS factors).")] = 0,
+    cf: Annotated[
+        CollaborativeFilter,
+        typer.Option(
+            "--cf",
+            help="Collaborative filter: ALS matrix factorisation, or item-item neighbours by cosine, BM25 or "
+            "TF-IDF weights; auto picks the best on held-out orders.",
+        ),
+    ] = "auto",
     db: RecommendDbOpt = None,
     encoding: EncodingOpt = None,
     json_out: JsonOpt = False,
@@ -107,7 +117,7 @@ def recommend_cli(
         result = recommend_files(
             orders, None if evaluate else out, model_dir=model_dir, reviews=reviews, browsing=browsing,
             encoding=encoding, item_column=item_column, top=top, exclusion_days=exclude_days,
-            evaluate_cutoff=cutoff if evaluate else None, random_state=seed, db=db,
+            evaluate_cutoff=cutoff if evaluate else None, random_state=seed, db=db, cf=cf,
             id_key=id_key(pseudonymize, key_file), **maps,
         )  # fmt: skip
     if json_out:
@@ -118,10 +128,14 @@ def recommend_cli(
 
 def print_summary(result: Mapping[str, Any]) -> None:
     weights = ", ".join(f"{k} {v:.2f}" for k, v in result["weights"].items())
+    cf = " ".join(str(v) for v in result["cf"].values())
     stdout.print(
-        f"{result['n_rows']:,} recommendations for {result['n_customers']:,} customers "
-        f"({result['n_items']:,} items; blend {weights}; as of {result['as_of']})"
-        + (f" → {result['out']}" if result["out"] else "")
+        escape(
+            f"{result['n_rows']:,} recommendations for {result['n_customers']:,} customers "
+            f"({result['n_items']:,} items; CF {cf}; blend {weights}; as of {result['as_of']})"
+            + (f" → {result['out']}" if result["out"] else "")
+        ),
+        highlight=False,
     )
     if result.get("db"):
         db = result["db"]
