@@ -313,15 +313,15 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
     def iter_profiles(
         self, documents: DocumentStore | None, orders: Input = None, *, as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None, block_rows: int | None = DEFAULT_CHUNK_ROWS,
-        run: RunOptions | None = None, backend: DaskBackend | None = None,
+        run: RunOptions | None = None, backend: DaskBackend | None = None, rfm: pd.DataFrame | None = None,
     ) -> Iterator[pd.DataFrame]:  # fmt: skip
-        """:meth:`profile_documents` in blocks of at most ``block_rows`` customers (None: one block),
-        in customer-id order: the documents are added up per customer, then rows are made a block at
-        a time. ``backend``: tokenize and infer on a cluster (:mod:`topicprofile.distributed.tagging`)."""
+        """:meth:`profile_documents` in blocks of at most ``block_rows`` customers (None: one block), in id
+        order: documents added up per customer, then rows made a block at a time. ``backend``: tokenize and
+        infer on a cluster. ``rfm``: instead of orders, a scored RFM table (``behavior.compute_rfm``'s)."""
         self._check_fitted()
         if block_rows is not None and block_rows < 1:
             raise ConfigError(f"block_rows must be at least 1, got {block_rows!r}")
-        rfm = _rfm(orders, as_of=as_of)
+        rfm = _rfm(orders, as_of=as_of) if rfm is None or orders is not None else rfm
         if rfm is not None and self.segmenter_ is None:
             logger.warning("this model was fitted without orders: the orders are ignored (refit with orders)")
         if documents is None and self.segmenter_ is None:

@@ -16,7 +16,7 @@ from test_db_wiring import db_state
 
 from topicprofile import TopicProfiler
 from topicprofile.app.forget import forget_customers
-from topicprofile.app.jobs import tag_files
+from topicprofile.app.jobs import fit_files, tag_files
 from topicprofile.app.update import fold_counts, update_files
 from topicprofile.cli import app
 from topicprofile.db import ProfileDatabase
@@ -252,3 +252,33 @@ def test_update_reads_the_kept_documents_in_batches(tiny_reviews, tmp_path, monk
         return [4] * (n // 4) + ([n % 4] if n % 4 else [])
 
     assert sizes == shards(len(old)) + shards(len(added))  # each part cut from its start
+
+
+@pytest.mark.slow
+def test_update_without_orders_keeps_what_the_database_knows_of_their_orders(tmp_path) -> None:
+    """``update --reviews`` alone: the re-profiled customers keep their RFM, churn and value columns
+    from the database (before, they became "No orders yet" with empty churn columns), and their
+    segment is the one the model gives them with those orders."""
+    corpora = Path(__file__).resolve().parents[2] / "corpora"
+    orders = {"orders": corpora / "orders.csv", "orders_columns": {"timestamp": "order_date"}}
+    model, db = tmp_path / "model", tmp_path / "p.duckdb"
+    fit_files(model, profiler=TopicProfiler(n_topics=6, random_state=0), reviews=corpora / "reviews.csv", **orders)
+    tag_files(model, tmp_path / "p.csv", reviews=corpora / "reviews.csv", db=db, **orders)
+    reviews = pd.read_csv(corpora / "reviews.csv", dtype=str)
+    new = tmp_path / "new.csv"
+    reviews.head(40).to_csv(new, index=False)
+    before = db_state(db)["profiles"].set_index("customer_id")
+    update_files(model, db=db, reviews=new)
+    after = db_state(db)["profiles"].set_index("customer_id")
+    movers = sorted(set(reviews.head(40)["customer_id"]))
+    behavior = ["recency_days", "frequency", "monetary", "avg_order_value", "r_score", "f_score", "m_score",
+                "rfm_segment", "p_alive", "expected_orders_90d", "clv_12m", "churn_risk"]  # fmt: skip
+    buyers = before.loc[movers, "frequency"] > 0
+    assert buyers.sum() >= 20
+    pd.testing.assert_frame_equal(before.loc[movers, behavior], after.loc[movers, behavior])
+    # the segment: the updated model's, with the same orders given again
+    again = tag_files(model, tmp_path / "again.csv", reviews=corpora / "reviews.csv", **orders)
+    assert again["n_customers"] > 0
+    fresh = pd.read_csv(tmp_path / "again.csv", dtype=str).set_index("customer_id")
+    moved = after.loc[movers, "segment_name"] != before.loc[movers, "segment_name"]
+    assert (after.loc[movers, "segment_name"] == fresh.loc[movers, "segment_name"]).mean() >= 0.9, moved.sum()

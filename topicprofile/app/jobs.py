@@ -50,6 +50,7 @@ from topicprofile.text.pool_start import prestart
 
 __all__ = [
     "TableWriter",
+    "churn_columns",
     "fit_files",
     "load_inputs",
     "round_output",
@@ -338,7 +339,7 @@ def tag_files(
         blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
                                         block_rows=run.chunk_rows, run=run, backend=backend)  # fmt: skip
         kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
-        clv = _clv(loaded.get("orders"), as_of)
+        clv = churn_columns(loaded.get("orders"), as_of)
         with TableWriter(out, raw_csv=raw_csv) as writer:
             for block in blocks:
                 block = round_output(block if clv is None else block.join(clv, on="customer_id"))
@@ -367,7 +368,7 @@ def tag_files(
     }
 
 
-def _clv(orders: Any, as_of: str | None) -> pd.DataFrame | None:
+def churn_columns(orders: Any, as_of: str | None) -> pd.DataFrame | None:
     """Churn and lifetime-value columns (BG/NBD + Gamma-Gamma) when orders are given, else None.
 
     Orders too thin for the models (no repeat buyers) leave the columns out with a warning."""

@@ -17,6 +17,7 @@ import pandas as pd
 from topicprofile import db as profile_db
 from topicprofile.app.privacy import model_id_key
 from topicprofile.db.identifiers import load_customers
+from topicprofile.db.schema import CHURN_FIELDS
 from topicprofile.errors import ConfigError
 from topicprofile.ingest.load import rejects_path_for
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
@@ -30,6 +31,7 @@ __all__ = [
     "load_identifiers",
     "prepare_db",
     "pseudonymous_identifiers",
+    "stored_behavior",
     "write_run",
 ]
 
@@ -146,3 +148,26 @@ def database_id_key(db_path: str | os.PathLike[str], id_key: bytes | None) -> by
         ).fetchall()
     manifest = json.loads(rows[0][0]) if rows else {}
     return model_id_key(manifest.get("privacy") or {}, id_key)
+
+
+_RFM_COLUMNS = {"recency_days": "int64", "frequency": "int64", "monetary": "float64", "avg_order_value": "float64",
+                "r_score": "int64", "f_score": "int64", "m_score": "int64", "rfm_segment": object}  # fmt: skip
+
+
+def stored_behavior(
+    db: str | os.PathLike[str], customers: Sequence[str]
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """What the database knows of ``customers``' orders: their scored RFM table (as
+    :func:`~topicprofile.behavior.compute_rfm` made it, index ``customer_id``) and their churn and value
+    columns (index ``customer_id``), each None when no customer has any. A run without orders (``update
+    --reviews``) profiles with these instead of treating its customers as if they had never ordered."""
+    churn = list(CHURN_FIELDS)
+    with profile_db.ProfileDatabase(db, read_only=True) as database:
+        rows = database.con.execute(
+            f"SELECT customer_id, {', '.join([*_RFM_COLUMNS, *churn])} FROM profiles "
+            "WHERE list_contains(?, customer_id) AND frequency > 0 ORDER BY customer_id",
+            [sorted(map(str, customers))],
+        ).df().set_index("customer_id")  # fmt: skip
+    rfm = rows[list(_RFM_COLUMNS)].dropna().astype(_RFM_COLUMNS)
+    values = rows[churn].dropna(subset=["p_alive"])
+    return (rfm if len(rfm) else None), (values if len(values) else None)

@@ -26,12 +26,13 @@ import pandas as pd
 from scipy import sparse
 
 from topicprofile import schema
-from topicprofile.app.jobs import load_inputs, stream_documents
+from topicprofile.app.jobs import churn_columns, load_inputs, stream_documents
 from topicprofile.app.privacy import model_id_key, pseudonymized
 from topicprofile.app.profile_db import (
     customers_rejects_path,
     prepare_db,
     pseudonymous_identifiers,
+    stored_behavior,
     write_run,
 )
 from topicprofile.app.tables import round_output, write_rejects_csv
@@ -243,9 +244,13 @@ def _update(
         if fold != "none" and profiler.training_bows_ is not None:  # what forget subtracts again (issue 14)
             profiler.training_bows_ = profiler.training_bows_.appended(new_keys, per_text)
     texts = _profiled(profiler, new_store, affected, backend)
-    table = round_output(
-        profiler.profile_documents(texts, orders, as_of=as_of, progress=progress, backend=backend)
+    # without new orders, the customers keep what the database knows of their orders (not "no orders yet")
+    rfm, churn = (None, None) if orders is not None else stored_behavior(db, sorted(affected))
+    (table,) = profiler.iter_profiles(
+        texts, orders, as_of=as_of, progress=progress, block_rows=None, backend=backend, rfm=rfm
     )
+    churn = churn_columns(orders, as_of) if orders is not None else churn
+    table = round_output(table if churn is None else table.join(churn, on=schema.CUSTOMER_ID))
     rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
     summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
     n_documents = (
