@@ -289,26 +289,26 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
     def profile(
         self, reviews: Input = None, browsing: Input = None, orders: Input = None, *,
         as_of: str | pd.Timestamp | None = None, progress: ProgressCallback | None = None,
-        run: RunOptions | None = None, backend: DaskBackend | None = None,
+        run: RunOptions | None = None, backend: DaskBackend | None = None, rfm: pd.DataFrame | None = None,
     ) -> pd.DataFrame:  # fmt: skip
         """One row per customer: interest tags, scores, documents and keywords (README's output contract);
-        with a model fitted on orders, also RFM columns and the fitted segments (``orders`` may come
-        alone). ``backend``: tag on a Dask cluster (:meth:`iter_profiles`)."""
+        with a model fitted on orders, also RFM columns and the fitted segments (``orders``, or their
+        scored ``rfm``, may come alone). ``backend``: tag on a Dask cluster (:meth:`iter_profiles`)."""
         self._check_fitted()
         run, store = self.run_options(run), None
-        if reviews is not None or browsing is not None or orders is None:
+        if reviews is not None or browsing is not None or (orders is None and rfm is None):
             docs = build_documents(reviews, browsing, scrub=self.scrub, names=self._names())
             store = DocumentStore.from_frame(docs, chunk_rows=run.chunk_rows)
-        return self.profile_documents(store, orders, as_of=as_of, progress=progress, run=run, backend=backend)
+        return next(self.iter_profiles(store, orders, as_of=as_of, progress=progress, block_rows=None, run=run,
+                                       backend=backend, rfm=rfm))  # fmt: skip
 
     def profile_documents(
         self, documents: DocumentStore | None, orders: Input = None, *, as_of: str | pd.Timestamp | None = None,
         progress: ProgressCallback | None = None, run: RunOptions | None = None, backend: DaskBackend | None = None,
     ) -> pd.DataFrame:  # fmt: skip
         """:meth:`profile` of documents in a :class:`~topicprofile.ingest.docstore.DocumentStore`, streamed chunk by chunk."""
-        (table,) = self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None, run=run,
-                                      backend=backend)  # fmt: skip
-        return table
+        return next(self.iter_profiles(documents, orders, as_of=as_of, progress=progress, block_rows=None, run=run,
+                                       backend=backend))  # fmt: skip
 
     def iter_profiles(
         self, documents: DocumentStore | None, orders: Input = None, *, as_of: str | pd.Timestamp | None = None,

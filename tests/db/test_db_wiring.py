@@ -262,3 +262,36 @@ def test_tag_db_with_orders_stores_churn_and_value(model_dir, tiny_reviews, tmp_
     flags = got.loc[table.index[with_orders], "churn_risk"].astype(bool)
     assert flags.tolist() == table.loc[with_orders, "churn_risk"].astype(bool).tolist() and flags.any()
     assert got.loc[table.index[~with_orders], "churn_risk"].isna().all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", ["tag", "batch"])
+def test_runs_without_orders_keep_the_databases_rfm_churn_and_value(tmp_path, run: str) -> None:
+    """``tag --db`` without ``--orders`` and ``batch --db`` (never any orders) after a ``tag --orders``:
+    the customers keep the RFM, churn and value columns the database holds (before, every buyer
+    with a new review became "No orders" with empty churn columns, and an audience such as
+    ``rfm_segment = 'At Risk'`` lost them), and the part files carry the same rows."""
+    from topicprofile import TopicProfiler
+    from topicprofile.app.jobs import fit_files
+
+    corpora = Path(__file__).resolve().parents[2] / "corpora"
+    orders = {"orders": corpora / "orders.csv", "orders_columns": {"timestamp": "order_date"}}
+    model, db = tmp_path / "model", tmp_path / "p.duckdb"
+    fit_files(model, profiler=TopicProfiler(n_topics=6, random_state=0), reviews=corpora / "reviews.csv", **orders)
+    tag_files(model, tmp_path / "p.csv", reviews=corpora / "reviews.csv", db=db, **orders)
+    behavior = ["recency_days", "frequency", "monetary", "avg_order_value", "r_score", "f_score", "m_score",
+                "rfm_segment", "segment_name", "p_alive", "expected_orders_90d", "clv_12m", "churn_risk"]  # fmt: skip
+    before = db_state(db)["profiles"].set_index("customer_id")[behavior]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    pd.read_csv(corpora / "reviews.csv", dtype=str).to_csv(inbox / "day1.csv", index=False)  # same texts again
+    if run == "tag":
+        tag_files(model, tmp_path / "again.csv", reviews=inbox / "day1.csv", db=db)
+        written = pd.read_csv(tmp_path / "again.csv", dtype=str)
+    else:
+        tag_folder(inbox, model_dir=model, out=tmp_path / "out", db=db)
+        written = pd.read_csv(next((tmp_path / "out" / "parts").glob("day1*.csv")), dtype=str)
+    after = db_state(db)["profiles"].set_index("customer_id")[behavior]
+    assert (before["frequency"] > 0).sum() > 300
+    pd.testing.assert_frame_equal(before, after)  # same texts, same model: nothing may change
+    assert (written["rfm_segment"] != "No orders").sum() > 300

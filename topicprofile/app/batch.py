@@ -70,8 +70,14 @@ from topicprofile.app.batch_lock import batch_lock
 from topicprofile.app.batch_views import LEDGER, PARTS, read_part, refresh_views, sweep, unescaped
 from topicprofile.app.jobs import stream_documents
 from topicprofile.app.privacy import model_id_key, scrub_settings
-from topicprofile.app.profile_db import DbSink, load_identifiers, pseudonymous_identifiers
-from topicprofile.app.tables import round_output, write_rejects_csv, write_table
+from topicprofile.app.profile_db import (
+    DbSink,
+    load_identifiers,
+    pseudonymous_identifiers,
+    stored_behavior,
+    with_churn,
+)
+from topicprofile.app.tables import write_rejects_csv, write_table
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.errors import ClusterError, ConfigError, DataValidationError, TopicProfileError
 from topicprofile.ingest.inputs import has_table_suffix
@@ -79,7 +85,7 @@ from topicprofile.ingest.load import load_reviews, rejects_path_for
 from topicprofile.privacy.names import name_scrubber
 from topicprofile.privacy.pseudonym import pseudonymize_frame, pseudonymize_rejects
 from topicprofile.profiler import ProgressCallback, TopicProfiler
-from topicprofile.schema import SOURCE
+from topicprofile.schema import CUSTOMER_ID, SOURCE
 from topicprofile.store import read_manifest
 
 __all__ = ["DEFAULT_SUFFIXES", "batch_lock", "find_inputs", "summary_line", "tag_folder"]
@@ -266,19 +272,21 @@ def tag_folder(
 
 
 def _profile_file(
-    path: Path, profiler: TopicProfiler, *, id_key: bytes | None, backend: DaskBackend | None,
+    path: Path, profiler: TopicProfiler, *, id_key: bytes | None, backend: DaskBackend | None, db: Path | None = None,
     columns: Mapping[str, str] | None = None, encoding: str | None = None, date_format: str | None = None,
 ) -> tuple[pd.DataFrame, Any]:  # fmt: skip
     """One file's profiles and its load (``n_read``, ``n_rejected``, ``rejects``; ids pseudonymised
     with ``id_key`` before anything is written, issue 14): read whole here, or with ``backend`` read,
     cleaned, scrubbed and tagged on the workers (one partition; only the text-less columns, counts and
-    topics reach this machine, docs/distributed.md)."""
+    topics reach this machine, docs/distributed.md). With the profile database ``db``, the customers
+    keep the RFM, churn and value columns it holds for them (a batch has no orders)."""
     if backend is None:
         loaded = load_reviews(path, columns=columns, encoding=encoding, date_format=date_format)
         if id_key is not None:
             loaded = dataclasses.replace(loaded, data=pseudonymize_frame(loaded.data, id_key),
                                          rejects=pseudonymize_rejects(loaded.rejects, id_key))  # fmt: skip
-        return round_output(profiler.profile(loaded)), loaded
+        rfm, churn = (None, None) if db is None else stored_behavior(db, loaded.data[CUSTOMER_ID].unique())
+        return with_churn(profiler.profile(loaded, rfm=rfm), churn), loaded
     names = name_scrubber(profiler.scrub_names) if profiler.scrub else None
     store, loads = stream_documents(reviews=path, reviews_columns=columns, encoding=encoding, date_format=date_format,
                                     chunk_rows=profiler.run_options().chunk_rows, scrub=profiler.scrub, id_key=id_key,
@@ -286,7 +294,9 @@ def _profile_file(
     loaded = loads["reviews"]
     if id_key is not None:
         loaded.rejects = pseudonymize_rejects(loaded.rejects, id_key)
-    return round_output(profiler.profile_documents(store, backend=backend)), loaded
+    rfm, churn = (None, None) if db is None else stored_behavior(db, sorted(set(store.iter_column(CUSTOMER_ID))))
+    (table,) = profiler.iter_profiles(store, block_rows=None, backend=backend, rfm=rfm)
+    return with_churn(table, churn), loaded
 
 
 def _tag_file(
@@ -306,7 +316,8 @@ def _tag_file(
         return {**entries[name], "status": "done", "seconds": 0.0}
     status = "new" if done is None or done["sha256"] == facts["sha256"] else "changed"
     try:
-        profiles, loaded = _profile_file(path, profiler, id_key=id_key, backend=backend, **load)
+        db = None if sink is None else sink.path
+        profiles, loaded = _profile_file(path, profiler, id_key=id_key, backend=backend, db=db, **load)
     except ClusterError:
         raise  # the cluster, not this file: stop the run (the ledger keeps what is done)
     except TopicProfileError as e:

@@ -24,6 +24,8 @@ from topicprofile.app.profile_db import (
     customers_rejects_path,
     prepare_db,
     pseudonymous_identifiers,
+    stored_behavior,
+    with_churn,
     write_run,
 )
 from topicprofile.app.tables import TableWriter, round_output, write_rejects_csv, write_table
@@ -336,13 +338,16 @@ def tag_files(
         store, loaded = _stream_inputs(run.chunk_rows, inputs, as_of=as_of, scrub=scrub, id_key=id_key,
                                        scrub_counts=counts, names=name_scrubber(profiler.scrub_names),
                                        backend=backend)  # fmt: skip
-        blocks = profiler.iter_profiles(store, loaded.get("orders"), as_of=as_of, progress=progress,
-                                        block_rows=run.chunk_rows, run=run, backend=backend)  # fmt: skip
+        orders = loaded.get("orders")
+        # without orders, the database's customers keep the RFM, churn and value columns it holds for them
+        rfm, clv = (None, churn_columns(orders, as_of)) if db is None or orders is not None else stored_behavior(
+            db, sorted(set(store.iter_column("customer_id"))) if store is not None else [])  # fmt: skip
+        blocks = profiler.iter_profiles(store, orders, as_of=as_of, progress=progress, block_rows=run.chunk_rows,
+                                        run=run, backend=backend, rfm=rfm)  # fmt: skip
         kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping
-        clv = churn_columns(loaded.get("orders"), as_of)
         with TableWriter(out, raw_csv=raw_csv) as writer:
             for block in blocks:
-                block = round_output(block if clv is None else block.join(clv, on="customer_id"))
+                block = with_churn(block, clv)
                 writer.write(block)
                 kept += [block] if db is not None else []
                 tagged = block["top_interest"] != ""

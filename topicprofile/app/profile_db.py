@@ -16,6 +16,7 @@ import pandas as pd
 
 from topicprofile import db as profile_db
 from topicprofile.app.privacy import model_id_key
+from topicprofile.app.tables import round_output
 from topicprofile.db.identifiers import load_customers
 from topicprofile.db.schema import CHURN_FIELDS
 from topicprofile.errors import ConfigError
@@ -32,6 +33,7 @@ __all__ = [
     "prepare_db",
     "pseudonymous_identifiers",
     "stored_behavior",
+    "with_churn",
     "write_run",
 ]
 
@@ -171,3 +173,9 @@ def stored_behavior(
     rfm = rows[list(_RFM_COLUMNS)].dropna().astype(_RFM_COLUMNS)
     values = rows[churn].dropna(subset=["p_alive"])
     return (rfm if len(rfm) else None), (values if len(values) else None)
+
+
+def with_churn(table: pd.DataFrame, churn: pd.DataFrame | None) -> pd.DataFrame:
+    """A profile table rounded for output, with the churn and value columns of ``churn`` (index
+    ``customer_id``: :func:`stored_behavior`'s, or :func:`~topicprofile.actions.clv.clv_columns`') joined on."""
+    return round_output(table if churn is None else table.join(churn, on="customer_id"))

@@ -33,9 +33,10 @@ from topicprofile.app.profile_db import (
     prepare_db,
     pseudonymous_identifiers,
     stored_behavior,
+    with_churn,
     write_run,
 )
-from topicprofile.app.tables import round_output, write_rejects_csv
+from topicprofile.app.tables import write_rejects_csv
 from topicprofile.config import RunOptions
 from topicprofile.distributed import DaskBackend, open_backend
 from topicprofile.distributed.fold import cluster_fold_counts, cluster_fold_estep, stack_counts
@@ -249,8 +250,7 @@ def _update(
     (table,) = profiler.iter_profiles(
         texts, orders, as_of=as_of, progress=progress, block_rows=None, backend=backend, rfm=rfm
     )
-    churn = churn_columns(orders, as_of) if orders is not None else churn
-    table = round_output(table if churn is None else table.join(churn, on=schema.CUSTOMER_ID))
+    table = with_churn(table, churn_columns(orders, as_of) if orders is not None else churn)
     rejects_file = _write_rejects(loaded, rejected, model_dir, customers)
     summary = write_run(db, [table], model_dir=model_dir, inputs=_inputs(loaded), identifiers=identifiers)
     n_documents = (
