@@ -322,7 +322,7 @@ class TopicProfiler(RunKeywordsMixin, BaseEstimator):  # type: ignore[misc]
         if block_rows is not None and block_rows < 1:
             raise ConfigError(f"block_rows must be at least 1, got {block_rows!r}")
         rfm = _rfm(orders, as_of=as_of) if rfm is None or orders is not None else rfm
-        if rfm is not None and self.segmenter_ is None:
+        if orders is not None and self.segmenter_ is None:  # (a kept rfm= table is just left out)
             logger.warning("this model was fitted without orders: the orders are ignored (refit with orders)")
         if documents is None and self.segmenter_ is None:
             raise DataValidationError("this model was fitted without orders; give reviews or browsing")

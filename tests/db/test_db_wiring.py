@@ -295,3 +295,24 @@ def test_runs_without_orders_keep_the_databases_rfm_churn_and_value(tmp_path, ru
     assert (before["frequency"] > 0).sum() > 300
     pd.testing.assert_frame_equal(before, after)  # same texts, same model: nothing may change
     assert (written["rfm_segment"] != "No orders").sum() > 300
+
+
+def test_a_model_without_orders_keeps_the_databases_churn_columns_quietly(model_dir, reviews_csv, tmp_path, caplog) -> None:
+    """A model fitted without orders: ``tag --orders`` stores churn and value columns, a later ``tag``
+    of texts alone keeps them, and says nothing about orders being ignored (it was given none)."""
+    db = tmp_path / "p.duckdb"
+    ids = pd.read_csv(reviews_csv, dtype=str)["customer_id"].dropna().unique()
+    days = pd.date_range("2025-01-01", periods=6, freq="30D")
+    orders = pd.DataFrame([{"customer_id": c, "order_id": f"{c}-{k}", "timestamp": d.date().isoformat(),
+                            "amount": 20 + k} for c in ids for k, d in enumerate(days[: 2 + len(c) % 4])])  # fmt: skip
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    tag_files(model_dir, tmp_path / "a.csv", reviews=reviews_csv, orders=tmp_path / "orders.csv", db=db)
+    with ProfileDatabase(db, read_only=True) as database:
+        before = database.profiles().set_index("customer_id")[["p_alive", "clv_12m", "churn_risk"]]
+    assert before["p_alive"].notna().all()
+    caplog.clear()
+    tag_files(model_dir, tmp_path / "b.csv", reviews=reviews_csv, db=db)
+    with ProfileDatabase(db, read_only=True) as database:
+        after = database.profiles().set_index("customer_id")[["p_alive", "clv_12m", "churn_risk"]]
+    pd.testing.assert_frame_equal(before, after)
+    assert "orders are ignored" not in caplog.text

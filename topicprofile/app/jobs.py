@@ -339,9 +339,9 @@ def tag_files(
                                        scrub_counts=counts, names=name_scrubber(profiler.scrub_names),
                                        backend=backend)  # fmt: skip
         orders = loaded.get("orders")
-        # without orders, the database's customers keep the RFM, churn and value columns it holds for them
-        rfm, clv = (None, churn_columns(orders, as_of)) if db is None or orders is not None else stored_behavior(
-            db, sorted(set(store.iter_column("customer_id"))) if store is not None else [])  # fmt: skip
+        rfm, clv = None, churn_columns(orders, as_of)
+        if db is not None and orders is None and store is not None:  # they keep what the database knows of
+            rfm, clv = stored_behavior(db, sorted(set(store.iter_column("customer_id"))))  # their orders
         blocks = profiler.iter_profiles(store, orders, as_of=as_of, progress=progress, block_rows=run.chunk_rows,
                                         run=run, backend=backend, rfm=rfm)  # fmt: skip
         kept: list[pd.DataFrame] = []  # for the database: the numbers, before CSV escaping

@@ -167,10 +167,10 @@ def stored_behavior(
     with profile_db.ProfileDatabase(db, read_only=True) as database:
         rows = database.con.execute(
             f"SELECT customer_id, {', '.join([*_RFM_COLUMNS, *churn])} FROM profiles "
-            "WHERE list_contains(?, customer_id) AND frequency > 0 ORDER BY customer_id",
+            "WHERE list_contains(?, customer_id) AND (frequency > 0 OR p_alive IS NOT NULL) ORDER BY customer_id",
             [sorted(map(str, customers))],
         ).df().set_index("customer_id")  # fmt: skip
-    rfm = rows[list(_RFM_COLUMNS)].dropna().astype(_RFM_COLUMNS)
+    rfm = rows.loc[rows["frequency"] > 0, list(_RFM_COLUMNS)].dropna().astype(_RFM_COLUMNS)
     values = rows[churn].dropna(subset=["p_alive"])
     return (rfm if len(rfm) else None), (values if len(values) else None)
 
