@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from topicprofile import db as profile_db
+from topicprofile import schema
 from topicprofile.app.privacy import model_id_key
 from topicprofile.app.tables import round_output
 from topicprofile.db.identifiers import load_customers
@@ -152,8 +153,12 @@ def database_id_key(db_path: str | os.PathLike[str], id_key: bytes | None) -> by
     return model_id_key(manifest.get("privacy") or {}, id_key)
 
 
-_RFM_COLUMNS = {"recency_days": "int64", "frequency": "int64", "monetary": "float64", "avg_order_value": "float64",
-                "r_score": "int64", "f_score": "int64", "m_score": "int64", "rfm_segment": object}  # fmt: skip
+#: The scored RFM columns a profile keeps (the output contract's, without the fused segment) and their types.
+_RFM_COLUMNS = {
+    c: {"monetary": "float64", "avg_order_value": "float64", "rfm_segment": object}.get(c, "int64")
+    for c in schema.BEHAVIOR_PROFILE_COLUMNS
+    if c not in (schema.SEGMENT_ID, schema.SEGMENT_NAME)
+}
 
 
 def stored_behavior(
